@@ -1,0 +1,1 @@
+"""Wangge: GIS service for community grid governance."""

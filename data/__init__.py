@@ -1,0 +1,1 @@
+"""Demo datasets, catalogs and the synthetic city generator."""

@@ -1,0 +1,1 @@
+"""Spatial core: pure functions over GeoDataFrames. No web or database imports."""
