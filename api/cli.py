@@ -1,0 +1,337 @@
+"""The `wangge` command-line tool."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from api.settings import get_settings
+
+app = typer.Typer(help="Wangge: community grid governance GIS.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: a managed local PostGIS unless WANGGE_DATABASE_URL is set."
+)
+app.add_typer(db_app, name="db")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A rich progress display; yields a factory of per-task advance callbacks."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+
+        def progress_for(label: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(label, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield progress_for
+
+
+# -- db ----------------------------------------------------------------------------------
+
+
+def _external() -> str | None:
+    return get_settings().database_url
+
+
+@db_app.command("start")
+def db_start() -> None:
+    """Start the managed PostGIS (initialising it on first use)."""
+    from api.storage.launcher import LauncherError, default_cluster
+
+    if _external():
+        console.print("WANGGE_DATABASE_URL is set: using that database, nothing to start.")
+        return
+    cluster = default_cluster()
+    try:
+        cluster.start()
+    except LauncherError as exc:
+        raise fail(str(exc)) from None
+    status = cluster.status()
+    console.print(
+        f"PostGIS running (pid {status.pid}) on 127.0.0.1:{status.port}, data in {status.data_dir}"
+    )
+
+
+@db_app.command("stop")
+def db_stop() -> None:
+    """Stop the managed PostGIS."""
+    from api.storage.launcher import LauncherError, default_cluster
+
+    if _external():
+        console.print("WANGGE_DATABASE_URL is set: the external database is not ours to stop.")
+        return
+    try:
+        stopped = default_cluster().stop()
+    except LauncherError as exc:
+        raise fail(str(exc)) from None
+    console.print("PostGIS stopped." if stopped else "PostGIS was not running.")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether the database is running; exit 3 when it is not."""
+    from api.storage.launcher import default_cluster
+
+    if url := _external():
+        from sqlalchemy import create_engine, text
+
+        try:
+            with create_engine(url).connect() as conn:
+                version = conn.execute(text("SELECT postgis_lib_version()")).scalar_one()
+        except Exception as exc:  # noqa: BLE001 - any failure means "not reachable"
+            console.print(f"external database not reachable: {exc.__class__.__name__}")
+            raise typer.Exit(3) from None
+        console.print(f"external database reachable, PostGIS {version}")
+        return
+    status = default_cluster().status()
+    if not status.initialized:
+        console.print(f"not initialised ({status.data_dir}); 'wangge db start' creates it")
+        raise typer.Exit(3)
+    if not status.running:
+        console.print(f"stopped (data in {status.data_dir}, port {status.port})")
+        raise typer.Exit(3)
+    console.print(
+        f"running (pid {status.pid}) on 127.0.0.1:{status.port}, data in {status.data_dir}"
+    )
+
+
+@db_app.command("url")
+def db_url() -> None:
+    """Print the database URL (postgresql+psycopg://…)."""
+    from api.storage.launcher import LauncherError, default_cluster
+
+    if url := _external():
+        print(url)
+        return
+    try:
+        print(default_cluster().url())
+    except LauncherError as exc:
+        raise fail(str(exc)) from None
+
+
+def _url() -> str:
+    from api.storage.launcher import LauncherError, database_url
+
+    try:
+        return database_url(start=True)
+    except LauncherError as exc:
+        raise fail(str(exc)) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply the Alembic migrations up to REVISION (default: head)."""
+    from api.storage import migrate
+
+    url = _url()
+    migrate.upgrade(url, revision)
+    console.print(f"database at revision {migrate.current_revision(url)}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
+    """Revert the migrations down to REVISION ('base' removes every table)."""
+    from api.storage import migrate
+
+    url = _url()
+    migrate.downgrade(url, revision)
+    console.print(f"database at revision {migrate.current_revision(url) or 'base'}")
+
+
+# -- ingest ------------------------------------------------------------------------------
+
+
+class Kind(StrEnum):
+    buildings = "buildings"
+    roads = "roads"
+    boundaries = "boundaries"
+    stations = "stations"
+    osm = "osm"
+
+
+class Level(StrEnum):
+    district = "district"
+    street = "street"
+    community = "community"
+    compound = "compound"
+
+
+def _print_result(result) -> None:
+    table = Table(title=f"loaded from {result.source.name}")
+    for column in ("layer", "loaded", "rejected", "households estimated"):
+        table.add_column(column, justify="left" if column == "layer" else "right")
+    for report in result.reports:
+        table.add_row(
+            report.kind, str(report.loaded), str(len(report.rejected)), str(report.estimated)
+        )
+    console.print(table)
+    for reason, count in result.skipped.items():
+        console.print(f"skipped in the file: {count} × {reason}")
+    for report in result.reports:
+        for problem in report.rejected[:50]:
+            ident = f" ({problem.id})" if problem.id else ""
+            console.print(
+                f"  {report.kind} row {problem.row}{ident}: {problem.reason}", highlight=False
+            )
+        if len(report.rejected) > 50:
+            console.print(f"  … and {len(report.rejected) - 50} more")
+
+
+@app.command()
+def ingest(
+    kind: Annotated[
+        Kind, typer.Argument(help="What the file holds; 'osm' loads buildings, roads and POIs.")
+    ],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile, CSV or .osm/.osm.pbf"
+        ),
+    ],
+    level: Annotated[
+        Level | None, typer.Option(help="For boundaries: district, street, community or compound.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            help="Load the good rows and report the bad ones (default: refuse the whole file)."
+        ),
+    ] = False,
+    layer: Annotated[str | None, typer.Option(help="GeoPackage layer.")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32650.")
+    ] = None,
+    lon_column: Annotated[str | None, typer.Option(help="CSV longitude column.")] = None,
+    lat_column: Annotated[str | None, typer.Option(help="CSV latitude column.")] = None,
+    dwelling_m2: Annotated[
+        float, typer.Option(help="Gross floor area per dwelling for household estimates.")
+    ] = 90.0,
+) -> None:
+    """Load buildings, roads, boundaries or stations from a file into PostGIS, all or nothing."""
+    from api.db import transaction
+    from api.ingest import IngestRejected, ingest_file
+    from geo.errors import GeoError
+
+    url = _url()
+    options = {"layer": layer, "crs": crs, "lon_column": lon_column, "lat_column": lat_column}
+    try:
+        with progress_bars() as progress_for, transaction(url) as session:
+            result = ingest_file(
+                session,
+                path,
+                kind=kind.value,
+                level=level.value if level else None,
+                skip_invalid=skip_invalid,
+                dwelling_m2=dwelling_m2,
+                progress_for=progress_for,
+                **(
+                    {k: v for k, v in options.items() if v is not None} if not _is_osm(path) else {}
+                ),
+            )
+    except IngestRejected as exc:
+        for layer_name, problems in exc.problems.items():
+            for problem in problems[:50]:
+                ident = f" ({problem.id})" if problem.id else ""
+                err.print(
+                    f"  {layer_name} row {problem.row}{ident}: {problem.reason}", highlight=False
+                )
+        raise fail(str(exc)) from None
+    except (GeoError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    _print_result(result)
+
+
+def _is_osm(path: Path) -> bool:
+    from api.ingest import is_osm
+
+    return is_osm(path)
+
+
+# -- demo --------------------------------------------------------------------------------
+
+
+class Dataset(StrEnum):
+    synthetic = "synthetic"
+    nanjing_xuanwu = "nanjing-xuanwu"
+
+
+class Size(StrEnum):
+    community = "community"
+    street = "street"
+    district = "district"
+
+
+@app.command()
+def demo(
+    dataset: Annotated[Dataset, typer.Option(help="Which demo data to load.")] = Dataset.synthetic,
+    size: Annotated[Size, typer.Option(help="Synthetic city size.")] = Size.street,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the app after loading (--no-serve: load only).")
+    ] = True,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            help="With WANGGE_DATABASE_URL: wipe and reload a database that already holds data."
+        ),
+    ] = False,
+) -> None:
+    """Start PostGIS, load a demo dataset and serve the app; Ctrl-C stops both."""
+    from api import demo as demo_module
+
+    try:
+        prepared = demo_module.prepare(
+            dataset=dataset.value, size=size.value, reload=reload, log=console.print
+        )
+    except demo_module.DemoError as exc:
+        raise fail(str(exc)) from None
+    if not serve:
+        prepared.close()
+        return
+    try:
+        demo_module.serve(prepared, host=host, port=port, log=console.print)
+    finally:
+        prepared.close()
+        console.print("stopped.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the app on the configured database (migrating it first)."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.storage import migrate
+
+    url = _url()
+    migrate.upgrade(url)
+    uvicorn.run(create_app(url), host=host, port=port)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,201 @@
+"""`wangge demo`: start PostGIS, load a demo dataset, serve the app.
+
+On the managed cluster the demo gets its own database, ``wangge_demo``, rebuilt on every run, so
+it never touches the data in ``wangge``. With WANGGE_DATABASE_URL it loads into that database only
+when it is empty (or when --reload is given, which wipes it first).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api.db import get_engine, transaction
+from api.settings import get_settings
+from api.storage import ingest as store
+from api.storage import migrate
+from api.storage.launcher import Cluster, LauncherError, default_cluster
+from api.storage.models import Base
+from api.storage.queries import layer_counts
+from data.catalogs import functions_by_type, station_type_for_osm
+from geo.households import estimate_households
+from geo.osm import read_osm
+from geo.validate import validate_features
+
+DEMO_DATABASE = "wangge_demo"
+XUANWU_DIR = Path(__file__).resolve().parent.parent / "data" / "nanjing_xuanwu"
+XUANWU_OSM = XUANWU_DIR / "nanjing_xuanwu_2021-06-12.osm"
+
+Log = Callable[[str], None]
+
+
+class DemoError(RuntimeError):
+    """The demo could not be prepared."""
+
+
+@dataclass
+class Prepared:
+    url: str
+    cluster: Cluster | None
+    started_cluster: bool
+
+    def close(self) -> None:
+        """Release connections and stop the cluster if the demo started it."""
+        get_engine(self.url).dispose()
+        if self.cluster is not None and self.started_cluster:
+            self.cluster.stop()
+
+
+def wipe(session: Session) -> None:
+    """Empty every table of ours (TRUNCATE bypasses the append-only row trigger by design)."""
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+def prepare(
+    *, dataset: str, size: str = "street", reload: bool = False, log: Log = print
+) -> Prepared:
+    """Start the database, migrate it and load `dataset`; return what serve() needs."""
+    external = get_settings().database_url
+    cluster, started = None, False
+    try:
+        if external:
+            url = external
+        else:
+            cluster = default_cluster()
+            started = not cluster.status().running
+            log("starting PostGIS…" if started else "PostGIS already running")
+            cluster.start()
+            cluster.drop_database(DEMO_DATABASE)
+            cluster.ensure_database(DEMO_DATABASE)
+            url = cluster.url(DEMO_DATABASE)
+        migrate.upgrade(url)
+        with transaction(url) as session:
+            counts = layer_counts(session)
+            if external and any(counts.values()):
+                if not reload:
+                    msg = (
+                        "the database at WANGGE_DATABASE_URL already holds data; "
+                        "pass --reload to wipe it and load the demo"
+                    )
+                    raise DemoError(msg)
+                wipe(session)
+            t0 = time.perf_counter()
+            if dataset == "synthetic":
+                load_synthetic(session, size=size, log=log)
+            elif dataset == "nanjing-xuanwu":
+                load_xuanwu(session, log=log)
+            else:
+                msg = f"unknown dataset {dataset!r}: expected synthetic or nanjing-xuanwu"
+                raise DemoError(msg)
+            counts = layer_counts(session)
+        log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))
+    except (LauncherError, DemoError) as exc:
+        if cluster is not None and started:
+            cluster.stop()
+        raise DemoError(str(exc)) from exc
+    except BaseException:
+        if cluster is not None and started:
+            cluster.stop()
+        raise
+    return Prepared(url, cluster, started)
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return ", ".join(f"{v:,} {k}" for k, v in counts.items() if v)
+
+
+def _checked(frame: gpd.GeoDataFrame, kind: str, id_column: str) -> gpd.GeoDataFrame:
+    result = validate_features(frame, kind=kind, id_column=id_column)
+    if result.problems:
+        first = result.problems[0]
+        msg = f"demo {kind} failed validation: row {first.row} ({first.id}): {first.reason}"
+        raise DemoError(msg)
+    return result.frame
+
+
+def load_synthetic(session: Session, *, size: str, seed: int = 0, log: Log = print) -> None:
+    """Generate the synthetic city and insert every layer."""
+    from data.synthetic import generate_city
+
+    t0 = time.perf_counter()
+    city = generate_city(size=size, seed=seed)
+    log(f"generated synthetic city ({size}) in {time.perf_counter() - t0:.1f} s")
+    for level, frame in (
+        ("district", city.districts),
+        ("street", city.streets),
+        ("community", city.communities),
+    ):
+        store.load_boundaries(session, _checked(frame, "boundaries", "code"), level=level)
+    store.load_compounds(session, _checked(city.compounds, "boundaries", "compound_id"))
+    store.load_buildings(session, _checked(city.buildings, "buildings", "building_id"))
+    store.load_roads(session, _checked(city.roads, "roads", "road_id"))
+    store.load_stations(
+        session,
+        _checked(city.stations, "stations", "station_id"),
+        functions_by_type=functions_by_type(),
+    )
+    store.load_workers(session, city.workers)
+    store.load_cases(session, city.cases)
+
+
+def xuanwu_divisions() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Xuanwu's real street offices and communities (NBS 2023 codes), without geometry."""
+    streets = pd.read_csv(XUANWU_DIR / "xuanwu_streets.csv", dtype=str)
+    communities = pd.read_csv(XUANWU_DIR / "xuanwu_communities.csv", dtype=str)
+    return streets, communities
+
+
+def load_xuanwu(session: Session, *, log: Log = print) -> None:
+    """Load the Nanjing Xuanwu OpenStreetMap extract and the district's real divisions."""
+    district = gpd.GeoDataFrame({"code": ["320102"], "name": ["玄武区"]}, geometry=[None], crs=4326)
+    streets, communities = xuanwu_divisions()
+    store.load_boundaries(session, district, level="district")
+    store.load_boundaries(
+        session,
+        gpd.GeoDataFrame(
+            streets.rename(columns={"areaCode": "district_code"}),
+            geometry=[None] * len(streets),
+            crs=4326,
+        ),
+        level="street",
+    )
+    store.load_boundaries(
+        session,
+        gpd.GeoDataFrame(
+            communities.rename(columns={"streetCode": "street_code"}),
+            geometry=[None] * len(communities),
+            crs=4326,
+        ),
+        level="community",
+    )
+    t0 = time.perf_counter()
+    osm = read_osm(XUANWU_OSM)
+    log(f"read {XUANWU_OSM.name} in {time.perf_counter() - t0:.1f} s")
+    buildings = estimate_households(_checked(osm.buildings, "buildings", "building_id"))
+    store.load_buildings(session, buildings)
+    store.load_roads(session, _checked(osm.network, "roads", "road_id"))
+    pois = _checked(osm.pois, "pois", "poi_id")
+    store.load_pois(session, pois)
+    types = [station_type_for_osm(k, v) for k, v in zip(pois["kind"], pois["value"], strict=True)]
+    stations = pois.assign(type=types)[[t is not None for t in types]]
+    stations = stations.rename(columns={"poi_id": "station_id"})
+    stations["name"] = stations["name"].fillna(stations["type"])
+    store.load_stations(session, stations, functions_by_type=functions_by_type())
+
+
+def serve(prepared: Prepared, *, host: str, port: int, log: Log = print) -> None:
+    """Serve the app under uvicorn until Ctrl-C."""
+    import uvicorn
+
+    from api.main import create_app
+
+    log(f"serving on http://{host}:{port}/  (Ctrl-C stops the service and the database)")
+    uvicorn.run(create_app(prepared.url), host=host, port=port, log_level="info")

@@ -1,0 +1,44 @@
+"""The service's exceptions and the one table mapping them to HTTP statuses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from geo.errors import CRSMismatchError, InputError
+
+
+class WanggeError(Exception):
+    """Base class of the service's own errors."""
+
+
+class NotFoundError(WanggeError):
+    """The requested object does not exist (or is not visible to the caller)."""
+
+
+class ConflictError(WanggeError):
+    """The request conflicts with the stored state (stale version, illegal transition)."""
+
+
+class DatabaseUnavailableError(WanggeError):
+    """PostGIS could not be reached."""
+
+
+STATUS_BY_EXCEPTION: dict[type[Exception], int] = {
+    NotFoundError: 404,
+    ConflictError: 409,
+    InputError: 422,
+    CRSMismatchError: 422,
+    DatabaseUnavailableError: 503,
+}
+
+
+def register_errors(app: FastAPI) -> None:
+    """Answer each exception in the table with its status and {"detail": message}."""
+
+    for exc_class, status in STATUS_BY_EXCEPTION.items():
+
+        async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return JSONResponse(status_code=status, content={"detail": str(exc)})
+
+        app.add_exception_handler(exc_class, handler)

@@ -1,0 +1,139 @@
+"""Load a file into PostGIS: read (geo.io / geo.osm), validate, estimate households, insert.
+
+A load is all or nothing: with any bad row it fails as a whole (nothing written) unless the
+caller asks to skip bad rows, which are then listed in the report by row number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+from sqlalchemy.orm import Session
+
+from api.storage import ingest as store
+from data.catalogs import functions_by_type
+from geo.households import estimate_households
+from geo.io import read_vector
+from geo.osm import read_osm
+from geo.validate import RowProblem, validate_features
+
+KINDS = ("buildings", "roads", "boundaries", "stations", "osm")
+LEVELS = ("district", "street", "community", "compound")
+OSM_SUFFIXES = (".osm", ".pbf", ".osm.bz2", ".osm.gz")
+
+ProgressFor = Callable[[str, int], Callable[[int], None]]
+
+
+class IngestRejected(Exception):
+    """The load was refused because of bad rows; nothing was written."""
+
+    def __init__(self, source: Path, problems: dict[str, list[RowProblem]]) -> None:
+        self.source = source
+        self.problems = problems
+        count = sum(len(p) for p in problems.values())
+        first = next(p[0] for p in problems.values() if p)
+        msg = (
+            f"{source}: {count} bad row(s), nothing loaded (first: row {first.row}"
+            f"{f' id {first.id}' if first.id else ''}: {first.reason}); "
+            "fix them or pass --skip-invalid to load the rest"
+        )
+        super().__init__(msg)
+
+
+@dataclass
+class IngestResult:
+    source: Path
+    reports: list[store.LoadReport] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def is_osm(path: Path) -> bool:
+    return any(path.name.lower().endswith(s) for s in OSM_SUFFIXES)
+
+
+def _validate(
+    frame: gpd.GeoDataFrame, layer: str, *, level: str | None, bounds
+) -> tuple[str, gpd.GeoDataFrame, list[RowProblem]]:
+    kind, id_column = {
+        "buildings": ("buildings", "building_id"),
+        "roads": ("roads", "road_id"),
+        "stations": ("stations", "station_id"),
+        "pois": ("pois", "poi_id"),
+        "boundaries": ("boundaries", "compound_id" if level == "compound" else "code"),
+    }[layer]
+    checked = validate_features(frame, kind=kind, id_column=id_column, bounds=bounds)
+    return layer, checked.frame, list(checked.problems)
+
+
+def read_layers(
+    path: Path,
+    *,
+    kind: str,
+    level: str | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    **read_options,
+) -> tuple[list[tuple[str, gpd.GeoDataFrame, list[RowProblem]]], dict[str, int]]:
+    """Read and validate `path` as `kind`; an OSM file gives buildings, roads and POIs."""
+    if kind not in KINDS:
+        msg = f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
+        raise ValueError(msg)
+    if kind == "boundaries" and level not in LEVELS:
+        msg = f"boundaries need --level, one of {', '.join(LEVELS)} (got {level!r})"
+        raise ValueError(msg)
+    if kind == "osm" or is_osm(path):
+        osm = read_osm(path)
+        layers = [
+            _validate(osm.buildings, "buildings", level=None, bounds=bounds),
+            _validate(osm.network, "roads", level=None, bounds=bounds),
+            _validate(osm.pois, "pois", level=None, bounds=bounds),
+        ]
+        wanted = {"osm": None, "buildings": "buildings", "roads": "roads"}.get(kind, "pois")
+        if wanted is not None:
+            layers = [layer for layer in layers if layer[0] == wanted]
+        return layers, dict(osm.skipped)
+    frame = read_vector(path, **read_options)
+    return [_validate(frame, kind, level=level, bounds=bounds)], {}
+
+
+def ingest_file(
+    session: Session,
+    path: Path,
+    *,
+    kind: str,
+    level: str | None = None,
+    skip_invalid: bool = False,
+    dwelling_m2: float = 90.0,
+    bounds: tuple[float, float, float, float] | None = None,
+    progress_for: ProgressFor | None = None,
+    **read_options,
+) -> IngestResult:
+    """Load one file into the session's transaction; raise IngestRejected on bad rows."""
+    path = Path(path)
+    layers, skipped = read_layers(path, kind=kind, level=level, bounds=bounds, **read_options)
+    problems = {layer: rows for layer, _, rows in layers if rows}
+    if problems and not skip_invalid:
+        raise IngestRejected(path, problems)
+    result = IngestResult(path, skipped=skipped)
+    for layer, frame, rejected in layers:
+        progress = progress_for(f"{path.name}: {layer}", len(frame)) if progress_for else None
+        if layer == "buildings":
+            frame = estimate_households(frame, dwelling_m2=dwelling_m2)
+            report = store.load_buildings(session, frame, progress=progress)
+        elif layer == "roads":
+            report = store.load_roads(session, frame, progress=progress)
+        elif layer == "pois":
+            report = store.load_pois(session, frame, progress=progress)
+        elif layer == "stations":
+            report = store.load_stations(
+                session, frame, functions_by_type=functions_by_type(), progress=progress
+            )
+        else:
+            report = store.load_boundaries(session, frame, level=level, progress=progress)
+        if report.rejected and not skip_invalid:
+            raise IngestRejected(path, {layer: report.rejected})
+        report.rejected = sorted(rejected + report.rejected, key=lambda p: p.row)
+        result.reports.append(report)
+    return result

@@ -1,0 +1,32 @@
+"""The FastAPI application: create_app() with a lifespan that opens the database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.db import get_engine, session_factory
+from api.errors import register_errors
+from api.routes import health, pages
+
+
+def create_app(database_url: str | None = None) -> FastAPI:
+    """Build the app; without `database_url`, use WANGGE_DATABASE_URL or the managed cluster."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from api.storage.launcher import database_url as resolve_url
+
+        url = database_url or resolve_url(start=True)
+        app.state.database_url = url
+        app.state.sessions = session_factory(url)
+        yield
+        get_engine(url).dispose()
+
+    app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan)
+    register_errors(app)
+    app.include_router(health.router)
+    app.include_router(pages.router)
+    return app

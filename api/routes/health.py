@@ -1,0 +1,21 @@
+"""GET /api/health: the service and its PostGIS."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from api.deps import SessionDep
+from api.storage.queries import postgis_version
+
+router = APIRouter(prefix="/api", tags=["health"])
+
+
+class Health(BaseModel):
+    status: str
+    postgis: str
+
+
+@router.get("/health")
+def health(session: SessionDep) -> Health:
+    return Health(status="ok", postgis=postgis_version(session))

@@ -1,0 +1,62 @@
+"""The landing page: what is loaded, and links to the map pages and the API."""
+
+from __future__ import annotations
+
+from html import escape
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+
+from api.deps import SessionDep
+from api.messages import t
+from api.storage.queries import layer_counts
+
+router = APIRouter(tags=["pages"])
+
+MAP_PAGES = ("planner", "worker", "public")
+
+PAGE = """<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}
+th{{text-align:left;padding-right:2rem;font-weight:normal}}td{{text-align:right}}</style>
+</head><body>
+<p style="text-align:right"><a href="/?lang={other}">{other_name}</a></p>
+<h1>{title}</h1>
+<h2>{loaded}</h2>
+<table id="counts">{rows}</table>
+<h2>{maps}</h2>
+<ul>{links}</ul>
+<p><a href="/docs">{docs}</a> · <a href="/api/health">{health}</a></p>
+</body></html>"""
+
+
+@router.get("/", response_class=HTMLResponse)
+def landing(request: Request, session: SessionDep, lang: str = Query("zh")) -> str:
+    lang = lang if lang in ("zh", "en") else "zh"
+    counts = layer_counts(session)
+    rows = "".join(
+        f"<tr><th>{escape(t(name, lang))}</th><td>{value:,}</td></tr>"
+        for name, value in counts.items()
+    )
+    served = {getattr(route, "path", None) for route in request.app.routes}
+    later = f" <small>({escape(t('not_built', lang))})</small>"
+    links = "".join(
+        f'<li><a href="/map/{page}">{escape(t(page, lang))}</a>'
+        f"{'' if f'/map/{page}' in served else later}</li>"
+        for page in MAP_PAGES
+    )
+    other = "en" if lang == "zh" else "zh"
+    return PAGE.format(
+        lang=lang,
+        title=escape(t("title", lang)),
+        other=other,
+        other_name="English" if other == "en" else "中文",
+        loaded=escape(t("loaded", lang)),
+        rows=rows,
+        maps=escape(t("maps", lang)),
+        links=links,
+        docs=escape(t("api_docs", lang)),
+        health=escape(t("health", lang)),
+    )

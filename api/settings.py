@@ -1,0 +1,40 @@
+"""One settings class for the service, read from WANGGE_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_state_dir() -> Path:
+    """Per-user directory for the managed PostGIS cluster, never under /root.
+
+    Root's cluster lives in /var/lib/wangge because its server runs as `postgres`, which
+    cannot enter /root; other users keep theirs in ~/.local/state/wangge.
+    """
+    if os.geteuid() == 0:
+        return Path("/var/lib/wangge")
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "wangge"
+
+
+class Settings(BaseSettings):
+    """Service settings; every field can be set as WANGGE_<FIELD>."""
+
+    model_config = SettingsConfigDict(env_prefix="WANGGE_", extra="ignore")
+
+    database_url: str | None = None
+    state_dir: Path = default_state_dir()
+    pg_bin: Path = Path("/usr/lib/postgresql/15/bin")
+    pg_database: str = "wangge"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache or override the dependency)."""
+    return Settings()

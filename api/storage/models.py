@@ -1,0 +1,296 @@
+"""The database schema: SQLAlchemy 2 models with GeoAlchemy2 geometry columns.
+
+All geometry is stored in EPSG:4326 with a GiST index and a CHECK that it is valid. Codes follow
+GB/T 2260 (district 6 digits, street 9, community 12); grid codes are 15 digits, micro-grids 18.
+Grids are versioned: a regeneration closes the current rows (``valid_to``) and adds new ones,
+so older versions stay as history. Case events are append-only (a trigger refuses UPDATE/DELETE).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from geoalchemy2 import Geometry
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SRID = 4326
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+def geom(kind: str, *, nullable: bool = False) -> Mapped:
+    # spatial_index=False: the GiST indexes are declared in the migration, by name
+    return mapped_column(Geometry(kind, srid=SRID, spatial_index=False), nullable=nullable)
+
+
+def valid_geom(column: str = "geom") -> CheckConstraint:
+    return CheckConstraint(f"{column} IS NULL OR ST_IsValid({column})", name=f"{column}_valid")
+
+
+def now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class District(Base):
+    """区/县, with its 6-digit GB/T 2260 code."""
+
+    __tablename__ = "districts"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    geom = geom("MULTIPOLYGON", nullable=True)
+
+
+class Street(Base):
+    """街道/镇 street office, 9-digit code."""
+
+    __tablename__ = "streets"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(9), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    geom = geom("MULTIPOLYGON", nullable=True)
+
+
+class Community(Base):
+    """社区/村, 12-digit code."""
+
+    __tablename__ = "communities"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
+    geom = geom("MULTIPOLYGON", nullable=True)
+
+
+class Compound(Base):
+    """小区 residential compound."""
+
+    __tablename__ = "compounds"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    compound_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None] = mapped_column(Text)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    geom = geom("MULTIPOLYGON", nullable=True)
+
+
+class Building(Base):
+    """楼栋: footprint (or only a point), households and whether they were estimated."""
+
+    __tablename__ = "buildings"
+    __table_args__ = (
+        valid_geom("footprint"),
+        CheckConstraint("households >= 0", name="households_nonnegative"),
+        CheckConstraint("units IS NULL OR units >= 0", name="units_nonnegative"),
+        CheckConstraint("floors IS NULL OR floors >= 0", name="floors_nonnegative"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    building_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    building_type: Mapped[str | None] = mapped_column(String(64))
+    households: Mapped[int] = mapped_column(Integer)
+    households_estimated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    units: Mapped[int | None] = mapped_column(Integer)
+    floors: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str | None] = mapped_column(Text)
+    compound_id: Mapped[int | None] = mapped_column(ForeignKey("compounds.id"))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    footprint = geom("MULTIPOLYGON", nullable=True)
+    location = geom("POINT")
+
+
+class Road(Base):
+    """A street or path segment; `class_` holds the OSM highway value."""
+
+    __tablename__ = "roads"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    road_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    class_: Mapped[str | None] = mapped_column("class", String(32))
+    from_no: Mapped[int | None] = mapped_column(Integer)
+    to_no: Mapped[int | None] = mapped_column(Integer)
+    geom = geom("MULTILINESTRING")
+
+
+class Poi(Base):
+    """A point of interest from OpenStreetMap (amenity, shop, office)."""
+
+    __tablename__ = "pois"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    poi_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    value: Mapped[str | None] = mapped_column(String(64))
+    address: Mapped[str | None] = mapped_column(Text)
+    geom = geom("POINT")
+
+
+class Grid(Base):
+    """网格 (level 'grid') or 微网格 (level 'micro'), one row per version."""
+
+    __tablename__ = "grids"
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint("level IN ('grid', 'micro')", name="level_known"),
+        CheckConstraint("households >= 0", name="households_nonnegative"),
+        CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="validity_ordered"),
+        CheckConstraint("code ~ '^[0-9]{15}([0-9]{3})?$'", name="code_digits"),
+        Index(
+            "uq_grids_code_current", "code", unique=True, postgresql_where=text("valid_to IS NULL")
+        ),
+        Index("uq_grids_code_version", "code", "version", unique=True),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(18))
+    level: Mapped[str] = mapped_column(String(8))
+    parent_code: Mapped[str | None] = mapped_column(String(18))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    households: Mapped[int] = mapped_column(Integer)
+    members: Mapped[list | None] = mapped_column(JSONB)
+    locked: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    valid_from: Mapped[datetime] = now()
+    valid_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    geom = geom("POLYGON")
+
+
+class Worker(Base):
+    """A grid leader (网格长), full-time or part-time grid worker (网格员)."""
+
+    __tablename__ = "workers"
+    __table_args__ = (
+        CheckConstraint("role IN ('grid_leader', 'full_time', 'part_time')", name="role_known"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    worker_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(16))
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    on_duty: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+
+
+class WorkerGrid(Base):
+    """Which grids (by stable code) a worker serves."""
+
+    __tablename__ = "worker_grids"
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("workers.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(String(18), primary_key=True)
+
+
+class Station(Base):
+    """A service station: 党群服务中心, 邻里中心, 养老服务站 …"""
+
+    __tablename__ = "stations"
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars_range"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str | None] = mapped_column(String(64))
+    functions: Mapped[list[str] | None] = mapped_column(ARRAY(String(32)))
+    stars: Mapped[int | None] = mapped_column(SmallInteger)
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
+    services: Mapped[str | None] = mapped_column(Text)
+    contact: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(Text)
+    community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    geom = geom("POINT")
+
+
+class Case(Base):
+    """事件: a reported problem and where it is in the closed loop."""
+
+    __tablename__ = "cases"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    category: Mapped[str] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    address: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(32), server_default=text("'reported'"))
+    grid_code: Mapped[str | None] = mapped_column(String(18))
+    micro_grid_code: Mapped[str | None] = mapped_column(String(18))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    street_code: Mapped[str | None] = mapped_column(String(9))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id"))
+    reported_at: Mapped[datetime] = now()
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    geom = geom("POINT", nullable=True)
+
+
+class CaseEvent(Base):
+    """One step of a case's history; rows are never updated or deleted."""
+
+    __tablename__ = "case_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    at: Mapped[datetime] = now()
+    actor: Mapped[str | None] = mapped_column(String(100))
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+# tables whose geometry columns get a GiST index (named ix_<table>_<column>)
+SPATIAL_COLUMNS = {
+    "districts": ["geom"],
+    "streets": ["geom"],
+    "communities": ["geom"],
+    "compounds": ["geom"],
+    "buildings": ["footprint", "location"],
+    "roads": ["geom"],
+    "pois": ["geom"],
+    "grids": ["geom"],
+    "stations": ["geom"],
+    "cases": ["geom"],
+}
+
+for _table, _columns in SPATIAL_COLUMNS.items():
+    for _column in _columns:
+        Index(
+            f"ix_{_table}_{_column}",
+            Base.metadata.tables[_table].c[_column],
+            postgresql_using="gist",
+        )
+Index("ix_buildings_community_id", Building.community_id)
+Index("ix_cases_grid_code_status", Case.grid_code, Case.status)

@@ -1,0 +1,76 @@
+"""Shared fixtures: one throwaway PostGIS cluster per test session, a fresh database per test."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from api.settings import get_settings
+from api.storage import migrate
+from api.storage.launcher import Cluster
+
+TEMPLATE = "wangge_template"
+_numbers = itertools.count()
+
+
+def make_state_dir(prefix: str = "wangge-test-") -> Path:
+    """A temporary directory the postgres user can enter (pytest's tmp_path is 0700 root)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    path.chmod(0o755)
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[Cluster]:
+    cluster = Cluster(make_state_dir() / "cluster", fast=True)
+    cluster.start()
+    cluster.ensure_database(TEMPLATE)
+    migrate.upgrade(cluster.url(TEMPLATE))
+    yield cluster
+    cluster.destroy()
+    cluster.state_dir.parent.rmdir()
+
+
+@pytest.fixture
+def db_url(pg_cluster: Cluster) -> Iterator[str]:
+    """A fresh, migrated database of this test's own, dropped afterwards."""
+    name = f"test_{os.getpid()}_{next(_numbers)}"
+    pg_cluster.ensure_database(name, template=TEMPLATE)
+    url = pg_cluster.url(name)
+    yield url
+    from api.db import get_engine
+
+    get_engine(url).dispose()
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def session(db_url: str):
+    from api.db import session_factory
+
+    with session_factory(db_url)() as session, session.begin():
+        yield session
+
+
+@pytest.fixture
+def use_database(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """Point the settings (and so the CLI) at this test's database."""
+    monkeypatch.setenv("WANGGE_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    yield db_url
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def client(db_url: str):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    with TestClient(create_app(db_url)) as c:
+        yield c
