@@ -24,6 +24,13 @@ KINDS = ("buildings", "roads", "boundaries", "stations", "osm")
 LEVELS = ("district", "street", "community", "compound")
 OSM_SUFFIXES = (".osm", ".pbf", ".osm.bz2", ".osm.gz")
 
+# columns each kind understands; Shapefiles cut names to 10 characters, which are mapped back
+KNOWN_COLUMNS = (
+    "building_id", "households", "households_estimated", "units", "floors", "building_type",
+    "compound", "compound_id", "community_code", "street_code", "district_code", "address",
+    "road_id", "from_no", "to_no", "station_id", "opening_hours", "services", "functions",
+)  # fmt: skip
+
 ProgressFor = Callable[[str, int], Callable[[int], None]]
 
 
@@ -52,6 +59,19 @@ class IngestResult:
 
 def is_osm(path: Path) -> bool:
     return any(path.name.lower().endswith(s) for s in OSM_SUFFIXES)
+
+
+def restore_truncated_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Rename Shapefile-truncated columns (building_i → building_id) where unambiguous."""
+    renames = {
+        name[:10]: name
+        for name in KNOWN_COLUMNS
+        if len(name) > 10
+        and name not in frame.columns
+        and name[:10] in frame.columns
+        and name[:10] not in KNOWN_COLUMNS  # 'households' is not a cut 'households_estimated'
+    }
+    return frame.rename(columns=renames)
 
 
 def _validate(
@@ -95,6 +115,8 @@ def read_layers(
             layers = [layer for layer in layers if layer[0] == wanted]
         return layers, dict(osm.skipped)
     frame = read_vector(path, **read_options)
+    if path.suffix.lower() == ".shp":
+        frame = restore_truncated_names(frame)
     return [_validate(frame, kind, level=level, bounds=bounds)], {}
 
 
