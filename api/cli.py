@@ -177,25 +177,28 @@ class Level(StrEnum):
     compound = "compound"
 
 
+def _print_problems(kind: str, problems, *, limit: int = 50, out: Console = console) -> None:
+    for problem in problems[:limit]:
+        ident = f" ({problem.id})" if problem.id else ""
+        out.print(f"  {kind} row {problem.row}{ident}: {problem.reason}", highlight=False)
+    if len(problems) > limit:
+        out.print(f"  … and {len(problems) - limit} more")
+
+
 def _print_result(result) -> None:
     table = Table(title=f"loaded from {result.source.name}")
-    for column in ("layer", "loaded", "rejected", "households estimated"):
-        table.add_column(column, justify="left" if column == "layer" else "right")
-    for report in result.reports:
-        table.add_row(
-            report.kind, str(report.loaded), str(len(report.rejected)), str(report.estimated)
-        )
+    table.add_column("layer")
+    for column in ("loaded", "rejected", "repaired", "households estimated"):
+        table.add_column(column, justify="right")
+    for r in result.reports:
+        counts = (r.loaded, len(r.rejected), len(r.repaired), r.estimated)
+        table.add_row(r.kind, *map(str, counts))
     console.print(table)
     for reason, count in result.skipped.items():
         console.print(f"skipped in the file: {count} × {reason}")
     for report in result.reports:
-        for problem in report.rejected[:50]:
-            ident = f" ({problem.id})" if problem.id else ""
-            console.print(
-                f"  {report.kind} row {problem.row}{ident}: {problem.reason}", highlight=False
-            )
-        if len(report.rejected) > 50:
-            console.print(f"  … and {len(report.rejected) - 50} more")
+        _print_problems(report.kind, report.rejected)
+        _print_problems(report.kind, report.repaired)
 
 
 @app.command()

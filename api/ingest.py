@@ -74,9 +74,10 @@ def restore_truncated_names(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return frame.rename(columns=renames)
 
 
-def _validate(
-    frame: gpd.GeoDataFrame, layer: str, *, level: str | None, bounds
-) -> tuple[str, gpd.GeoDataFrame, list[RowProblem]]:
+Layer = tuple[str, gpd.GeoDataFrame, list[RowProblem], list[RowProblem]]
+
+
+def _validate(frame: gpd.GeoDataFrame, layer: str, *, level: str | None, bounds) -> Layer:
     kind, id_column = {
         "buildings": ("buildings", "building_id"),
         "roads": ("roads", "road_id"),
@@ -85,7 +86,7 @@ def _validate(
         "boundaries": ("boundaries", "compound_id" if level == "compound" else "code"),
     }[layer]
     checked = validate_features(frame, kind=kind, id_column=id_column, bounds=bounds)
-    return layer, checked.frame, list(checked.problems)
+    return layer, checked.frame, list(checked.problems), list(checked.repaired)
 
 
 def read_layers(
@@ -95,7 +96,7 @@ def read_layers(
     level: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     **read_options,
-) -> tuple[list[tuple[str, gpd.GeoDataFrame, list[RowProblem]]], dict[str, int]]:
+) -> tuple[list[Layer], dict[str, int]]:
     """Read and validate `path` as `kind`; an OSM file gives buildings, roads and POIs."""
     if kind not in KINDS:
         msg = f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
@@ -135,11 +136,11 @@ def ingest_file(
     """Load one file into the session's transaction; raise IngestRejected on bad rows."""
     path = Path(path)
     layers, skipped = read_layers(path, kind=kind, level=level, bounds=bounds, **read_options)
-    problems = {layer: rows for layer, _, rows in layers if rows}
+    problems = {layer: rows for layer, _, rows, _ in layers if rows}
     if problems and not skip_invalid:
         raise IngestRejected(path, problems)
     result = IngestResult(path, skipped=skipped)
-    for layer, frame, rejected in layers:
+    for layer, frame, rejected, repaired in layers:
         progress = progress_for(f"{path.name}: {layer}", len(frame)) if progress_for else None
         if layer == "buildings":
             frame = estimate_households(frame, dwelling_m2=dwelling_m2)
@@ -157,5 +158,6 @@ def ingest_file(
         if report.rejected and not skip_invalid:
             raise IngestRejected(path, {layer: report.rejected})
         report.rejected = sorted(rejected + report.rejected, key=lambda p: p.row)
+        report.repaired = repaired
         result.reports.append(report)
     return result

@@ -40,6 +40,7 @@ class LoadReport:
     loaded: int = 0
     rejected: list[RowProblem] = field(default_factory=list)
     estimated: int = 0
+    repaired: list[RowProblem] = field(default_factory=list)
 
 
 def _wkb(geoms: Iterable, *, multi: bool = False) -> list[WKBElement | None]:

@@ -173,6 +173,18 @@ def test_skip_invalid_loads_the_rest_and_reports(use_database, tmp_path):
     assert "row 3 (flat)" in out and "unrepairable" in out
     assert "row 5 (ok1)" in out and "duplicate" in out
     assert "row 6 (neg)" in out
+    assert "row 2 (bowtie): repaired" in out
+
+
+def test_repairable_rows_do_not_block_a_load(use_database, tmp_path):
+    only_good = dict(BAD_GEOJSON, features=BAD_GEOJSON["features"][:2])
+    path = tmp_path / "repairable.geojson"
+    path.write_text(json.dumps(only_good), encoding="utf-8")
+    result = ingest("buildings", path)
+    assert result.exit_code == 0, result.output
+    assert "row 2 (bowtie): repaired" in result.output
+    kinds = query(use_database, "SELECT GeometryType(footprint) AS kind FROM buildings")
+    assert {r.kind for r in kinds} == {"MULTIPOLYGON"}
 
 
 def test_ids_already_stored_are_rejected_not_overwritten(use_database, tmp_path):

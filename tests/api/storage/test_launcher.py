@@ -75,7 +75,17 @@ def test_recovers_from_stale_pid_file(cluster):
     assert cluster.status().pid != os.getpid()
 
 
-def test_recovers_from_killed_server(cluster):
+def test_recovers_from_killed_server():
+    # durable settings, as users get them: the fast test mode may lose the last commits
+    cluster = Cluster(make_state_dir() / "c", fast=False)
+    try:
+        _kill_and_recover(cluster)
+    finally:
+        cluster.destroy()
+        shutil.rmtree(cluster.state_dir.parent, ignore_errors=True)
+
+
+def _kill_and_recover(cluster: Cluster) -> None:
     cluster.start()
     with cluster.connect(cluster.database) as conn:
         conn.execute("CREATE TABLE marks (n int)")
