@@ -1,0 +1,602 @@
+"""Generate grids and micro-grids from buildings inside one or more boundary polygons.
+
+Per boundary polygon: tessellate the land among buildings (cut by barrier roads), split
+buildings too large for one micro-grid into parts by unit and floor, build the adjacency graph
+of the cells, partition it (compounds that fit in one grid are kept whole), and dissolve the
+cells of each region into its polygon. Micro-grids are partitioned inside each grid, so they
+nest exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geo.crs import require_crs, utm_crs
+from geo.errors import InputError
+from geo.grids.codes import area_code, sequence_codes
+from geo.grids.graph import Graph, build_graph, components, contract, shared_edges, subgraph
+from geo.grids.partition import (
+    Problem,
+    chain_partition,
+    choose_k,
+    partition,
+    refine,
+    repair,
+    score,
+    violation,
+)
+from geo.grids.split import (
+    describe_slots,
+    drop_empty,
+    piece_shares,
+    slice_cell,
+    slot_ranges,
+)
+from geo.grids.tessellation import PRECISION_M, polygonal, tessellate
+
+LEVELS = ("grid", "micro", "both")
+GRID_BOUNDS = (300, 500)
+MICRO_BOUNDS = (30, 50)
+BARRIER_CLASSES = frozenset(
+    {
+        "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
+        "secondary", "secondary_link", "tertiary", "tertiary_link",
+        "rail", "railway", "light_rail", "river", "canal", "stream", "riverbank", "water",
+    }
+)  # fmt: skip
+BARRIER_COST = 0.2  # cutting along a road is cheap: grids should end there
+COMPOUND_COST = 4.0  # cutting through a compound is dear
+BUILDING_COST = 20.0  # cutting between parts of one building dearer still
+
+
+@dataclass
+class GridLayer:
+    """The generated layer (EPSG:4326) and its report."""
+
+    grids: gpd.GeoDataFrame
+    report: dict = field(default_factory=dict)
+
+
+@dataclass
+class _Cells:
+    """The cells of one area and what lies on each."""
+
+    geom: np.ndarray  # cell polygons (metres)
+    building: np.ndarray  # row of the building in the area's frame, -1 for empty land
+    households: np.ndarray
+    enclosure: np.ndarray
+    compound: np.ndarray  # compound index or -1
+    part: np.ndarray  # part id (pieces of one part share it), -1 for empty land
+    slots: np.ndarray  # (first, last) unit-floor slot of a building piece, (-1, -1) if whole
+
+
+def generate_grids(
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    *,
+    roads: gpd.GeoDataFrame | None = None,
+    level: str = "grid",
+    grid_bounds: tuple[int, int] = GRID_BOUNDS,
+    micro_bounds: tuple[int, int] = MICRO_BOUNDS,
+) -> GridLayer:
+    """Divide each boundary polygon into grids and/or micro-grids.
+
+    Parameters
+    ----------
+    buildings : GeoDataFrame
+        EPSG:4326 footprints or points with `building_id` and `households` (filled in; see
+        geo.households.estimate_households), optionally `compound`.
+    boundary : GeoDataFrame
+        EPSG:4326 polygons, each divided on its own; `code` (12-digit community code) is used
+        as the code prefix when present.
+    roads : GeoDataFrame, optional
+        Lines that grids should not cross where avoidable: those whose `class` is a major road,
+        railway or waterway (every line, if there is no `class` column).
+    level : {'grid', 'micro', 'both'}
+    grid_bounds, micro_bounds : (int, int)
+        Households per grid and per micro-grid.
+
+    Returns
+    -------
+    GridLayer
+        `grids`: one Polygon row per grid with code, level, parent_code, households, members
+        (list of [building_id, households]), parts, within_bounds, polsby_popper, area_code;
+        `report`: counts, quality measures and every infeasible part with its reason.
+    """
+    _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds)
+    crs = utm_crs(boundary)
+    b_m = buildings.to_crs(crs).reset_index(drop=True)
+    area_m = boundary.to_crs(crs).reset_index(drop=True)
+    barriers = _barrier_lines(roads.to_crs(crs), area_m) if roads is not None else None
+    compounds = _compound_index(b_m)
+    anchors = shapely.point_on_surface(b_m.geometry.to_numpy())
+    area_geoms = area_m.geometry.to_numpy()
+    hit_b, hit_a = shapely.STRtree(area_geoms).query(anchors, predicate="intersects")
+    first = np.unique(hit_b, return_index=True)[1]
+    area_of = np.full(len(b_m), -1)
+    area_of[hit_b[first]] = hit_a[first]
+
+    rows: list[dict] = []
+    report = _empty_report(level, grid_bounds, micro_bounds)
+    report["buildings"] = int(len(b_m))
+    report["households"] = int(b_m["households"].sum())
+    report["buildings_outside"] = b_m.loc[area_of < 0, "building_id"].astype(str).tolist()
+    if "households_estimated" in b_m.columns:
+        report["households_estimated_buildings"] = int(
+            b_m["households_estimated"].fillna(False).sum()
+        )
+    codes_col = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
+    for a, geom in enumerate(area_geoms):
+        prefix = area_code(codes_col.iloc[a], a)
+        inside = np.flatnonzero(area_of == a)
+        rows += _divide_area(
+            geom,
+            b_m.iloc[inside].reset_index(drop=True),
+            compounds[inside],
+            barriers,
+            prefix=prefix,
+            level=level,
+            grid_bounds=grid_bounds,
+            micro_bounds=micro_bounds,
+            report=report,
+        )
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else _empty_frame(crs)
+    frame = frame.to_crs(4326)
+    _summarise(frame, report, level, grid_bounds, micro_bounds)
+    return GridLayer(frame, report)
+
+
+def _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds) -> None:
+    if level not in LEVELS:
+        msg = f"level must be one of {', '.join(LEVELS)}, not {level!r}"
+        raise InputError(msg)
+    require_crs(buildings, name="buildings")
+    require_crs(boundary, name="boundary")
+    if roads is not None:
+        require_crs(roads, name="roads")
+    for name, (lo, hi) in (("grid", grid_bounds), ("micro", micro_bounds)):
+        if not (0 < lo <= hi):
+            msg = f"{name} bounds must satisfy 0 < min <= max, got {lo}–{hi}"
+            raise InputError(msg)
+    for column in ("building_id", "households"):
+        if column not in buildings.columns:
+            msg = f"buildings need a '{column}' column; columns are {list(buildings.columns)}"
+            raise InputError(msg)
+    hh = pd.to_numeric(buildings["households"], errors="coerce")
+    if hh.isna().any() or (hh < 0).any():
+        bad = int(np.flatnonzero(hh.isna().to_numpy() | (hh < 0).to_numpy())[0])
+        msg = (
+            f"households must be filled in and >= 0 (first bad row {bad + 1}); estimate them first"
+        )
+        raise InputError(msg)
+    if len(boundary) == 0:
+        msg = "the boundary has no polygons"
+        raise InputError(msg)
+    kinds = set(boundary.geom_type)
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        msg = f"the boundary must be polygons, got {sorted(kinds)}"
+        raise InputError(msg)
+
+
+def _barrier_lines(roads_m: gpd.GeoDataFrame, area_m: gpd.GeoDataFrame) -> np.ndarray:
+    if "class" in roads_m.columns:
+        roads_m = roads_m[roads_m["class"].astype(str).str.lower().isin(BARRIER_CLASSES)]
+    lines = roads_m.geometry.to_numpy()
+    lines = lines[shapely.get_type_id(lines) != 7]  # drop collections
+    return lines[~shapely.is_empty(lines)] if len(lines) else lines
+
+
+def _compound_index(b: gpd.GeoDataFrame) -> np.ndarray:
+    if "compound" not in b.columns:
+        return np.full(len(b), -1)
+    values = b["compound"].astype(object).where(b["compound"].notna(), None)
+    labels = {v: i for i, v in enumerate(sorted({str(v) for v in values if v not in (None, "")}))}
+    return np.array([labels.get(str(v), -1) if v not in (None, "") else -1 for v in values])
+
+
+# -- one area ------------------------------------------------------------------------------
+
+
+def _divide_area(
+    area: shapely.Geometry,
+    b: gpd.GeoDataFrame,
+    compounds: np.ndarray,
+    barriers: np.ndarray | None,
+    *,
+    prefix: str,
+    level: str,
+    grid_bounds: tuple[int, int],
+    micro_bounds: tuple[int, int],
+    report: dict,
+) -> list[dict]:
+    split_bounds = micro_bounds if level in ("micro", "both") else grid_bounds
+    cells = _cells(area, b, compounds, barriers, split_bounds)
+    graph = _graph(cells)
+    top_bounds = micro_bounds if level == "micro" else grid_bounds
+    top_level = "micro" if level == "micro" else "grid"
+    labels, reasons = _partition_area(cells, graph, top_bounds, keep_compounds=top_level == "grid")
+    rows = _regions(cells, b, labels, reasons, level=top_level, bounds=top_bounds)
+    codes = sequence_codes(prefix, np.array([r["_xy"] for r in rows]).reshape(-1, 2))
+    for row, code in zip(rows, codes, strict=True):
+        row.update(code=code, parent_code=None, area_code=prefix)
+    if level != "both":
+        return [_public(r) for r in rows]
+    out = []
+    for row in rows:
+        nodes = row["_nodes"]
+        sub_cells, micro_labels, micro_reasons = _divide_grid(
+            _subset(cells, nodes), subgraph(graph, nodes), b, micro_bounds
+        )
+        micro = _regions(
+            sub_cells, b, micro_labels, micro_reasons, level="micro", bounds=micro_bounds
+        )
+        micro_codes = sequence_codes(
+            row["code"], np.array([m["_xy"] for m in micro]).reshape(-1, 2)
+        )
+        for m, code in zip(micro, micro_codes, strict=True):
+            m.update(code=code, parent_code=row["code"], area_code=prefix)
+        out.append(_public(row))
+        out += [_public(m) for m in micro]
+    return out
+
+
+def _divide_grid(cells: _Cells, graph: Graph, b: gpd.GeoDataFrame, bounds: tuple[int, int]):
+    """Micro-grids of one grid; where whole parts leave no layer within bounds, the grid's
+    buildings are cut into finer pieces (a few floors each) and divided again."""
+    labels, reasons = _partition_area(cells, graph, bounds, keep_compounds=False)
+    missed = score(graph, cells.households, labels, *bounds)[0]
+    if missed == 0:
+        return cells, labels, reasons
+    finer = _resplit(cells, b, bounds, grain=max(1, bounds[0] // 10))
+    finer_graph = _graph(finer)
+    finer_labels, finer_reasons = _partition_area(finer, finer_graph, bounds, keep_compounds=False)
+    if score(finer_graph, finer.households, finer_labels, *bounds)[0] < missed:
+        return finer, finer_labels, finer_reasons
+    return cells, labels, reasons
+
+
+def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
+    """Tessellate, then cut the cells of buildings into parts and pieces (see split.py)."""
+    footprints = b.geometry.to_numpy()
+    geoms, owner, enclosure = tessellate(footprints, area, barriers=barriers)
+    households = b["households"].to_numpy(dtype=np.int64)
+    units, floors = _column_ints(b, "units"), _column_ints(b, "floors")
+    out: dict[str, list] = {k: [] for k in ("geom", "b", "h", "e", "c", "part", "slots")}
+    next_part = 0
+    lo, hi = split_bounds
+    for cell, i, e in zip(geoms, owner, enclosure, strict=True):
+        if i < 0:
+            pieces, bi, shares, parts, slots = [cell], -1, [0], [-1], [(-1, -1)]
+        else:
+            bi = int(i)
+            shares, part_of = piece_shares(int(households[i]), lo, hi)
+            parts = (next_part + part_of).tolist()
+            next_part += int(part_of.max()) + 1
+            if len(shares) == 1:
+                pieces, slots = [cell], [(-1, -1)]
+            else:
+                pieces = slice_cell(cell, footprints[i], shares)
+                slots = slot_ranges(shares, units=units[i], floors=floors[i]).tolist()
+                pieces, shares, parts, slots = drop_empty(pieces, shares, parts, slots)
+        for piece, share, part, slot in zip(pieces, shares, parts, slots, strict=True):
+            out["geom"].append(piece)
+            out["b"].append(bi)
+            out["h"].append(int(share))
+            out["e"].append(int(e))
+            out["c"].append(int(compounds[bi]) if bi >= 0 else -1)
+            out["part"].append(part)
+            out["slots"].append(slot)
+    return _Cells(
+        np.asarray(out["geom"], dtype=object),
+        np.asarray(out["b"], dtype=np.int64),
+        np.asarray(out["h"], dtype=np.int64),
+        np.asarray(out["e"], dtype=np.int64),
+        np.asarray(out["c"], dtype=np.int64),
+        np.asarray(out["part"], dtype=np.int64),
+        np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
+    )
+
+
+def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cells:
+    """The same land and households, with each building's cells re-cut into `grain` pieces."""
+    footprints = b.geometry.to_numpy()
+    out: dict[str, list] = {k: [] for k in ("geom", "b", "h", "e", "c", "part", "slots")}
+    next_part = int(cells.part.max()) + 1 if len(cells.part) else 0
+    for bi in np.unique(cells.building):
+        nodes = np.flatnonzero(cells.building == bi)
+        if bi < 0:
+            pieces = list(cells.geom[nodes])
+            shares, parts, slots = [0] * len(nodes), [-1] * len(nodes), [(-1, -1)] * len(nodes)
+        else:
+            land = polygonal(shapely.union_all(cells.geom[nodes], grid_size=PRECISION_M))
+            h = int(cells.households[nodes].sum())
+            shares, part_of = piece_shares(h, *bounds, grain=grain)
+            parts = (next_part + part_of).tolist()
+            next_part += int(part_of.max()) + 1
+            pieces = slice_cell(land, footprints[bi], shares) if len(shares) > 1 else [land]
+            covered = cells.slots[nodes]
+            first = int(covered[:, 0].min()) if (covered >= 0).any() else 0
+            last = int(covered[:, 1].max()) if (covered >= 0).any() else len(shares) - 1
+            edges = np.round(np.linspace(first, last + 1, len(shares) + 1)).astype(int)
+            slots = [(a, max(a, z - 1)) for a, z in zip(edges[:-1], edges[1:], strict=True)]
+            if len(shares) == 1:
+                slots = [tuple(covered[0])]
+            pieces, shares, parts, slots = drop_empty(pieces, shares, parts, slots)
+        for piece, share, part, slot in zip(pieces, shares, parts, slots, strict=True):
+            out["geom"].append(piece)
+            out["b"].append(int(bi))
+            out["h"].append(int(share))
+            out["e"].append(int(cells.enclosure[nodes[0]]))
+            out["c"].append(int(cells.compound[nodes[0]]))
+            out["part"].append(part)
+            out["slots"].append(slot)
+    return _Cells(
+        np.asarray(out["geom"], dtype=object),
+        np.asarray(out["b"], dtype=np.int64),
+        np.asarray(out["h"], dtype=np.int64),
+        np.asarray(out["e"], dtype=np.int64),
+        np.asarray(out["c"], dtype=np.int64),
+        np.asarray(out["part"], dtype=np.int64),
+        np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
+    )
+
+
+def _column_ints(b: gpd.GeoDataFrame, column: str) -> list[int | None]:
+    if column not in b.columns:
+        return [None] * len(b)
+    return [_int(v) for v in b[column].to_numpy()]
+
+
+def _int(value) -> int | None:
+    try:
+        return None if value is None or pd.isna(value) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _subset(cells: _Cells, nodes: np.ndarray) -> _Cells:
+    return _Cells(
+        cells.geom[nodes],
+        cells.building[nodes],
+        cells.households[nodes],
+        cells.enclosure[nodes],
+        cells.compound[nodes],
+        cells.part[nodes],
+        cells.slots[nodes],
+    )
+
+
+def _graph(cells: _Cells) -> Graph:
+    i, j, shared = shared_edges(cells.geom)
+    cost = shared.copy()
+    barrier = cells.enclosure[i] != cells.enclosure[j]
+    cost[barrier] *= BARRIER_COST
+    same_compound = (cells.compound[i] >= 0) & (cells.compound[i] == cells.compound[j])
+    cost[same_compound & ~barrier] *= COMPOUND_COST
+    same_building = (cells.building[i] >= 0) & (cells.building[i] == cells.building[j])
+    cost[same_building] *= BUILDING_COST
+    return build_graph(len(cells.geom), i, j, shared, cost)
+
+
+def _partition_area(
+    cells: _Cells, graph: Graph, bounds: tuple[int, int], *, keep_compounds: bool
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Label every cell with a region; reasons for regions that cannot meet the bounds."""
+    lo, hi = bounds
+    labels = np.full(len(cells.geom), -1, dtype=np.int64)
+    reasons: dict[int, str] = {}
+    comp = components(graph)
+    xy = shapely.get_coordinates(shapely.centroid(cells.geom))
+    next_label = 0
+    for c in range(int(comp.max()) + 1 if len(comp) else 0):
+        nodes = np.flatnonzero(comp == c)
+        total = int(cells.households[nodes].sum())
+        k, reason = choose_k(total, lo, hi)
+        if reason and comp.max() > 0:
+            reason = f"isolated part: {reason}"
+        sub = subgraph(graph, nodes)
+        groups = _groups(cells, nodes, hi, keep_compounds=keep_compounds)
+        local = _best_partition(sub, cells.households[nodes], xy[nodes], groups, k, lo, hi)
+        k = int(local.max()) + 1
+        labels[nodes] = local + next_label
+        if reason:
+            for r in range(k):
+                reasons[next_label + r] = reason
+        next_label += k
+    return labels, reasons
+
+
+def _best_partition(
+    graph: Graph, weight: np.ndarray, xy: np.ndarray, groups: np.ndarray, k: int, lo: int, hi: int
+) -> np.ndarray:
+    """Bisection on the contracted graph; then, only while bounds are missed, local moves on the
+    cells (splitting compounds or buildings) and chains along Hilbert orderings."""
+    coarse, new = contract(graph, groups)
+    cw = np.bincount(new, weights=weight).astype(np.int64)
+    cxy = _weighted_xy(xy, weight, new)
+    fine = Problem(graph, weight, xy, lo, hi)
+    candidates = [partition(coarse, cw, cxy, lo=lo, hi=hi, k=k)[new]]
+
+    def done() -> bool:
+        return score(graph, weight, candidates[-1], lo, hi)[0] == 0
+
+    if not done() and coarse.n < graph.n:
+        candidates.append(refine(fine, candidates[0]))
+    if not done():
+        chained, _, _ = chain_partition(coarse, cw, cxy, lo=lo, hi=hi)
+        candidates.append(refine(Problem(coarse, cw, cxy, lo, hi), chained)[new])
+    if not done() and coarse.n < graph.n:
+        chained, _, _ = chain_partition(graph, weight, xy, lo=lo, hi=hi)
+        candidates.append(refine(fine, chained))
+    best = min(candidates, key=lambda labels: score(graph, weight, labels, lo, hi))
+    if score(graph, weight, best, lo, hi)[0] > 0:
+        best = refine(fine, repair(fine, best))
+    return best
+
+
+def _groups(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) -> np.ndarray:
+    """Group id per node: pieces of a part, whole buildings and small compounds together."""
+    building = cells.building[nodes]
+    h = cells.households[nodes]
+    groups = cells.part[nodes].copy()
+    offset = int(groups.max()) + 1 if len(groups) else 0
+    b_total = pd.Series(h).groupby(building).transform("sum").to_numpy()
+    whole = (building >= 0) & (b_total <= hi)
+    groups[whole] = building[whole] + offset
+    if keep_compounds:
+        offset += int(building.max()) + 1 if len(building) else 0
+        compound = cells.compound[nodes]
+        c_total = pd.Series(h).groupby(compound).transform("sum").to_numpy()
+        small = (compound >= 0) & (c_total <= hi)
+        groups[small] = compound[small] + offset
+    return groups
+
+
+def _weighted_xy(xy: np.ndarray, w: np.ndarray, new: np.ndarray) -> np.ndarray:
+    weights = w.astype(float) + 1.0
+    m = int(new.max()) + 1
+    sx = np.bincount(new, weights=xy[:, 0] * weights, minlength=m)
+    sy = np.bincount(new, weights=xy[:, 1] * weights, minlength=m)
+    total = np.bincount(new, weights=weights, minlength=m)
+    return np.column_stack([sx / total, sy / total])
+
+
+def _regions(cells, b, labels, reasons, *, level, bounds) -> list[dict]:
+    """One row per region: polygon, households, members, and the parts of split buildings."""
+    lo, hi = bounds
+    ids = b["building_id"].astype(str).to_numpy()
+    totals = b["households"].to_numpy(dtype=np.int64)
+    units, floors = _column_ints(b, "units"), _column_ints(b, "floors")
+    rows = []
+    for r in range(int(labels.max()) + 1 if len(labels) else 0):
+        nodes = np.flatnonzero(labels == r)
+        if len(nodes) == 0:
+            continue
+        polygon = shapely.union_all(cells.geom[nodes], grid_size=PRECISION_M)
+        polygon = _one_polygon(polygon)
+        households = int(cells.households[nodes].sum())
+        members: dict[int, int] = {}
+        slots: dict[int, list[int]] = {}
+        for n in nodes:
+            bi = int(cells.building[n])
+            if bi < 0:
+                continue
+            members[bi] = members.get(bi, 0) + int(cells.households[n])
+            if cells.slots[n, 0] >= 0:
+                first, last = slots.get(bi, [cells.slots[n, 0], cells.slots[n, 1]])
+                slots[bi] = [min(first, cells.slots[n, 0]), max(last, cells.slots[n, 1])]
+        parts = [
+            [ids[bi], describe_slots(*slots[bi], units=units[bi], floors=floors[bi]), share]
+            for bi, share in members.items()
+            if bi in slots and share < totals[bi]
+        ]
+        area = polygon.area
+        perimeter = polygon.length
+        reason = reasons.get(r)
+        if reason is None and violation(households, lo, hi) > 0:
+            reason = f"{households} households, outside {lo}–{hi}: no split within bounds found"
+        centroid = polygon.centroid
+        rows.append(
+            {
+                "level": level,
+                "households": households,
+                "members": [[ids[bi], share] for bi, share in members.items()],
+                "parts": parts,
+                "within_bounds": lo <= households <= hi,
+                "polsby_popper": 4 * math.pi * area / perimeter**2 if perimeter else 0.0,
+                "reason": reason,
+                "geometry": polygon,
+                "_nodes": nodes,
+                "_xy": (centroid.x, centroid.y),
+                "_enclosures": sorted(
+                    {int(e) for e in cells.enclosure[nodes][cells.households[nodes] > 0]}
+                ),
+                "_compounds": sorted({int(c) for c in cells.compound[nodes] if c >= 0}),
+            }
+        )
+    return rows
+
+
+def _one_polygon(geom: shapely.Geometry) -> shapely.Geometry:
+    """A region's cells are connected, so their union is one polygon up to slivers."""
+    if geom.geom_type == "Polygon":
+        return geom
+    parts = shapely.get_parts(geom)
+    parts = parts[shapely.get_type_id(parts) == 3]
+    if len(parts) == 1:
+        return parts[0]
+    joined = shapely.buffer(shapely.buffer(geom, PRECISION_M), -PRECISION_M)
+    if joined.geom_type == "Polygon":
+        return joined
+    return geom  # left multi-part; the report shows it as not contiguous
+
+
+def _public(row: dict) -> dict:
+    row = dict(row)
+    row["_barrier_crossing"] = len(row["_enclosures"]) > 1
+    return {k: v for k, v in row.items() if k not in ("_nodes", "_xy", "_enclosures")}
+
+
+# -- report ---------------------------------------------------------------------------------
+
+
+def _empty_frame(crs) -> gpd.GeoDataFrame:
+    columns = ["code", "level", "parent_code", "households", "members", "parts", "within_bounds",
+               "polsby_popper", "reason", "area_code", "_compounds", "_barrier_crossing"]  # fmt: skip
+    return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
+
+
+def _empty_report(level, grid_bounds, micro_bounds) -> dict:
+    return {"level": level, "bounds": {"grid": list(grid_bounds), "micro": list(micro_bounds)}}
+
+
+def _summarise(
+    frame: gpd.GeoDataFrame, report: dict, level: str, grid_bounds, micro_bounds
+) -> None:
+    levels = (
+        ("grid", "micro") if level == "both" else (("micro",) if level == "micro" else ("grid",))
+    )
+    for lvl in levels:
+        part = frame[frame["level"] == lvl]
+        bounds = grid_bounds if lvl == "grid" else micro_bounds
+        compounds_split = _split_compounds(part)
+        report[lvl] = {
+            "count": int(len(part)),
+            "within_bounds": int(part["within_bounds"].sum()),
+            "bounds": list(bounds),
+            "households_min": int(part["households"].min()) if len(part) else 0,
+            "households_max": int(part["households"].max()) if len(part) else 0,
+            "polsby_popper_mean": float(part["polsby_popper"].mean()) if len(part) else 0.0,
+            "split_compounds": compounds_split,
+            "barrier_crossing": int(part["_barrier_crossing"].sum()),
+            "split_buildings": _split_buildings(part),
+            "not_contiguous": int((part.geom_type != "Polygon").sum()),
+            "infeasible": [
+                {"code": c, "households": int(h), "reason": r}
+                for c, h, r in zip(part["code"], part["households"], part["reason"], strict=True)
+                if isinstance(r, str)
+            ],
+        }
+    frame.drop(columns=["_compounds", "_barrier_crossing"], inplace=True, errors="ignore")
+
+
+def _split_compounds(part: gpd.GeoDataFrame) -> int:
+    seen: dict[tuple[str, int], int] = {}
+    for area, compounds in zip(part["area_code"], part["_compounds"], strict=True):
+        for c in compounds:
+            seen[(area, c)] = seen.get((area, c), 0) + 1
+    return sum(1 for n in seen.values() if n > 1)
+
+
+def _split_buildings(part: gpd.GeoDataFrame) -> int:
+    seen: dict[str, int] = {}
+    for members in part["members"]:
+        for building_id, _ in members:
+            seen[building_id] = seen.get(building_id, 0) + 1
+    return sum(1 for n in seen.values() if n > 1)
