@@ -271,6 +271,92 @@ def _is_osm(path: Path) -> bool:
     return is_osm(path)
 
 
+# -- grids ------------------------------------------------------------------------------
+
+grids_app = typer.Typer(help="Grid (网格) and micro-grid (微网格) layers.", no_args_is_help=True)
+app.add_typer(grids_app, name="grids")
+
+
+class GridLevel(StrEnum):
+    grid = "grid"
+    micro = "micro"
+    both = "both"
+
+
+@grids_app.command("generate")
+def grids_generate(
+    buildings: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Building footprints or points (building_id, households …).",
+        ),
+    ],
+    boundary: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Polygons to divide, each on its own (optional 12-digit 'code').",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output GeoJSON layer.")],
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Lines grids should not cross (property 'class')."
+        ),
+    ] = None,
+    level: Annotated[
+        GridLevel, typer.Option(help="grid, micro, or both (micro-grids nested in grids).")
+    ] = GridLevel.grid,
+    min_households: Annotated[
+        int | None,
+        typer.Option("--min", help="Least households per grid (of --level; grids for both)."),
+    ] = None,
+    max_households: Annotated[
+        int | None, typer.Option("--max", help="Most households per grid.")
+    ] = None,
+    micro_min: Annotated[
+        int | None, typer.Option(help="Least households per micro-grid with --level both.")
+    ] = None,
+    micro_max: Annotated[
+        int | None, typer.Option(help="Most households per micro-grid with --level both.")
+    ] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Leave out bad building rows instead of failing.")
+    ] = False,
+) -> None:
+    """Divide the boundary into grids from buildings and households (file mode, no database)."""
+    from api.grids import bounds_for, generate_file
+    from geo.errors import GeoError
+
+    try:
+        bounds = bounds_for(level.value, min_households, max_households, micro_min, micro_max)
+        layer = generate_file(
+            buildings, boundary, out, roads=roads, level=level.value, bounds=bounds,
+            report=report, skip_invalid=skip_invalid,
+        )  # fmt: skip
+    except (GeoError, ValueError) as exc:
+        problems = getattr(exc, "problems", [])
+        _print_problems("buildings", problems, out=err)
+        raise fail(str(exc)) from None
+    for lvl in ("grid", "micro"):
+        if lvl in layer.report:
+            r = layer.report[lvl]
+            lo, hi = r["bounds"]
+            console.print(
+                f"{lvl}: {r['count']} polygons, {r['within_bounds']} within {lo}–{hi} households, "
+                f"mean Polsby–Popper {r['polsby_popper_mean']:.2f}, "
+                f"{len(r['infeasible'])} infeasible or out of bounds"
+            )
+            for item in r["infeasible"][:20]:
+                console.print(f"  {item['code']}: {item['reason']}", highlight=False)
+    console.print(f"wrote {out}")
+
+
 # -- demo --------------------------------------------------------------------------------
 
 

@@ -182,3 +182,42 @@ def _assign_crs(
         return frame.set_crs(crs, allow_override=True)
     msg = f"{path}: file declares {describe_crs(frame.crs)} but crs={describe_crs(crs)} was given"
     raise CRSMismatchError(msg)
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7) -> Path:
+    """Write `frame` as a GeoJSON FeatureCollection in EPSG:4326.
+
+    Unlike GDAL's writer this keeps list and dict properties (such as grid members) as JSON
+    arrays and objects. Coordinates are rounded to `precision` decimals (7 ≈ 1 cm).
+    """
+    import json
+
+    import shapely
+
+    path = Path(path)
+    frame = frame.to_crs(4326) if frame.crs is not None else frame
+    geoms = shapely.set_precision(frame.geometry.to_numpy(), 10.0**-precision)
+    columns = [c for c in frame.columns if c != frame.geometry.name]
+    features = []
+    for geom, values in zip(geoms, frame[columns].itertuples(index=False), strict=True):
+        properties = {c: _plain(v) for c, v in zip(columns, values, strict=True)}
+        geometry = None if geom is None else json.loads(shapely.to_geojson(geom))
+        features.append({"type": "Feature", "properties": properties, "geometry": geometry})
+    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _plain(value):
+    """A JSON-ready version of a frame cell."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value

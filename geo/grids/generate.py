@@ -547,8 +547,10 @@ def _public(row: dict) -> dict:
 
 
 def _empty_frame(crs) -> gpd.GeoDataFrame:
-    columns = ["code", "level", "parent_code", "households", "members", "parts", "within_bounds",
-               "polsby_popper", "reason", "area_code", "_compounds", "_barrier_crossing"]  # fmt: skip
+    columns = [
+        "code", "level", "parent_code", "households", "members", "parts", "within_bounds",
+        "polsby_popper", "reason", "area_code", "_compounds", "_barrier_crossing",
+    ]  # fmt: skip
     return gpd.GeoDataFrame({c: [] for c in columns}, geometry=gpd.GeoSeries([], crs=crs), crs=crs)
 
 

@@ -100,10 +100,7 @@ def _bisect(p: Problem, nodes: np.ndarray, k: int, out: list[np.ndarray]) -> Non
             found = _sweep(p, nodes, sign * direction, a_lo, a_hi, total * k1 / k)
             if found is not None and (best is None or found[0] < best[0]):
                 best = found
-    if best is None:  # nothing connected: split off a single node
-        side_a = nodes[:1]
-    else:
-        side_a = best[1]
+    side_a = nodes[:1] if best is None else best[1]  # nothing connected: split off one node
     token = p.mark(side_a)
     side_b = nodes[p.member[nodes] != token]
     _bisect(p, side_a, k1, out)
