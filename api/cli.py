@@ -286,31 +286,48 @@ class GridLevel(StrEnum):
 @grids_app.command("generate")
 def grids_generate(
     buildings: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             exists=True,
             dir_okay=False,
-            help="Building footprints or points (building_id, households …).",
+            help="File mode: building footprints or points (building_id, households …).",
         ),
-    ],
+    ] = None,
     boundary: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             exists=True,
             dir_okay=False,
-            help="Polygons to divide, each on its own (optional 12-digit 'code').",
+            help="File mode: polygons to divide, each on its own (optional 12-digit 'code').",
         ),
-    ],
-    out: Annotated[Path, typer.Option(help="Output GeoJSON layer.")],
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="File mode: output GeoJSON layer.")] = None,
     roads: Annotated[
         Path | None,
         typer.Option(
-            exists=True, dir_okay=False, help="Lines grids should not cross (property 'class')."
+            exists=True,
+            dir_okay=False,
+            help="File mode: lines grids should not cross (property 'class').",
         ),
     ] = None,
+    community: Annotated[
+        list[str] | None,
+        typer.Option(help="DB mode: regenerate this community (12-digit code; repeatable)."),
+    ] = None,
+    street: Annotated[
+        list[str] | None,
+        typer.Option(help="DB mode: regenerate every community of this street office (9 digits)."),
+    ] = None,
+    all_communities: Annotated[
+        bool, typer.Option("--all", help="DB mode: regenerate every community.")
+    ] = False,
     level: Annotated[
-        GridLevel, typer.Option(help="grid, micro, or both (micro-grids nested in grids).")
-    ] = GridLevel.grid,
+        GridLevel | None,
+        typer.Option(
+            help="grid, micro, or both (micro-grids nested in grids); "
+            "default grid in file mode, both in DB mode."
+        ),
+    ] = None,
     min_households: Annotated[
         int | None,
         typer.Option("--min", help="Least households per grid (of --level; grids for both)."),
@@ -326,17 +343,56 @@ def grids_generate(
     ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     skip_invalid: Annotated[
-        bool, typer.Option(help="Leave out bad building rows instead of failing.")
+        bool, typer.Option(help="File mode: leave out bad building rows instead of failing.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option(help="DB mode: regenerate communities whose grids are locked too.")
     ] = False,
 ) -> None:
-    """Divide the boundary into grids from buildings and households (file mode, no database)."""
-    from api.grids import bounds_for, generate_file
+    """Divide areas into grids from buildings and households.
+
+    File mode (--buildings, --boundary, --out) reads files and writes a GeoJSON layer, no
+    database. DB mode (--community, --street or --all) reads buildings and roads from PostGIS
+    and stores the result as a new version of each community's layer, in one transaction.
+    """
+    from api.grids import bounds_for
+
+    file_mode = {"--buildings": buildings, "--boundary": boundary, "--out": out}
+    file_only = {"--roads": roads, "--skip-invalid": skip_invalid or None}
+    db_mode = {"--community": community, "--street": street, "--all": all_communities or None}
+    given_file = [k for k, v in {**file_mode, **file_only}.items() if v]
+    given_db = [k for k, v in {**db_mode, "--force": force or None}.items() if v]
+    if given_file and given_db:
+        raise fail(
+            f"{', '.join(given_file)} (file mode) cannot be combined with {', '.join(given_db)} "
+            "(DB mode): give --buildings/--boundary/--out, or --community/--street/--all"
+        )
+    missing = [k for k, v in file_mode.items() if v is None]
+    if missing and not any(db_mode.values()):
+        raise fail(
+            f"missing {', '.join(missing)}: file mode needs --buildings, --boundary and "
+            "--out; DB mode needs --community CODE, --street CODE or --all"
+        )
+    chosen = level.value if level else ("both" if any(db_mode.values()) else "grid")
+    try:
+        bounds = bounds_for(chosen, min_households, max_households, micro_min, micro_max)
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+    if any(db_mode.values()):
+        _grids_generate_db(
+            community or [], street or [], all_communities, chosen, bounds, force, report
+        )
+    else:
+        _grids_generate_file(buildings, boundary, out, roads, chosen, bounds, report, skip_invalid)
+
+
+def _grids_generate_file(buildings, boundary, out, roads, level, bounds, report, skip_invalid):
+    from api.grids import generate_file
     from geo.errors import GeoError
 
     try:
-        bounds = bounds_for(level.value, min_households, max_households, micro_min, micro_max)
         layer = generate_file(
-            buildings, boundary, out, roads=roads, level=level.value, bounds=bounds,
+            buildings, boundary, out, roads=roads, level=level, bounds=bounds,
             report=report, skip_invalid=skip_invalid,
         )  # fmt: skip
     except (GeoError, ValueError) as exc:
@@ -355,6 +411,81 @@ def grids_generate(
             for item in r["infeasible"][:20]:
                 console.print(f"  {item['code']}: {item['reason']}", highlight=False)
     console.print(f"wrote {out}")
+
+
+def _grids_generate_db(community, street, every, level, bounds, force, report) -> None:
+    import json
+    import time
+
+    from api.errors import NotFoundError
+    from api.grids import generate_db
+    from geo.errors import GeoError
+
+    url = _url()
+    t0 = time.perf_counter()
+    try:
+        with progress_bars() as progress_for:
+            run = generate_db(
+                url, community=community, street=street, every=every, level=level,
+                bounds=bounds, force=force, progress_for=progress_for,
+            )  # fmt: skip
+    except (NotFoundError, GeoError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    elapsed = time.perf_counter() - t0
+    table = Table(title=f"grids generated (level {level})")
+    for column in ("community", "name", "households", "version"):
+        table.add_column(column, justify="right" if column in ("households", "version") else "left")
+    for lvl in ("grid", "micro"):
+        if level in (lvl, "both"):
+            table.add_column(f"{lvl}s", justify="right")
+            table.add_column("within bounds", justify="right")
+    table.add_column("infeasible", justify="right")
+    for r in run.generated:
+        cells = [r.code, r.name, f"{r.households:,}", str(r.version)]
+        for lvl in ("grid", "micro"):
+            if lvl in r.counts:
+                cells += [str(n) for n in r.counts[lvl]]
+        table.add_row(*cells, str(len(r.infeasible)))
+    if run.generated:
+        console.print(table)
+    for r in run.generated:
+        for item in r.infeasible[:10]:
+            console.print(f"  {item['code']}: {item['reason']}", highlight=False)
+        if len(r.infeasible) > 10:
+            console.print(f"  … and {len(r.infeasible) - 10} more in {r.code}")
+        for code, share in r.trimmed.items():
+            console.print(
+                f"  {code}: the engine returned it in several parts; stored its largest, "
+                f"{share:.1%} of its area left out of the layer",
+                highlight=False,
+            )
+        if r.outside[0]:
+            console.print(
+                f"  {r.code}: {r.outside[0]} building(s) ({r.outside[1]:,} households) of this "
+                "community lie outside its polygon and were left out",
+                highlight=False,
+            )
+    for r in run.skipped:
+        out = err if r.failed else console
+        out.print(f"[yellow]skipped[/] {r.code} {r.name}: {r.skipped}", highlight=False)
+    if report is not None:
+        payload = {
+            "valid_from": run.at.isoformat() if run.at else None,
+            "communities": [
+                {"code": r.code, "name": r.name, "skipped": r.skipped, "version": r.version,
+                 "households": r.households, "trimmed": r.trimmed, "report": r.report}
+                for r in run.results
+            ],
+        }  # fmt: skip
+        report.write_text(json.dumps(payload, ensure_ascii=False, indent=2), encoding="utf-8")
+    console.print(
+        f"{len(run.generated)} of {len(run.results)} communities regenerated in {elapsed:.1f} s"
+        + (f" (version stamped {run.at:%Y-%m-%d %H:%M:%S %Z})" if run.generated else "")
+    )
+    if not run.generated:
+        raise fail("no grids were generated")
+    if any(r.failed for r in run.skipped):
+        raise fail("generation failed for some communities; the others were stored")
 
 
 # -- demo --------------------------------------------------------------------------------

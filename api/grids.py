@@ -1,15 +1,20 @@
-"""Grid generation jobs: from files to a GeoJSON layer (file mode)."""
+"""Grid generation jobs: from files to a GeoJSON layer (file mode), or from PostGIS back into
+it as a new version (DB mode), and the demo's assignment of grid workers to grids."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import geopandas as gpd
 import shapely
+from sqlalchemy.orm import Session
 
-from geo.errors import InputError
+from api.storage import grids as store
+from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids
 from geo.households import estimate_households
 from geo.io import read_vector, write_geojson
@@ -94,3 +99,183 @@ def generate_file(
     if report is not None:
         report.write_text(json.dumps(layer.report, ensure_ascii=False, indent=2), encoding="utf-8")
     return layer
+
+
+# -- DB mode -----------------------------------------------------------------------------------
+
+
+@dataclass
+class CommunityResult:
+    """What one community's regeneration did (or why it was skipped)."""
+
+    code: str
+    name: str
+    skipped: str | None = None  # reason, when nothing was written
+    failed: bool = False  # skipped because generation raised an error
+    buildings: int = 0
+    households: int = 0
+    # (buildings, households) whose community_id is this one but that lie outside its polygon
+    outside: tuple[int, int] = (0, 0)
+    counts: dict[str, tuple[int, int]] = field(default_factory=dict)  # level → (count, within)
+    infeasible: list[dict] = field(default_factory=list)
+    version: int = 0  # highest version written
+    # grids the engine left in several parts, stored as their largest: code → share left out
+    trimmed: dict[str, float] = field(default_factory=dict)
+    report: dict = field(default_factory=dict)
+
+
+@dataclass
+class DbRun:
+    """One DB-mode run: a result per selected community, all written at `at`."""
+
+    at: datetime | None
+    results: list[CommunityResult]
+
+    @property
+    def generated(self) -> list[CommunityResult]:
+        return [r for r in self.results if r.skipped is None]
+
+    @property
+    def skipped(self) -> list[CommunityResult]:
+        return [r for r in self.results if r.skipped is not None]
+
+
+Advance = Callable[[int], None]
+
+
+def generate_communities(
+    session: Session,
+    areas: Sequence[store.Area],
+    *,
+    level: str = "both",
+    bounds: Bounds = Bounds(),
+    force: bool = False,
+    advance: Advance | None = None,
+) -> DbRun:
+    """Regenerate the grids of `areas` in the caller's transaction, each as a new version.
+
+    Per community with a polygon: its buildings and the roads across it are read, the engine
+    runs with the community code as prefix, the current rows are closed and the new ones
+    inserted (see api.storage.grids.write_version). Communities without a polygon, without
+    buildings, or (unless `force`) with locked grids are skipped and say why; one whose
+    generation fails on its input is skipped with failed=True and its layer left as it was.
+    """
+    at = store.lock_communities(session, [a.id for a in areas]) if areas else None
+    results = []
+    for area in areas:
+        results.append(_generate_one(session, area, level=level, bounds=bounds, force=force, at=at))
+        if advance is not None:
+            advance(1)
+    return DbRun(at, results)
+
+
+def _generate_one(
+    session: Session, area: store.Area, *, level: str, bounds: Bounds, force: bool, at: datetime
+) -> CommunityResult:
+    result = CommunityResult(area.code, area.name)
+    if area.geom is None:
+        result.skipped = "no polygon stored for this community"
+        return result
+    if not force and (locked := store.locked_codes(session, area)):
+        shown = ", ".join(locked[:3]) + (" …" if len(locked) > 3 else "")
+        result.skipped = f"{len(locked)} locked grid(s) ({shown}); unlock them or pass --force"
+        return result
+    buildings = store.read_buildings(session, area)
+    result.outside = store.buildings_outside(session, area)
+    if len(buildings) == 0:
+        result.skipped = "no buildings inside its polygon"
+        return result
+    result.buildings = len(buildings)
+    result.households = int(buildings["households"].sum())
+    boundary = gpd.GeoDataFrame({"code": [area.code]}, geometry=[area.geom], crs=4326)
+    try:
+        layer = generate_grids(
+            buildings,
+            boundary,
+            roads=store.read_roads(session, area),
+            level=level,
+            grid_bounds=bounds.grid,
+            micro_bounds=bounds.micro,
+        )
+        written = store.write_version(session, area, layer.grids, at=at)
+    except (GeoError, ValueError) as exc:
+        result.skipped, result.failed = f"generation failed: {exc}", True
+        return result
+    result.version = max(written.versions.values(), default=0)
+    result.trimmed = written.trimmed
+    result.report = layer.report
+    for lvl in ("grid", "micro"):
+        if lvl in layer.report:
+            r = layer.report[lvl]
+            result.counts[lvl] = (r["count"], r["within_bounds"])
+            result.infeasible += [{"level": lvl, **item} for item in r["infeasible"]]
+    return result
+
+
+def generate_db(
+    url: str,
+    *,
+    community: Sequence[str] = (),
+    street: Sequence[str] = (),
+    every: bool = False,
+    level: str = "both",
+    bounds: Bounds = Bounds(),
+    force: bool = False,
+    progress_for: Callable[[str, int], Advance] | None = None,
+) -> DbRun:
+    """Select communities and regenerate them in one transaction (committed when all is done).
+
+    Raises api.errors.NotFoundError for an unknown community or street code; nothing is
+    written then.
+    """
+    from api.db import transaction
+
+    if not (community or street or every):
+        msg = "name communities (--community), street offices (--street) or --all"
+        raise InputError(msg)
+    with transaction(url) as session:
+        areas = store.select_communities(session, community=community, street=street, every=every)
+        advance = progress_for("communities", len(areas)) if progress_for else None
+        return generate_communities(
+            session, areas, level=level, bounds=bounds, force=force, advance=advance
+        )
+
+
+# -- grid workers --------------------------------------------------------------------------------
+
+
+def plan_assignments(codes: Sequence[str], workers: dict[str, list[int]]) -> list[tuple[int, str]]:
+    """(worker, grid code) pairs: one leader per grid, full-time and part-time workers spread.
+
+    Grid i gets grid leader i mod L (a leader leads several grids when there are fewer leaders
+    than grids; leaders beyond the number of grids get none). Full-time workers are dealt round
+    the grids until every grid has one and every full-timer has a grid; part-time workers are
+    dealt round the grids once each.
+
+    Examples
+    --------
+    >>> plan_assignments(["A", "B"], {"grid_leader": [1], "full_time": [2, 3], "part_time": [4]})
+    [(1, 'A'), (1, 'B'), (2, 'A'), (3, 'B'), (4, 'A')]
+    """
+    if not codes:
+        return []
+    n = len(codes)
+    leaders = workers.get("grid_leader", [])
+    full = workers.get("full_time", [])
+    part = workers.get("part_time", [])
+    pairs = [(leaders[i % len(leaders)], codes[i]) for i in range(n)] if leaders else []
+    if full:
+        pairs += [(full[i % len(full)], codes[i % n]) for i in range(max(n, len(full)))]
+    pairs += [(w, codes[i % n]) for i, w in enumerate(part)]
+    return pairs
+
+
+def assign_workers(session: Session, community_ids: Sequence[int]) -> int:
+    """Assign each community's workers to its current grids (replacing their assignments)."""
+    stored = 0
+    for community_id in community_ids:
+        workers = store.community_workers(session, community_id)
+        codes = store.current_codes(session, community_id, level="grid")
+        everyone = [w for ids in workers.values() for w in ids]
+        stored += store.replace_assignments(session, everyone, plan_assignments(codes, workers))
+    return stored
