@@ -50,6 +50,7 @@ BARRIER_CLASSES = frozenset(
         "rail", "railway", "light_rail", "river", "canal", "stream", "riverbank", "water",
     }
 )  # fmt: skip
+NO_PARENT = "000"  # grid sequence in the codes of micro-grids generated without grids
 BARRIER_COST = 0.2  # cutting along a road is cheap: grids should end there
 COMPOUND_COST = 4.0  # cutting through a compound is dear
 BUILDING_COST = 20.0  # cutting between parts of one building dearer still
@@ -61,6 +62,9 @@ class GridLayer:
 
     grids: gpd.GeoDataFrame
     report: dict = field(default_factory=dict)
+
+
+CELL_FIELDS = ("geom", "b", "h", "e", "c", "part", "slots")
 
 
 @dataclass
@@ -148,7 +152,11 @@ def generate_grids(
         )
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else _empty_frame(crs)
     frame = frame.to_crs(4326)
-    _summarise(frame, report, level, grid_bounds, micro_bounds)
+    compound_households = np.bincount(
+        compounds[compounds >= 0], weights=b_m["households"].to_numpy()[compounds >= 0]
+    )
+    fits = {int(c) for c in np.flatnonzero(compound_households <= grid_bounds[1])}
+    _summarise(frame, report, level, grid_bounds, micro_bounds, fits)
     return GridLayer(frame, report)
 
 
@@ -222,7 +230,9 @@ def _divide_area(
     top_level = "micro" if level == "micro" else "grid"
     labels, reasons = _partition_area(cells, graph, top_bounds, keep_compounds=top_level == "grid")
     rows = _regions(cells, b, labels, reasons, level=top_level, bounds=top_bounds)
-    codes = sequence_codes(prefix, np.array([r["_xy"] for r in rows]).reshape(-1, 2))
+    # micro-grids without grids above them get the grid sequence 000: codes stay 18 digits
+    top_prefix = prefix + NO_PARENT if top_level == "micro" else prefix
+    codes = sequence_codes(top_prefix, np.array([r["_xy"] for r in rows]).reshape(-1, 2))
     for row, code in zip(rows, codes, strict=True):
         row.update(code=code, parent_code=None, area_code=prefix)
     if level != "both":
@@ -267,7 +277,7 @@ def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
     geoms, owner, enclosure = tessellate(footprints, area, barriers=barriers)
     households = b["households"].to_numpy(dtype=np.int64)
     units, floors = _column_ints(b, "units"), _column_ints(b, "floors")
-    out: dict[str, list] = {k: [] for k in ("geom", "b", "h", "e", "c", "part", "slots")}
+    out: dict[str, list] = {k: [] for k in CELL_FIELDS}
     next_part = 0
     lo, hi = split_bounds
     for cell, i, e in zip(geoms, owner, enclosure, strict=True):
@@ -292,21 +302,13 @@ def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
             out["c"].append(int(compounds[bi]) if bi >= 0 else -1)
             out["part"].append(part)
             out["slots"].append(slot)
-    return _Cells(
-        np.asarray(out["geom"], dtype=object),
-        np.asarray(out["b"], dtype=np.int64),
-        np.asarray(out["h"], dtype=np.int64),
-        np.asarray(out["e"], dtype=np.int64),
-        np.asarray(out["c"], dtype=np.int64),
-        np.asarray(out["part"], dtype=np.int64),
-        np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
-    )
+    return _pack(out)
 
 
 def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cells:
     """The same land and households, with each building's cells re-cut into `grain` pieces."""
     footprints = b.geometry.to_numpy()
-    out: dict[str, list] = {k: [] for k in ("geom", "b", "h", "e", "c", "part", "slots")}
+    out: dict[str, list] = {k: [] for k in CELL_FIELDS}
     next_part = int(cells.part.max()) + 1 if len(cells.part) else 0
     for bi in np.unique(cells.building):
         nodes = np.flatnonzero(cells.building == bi)
@@ -336,8 +338,13 @@ def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cell
             out["c"].append(int(cells.compound[nodes[0]]))
             out["part"].append(part)
             out["slots"].append(slot)
+    return _pack(out)
+
+
+def _pack(out: dict[str, list]) -> _Cells:
+    """Cells from the lists built by _cells and _resplit, each cell one polygon."""
     return _Cells(
-        np.asarray(out["geom"], dtype=object),
+        _single_parts(np.asarray(out["geom"], dtype=object)),
         np.asarray(out["b"], dtype=np.int64),
         np.asarray(out["h"], dtype=np.int64),
         np.asarray(out["e"], dtype=np.int64),
@@ -345,6 +352,38 @@ def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cell
         np.asarray(out["part"], dtype=np.int64),
         np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
     )
+
+
+def _single_parts(geoms: np.ndarray) -> np.ndarray:
+    """Make every cell one polygon: stray parts go to the neighbour they share most edge with.
+
+    A building's Voronoi land can come out in pieces (another building between its sample
+    points); a region made of such a cell would not be one contiguous polygon.
+    """
+    geoms = geoms.copy()
+    multi = np.flatnonzero(shapely.get_type_id(geoms) == 6)
+    if len(multi) == 0:
+        return geoms
+    tree = shapely.STRtree(geoms)
+    for i in multi:
+        parts = shapely.get_parts(geoms[i])
+        parts = parts[np.argsort(-shapely.area(parts))]
+        keep = [parts[0]]
+        for stray in parts[1:]:
+            near = [j for j in tree.query(stray, predicate="dwithin", distance=0.05) if j != i]
+            shared = [
+                shapely.length(
+                    shapely.intersection(stray.boundary, geoms[j].buffer(0.05, quad_segs=1))
+                )
+                for j in near
+            ]
+            if near and max(shared) >= 0.01:
+                j = near[int(np.argmax(shared))]
+                geoms[j] = polygonal(shapely.union(geoms[j], stray, grid_size=PRECISION_M))
+            else:
+                keep.append(stray)
+        geoms[i] = keep[0] if len(keep) == 1 else shapely.MultiPolygon(keep)
+    return geoms
 
 
 def _column_ints(b: gpd.GeoDataFrame, column: str) -> list[int | None]:
@@ -401,8 +440,8 @@ def _partition_area(
         if reason and comp.max() > 0:
             reason = f"isolated part: {reason}"
         sub = subgraph(graph, nodes)
-        groups = _groups(cells, nodes, hi, keep_compounds=keep_compounds)
-        local = _best_partition(sub, cells.households[nodes], xy[nodes], groups, k, lo, hi)
+        levels = _levels(cells, nodes, hi, keep_compounds=keep_compounds)
+        local = _best_partition(sub, cells.households[nodes], xy[nodes], levels, k, lo, hi)
         k = int(local.max()) + 1
         labels[nodes] = local + next_label
         if reason:
@@ -413,31 +452,62 @@ def _partition_area(
 
 
 def _best_partition(
-    graph: Graph, weight: np.ndarray, xy: np.ndarray, groups: np.ndarray, k: int, lo: int, hi: int
+    graph: Graph,
+    weight: np.ndarray,
+    xy: np.ndarray,
+    levels: list[np.ndarray],
+    k: int,
+    lo: int,
+    hi: int,
 ) -> np.ndarray:
-    """Bisection on the contracted graph; then, only while bounds are missed, local moves on the
-    cells (splitting compounds or buildings) and chains along Hilbert orderings."""
-    coarse, new = contract(graph, groups)
-    cw = np.bincount(new, weights=weight).astype(np.int64)
-    cxy = _weighted_xy(xy, weight, new)
+    """Partition at the coarsest grouping that meets the bounds.
+
+    `levels` are group arrays from coarse (compounds and buildings whole) to finer; at each,
+    bisection first, then (while bounds are missed) local moves and chains along Hilbert
+    orderings. The cells themselves come last, and a repair of what is still out of bounds.
+    """
     fine = Problem(graph, weight, xy, lo, hi)
-    candidates = [partition(coarse, cw, cxy, lo=lo, hi=hi, k=k)[new]]
+    candidates: list[np.ndarray] = []
+
+    def best() -> np.ndarray:
+        return min(candidates, key=lambda labels: score(graph, weight, labels, lo, hi))
 
     def done() -> bool:
-        return score(graph, weight, candidates[-1], lo, hi)[0] == 0
+        return score(graph, weight, best(), lo, hi)[0] == 0
 
-    if not done() and coarse.n < graph.n:
-        candidates.append(refine(fine, candidates[0]))
-    if not done():
+    for groups in [*levels, np.full(graph.n, -1)]:
+        coarse, new = contract(graph, groups)
+        cw = np.bincount(new, weights=weight).astype(np.int64)
+        cxy = _weighted_xy(xy, weight, new)
+        level = Problem(coarse, cw, cxy, lo, hi)
+        if candidates:  # start from the best so far, moved at this finer level
+            start = best()
+            if all(len(np.unique(start[new == g])) == 1 for g in range(coarse.n)):
+                candidates.append(refine(level, start[np.unique(new, return_index=True)[1]])[new])
+        else:
+            candidates.append(partition(coarse, cw, cxy, lo=lo, hi=hi, k=k)[new])
+        if done():
+            break
         chained, _, _ = chain_partition(coarse, cw, cxy, lo=lo, hi=hi)
-        candidates.append(refine(Problem(coarse, cw, cxy, lo, hi), chained)[new])
-    if not done() and coarse.n < graph.n:
-        chained, _, _ = chain_partition(graph, weight, xy, lo=lo, hi=hi)
-        candidates.append(refine(fine, chained))
-    best = min(candidates, key=lambda labels: score(graph, weight, labels, lo, hi))
-    if score(graph, weight, best, lo, hi)[0] > 0:
-        best = refine(fine, repair(fine, best))
-    return best
+        candidates.append(refine(level, chained)[new])
+        if done():
+            break
+    result = best()
+    if score(graph, weight, result, lo, hi)[0] > 0:
+        result = refine(fine, repair(fine, result))
+    return result
+
+
+def _levels(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) -> list:
+    """Groupings from coarse to fine: compounds and buildings whole; compounds whole only."""
+    levels = [_groups(cells, nodes, hi, keep_compounds=keep_compounds)]
+    if keep_compounds:
+        compound = cells.compound[nodes]
+        h = cells.households[nodes]
+        c_total = pd.Series(h).groupby(compound).transform("sum").to_numpy()
+        only = np.where((compound >= 0) & (c_total <= hi), compound, -1)
+        levels.append(only)
+    return levels
 
 
 def _groups(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) -> np.ndarray:
@@ -559,7 +629,7 @@ def _empty_report(level, grid_bounds, micro_bounds) -> dict:
 
 
 def _summarise(
-    frame: gpd.GeoDataFrame, report: dict, level: str, grid_bounds, micro_bounds
+    frame: gpd.GeoDataFrame, report: dict, level: str, grid_bounds, micro_bounds, fits: set[int]
 ) -> None:
     levels = (
         ("grid", "micro") if level == "both" else (("micro",) if level == "micro" else ("grid",))
@@ -568,6 +638,7 @@ def _summarise(
         part = frame[frame["level"] == lvl]
         bounds = grid_bounds if lvl == "grid" else micro_bounds
         compounds_split = _split_compounds(part)
+        small_split = _split_compounds(part, only=fits)
         report[lvl] = {
             "count": int(len(part)),
             "within_bounds": int(part["within_bounds"].sum()),
@@ -576,6 +647,7 @@ def _summarise(
             "households_max": int(part["households"].max()) if len(part) else 0,
             "polsby_popper_mean": float(part["polsby_popper"].mean()) if len(part) else 0.0,
             "split_compounds": compounds_split,
+            "split_compounds_within_max": small_split,
             "barrier_crossing": int(part["_barrier_crossing"].sum()),
             "split_buildings": _split_buildings(part),
             "not_contiguous": int((part.geom_type != "Polygon").sum()),
@@ -588,10 +660,13 @@ def _summarise(
     frame.drop(columns=["_compounds", "_barrier_crossing"], inplace=True, errors="ignore")
 
 
-def _split_compounds(part: gpd.GeoDataFrame) -> int:
+def _split_compounds(part: gpd.GeoDataFrame, *, only: set[int] | None = None) -> int:
+    """Compounds (all, or those in `only`) whose buildings lie in more than one region."""
     seen: dict[tuple[str, int], int] = {}
     for area, compounds in zip(part["area_code"], part["_compounds"], strict=True):
         for c in compounds:
+            if only is not None and c not in only:
+                continue
             seen[(area, c)] = seen.get((area, c), 0) + 1
     return sum(1 for n in seen.values() if n > 1)
 
