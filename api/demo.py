@@ -3,6 +3,9 @@
 On the managed cluster the demo gets its own database, ``wangge_demo``, rebuilt on every run, so
 it never touches the data in ``wangge``. With WANGGE_DATABASE_URL it loads into that database only
 when it is empty (or when --reload is given, which wipes it first).
+
+After loading, grids and micro-grids are built for every community with a polygon (see
+build_grids), and each community's grid workers are assigned to its grids.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db import get_engine, transaction
+from api.grids import assign_workers, generate_communities
 from api.settings import get_settings
+from api.storage import grids as grid_store
 from api.storage import ingest as store
 from api.storage import migrate
 from api.storage.launcher import Cluster, LauncherError, default_cluster
@@ -32,6 +38,9 @@ from geo.validate import validate_features
 DEMO_DATABASE = "wangge_demo"
 XUANWU_DIR = Path(__file__).resolve().parent.parent / "data" / "nanjing_xuanwu"
 XUANWU_OSM = XUANWU_DIR / "nanjing_xuanwu_2021-06-12.osm"
+# Xuanwu's communities have codes but no polygons; the extract's area stands in for them (below)
+XUANWU_AREA_CODE = "320102000000"
+XUANWU_AREA_NAME = "玄武区OSM摘录范围（未划分社区）"
 
 Log = Callable[[str], None]
 
@@ -95,6 +104,7 @@ def prepare(
             else:
                 msg = f"unknown dataset {dataset!r}: expected synthetic or nanjing-xuanwu"
                 raise DemoError(msg)
+            build_grids(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))
     except (LauncherError, DemoError) as exc:
@@ -146,6 +156,39 @@ def load_synthetic(session: Session, *, size: str, seed: int = 0, log: Log = pri
     store.load_cases(session, city.cases)
 
 
+def build_grids(session: Session, *, log: Log = print) -> None:
+    """Grids and micro-grids (level both, default bounds) for every community with a polygon,
+    stored as version 1, and each community's workers assigned to its grids."""
+    t0 = time.perf_counter()
+    areas = grid_store.select_communities(session, every=True)
+    run = generate_communities(session, areas, level="both")
+    assigned = assign_workers(session, [a.id for a in areas])
+    grids = sum(r.counts.get("grid", (0, 0))[0] for r in run.generated)
+    micro = sum(r.counts.get("micro", (0, 0))[0] for r in run.generated)
+    log(
+        f"built {grids:,} grids and {micro:,} micro-grids in {len(run.generated)} communities "
+        f"in {time.perf_counter() - t0:.1f} s; {assigned:,} worker-grid assignments"
+    )
+    reasons: dict[str, int] = {}
+    for r in run.skipped:
+        reasons[r.skipped] = reasons.get(r.skipped, 0) + 1
+    for reason, n in reasons.items():
+        log(f"  {n} communities without grids: {reason}")
+
+
+def extract_area(buildings: gpd.GeoDataFrame, *, buffer_m: float = 50.0) -> shapely.Geometry:
+    """The area an extract's buildings cover (EPSG:4326): the concave hull (ratio 0.3) of their
+    footprints in the UTM zone, grown by `buffer_m` so that the outer buildings have some land.
+
+    It is an outline of the data, not an administrative boundary: used as the one area to
+    divide where no community polygons are known.
+    """
+    utm = buildings.estimate_utm_crs()
+    footprints = shapely.union_all(buildings.to_crs(utm).geometry.to_numpy())
+    hull = shapely.concave_hull(footprints, ratio=0.3).buffer(buffer_m)
+    return gpd.GeoSeries([hull], crs=utm).to_crs(4326).iloc[0]
+
+
 def xuanwu_divisions() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Xuanwu's real street offices and communities (NBS 2023 codes), without geometry."""
     streets = pd.read_csv(XUANWU_DIR / "xuanwu_streets.csv", dtype=str)
@@ -154,7 +197,17 @@ def xuanwu_divisions() -> tuple[pd.DataFrame, pd.DataFrame]:
 
 
 def load_xuanwu(session: Session, *, log: Log = print) -> None:
-    """Load the Nanjing Xuanwu OpenStreetMap extract and the district's real divisions."""
+    """Load the Nanjing Xuanwu OpenStreetMap extract and the district's real divisions.
+
+    The real streets and communities come with codes and names only: where their boundaries
+    run is not in the data, so no building can honestly be placed in one of them. Instead the
+    extract's outline (extract_area: a buffered concave hull of the buildings) is stored as
+    one extra community-level row, code 320102000000 (the district's code, street 000 and
+    community 000, which GB/T 2260 never assigns) named 玄武区OSM摘录范围（未划分社区）, with no
+    street office. Its buildings belong to it, and build_grids divides it like any community,
+    so its grids are coded 320102000000NNN. Household counts there are estimates from
+    footprints and floors (buildings.households_estimated).
+    """
     district = gpd.GeoDataFrame({"code": ["320102"], "name": ["玄武区"]}, geometry=[None], crs=4326)
     streets, communities = xuanwu_divisions()
     store.load_boundaries(session, district, level="district")
@@ -180,6 +233,12 @@ def load_xuanwu(session: Session, *, log: Log = print) -> None:
     osm = read_osm(XUANWU_OSM)
     log(f"read {XUANWU_OSM.name} in {time.perf_counter() - t0:.1f} s")
     buildings = estimate_households(_checked(osm.buildings, "buildings", "building_id"))
+    area = gpd.GeoDataFrame(
+        {"code": [XUANWU_AREA_CODE], "name": [XUANWU_AREA_NAME]},
+        geometry=[extract_area(buildings)],
+        crs=4326,
+    )
+    store.load_boundaries(session, area, level="community")
     store.load_buildings(session, buildings)
     store.load_roads(session, _checked(osm.network, "roads", "road_id"))
     pois = _checked(osm.pois, "pois", "poi_id")
