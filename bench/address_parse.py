@@ -1,0 +1,247 @@
+"""Benchmark of the address parser on the NAACL 2019 Chinese address corpus (dev split).
+
+    .venv/bin/python -m bench.address_parse [--data ../shared/data/address_dev] [--no-append]
+
+The corpus (Li, Lu, Xie, Li: "Neural Chinese Address Parsing", NAACL 2019) is read from
+``--data`` and used only to measure: nothing in geo/address was trained or tuned on it.
+Tokens are characters or digit runs with BIO labels; ``_`` tokens stand for a space and become
+one here, so the reconstructed text is what a user would have typed. Its labels ``devZone`` and
+``subRoad`` are read as ``devzone`` and ``subroad``.
+
+Reported:
+
+* span precision, recall and F1 (exact label and span), micro-averaged and per label;
+* administrative levels, against cpca 0.5.5 and jionlp (``parse_location``): for each address
+  the gold prov/city/district codes are resolved from the gold spans with the same dictionary
+  (:func:`geo.address.parse.resolve_divisions`), each system's codes are compared with them
+  (precision, recall, F1 of the code per level; levels inferred from a child count too);
+* throughput: addresses per second in this single process, ours (``parse`` per address, after
+  a warm-up that loads the dictionary) next to cpca's ``transform`` over the whole list and
+  jionlp's ``parse_location`` per address, named as baselines.
+
+The numbers are appended to bench/RESULTS.md under "Address parsing" unless ``--no-append``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import platform
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+
+from geo.address.divisions import load_divisions
+from geo.address.parse import LABELS, Component, parse, resolve_divisions
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data" / "address_dev"
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+LABEL_FIX = {"devZone": "devzone", "subRoad": "subroad"}
+ADMIN_LEVELS = ("prov", "city", "district")
+
+
+def read_corpus(path: Path) -> list[tuple[str, list[Component]]]:
+    """Read the BIO file: a list of (text, gold components)."""
+    addresses: list[tuple[str, list[Component]]] = []
+    tokens: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        if not tokens:
+            return
+        text, spans, pos = "", [], 0
+        for token, tag in tokens:
+            token = " " if token == "_" else token
+            start, pos = pos, pos + len(token)
+            text += token
+            kind, _, label = tag.partition("-")
+            label = LABEL_FIX.get(label, label)
+            if kind == "B" or not spans or spans[-1][0] != label or kind == "O":
+                spans.append([label, start, pos])
+            else:
+                spans[-1][2] = pos
+        comps = [Component(lab, text[a:b], a, b) for lab, a, b in spans if lab and lab != "O"]
+        addresses.append((text, comps))
+        tokens.clear()
+
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            flush()
+            continue
+        token, tag = line.rsplit(" ", 1)
+        tokens.append((token, tag))
+    flush()
+    return addresses
+
+
+def prf(tp: int, n_pred: int, n_gold: int) -> tuple[float, float, float]:
+    p = tp / n_pred if n_pred else 0.0
+    r = tp / n_gold if n_gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def span_scores(gold: list[list[Component]], pred: list[list[Component]]) -> dict[str, tuple]:
+    """Per label and micro: (precision, recall, F1, gold count)."""
+    tp, n_pred, n_gold = Counter(), Counter(), Counter()
+    for g, p in zip(gold, pred, strict=True):
+        gs = {(c.label, c.start, c.end) for c in g}
+        ps = {(c.label, c.start, c.end) for c in p}
+        for label, *_ in gs:
+            n_gold[label] += 1
+        for label, *_ in ps:
+            n_pred[label] += 1
+        for label, *_ in gs & ps:
+            tp[label] += 1
+    out = {
+        label: (*prf(tp[label], n_pred[label], n_gold[label]), n_gold[label])
+        for label in LABELS
+        if n_gold[label] or n_pred[label]
+    }
+    out["micro"] = (*prf(sum(tp.values()), sum(n_pred.values()), sum(n_gold.values())),
+                    sum(n_gold.values()))  # fmt: skip
+    return out
+
+
+def _codes(resolved: dict) -> dict[str, str | None]:
+    return {lv: (resolved[lv] or {}).get("code") for lv in ADMIN_LEVELS}
+
+
+def _cpca_codes(texts: list[str]) -> tuple[list[dict], float]:
+    import cpca
+
+    start = time.perf_counter()
+    frame = cpca.transform(texts)
+    seconds = time.perf_counter() - start
+    out = []
+    for code in frame["adcode"]:
+        code = str(code or "")[:6] if code and str(code) != "nan" else ""
+        out.append(
+            {
+                "prov": code[:2] + "0000" if code else None,
+                "city": code[:4] + "00" if code and code[2:4] != "00" else None,
+                "district": code if code and code[4:6] != "00" else None,
+            }
+        )
+    return out, seconds
+
+
+def _jionlp_codes(texts: list[str]) -> tuple[list[dict], float]:
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        import jionlp
+
+        jionlp.parse_location("浙江省杭州市")  # warm-up: loads its dictionary
+    index = load_divisions()
+    names = {}
+    for d in index.divisions:
+        if d.level != "town" and d.code:
+            names.setdefault((d.level, d.name), d.code)
+    start = time.perf_counter()
+    results = [jionlp.parse_location(t) for t in texts]
+    seconds = time.perf_counter() - start
+    out = []
+    for res in results:
+        out.append(
+            {
+                "prov": names.get(("prov", res.get("province"))),
+                "city": names.get(("city", res.get("city"))),
+                "district": names.get(("district", res.get("county"))),
+            }
+        )
+    return out, seconds
+
+
+def admin_scores(gold: list[dict], pred: list[dict]) -> dict[str, tuple]:
+    out = {}
+    for level in ADMIN_LEVELS:
+        tp = sum(1 for g, p in zip(gold, pred, strict=True) if g[level] and p[level] == g[level])
+        n_pred = sum(1 for p in pred if p[level])
+        n_gold = sum(1 for g in gold if g[level])
+        out[level] = prf(tp, n_pred, n_gold)
+    return out
+
+
+def run(data: Path, *, repeat: int = 3) -> dict:
+    """Score and time the parser and the baselines; return the numbers."""
+    corpus = read_corpus(data / "dev.txt")
+    texts = [t for t, _ in corpus]
+    gold = [g for _, g in corpus]
+    load_divisions()
+    parse(texts[0])
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        pred = [parse(t) for t in texts]
+        best = min(best, time.perf_counter() - start)
+    scores = span_scores(gold, pred)
+    gold_codes = [_codes(resolve_divisions(g)) for g in gold]
+    ours = [_codes(resolve_divisions(p)) for p in pred]
+    cpca_codes, cpca_seconds = _cpca_codes(texts)
+    jio_codes, jio_seconds = _jionlp_codes(texts)
+    return {
+        "n": len(texts),
+        "spans": scores,
+        "admin": {
+            "wangge": admin_scores(gold_codes, ours),
+            "cpca": admin_scores(gold_codes, cpca_codes),
+            "jionlp": admin_scores(gold_codes, jio_codes),
+        },
+        "rate": {
+            "wangge": len(texts) / best,
+            "cpca": len(texts) / cpca_seconds,
+            "jionlp": len(texts) / jio_seconds,
+        },
+    }
+
+
+def report(numbers: dict) -> str:
+    """The numbers as Markdown."""
+    lines = [
+        f"Corpus: NAACL 2019 address dev split, {numbers['n']} addresses "
+        "(measured only; nothing trained or tuned on it).",
+        "",
+        "| label | precision | recall | F1 | gold spans |",
+        "|---|---|---|---|---|",
+    ]
+    for label, (p, r, f, n) in sorted(numbers["spans"].items(), key=lambda kv: -kv[1][3]):
+        name = f"**{label}**" if label == "micro" else label
+        lines.append(f"| {name} | {p:.3f} | {r:.3f} | {f:.3f} | {n} |")
+    lines += ["", "Administrative levels, GB/T 2260 code per level (P / R / F1):", ""]
+    lines += ["| system | prov | city | district |", "|---|---|---|---|"]
+    for system, levels in numbers["admin"].items():
+        cells = [f"{p:.3f} / {r:.3f} / {f:.3f}" for p, r, f in levels.values()]
+        lines.append(f"| {system} | " + " | ".join(cells) + " |")
+    rate = numbers["rate"]
+    lines += [
+        "",
+        "Throughput, one process, addresses/s: "
+        + ", ".join(f"{k} {v:,.0f}" for k, v in rate.items())
+        + f" (wangge / cpca = {rate['wangge'] / rate['cpca']:.2f}).",
+    ]
+    return "\n".join(lines)
+
+
+def append_results(text: str) -> None:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+    python = platform.python_version()
+    block = f"\n## Address parsing\n\nRun {stamp} on {machine}, Python {python}.\n\n{text}\n"
+    previous = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
+    RESULTS.write_text(previous.rstrip("\n") + "\n" + block, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with dev.txt")
+    parser.add_argument("--no-append", action="store_true", help="do not write RESULTS.md")
+    args = parser.parse_args(argv)
+    text = report(run(args.data))
+    print(text)
+    if not args.no_append:
+        append_results(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,452 @@
+"""Parse a Chinese address into labelled components (prov … roomno) with spans on the input.
+
+A rule, gazetteer and state parser: administrative levels are looked up in the division
+dictionary (:mod:`geo.address.divisions`), numbers (门牌号, 栋, 单元, 层, 室) are read by pattern
+from the normalised text and labelled by what came before them, roads by their suffixes, and the
+name runs that remain become poi, subpoi or person by position.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from geo.address import lexicon
+from geo.address.divisions import DivisionIndex, load_divisions
+from geo.address.normalize import normalize
+
+__all__ = ["LABELS", "Component", "parse", "resolve_divisions"]
+
+LABELS = (
+    "country", "prov", "city", "district", "devzone", "town", "community", "road", "roadno",
+    "subroad", "subroadno", "poi", "subpoi", "houseno", "cellno", "floorno", "roomno", "person",
+    "assist", "redundant", "otherinfo",
+)  # fmt: skip
+
+ADMIN = frozenset({"country", "prov", "city", "district", "devzone", "town", "community"})
+UNIT_LABELS = frozenset({"houseno", "cellno", "floorno", "roomno"})
+_RANK = {"prov": 0, "city": 1, "district": 2, "town": 3}
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One labelled piece of an address; ``address[start:end] == text``."""
+
+    label: str
+    text: str
+    start: int
+    end: int
+
+
+def _alt(words: tuple[str, ...]) -> str:
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_HAN = r"\u4e00-\u9fff"
+_SEP = re.compile(r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@$%^`~]+")
+_NUM = r"(?:第)?(?:[A-Z]?[0-9]+[A-Z]?|[A-Z])"
+_NUMBERS = (
+    ("houseno", re.compile(rf"{_NUM}栋")),
+    ("cellno", re.compile(rf"{_NUM}单元")),
+    ("floorno", re.compile(r"(?:第|负|地下|B|-)?[0-9]+(?:层|楼|F)(?![0-9])")),
+    ("roomno", re.compile(rf"{_NUM}(?:-[0-9]+)?(?:室|号房|号室|房)")),
+    ("lane", re.compile(r"[0-9]+(?:-[0-9]+)?弄")),
+    ("hao", re.compile(rf"{_NUM}(?:-[0-9]+)*号(?:院)?")),
+    ("section", re.compile(rf"{_NUM}(?:期|区|街区|组团)")),
+    ("group", re.compile(r"(?:第)?[0-9]+(?:组|队|社)")),
+    ("phone", re.compile(r"1[3-9][0-9]{9}(?![0-9])")),
+    ("bare", re.compile(r"[A-Z]?[0-9]+[A-Z]?(?![" + _HAN + "])")),
+)
+_BARE_GROUP = re.compile(r"[ \-_/]+(?=[A-Z]?[0-9]+[A-Z]?(?:$|[ \-_/]|室|号))")
+_ROAD = re.compile(
+    rf"(?:[{_HAN}]|[0-9A-Z]){{1,7}}?(?:{_alt(lexicon.ROAD_SUFFIXES)})"
+    r"(?![道办区口])(?:[东西南北中]段|[0-9]+段)?"
+)
+_TOWN = re.compile(rf"[{_HAN}]{{1,5}}?(?:{_alt(lexicon.TOWN_SUFFIXES)})")
+_COMMUNITY = re.compile(rf"[{_HAN}0-9]{{1,6}}?(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})")
+_DEVZONE = re.compile(rf"[{_HAN}A-Z0-9]{{0,8}}?(?:{_alt(lexicon.DEVZONE_SUFFIXES)})")
+_ASSIST = re.compile(_alt(lexicon.ASSIST_WORDS))
+_ASSIST_CHAR = re.compile(rf"(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])")
+_REDUNDANT = re.compile(_alt(lexicon.REDUNDANT_WORDS))
+_COUNTRY = re.compile(_alt(lexicon.COUNTRY_WORDS))
+_CONTINUES = re.compile(
+    rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})|(?:{_alt(lexicon.POI_SUFFIXES)})"
+    rf"|(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})|(?:{_alt(lexicon.TOWN_SUFFIXES)})"
+)
+_BOUNDARY = re.compile(
+    r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@]"
+    r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|F|室|号|期|区|弄|组)"
+    r"|[0-9]+(?![0-9A-Z" + _HAN + "])"
+    rf"|{_alt(lexicon.ASSIST_WORDS)}|{_alt(lexicon.REDUNDANT_WORDS)}"
+    rf"|(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])"
+)
+_POI_SPLIT = re.compile(rf"(?:{_alt(lexicon.POI_SPLIT_SUFFIXES)})(?=[{_HAN}A-Z0-9]{{2,}})")
+
+
+class _State:
+    """What the parser has seen so far in one address."""
+
+    __slots__ = ("admin_zone", "anchors", "comps", "last", "seen", "admin_ids")
+
+    def __init__(self) -> None:
+        self.comps: list[list] = []  # [label, start, end] on the normalised text
+        self.seen: set[str] = set()
+        self.last: str | None = None
+        self.admin_zone = True
+        self.anchors: list[list[int]] = []  # division candidates of each admin component
+        self.admin_ids: list[int | None] = []  # index into comps, per anchor
+
+    def emit(self, label: str, start: int, end: int) -> None:
+        self.comps.append([label, start, end])
+        if label != "redundant":
+            self.seen.add(label)
+            self.last = label
+            if label not in ADMIN:
+                self.admin_zone = False
+
+
+def _consistent(index: DivisionIndex, ident: int, anchors: list[list[int]]) -> bool:
+    for anchor in anchors:
+        if not any(
+            index.is_within(ident, other) or index.is_within(other, ident) for other in anchor
+        ):
+            return False
+    return True
+
+
+def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
+    """Longest dictionary match at `pos`: (end, label, candidate ids) or None."""
+    limit = min(index.max_name, len(s) - pos)
+    for length in range(limit, 1, -1):
+        entries = index.by_name.get(s[pos : pos + length])
+        if not entries:
+            continue
+        end = pos + length
+        follows_word = _CONTINUES.match(s, end) is not None
+        good: list[int] = []
+        for ident, short in entries:
+            division = index.divisions[ident]
+            within = bool(state.anchors) and _consistent(index, ident, state.anchors)
+            if division.level == "town" and not within and (short or state.anchors):
+                continue
+            if short and follows_word:
+                continue
+            if state.anchors and not within and division.level == "town":
+                continue
+            good.append(ident)
+        if not good:
+            continue
+        consistent = [i for i in good if state.anchors and _consistent(index, i, state.anchors)]
+        pool = consistent or good
+        best = min(_RANK[index.divisions[i].level] for i in pool)
+        pool = [i for i in pool if _RANK[index.divisions[i].level] == best]
+        level = index.divisions[pool[0]].level
+        if level == "prov" and any(index.divisions[i].level == "city" for i, _ in entries):
+            # a municipality (北京市 …): one name for the province and the city; call it city
+            pool = [i for i, _ in entries if index.divisions[i].level == "city"]
+            level = "city"
+        return end, level, pool
+    return None
+
+
+def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
+    """Match an administrative element at `pos`; emit it and return its end, or None."""
+    match = _COUNTRY.match(s, pos)
+    if match and not state.seen:
+        state.emit("country", pos, match.end())
+        return match.end()
+    found = _match_division(index, s, pos, state)
+    if found:
+        end, level, pool = found
+        state.anchors.append(pool)
+        state.admin_ids.append(len(state.comps))
+        state.emit(level, pos, end)
+        return end
+    for label, pattern in (("devzone", _DEVZONE), ("town", _TOWN), ("community", _COMMUNITY)):
+        match = pattern.match(s, pos)
+        if match and not (label == "community" and match.group().endswith("新村")):
+            if label == "town" and "town" in state.seen:
+                continue
+            state.emit(label, pos, match.end())
+            return match.end()
+    return None
+
+
+def _bare_group(s: str, pos: int) -> list[tuple[int, int]]:
+    """Spans of a run of bare numbers separated by -, space, _ or / (9-7-1453)."""
+    spans = []
+    number = _NUMBERS[-1][1]
+    while True:
+        match = number.match(s, pos)
+        if not match:
+            break
+        spans.append(match.span())
+        sep = _BARE_GROUP.match(s, match.end())
+        if not sep:
+            break
+        pos = sep.end()
+    return spans
+
+
+def _label_hao(state: _State, digits: int) -> str:
+    """Label of a number with 号 from what came before it."""
+    last, seen = state.last, state.seen
+    if last == "subroad":
+        return "subroadno"
+    if last == "road" and "roadno" not in seen:
+        return "roadno"
+    if "poi" not in seen and "roadno" not in seen and last in ADMIN | {"road", None}:
+        return "roadno"
+    if "roadno" in seen and "poi" not in seen and "houseno" not in seen:
+        return "houseno"
+    if "houseno" in seen or "cellno" in seen or "floorno" in seen:
+        return "roomno"
+    return "houseno" if digits <= 2 else "roomno"
+
+
+def _numbers(s: str, pos: int, state: _State) -> int | None:
+    """Match a number element at `pos`; emit it and return its end, or None."""
+    for kind, pattern in _NUMBERS:
+        match = pattern.match(s, pos)
+        if not match:
+            continue
+        end = match.end()
+        if kind in ("houseno", "cellno", "floorno", "roomno"):
+            label = kind
+        elif kind == "lane":
+            label = "subroad" if "roadno" in state.seen else "roadno"
+        elif kind == "hao":
+            label = _label_hao(state, sum(ch.isdigit() for ch in match.group()))
+        elif kind == "section":
+            label = "subpoi" if "poi" in state.seen else "poi"
+        elif kind == "group":
+            label = "road" if "road" not in state.seen else "subroad"
+        elif kind == "phone":
+            label = "redundant"
+        else:
+            _bare(s, pos, state)
+            return state.comps[-1][2]
+        state.emit(label, pos, end)
+        return end
+    return None
+
+
+def _bare(s: str, pos: int, state: _State) -> None:
+    """Label a run of bare numbers: door number after a road, else building-unit-room."""
+    spans = _bare_group(s, pos)
+    seen, last = state.seen, state.last
+    if (last in ("road", "subroad") or last in ADMIN and "poi" not in seen) and (
+        "roadno" not in seen or last == "subroad"
+    ):
+        label = "subroadno" if last == "subroad" else "roadno"
+        state.emit(label, spans[0][0], spans[-1][1])
+        return
+    if len(spans) >= 3:
+        slots = ["houseno", "cellno"] + ["roomno"] * (len(spans) - 2)
+    elif len(spans) == 2:
+        slots = ["cellno" if "houseno" in seen else "houseno", "roomno"]
+    elif last == "houseno" and _NUMBERS[0][1].match(s, spans[0][1]) is None:
+        slots = ["roomno"]
+    else:
+        slots = ["roomno"]
+    for (a, b), label in zip(spans, slots, strict=False):
+        if state.comps and state.comps[-1][2] < a:
+            state.emit("redundant", state.comps[-1][2], a)
+        state.emit(label, a, b)
+
+
+def _name_label(state: _State) -> str:
+    if state.seen & UNIT_LABELS:
+        return "person"
+    return "subpoi" if "poi" in state.seen else "poi"
+
+
+def _road(s: str, pos: int, state: _State) -> int | None:
+    match = _ROAD.match(s, pos)
+    if not match:
+        return None
+    name = match.group()
+    if _TOWN.fullmatch(name) or name.endswith(("街道", "新村")):
+        return None
+    label = "subroad" if "road" in state.seen else "road"
+    state.emit(label, pos, match.end())
+    return match.end()
+
+
+def _chunk(s: str, pos: int, state: _State) -> int:
+    """A run of name characters up to the next element: poi, subpoi or person."""
+    boundary = _BOUNDARY.search(s, pos + 1)
+    end = boundary.start() if boundary else len(s)
+    split = _POI_SPLIT.search(s, pos, end)
+    if split and _name_label(state) == "poi":
+        state.emit("poi", pos, split.end())
+        state.emit("subpoi", split.end(), end)
+        return end
+    state.emit(_name_label(state), pos, end)
+    return end
+
+
+def _function_words(s: str, pos: int, state: _State) -> int | None:
+    """Delivery notes (redundant), relative positions (assist), 与 between roads, 的."""
+    match = _REDUNDANT.match(s, pos)
+    if match:
+        state.emit("redundant", pos, match.end())
+        return match.end()
+    match = _ASSIST.match(s, pos)
+    if not match and state.last not in (None, *ADMIN):
+        match = _ASSIST_CHAR.match(s, pos)
+    if match:
+        state.emit("assist", pos, match.end())
+        return match.end()
+    if s[pos] in lexicon.ROAD_CONJUNCTIONS and state.last == "road" and _ROAD.match(s, pos + 1):
+        state.emit("assist", pos, pos + 1)
+        return pos + 1
+    if s[pos] == "的" and state.last == "assist":
+        state.emit("redundant", pos, pos + 1)
+        return pos + 1
+    return None
+
+
+def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
+    state = _State()
+    pos, n = 0, len(s)
+    while pos < n:
+        match = _SEP.match(s, pos)
+        if match:
+            if s[pos] == "-" and _NUMBERS[2][1].match(s, pos):  # -1层
+                pos = _numbers(s, pos, state) or match.end()
+                continue
+            state.emit("redundant", pos, match.end())
+            pos = match.end()
+            continue
+        if state.admin_zone:
+            end = _admin(index, s, pos, state)
+            if end is not None:
+                pos = end
+                continue
+        end = _numbers(s, pos, state)
+        if end is not None:
+            pos = end
+            continue
+        end = _function_words(s, pos, state)
+        if end is not None:
+            pos = end
+            continue
+        end = _road(s, pos, state)
+        if end is not None:
+            pos = end
+            continue
+        pos = _chunk(s, pos, state)
+    _mark_repeats(state, index)
+    return state.comps
+
+
+def _mark_repeats(state: _State, index: DivisionIndex) -> None:
+    """Of two mentions of the same division, keep the fuller one; the other is redundant."""
+    kept: dict[int, int] = {}  # division id → comps index
+    for anchor, ci in zip(state.anchors, state.admin_ids, strict=True):
+        if len(anchor) != 1:
+            continue
+        ident = anchor[0]
+        if ident not in kept:
+            kept[ident] = ci
+            continue
+        first = state.comps[kept[ident]]
+        second = state.comps[ci]
+        if second[2] - second[1] > first[2] - first[1]:
+            first[0] = "redundant"
+            kept[ident] = ci
+        else:
+            second[0] = "redundant"
+
+
+def parse(text: str, *, index: DivisionIndex | None = None) -> list[Component]:
+    """Parse one address into labelled, non-overlapping components in input order.
+
+    Parameters
+    ----------
+    text
+        One address (any mix of simplified, traditional, full-width characters).
+    index
+        Division dictionary; the packaged one by default.
+
+    Returns
+    -------
+    list of Component
+        ``text[c.start:c.end] == c.text`` for every component; labels from :data:`LABELS`.
+
+    Examples
+    --------
+    >>> [(c.label, c.text) for c in parse("南京市玄武区中山路100号")]
+    [('city', '南京市'), ('district', '玄武区'), ('road', '中山路'), ('roadno', '100号')]
+    """
+    if not text or text.isspace():
+        return []
+    normalized = normalize(text)
+    comps = _parse_normalized(normalized.text, index or load_divisions())
+    out: list[Component] = []
+    for label, start, end in comps:
+        if start >= end:
+            continue
+        i, j = normalized.span(start, end)
+        if out and i < out[-1].end:  # two pieces from one original character: merge
+            i = out[-1].end
+            if i >= j:
+                continue
+        out.append(Component(label, text[i:j], i, j))
+    return out
+
+
+def resolve_divisions(
+    components: list[Component], *, index: DivisionIndex | None = None
+) -> dict[str, dict[str, str | None] | None]:
+    """Resolve the administrative components to divisions with their GB/T 2260 codes.
+
+    Abbreviated names (南京 for 南京市) and missing levels are resolved through the dictionary:
+    玄武区 alone gives 江苏省 / 南京市 / 玄武区; a municipality fills both prov and city.
+
+    Parameters
+    ----------
+    components
+        The output of :func:`parse`.
+    index
+        Division dictionary; the packaged one by default.
+
+    Returns
+    -------
+    dict
+        ``{"prov", "city", "district", "town"}`` → ``{"code", "name"}`` or None where unknown
+        (towns have a name and, where the project knows it, a 9-digit code).
+    """
+    index = index or load_divisions()
+    candidates: list[list[int]] = []
+    for comp in components:
+        if comp.label not in _RANK:
+            continue
+        name = normalize(comp.text).text
+        ids = [i for i, _ in index.by_name.get(name, [])]
+        if comp.label != "city":
+            ids = [i for i in ids if index.divisions[i].level == comp.label] or ids
+        if ids:
+            candidates.append(ids)
+    result: dict[str, dict[str, str | None] | None] = dict.fromkeys(_RANK)
+    if not candidates:
+        return result
+    best, best_score = None, -1
+    for ids in candidates:
+        for ident in ids:
+            score = sum(
+                any(index.is_within(ident, o) or index.is_within(o, ident) for o in other)
+                for other in candidates
+            )
+            deeper = (
+                best is None
+                or _RANK[index.divisions[ident].level] > _RANK[index.divisions[best].level]
+            )
+            if score > best_score or (score == best_score and deeper):
+                best, best_score = ident, score
+    for division in index.chain(best):
+        result[division.level] = {"code": division.code, "name": division.name}
+    if result["city"] is None and result["prov"] and result["district"]:
+        pass  # a county directly under a province (济源市, 仙桃市): no prefecture
+    return result
