@@ -553,5 +553,36 @@ def serve(
     uvicorn.run(create_app(url), host=host, port=port)
 
 
+# -- address ----------------------------------------------------------------------------
+
+address_app = typer.Typer(help="Chinese addresses (地址), offline.", no_args_is_help=True)
+app.add_typer(address_app, name="address")
+
+
+@address_app.command("parse")
+def address_parse(
+    src: Annotated[
+        Path, typer.Option("--in", help="UTF-8 text, one address per line.", show_default=False)
+    ],
+    out: Annotated[
+        Path, typer.Option("--out", help="JSON Lines output, one object per input line.")
+    ],
+) -> None:
+    """Split each address into labelled components (prov, city, …, roomno) with spans."""
+    from geo.address.batch import parse_file, read_lines
+    from geo.errors import InputError
+
+    try:
+        total = len(read_lines(src))
+        if total >= 2_000:
+            with progress_bars() as progress_for:
+                count = parse_file(src, out, on_progress=progress_for("parsing", total))
+        else:
+            count = parse_file(src, out)
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    err.print(f"{count} addresses parsed into {out}", highlight=False)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,103 @@
+"""Parse a file of addresses, one per line, into JSON Lines (``wangge address parse``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from geo.address.divisions import load_divisions
+from geo.address.parse import parse
+from geo.errors import InputError
+
+__all__ = ["parse_file", "parse_lines", "read_lines"]
+
+
+def read_lines(path: Path) -> list[str]:
+    """The lines of a UTF-8 text file, without their line endings.
+
+    A byte-order mark is dropped, ``\\r\\n`` counts as one line end, and a final line end does
+    not make an extra empty line.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, is a folder, cannot be read or is not UTF-8.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        msg = f"input file not found: {path}"
+        raise InputError(msg) from None
+    except IsADirectoryError:
+        msg = f"expected a text file of addresses, got a folder: {path}"
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror or exc}"
+        raise InputError(msg) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        msg = f"{path} is not UTF-8 text (bad byte at offset {exc.start})"
+        raise InputError(msg) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def parse_lines(lines: Iterable[str]) -> Iterator[dict]:
+    """One contract record ``{"text", "components": [...]}`` per address line."""
+    for line in lines:
+        yield {
+            "text": line,
+            "components": [
+                {"label": c.label, "text": c.text, "start": c.start, "end": c.end}
+                for c in parse(line)
+            ],
+        }
+
+
+def parse_file(
+    src: Path, dst: Path, *, on_progress: Callable[[int], None] | None = None, chunk: int = 1000
+) -> int:
+    """Parse every line of `src` and write one JSON object per line to `dst`.
+
+    Parameters
+    ----------
+    src
+        UTF-8 text, one address per line.
+    dst
+        Output JSON Lines file (UTF-8, not ASCII-escaped).
+    on_progress
+        Called with the number of lines done since the last call.
+    chunk
+        How many lines between progress calls.
+
+    Returns
+    -------
+    int
+        Number of lines written.
+
+    Raises
+    ------
+    InputError
+        If `src` cannot be read as UTF-8 text or `dst` cannot be written.
+    """
+    lines = read_lines(src)
+    load_divisions()
+    try:
+        with Path(dst).open("w", encoding="utf-8", newline="\n") as out:
+            done = 0
+            for record in parse_lines(lines):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                done += 1
+                if on_progress and done % chunk == 0:
+                    on_progress(chunk)
+            if on_progress and done % chunk:
+                on_progress(done % chunk)
+    except OSError as exc:
+        msg = f"cannot write {dst}: {exc.strerror or exc}"
+        raise InputError(msg) from None
+    return len(lines)
