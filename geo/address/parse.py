@@ -48,7 +48,7 @@ _NUM = r"(?:第)?(?:[A-Z]?[0-9]+[A-Z]?|[A-Z])"
 _NUMBERS = (
     ("houseno", re.compile(rf"{_NUM}栋")),
     ("cellno", re.compile(rf"{_NUM}单元")),
-    ("floorno", re.compile(r"(?:第|负|地下|B|-)?[0-9]+(?:层|楼|F)(?![0-9])")),
+    ("floorno", re.compile(r"(?:第|负|地下|B|-)?[0-9]+(?:层|楼|F)")),
     ("roomno", re.compile(rf"{_NUM}(?:-[0-9]+)?(?:室|号房|号室|房)")),
     ("lane", re.compile(r"[0-9]+(?:-[0-9]+)?弄")),
     ("hao", re.compile(rf"{_NUM}(?:-[0-9]+)*号(?:院)?")),

@@ -1,0 +1,230 @@
+"""Address normalisation and parsing on hand-written addresses (no corpus needed)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from geo.address import LABELS, normalize, parse, resolve_divisions
+from geo.address.normalize import chinese_numeral_value
+
+
+def labelled(text: str) -> list[tuple[str, str]]:
+    return [(c.label, c.text) for c in parse(text)]
+
+
+def check_spans(text: str) -> None:
+    comps = parse(text)
+    last = 0
+    for comp in comps:
+        assert comp.label in LABELS
+        assert 0 <= last <= comp.start < comp.end <= len(text)
+        assert text[comp.start : comp.end] == comp.text
+        last = comp.end
+
+
+# -- normalisation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("臺北市大安區忠孝東路", "台北市大安区忠孝东路"),
+        ("ＡＢＣ１２３，路", "ABC123,路"),
+        ("三栋二单元", "3栋2单元"),
+        ("十二号楼", "12栋"),
+        ("二十三层", "23层"),
+        ("八一路十里亭", "八一路十里亭"),
+        ("5幢", "5栋"),
+        ("A座1201室", "A栋1201室"),
+        ("3#楼", "3栋"),
+        ("3栋2门301", "3栋2单元301"),
+        ("南门", "南门"),
+        ("中山路  100号", "中山路 100号"),
+        ("十號樓", "10栋"),
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text).text == expected
+
+
+@pytest.mark.parametrize(
+    ("numeral", "value"),
+    [("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("一零四", 104), ("两百零五", 205)],
+)
+def test_chinese_numerals(numeral, value):
+    assert chinese_numeral_value(numeral) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "norm_part", "original_part"),
+    [
+        ("二十三层", "23", "二十三"),
+        ("十二號樓", "12栋", "十二號樓"),
+        ("中山路十二號樓", "栋", "號樓"),
+        ("３栋２门", "2单元", "２门"),
+        ("臺北  市", " 市", "  市"),
+        ("ｆ座", "F", "ｆ"),
+    ],
+)
+def test_offsets_map_back_to_the_original(text, norm_part, original_part):
+    n = normalize(text)
+    k = n.text.index(norm_part)
+    i, j = n.span(k, k + len(norm_part))
+    assert text[i:j] == original_part
+
+
+@given(st.text(alphabet="三十二栋单元號樓层室门幢座號 ０１２ab-中山路臺", max_size=30))
+@settings(max_examples=300, deadline=None)
+def test_offset_map_is_monotone_and_covers(text):
+    n = normalize(text)
+    assert len(n.starts) == len(n.ends) == len(n.text)
+    for k in range(len(n.text)):
+        assert 0 <= n.starts[k] < n.ends[k] <= len(text)
+        if k:
+            assert n.starts[k - 1] <= n.starts[k] and n.ends[k - 1] <= n.ends[k]
+
+
+# -- parsing -------------------------------------------------------------------------------
+
+
+def test_full_address():
+    assert labelled("浙江省杭州市西湖区文三路478号华星时代广场A座1201室") == [
+        ("prov", "浙江省"),
+        ("city", "杭州市"),
+        ("district", "西湖区"),
+        ("road", "文三路"),
+        ("roadno", "478号"),
+        ("poi", "华星时代广场"),
+        ("houseno", "A座"),
+        ("roomno", "1201室"),
+    ]
+
+
+def test_municipality_is_one_city_and_codes_fill_both_levels():
+    comps = parse("北京市朝阳区建国路88号")
+    assert [(c.label, c.text) for c in comps][:2] == [("city", "北京市"), ("district", "朝阳区")]
+    codes = resolve_divisions(comps)
+    assert codes["prov"]["code"] == codes["city"]["code"] == "110000"
+    assert codes["district"] == {"code": "110105", "name": "朝阳区"}
+
+
+def test_abbreviated_and_missing_levels():
+    comps = parse("南京玄武区中山路100号")
+    assert [c.label for c in comps][:2] == ["city", "district"]
+    codes = resolve_divisions(comps)
+    assert codes["district"]["code"] == "320102"
+    assert codes["city"]["code"] == "320100"
+    assert codes["prov"] == {"code": "320000", "name": "江苏省"}
+    alone = resolve_divisions(parse("玄武区珠江路1号"))
+    assert alone["district"]["code"] == "320102"
+    assert alone["prov"]["code"] == "320000"
+
+
+def test_ambiguous_district_resolved_by_parent():
+    assert resolve_divisions(parse("吉林省长春市朝阳区"))["district"]["code"] == "220104"
+    assert resolve_divisions(parse("北京朝阳区"))["district"]["code"] == "110105"
+
+
+def test_town_and_community():
+    comps = parse("南京市玄武区玄武门街道新门口社区")
+    assert [(c.label, c.text) for c in comps][-2:] == [
+        ("town", "玄武门街道"),
+        ("community", "新门口社区"),
+    ]
+    town = resolve_divisions(comps)["town"]
+    assert town == {"code": "320102005", "name": "玄武门街道"}
+
+
+def test_village_door_number():
+    assert labelled("义乌市福田街道下沈村107号")[-2:] == [
+        ("community", "下沈村"),
+        ("roadno", "107号"),
+    ]
+
+
+def test_devzone_country_and_redundant_repeat():
+    comps = labelled("中国浙江省宁波市宁波经济技术开发区")
+    assert comps[0] == ("country", "中国")
+    assert ("devzone", "宁波经济技术开发区") in comps or ("devzone", "经济技术开发区") in comps
+    repeated = labelled("浙江省杭州市杭州市西湖区")
+    assert [lab for lab, _ in repeated].count("city") == 1
+    assert ("redundant", "杭州市") in repeated
+
+
+def test_units_and_separators():
+    assert labelled("幸福小区3-2-501") == [
+        ("poi", "幸福小区"),
+        ("houseno", "3"),
+        ("redundant", "-"),
+        ("cellno", "2"),
+        ("redundant", "-"),
+        ("roomno", "501"),
+    ]
+    assert labelled("阳光花园二期十二号楼三单元二十三层2301室") == [
+        ("poi", "阳光花园"),
+        ("subpoi", "二期"),
+        ("houseno", "十二号楼"),
+        ("cellno", "三单元"),
+        ("floorno", "二十三层"),
+        ("roomno", "2301室"),
+    ]
+
+
+def test_lane_subroad_and_assist():
+    assert labelled("东环路与四明东路交叉口对面") == [
+        ("road", "东环路"),
+        ("assist", "与"),
+        ("subroad", "四明东路"),
+        ("assist", "交叉口"),
+        ("assist", "对面"),
+    ]
+    lane = labelled("上海市徐汇区天钥桥路100弄5号")
+    assert ("roadno", "100弄") in lane and ("houseno", "5号") in lane
+
+
+def test_person_after_the_room_and_redundant_note():
+    comps = labelled("文三路100号华星大厦8楼星光科技有限公司电联")
+    assert ("floorno", "8楼") in comps
+    assert ("person", "星光科技有限公司") in comps
+    assert comps[-1] == ("redundant", "电联")
+
+
+def test_phone_number_and_spaces_are_redundant():
+    comps = labelled("玄武区 珠江路1号 13912345678")
+    assert ("redundant", "13912345678") in comps
+    assert ("redundant", " ") in comps
+
+
+def test_traditional_and_full_width_spans_index_the_input():
+    text = "臺北市大安區忠孝東路４段１２號"
+    comps = parse(text)
+    assert [(c.label, c.text) for c in comps][-2:] == [
+        ("road", "忠孝東路４段"),
+        ("roadno", "１２號"),
+    ]
+    check_spans(text)
+
+
+def test_empty_and_blank():
+    assert parse("") == []
+    assert parse("   ") == []
+
+
+_ALPHABET = st.sampled_from(
+    list("省市区县镇乡街道村路号栋幢座单元层楼室门期中国浙江杭州西湖南京玄武北京朝阳")
+    + list("0123456789０１２-_ #()（）,，abcAB三十二百零號樓臺區\t\u3000")
+)
+
+
+@given(st.lists(_ALPHABET, max_size=40).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_spans_are_ordered_disjoint_and_exact(text):
+    check_spans(text)
+
+
+@given(st.text(max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_spans_exact_on_any_text(text):
+    check_spans(text)
