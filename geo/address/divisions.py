@@ -67,11 +67,28 @@ class DivisionIndex:
         Full or short name → list of ``(division id, is_short)``.
     max_name
         Length of the longest name.
+    ancestors
+        Per division, the ids of itself and its ancestors (filled by :meth:`finish`).
+    lengths
+        First two characters of a name → lengths of the names that start with them, longest
+        first (filled by :meth:`finish`).
     """
 
     divisions: list[Division] = field(default_factory=list)
     by_name: dict[str, list[tuple[int, bool]]] = field(default_factory=dict)
     max_name: int = 0
+    lengths: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    ancestors: list[frozenset[int]] = field(default_factory=list)
+
+    def finish(self) -> None:
+        """Build :attr:`lengths` and :attr:`ancestors` once every division and name is in."""
+        self.ancestors = [
+            frozenset(d.id for d in self.chain(i)) for i in range(len(self.divisions))
+        ]
+        lengths: dict[str, set[int]] = {}
+        for name in self.by_name:
+            lengths.setdefault(name[:2], set()).add(len(name))
+        self.lengths = {k: tuple(sorted(v, reverse=True)) for k, v in lengths.items()}
 
     def add(self, level: str, name: str, code: str | None, parent: int | None, short: str) -> int:
         """Add a division and index its names; return its id."""
@@ -95,6 +112,8 @@ class DivisionIndex:
 
     def is_within(self, ident: int, ancestor: int) -> bool:
         """Whether division `ident` is `ancestor` or lies inside it."""
+        if self.ancestors:
+            return ancestor in self.ancestors[ident]
         current: int | None = ident
         while current is not None:
             if current == ancestor:
@@ -189,4 +208,5 @@ def load_divisions() -> DivisionIndex:
         ident = index.add(LEVELS[depth], name, code, parent, short)
         parents[depth] = ident
     _add_former_names(index)
+    index.finish()
     return index

@@ -106,37 +106,42 @@ class _State:
 
 
 def _consistent(index: DivisionIndex, ident: int, anchors: list[list[int]]) -> bool:
+    """Whether division `ident` lies on one line of descent with a candidate of each anchor."""
+    mine = index.ancestors[ident]
     for anchor in anchors:
-        if not any(
-            index.is_within(ident, other) or index.is_within(other, ident) for other in anchor
-        ):
+        if not any(other in mine or ident in index.ancestors[other] for other in anchor):
             return False
     return True
 
 
 def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
     """Longest dictionary match at `pos`: (end, label, candidate ids) or None."""
-    limit = min(index.max_name, len(s) - pos)
-    for length in range(limit, 1, -1):
+    limit = len(s) - pos
+    for length in index.lengths.get(s[pos : pos + 2], ()):
+        if length > limit:
+            continue
         entries = index.by_name.get(s[pos : pos + length])
         if not entries:
             continue
         end = pos + length
-        follows_word = _CONTINUES.match(s, end) is not None
+        follows_word = None
         good: list[int] = []
+        consistent: list[int] = []
         for ident, short in entries:
             division = index.divisions[ident]
             within = bool(state.anchors) and _consistent(index, ident, state.anchors)
             if division.level == "town" and not within and (short or state.anchors):
                 continue
-            if short and follows_word:
-                continue
-            if state.anchors and not within and division.level == "town":
-                continue
+            if short:
+                if follows_word is None:
+                    follows_word = _CONTINUES.match(s, end) is not None
+                if follows_word:
+                    continue
             good.append(ident)
+            if within:
+                consistent.append(ident)
         if not good:
             continue
-        consistent = [i for i in good if state.anchors and _consistent(index, i, state.anchors)]
         pool = consistent or good
         best = min(_RANK[index.divisions[i].level] for i in pool)
         pool = [i for i in pool if _RANK[index.divisions[i].level] == best]
@@ -324,6 +329,10 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
             if end is not None:
                 pos = end
                 continue
+        elif "devzone" not in state.seen and (match := _DEVZONE.match(s, pos)):
+            state.emit("devzone", pos, match.end())
+            pos = match.end()
+            continue
         end = _numbers(s, pos, state)
         if end is not None:
             pos = end
@@ -431,6 +440,9 @@ def resolve_divisions(
             candidates.append(ids)
     result: dict[str, dict[str, str | None] | None] = dict.fromkeys(_RANK)
     if not candidates:
+        towns = [c.text for c in components if c.label == "town"]
+        if towns:
+            result["town"] = {"code": None, "name": towns[-1]}
         return result
     best, best_score = None, -1
     for ids in candidates:
@@ -447,6 +459,7 @@ def resolve_divisions(
                 best, best_score = ident, score
     for division in index.chain(best):
         result[division.level] = {"code": division.code, "name": division.name}
-    if result["city"] is None and result["prov"] and result["district"]:
-        pass  # a county directly under a province (济源市, 仙桃市): no prefecture
+    towns = [c.text for c in components if c.label == "town"]
+    if result["town"] is None and towns:
+        result["town"] = {"code": None, "name": towns[-1]}
     return result

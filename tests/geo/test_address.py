@@ -137,6 +137,17 @@ def test_town_and_community():
     assert town == {"code": "320102005", "name": "玄武门街道"}
 
 
+def test_town_without_a_code_keeps_its_name():
+    comps = parse("杭州市余杭区良渚镇金横路207号")
+    assert ("town", "良渚镇") in [(c.label, c.text) for c in comps]
+    assert resolve_divisions(comps)["town"]["name"] == "良渚镇"
+
+
+def test_devzone_after_a_road():
+    comps = labelled("嘉兴市中山路88号嘉兴经济技术开发区")
+    assert comps[-1][0] == "devzone"
+
+
 def test_village_door_number():
     assert labelled("义乌市福田街道下沈村107号")[-2:] == [
         ("community", "下沈村"),

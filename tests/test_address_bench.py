@@ -1,0 +1,35 @@
+"""The address benchmark's reader and scorer on a tiny hand-written BIO file (not the corpus)."""
+
+from __future__ import annotations
+
+from bench.address_parse import read_corpus, span_scores
+from geo.address import parse
+
+BIO = """南 B-city
+京 I-city
+市 I-city
+玄 B-district
+武 I-district
+区 I-district
+中 B-road
+山 I-road
+路 I-road
+100 B-roadno
+号 I-roadno
+
+_ B-redundant
+玄 B-subRoad
+武 I-subRoad
+"""
+
+
+def test_reader_and_perfect_score(tmp_path):
+    path = tmp_path / "dev.txt"
+    path.write_text(BIO, encoding="utf-8")
+    corpus = read_corpus(path)
+    assert [t for t, _ in corpus] == ["南京市玄武区中山路100号", " 玄武"]
+    first = corpus[0][1]
+    assert [(c.label, c.text, c.start, c.end) for c in first][-1] == ("roadno", "100号", 9, 13)
+    assert corpus[1][1][1].label == "subroad"
+    scores = span_scores([first], [parse(corpus[0][0])])
+    assert scores["micro"][2] == 1.0
