@@ -58,7 +58,7 @@ ASSIST_WORDS = (
 )  # fmt: skip
 
 #: Single characters that are assist words only when standing alone (end of a name run).
-ASSIST_CHARS = ("旁", "内", "边", "后", "前", "里")
+ASSIST_CHARS = ("旁", "内", "边")
 
 #: Conjunctions between two roads (X路与Y路交叉口).
 ROAD_CONJUNCTIONS = ("与", "和", "跟", "交")

@@ -62,8 +62,8 @@ _ROAD = re.compile(
     rf"(?:[{_HAN}]|[0-9A-Z]){{1,7}}?(?:{_alt(lexicon.ROAD_SUFFIXES)})"
     r"(?![道办区口])(?:[东西南北中]段|[0-9]+段)?"
 )
-_TOWN = re.compile(rf"[{_HAN}]{{1,5}}?(?:{_alt(lexicon.TOWN_SUFFIXES)})")
-_COMMUNITY = re.compile(rf"[{_HAN}0-9]{{1,6}}?(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})")
+_TOWN = re.compile(rf"[{_HAN}]{{2,5}}?(?:{_alt(lexicon.TOWN_SUFFIXES)})")
+_COMMUNITY = re.compile(rf"[{_HAN}0-9]{{2,6}}?(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})")
 _DEVZONE = re.compile(rf"[{_HAN}A-Z0-9]{{0,8}}?(?:{_alt(lexicon.DEVZONE_SUFFIXES)})")
 _ASSIST = re.compile(_alt(lexicon.ASSIST_WORDS))
 _ASSIST_CHAR = re.compile(rf"(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])")
