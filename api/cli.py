@@ -488,6 +488,124 @@ def _grids_generate_db(community, street, every, level, bounds, force, report) -
         raise fail("generation failed for some communities; the others were stored")
 
 
+@grids_app.command("unify")
+def grids_unify(
+    layer: Annotated[
+        list[str],
+        typer.Option(
+            "--layer",
+            help="A department's grid layer as NAME=PATH (repeat for each, e.g. 综治=a.geojson).",
+        ),
+    ],
+    buildings: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Building footprints or points (building_id, households …).",
+        ),
+    ],
+    boundary: Annotated[
+        Path,
+        typer.Option(
+            exists=True,
+            dir_okay=False,
+            help="Polygons to cover, each on its own (optional 12-digit 'code').",
+        ),
+    ],
+    out: Annotated[Path, typer.Option(help="Output GeoJSON: the unified layer.")],
+    roads: Annotated[
+        Path | None,
+        typer.Option(
+            exists=True, dir_okay=False, help="Lines new grids should not cross (property 'class')."
+        ),
+    ] = None,
+    priority: Annotated[
+        str | None,
+        typer.Option(
+            help="Layer names, most trusted first (NAME,NAME); default: grids more layers agree "
+            "on first, trying each layer first as well."
+        ),
+    ] = None,
+    level: Annotated[
+        GridLevel,
+        typer.Option(help="grid or micro (the layers' level), or both (micro-grids added)."),
+    ] = GridLevel.grid,
+    min_households: Annotated[
+        int | None, typer.Option("--min", help="Least households per grid (of --level).")
+    ] = None,
+    max_households: Annotated[
+        int | None, typer.Option("--max", help="Most households per grid.")
+    ] = None,
+    micro_min: Annotated[
+        int | None, typer.Option(help="Least households per micro-grid with --level both.")
+    ] = None,
+    micro_max: Annotated[
+        int | None, typer.Option(help="Most households per micro-grid with --level both.")
+    ] = None,
+    tolerance: Annotated[
+        float, typer.Option(help="Metres: pieces narrower than this are drawing slivers.")
+    ] = 1.0,
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    findings: Annotated[
+        Path | None,
+        typer.Option(help="Write the comparison findings (overlaps, gaps, conflicts) here."),
+    ] = None,
+    skip_invalid: Annotated[
+        bool, typer.Option(help="Leave out bad building rows instead of failing.")
+    ] = False,
+) -> None:
+    """多格合一: compare departments' grid layers and unify them into one (file mode)."""
+    import time
+
+    from api.grids import bounds_for
+    from api.unify import parse_layer_options, parse_priority, unify_files
+    from geo.errors import GeoError
+
+    t0 = time.perf_counter()
+    try:
+        layers = parse_layer_options(layer)
+        order = parse_priority(priority, list(layers))
+        bounds = bounds_for(level.value, min_households, max_households, micro_min, micro_max)
+        result = unify_files(
+            layers, buildings, boundary, out, roads=roads, priority=order, level=level.value,
+            grid_bounds=bounds.grid, micro_bounds=bounds.micro, tolerance_m=tolerance,
+            report=report, findings=findings, skip_invalid=skip_invalid,
+        )  # fmt: skip
+    except (GeoError, ValueError) as exc:
+        _print_problems("buildings", getattr(exc, "problems", []), out=err)
+        raise fail(str(exc)) from None
+    elapsed = time.perf_counter() - t0
+    summary, r = result.summary, result.layer.report
+    table = Table(title="comparison of the layers")
+    table.add_column("layer")
+    for kind in summary["kinds"]:
+        table.add_column(kind, justify="right")
+    for name, counts in summary["layers"].items():
+        table.add_row(name, *(str(counts[k]) for k in summary["kinds"]))
+    console.print(table)
+    table = Table(title="unified layer: grids kept from each layer")
+    for column in ("layer", "grids", "kept", "same as kept", "rejected", "given up"):
+        table.add_column(column, justify="left" if column == "layer" else "right")
+    for name, counts in r["layers"].items():
+        cells = (counts["grids"], counts["kept"], counts["agrees"], counts["rejected"])
+        table.add_row(name, *map(str, cells), str(counts["released"]))
+    console.print(table)
+    top = "micro" if level.value == "micro" else "grid"
+    lo, hi = r[top]["bounds"]
+    console.print(
+        f"{r[top]['count']} {top}s: {r['kept']} kept, {r['new']} new "
+        f"({r['kept_share']:.0%} kept), {r[top]['within_bounds']} within {lo}–{hi} households; "
+        f"{r['internal_boundary_share']:.0%} of the inner boundaries follow a department's line"
+    )
+    for item in r["infeasible"][:20]:
+        console.print(f"  {item['code']}: {item['reason']}", highlight=False)
+    if len(r["infeasible"]) > 20:
+        console.print(f"  … and {len(r['infeasible']) - 20} more (see the report)")
+    written = [str(p) for p in (out, report, findings) if p is not None]
+    console.print(f"wrote {', '.join(written)} in {elapsed:.1f} s")
+
+
 # -- demo --------------------------------------------------------------------------------
 
 

@@ -32,6 +32,7 @@ from geo.grids.generate import (
     GRID_BOUNDS,
     LEVELS,
     MICRO_BOUNDS,
+    NO_PARENT,
     GridLayer,
     generate_grids,
 )
@@ -54,6 +55,12 @@ ID_COLUMNS = ("code", "id", "name")
 #: Grids of two layers "agree" (are the same grid drawn twice) when their intersection is at
 #: least this share of their union.
 AGREE_IOU = 0.9
+#: Precision grid (metres) of the polygon overlays. Layers drawn separately meet along edges
+#: that are almost but not quite the same; floating-point overlays of such edges can go wrong
+#: by millimetres, overlays snapped to a fixed grid cannot.
+GRID_M = 1e-6
+#: Distance (metres) within which two pieces cut from each other count as sharing an edge.
+TOUCH_M = 0.001
 #: Rounds of giving up a kept grid so that the land left over can be divided within bounds.
 MAX_RELEASE_ROUNDS = 6
 
@@ -142,11 +149,6 @@ def _read_layers(layers: Mapping[str, gpd.GeoDataFrame], crs, *, level: str | No
         geoms = np.asarray(frame.to_crs(crs).geometry.to_numpy(), dtype=object)
         bad = ~shapely.is_valid(geoms)
         geoms[bad] = [polygonal(g) for g in shapely.make_valid(geoms[bad])]
-        # on the tessellation's centimetre grid, so that layers generated from the same
-        # tessellation share edges exactly after a trip through longitude/latitude
-        geoms = np.array(
-            [polygonal(g) for g in shapely.set_precision(geoms, PRECISION_M)], dtype=object
-        )
         out.append(_Layer(name, label, ids, geoms))
     return out
 
@@ -189,6 +191,19 @@ def _clean(geom, tol: float):
     if len(parts) == 0:
         return shapely.Polygon()
     return parts[0] if len(parts) == 1 else shapely.MultiPolygon(list(parts))
+
+
+def _inter(a, b):
+    return shapely.intersection(a, b, grid_size=GRID_M)
+
+
+def _diff(a, b):
+    return shapely.difference(a, b, grid_size=GRID_M)
+
+
+def _merge(geoms):
+    geoms = [g for g in geoms if g is not None and not g.is_empty]
+    return shapely.union_all(geoms, grid_size=GRID_M) if geoms else shapely.Polygon()
 
 
 def _points(buildings: gpd.GeoDataFrame | None, crs) -> tuple[np.ndarray, np.ndarray]:
@@ -303,11 +318,11 @@ def compare_layers(
         rows += _overlaps(layer, tol)
     area = None
     if boundary is not None:
-        area = shapely.union_all(shapely.make_valid(boundary.to_crs(crs).geometry.to_numpy()))
+        area = _merge(shapely.make_valid(boundary.to_crs(crs).geometry.to_numpy()))
         area = polygonal(area)
     reference = area
     if reference is None:
-        reference = polygonal(shapely.union_all(np.concatenate([p.geoms for p in prepared])))
+        reference = polygonal(_merge(np.concatenate([p.geoms for p in prepared])))
     for layer in prepared:
         rows += _gaps(layer, reference, tol, against_boundary=area is not None)
         if area is not None:
@@ -332,10 +347,18 @@ def _findings_frame(rows: list[dict], *, with_households: bool, crs) -> gpd.GeoD
         )
         return frame
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)[[*columns, "geometry"]]
+    _nones(frame, ["code", "other_layer", "other_code"])
     frame["area_m2"] = frame["area_m2"].astype(float).round(1)
     if with_households:
         frame["households"] = frame["households"].astype("int64")
     return frame.to_crs(4326).reset_index(drop=True)
+
+
+def _nones(frame: pd.DataFrame, columns: list[str]) -> None:
+    """Missing values as None (not NaN) in text columns."""
+    for column in columns:
+        values = frame[column].astype(object)
+        frame[column] = values.where(values.notna(), None)
 
 
 def _finding(kind, layer, code, other_layer, other_code, geom, message) -> dict:
@@ -365,7 +388,7 @@ def _overlaps(layer: _Layer, tol: float) -> list[dict]:
     keep = i < j
     i, j = i[keep], j[keep]
     pieces = np.array(
-        [_clean(g, tol) for g in shapely.intersection(layer.geoms[i], layer.geoms[j])],
+        [_clean(g, tol) for g in _inter(layer.geoms[i], layer.geoms[j])],
         dtype=object,
     )
     rows = []
@@ -380,8 +403,7 @@ def _overlaps(layer: _Layer, tol: float) -> list[dict]:
 
 
 def _gaps(layer: _Layer, reference, tol: float, *, against_boundary: bool) -> list[dict]:
-    covered = shapely.union_all(layer.geoms) if len(layer.geoms) else shapely.Polygon()
-    gap = polygonal(shapely.difference(reference, covered))
+    gap = polygonal(_diff(reference, _merge(layer.geoms)))
     parts = shapely.get_parts(gap)
     parts = parts[_wide(parts, tol)]
     where = "the boundary" if against_boundary else "the land covered by the other layers"
@@ -401,7 +423,7 @@ def _gaps(layer: _Layer, reference, tol: float, *, against_boundary: bool) -> li
 
 def _outside(layer: _Layer, area, tol: float) -> list[dict]:
     rows = []
-    for i, rest in enumerate(shapely.difference(layer.geoms, area)):
+    for i, rest in enumerate(_diff(layer.geoms, area)):
         piece = _clean(rest, tol)
         if piece.is_empty:
             continue
@@ -416,10 +438,10 @@ def _conflicts(first: _Layer, second: _Layer, tol: float) -> list[dict]:
     if len(i) == 0:
         return []
     x, y = first.geoms[i], second.geoms[j]
-    pieces = np.array([_clean(g, tol) for g in shapely.intersection(x, y)], dtype=object)
+    pieces = np.array([_clean(g, tol) for g in _inter(x, y)], dtype=object)
     real = ~shapely.is_empty(pieces)
-    all_of_x = ~_wide([_clean(g, tol) for g in shapely.difference(x, y)], tol)
-    all_of_y = ~_wide([_clean(g, tol) for g in shapely.difference(y, x)], tol)
+    all_of_x = ~_wide([_clean(g, tol) for g in _diff(x, y)], tol)
+    all_of_y = ~_wide([_clean(g, tol) for g in _diff(y, x)], tol)
     rows = []
     for k in np.flatnonzero(real & ~all_of_x & ~all_of_y):
         a, b, piece = i[k], j[k], pieces[k]
@@ -484,7 +506,6 @@ class _Candidate:
     geom: shapely.Geometry
     households: int
     reason: str | None  # why it cannot be kept as drawn; None if it can
-    rank: tuple = ()
     agrees: set[int] = field(default_factory=set)  # candidates of other layers, same grid
     overlaps: set[int] = field(default_factory=set)  # candidates sharing more than a sliver
     inside: float = 1.0  # share of the drawn grid inside this boundary polygon
@@ -518,13 +539,20 @@ def unify_layers(
     A candidate can be kept when it is one piece and its households (buildings by
     representative point) are within the bounds. Candidates are taken in order — layer
     priority, then how many other layers drew the same grid (intersection over union at least
-    :data:`AGREE_IOU`), then fewest clashes with other candidates — and kept unless they
-    overlap a grid already kept by more than a sliver (slivers are trimmed off). The land
-    left over is then divided: pieces without households (and slivers) join the kept
-    neighbour they share most boundary with, small pieces join a neighbour that stays within
-    bounds, and the rest is divided with :func:`generate_grids`; where that cannot be done
-    within bounds, the neighbouring kept grid with the longest shared boundary is given up
-    and the land divided again (at most :data:`MAX_RELEASE_ROUNDS` times).
+    :data:`AGREE_IOU`), then fewest clashes with other candidates still open — and kept
+    unless they overlap a grid already kept by more than a sliver (slivers are trimmed off).
+
+    The land left over is then settled: pieces without households (and slivers) join the
+    kept neighbour they share most boundary with; pieces whose households cannot make whole
+    grids within bounds join a neighbour that stays within bounds, or else the least trusted
+    neighbour (lowest priority, fewest layers agreeing) is given up and the choice made again
+    without it. The rest is divided with :func:`generate_grids`; where that misses the bounds,
+    a neighbour is given up the same way (at most :data:`MAX_RELEASE_ROUNDS` times). Grids
+    given up early are taken back at the end when that makes nothing worse.
+
+    Without a priority this is tried with agreement alone and with each layer first; the
+    outcome with fewest grids out of bounds, then most grids kept, is returned (the report's
+    ``orders`` says which, per boundary polygon).
 
     Parameters
     ----------
@@ -541,12 +569,14 @@ def unify_layers(
         Barrier lines for the newly divided land (see :func:`generate_grids`).
     priority : sequence of str, optional
         Layer names, most trusted first; layers not named follow in the mapping's order.
-        Without it, grids drawn alike by more layers go first.
+        Without it, grids drawn alike by more layers go first (see above).
     grid_bounds, micro_bounds : (int, int)
         Households per grid and per micro-grid.
     level : {'grid', 'micro', 'both'}
         'grid' or 'micro': the layers are of that level and are unified at it; 'both':
-        unified grids, then micro-grids generated inside each.
+        unified grids, then micro-grids generated inside each. Households are counted by
+        whole buildings, so micro-grid layers that slice tall buildings by floor cannot be
+        kept as drawn (their slices count 0 or all of a building).
     tolerance_m : float, default 1.0
         Overlaps and leftover pieces narrower than this (metres) are slivers.
 
@@ -588,14 +618,17 @@ def unify_layers(
     b = buildings.reset_index(drop=True)
     points, hh = _points(b, crs)
     area_m = boundary.to_crs(crs).reset_index(drop=True)
-    areas = [polygonal(g) for g in shapely.make_valid(area_m.geometry.to_numpy())]
+    areas = [
+        polygonal(shapely.set_precision(g, GRID_M))
+        for g in shapely.make_valid(area_m.geometry.to_numpy())
+    ]
     area_of = _assign(points, areas)
     codes = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
 
     rows: list[dict] = []
     decisions: list[dict] = []
-    infeasible: list[dict] = []
     released_total = 0
+    strategies = []
     for a, area in enumerate(areas):
         inside = np.flatnonzero(area_of == a)
         result = _unify_area(
@@ -615,18 +648,20 @@ def unify_layers(
         rows += result.rows
         decisions += result.decisions
         released_total += result.released
+        strategies.append({"area_code": area_code(codes.iloc[a], a), "order": result.strategy})
     frame = _grid_frame(rows, crs)
     report = _unify_report(
         frame, decisions, prepared, areas, tol,
         level=level, grid_bounds=grid_bounds, micro_bounds=micro_bounds, bounds=bounds,
     )  # fmt: skip
     report["released"] = released_total
+    report["orders"] = strategies
     report["buildings"] = int(len(b))
     report["households"] = int(hh.sum())
     report["buildings_outside"] = b.loc[area_of < 0, "building_id"].astype(str).tolist()
     grids = frame.to_crs(4326)
     if level == "both":
-        grids = _add_micro(grids, b, roads, micro_bounds, report)
+        grids = _add_micro(grids, b, roads, micro_bounds, report, tol)
     infeasible = [
         item for lvl in ("grid", "micro") for item in report.get(lvl, {}).get("infeasible", [])
     ]
@@ -649,11 +684,11 @@ def _check_unify_inputs(buildings, boundary, roads, level, grid_bounds, micro_bo
         require_crs(roads, name="roads")
 
 
-def _priority(layers: list[_Layer], priority: Sequence[str] | None) -> list[int]:
+def _priority(layers: list[_Layer], priority: Sequence[str] | None) -> list[int] | None:
     """Rank of each layer: its place in `priority` (unnamed layers after, in given order)."""
     names = [layer.name for layer in layers]
     if priority is None:
-        return [0] * len(layers)
+        return None
     if isinstance(priority, str):
         priority = [p for p in priority.split(",") if p.strip()]
     priority = [p.strip() for p in priority]
@@ -674,6 +709,7 @@ class _AreaResult:
     rows: list[dict]
     decisions: list[dict]
     released: int
+    strategy: str
 
 
 @dataclass
@@ -691,7 +727,7 @@ def _unify_area(
     points: np.ndarray,
     hh: np.ndarray,
     layers: list[_Layer],
-    order: list[int],
+    order: list[int] | None,
     *,
     crs,
     prefix: str,
@@ -700,45 +736,43 @@ def _unify_area(
     bounds: tuple[int, int],
     tol: float,
 ) -> _AreaResult:
-    cands = _candidates(area, points, hh, layers, order, bounds, tol)
-    ranks = [c.rank for c in cands]
-    given_up: list[int] = []
-    regenerated = 0
+    cands = _candidates(area, points, hh, layers, bounds, tol)
+    divided: dict[tuple, tuple[list[dict], int]] = {}  # the same leftover land comes up again
 
-    def attempt(chosen: list[_Kept], *, may_give_up: bool) -> _Outcome | int | None:
+    def attempt(chosen: list[_Kept], ranks, *, may_give_up: bool) -> _Outcome | int | None:
         settled = _settle(area, chosen, ranks, points, hh, bounds, tol)
         if isinstance(settled, int):
             return settled if may_give_up else None
         kept, parts, owner = settled
-        rows, failed = _divide(parts, owner, b, roads, crs, level=level, bounds=bounds, tol=tol)
-        return _Outcome(kept, rows, failed)
+        key = tuple(shapely.to_wkb(parts)) if parts else ()
+        if key not in divided:
+            divided[key] = _divide(parts, owner, b, roads, crs, level=level, bounds=bounds, tol=tol)
+        rows, failed = divided[key]
+        return _Outcome(kept, [dict(r) for r in rows], failed)
 
-    while True:
-        chosen = _choose(cands, tol, set(given_up))
-        result = attempt(chosen, may_give_up=True)
-        if isinstance(result, int):  # leftover land no neighbour can take: give one up
-            given_up.append(result)
-            continue
-        if result.failed and regenerated < MAX_RELEASE_ROUNDS:
-            pick = _release_for(result, ranks, tol)
-            if pick is not None:
-                given_up.append(pick)
-                regenerated += 1
-                continue
-        break
-    # a grid given up early may fit again once others have gone: take it back if nothing worsens
-    for c in sorted(given_up, key=lambda i: (ranks[i], i)):
-        if cands[c].overlaps & {k.candidate for k in chosen}:
-            continue
-        geom = _clean(shapely.difference(cands[c].geom, _union([k.geom for k in chosen])), tol)
-        if geom.geom_type != "Polygon":
-            continue
-        trial = attempt([*chosen, _Kept(c, geom)], may_give_up=False)
-        if isinstance(trial, _Outcome) and trial.failed <= result.failed:
-            chosen, result = [*chosen, _Kept(c, geom)], trial
-            given_up.remove(c)
+    # with a priority, that order; without, layers that agree first, and each layer first
+    if order is not None:
+        strategies = [("priority", order)]
+    else:
+        present = sorted({c.layer for c in cands})
+        strategies = [("agreement", [0] * len(layers))]
+        if len(present) > 1:
+            strategies += [
+                (f"{layers[li].name} first", [0 if k == li else 1 for k in range(len(layers))])
+                for li in present
+            ]
+    best = None
+    for name, ranking in strategies:
+        ranks = _ranks(cands, ranking)
+        result, given_up = _solve(cands, ranks, attempt, tol)
+        key = (result.failed, -len(result.kept), len(given_up))
+        if best is None or key < best[0]:
+            best = (key, name, result, given_up)
+    _, strategy, result, given_up = best
     _decide(cands, result.kept, set(given_up), layers)
     rows = _kept_rows(result.kept, cands, layers, b, points, hh, level) + result.rows
+    for row, geom in zip(rows, _tile(area, [r["geometry"] for r in rows], tol), strict=True):
+        row["geometry"] = geom  # an exact partition of the area, slivers and all
     _finish_rows(rows, bounds, prefix)
     decisions = [
         {
@@ -751,20 +785,53 @@ def _unify_area(
         }
         for c in cands
     ]
-    return _AreaResult(rows, decisions, len(given_up))
+    return _AreaResult(rows, decisions, len(given_up), strategy)
 
 
-def _union(geoms: list):
-    return shapely.union_all(geoms) if geoms else shapely.Polygon()
+def _ranks(cands: list[_Candidate], order: list[int]) -> list[tuple[int, int]]:
+    """Sort key of each candidate: its layer's place in the order, then most layers agreeing."""
+    return [(order[c.layer], -len({cands[o].layer for o in c.agrees})) for c in cands]
 
 
-def _release_for(result: _Outcome, ranks, tol) -> int | None:
+def _solve(cands, ranks, attempt, tol) -> tuple[_Outcome, list[int]]:
+    """Choose, settle and divide, giving up kept grids while the rest cannot be divided within
+    bounds; then take back any given up that fits again. Returns the outcome and the given up."""
+    given_up: list[int] = []
+    regenerated = 0
+    while True:
+        chosen = _choose(cands, ranks, tol, set(given_up))
+        result = attempt(chosen, ranks, may_give_up=True)
+        if isinstance(result, int):  # leftover land no neighbour can take: give one up
+            given_up.append(result)
+            continue
+        if result.failed and regenerated < MAX_RELEASE_ROUNDS:
+            pick = _release_for(result, ranks)
+            if pick is not None:
+                given_up.append(pick)
+                regenerated += 1
+                continue
+        break
+    # a grid given up early may fit again once others have gone: take it back if nothing worsens
+    for c in sorted(given_up, key=lambda i: (ranks[i], i)):
+        if cands[c].overlaps & {k.candidate for k in chosen}:
+            continue
+        geom = _clean(_diff(cands[c].geom, _merge([k.geom for k in chosen])), tol)
+        if geom.geom_type != "Polygon":
+            continue
+        trial = attempt([*chosen, _Kept(c, geom)], ranks, may_give_up=False)
+        if isinstance(trial, _Outcome) and trial.failed <= result.failed:
+            chosen, result = [*chosen, _Kept(c, geom)], trial
+            given_up.remove(c)
+    return result, given_up
+
+
+def _release_for(result: _Outcome, ranks) -> int | None:
     """The kept grid to give up next to a piece whose new grids are out of bounds."""
     geoms = [k.geom for k in result.kept]
     for row in result.rows:
         if row["within_bounds_generated"]:
             continue
-        shared = _shared(row["_piece"], geoms, tol)
+        shared = _shared(row["_piece"], geoms)
         if shared.size and shared.max() > 0:
             pick = _least_trusted(shared, [ranks[k.candidate] for k in result.kept])
             return result.kept[pick].candidate
@@ -815,18 +882,20 @@ def _finish_rows(rows: list[dict], bounds, prefix: str) -> None:
         row["area_code"] = prefix
     if rows:
         xy = np.array([[r["geometry"].centroid.x, r["geometry"].centroid.y] for r in rows])
-        for row, code in zip(rows, sequence_codes(prefix, xy), strict=True):
+        # micro-grids without grids above them: grid sequence 000, as generate_grids does
+        top = prefix + NO_PARENT if rows[0]["level"] == "micro" else prefix
+        for row, code in zip(rows, sequence_codes(top, xy), strict=True):
             row["code"] = code
 
 
-def _candidates(area, points, hh, layers, order, bounds, tol) -> list[_Candidate]:
+def _candidates(area, points, hh, layers, bounds, tol) -> list[_Candidate]:
     lo, hi = bounds
     cands: list[_Candidate] = []
     for li, layer in enumerate(layers):
         if len(layer.geoms) == 0:
             continue
         hit = np.flatnonzero(shapely.intersects(layer.geoms, area))
-        clipped = shapely.intersection(layer.geoms[hit], area)
+        clipped = _inter(layer.geoms[hit], area)
         for row, geom in zip(hit, clipped, strict=True):
             geom = _clean(geom, tol)
             if geom.is_empty:
@@ -843,9 +912,6 @@ def _candidates(area, points, hh, layers, order, bounds, tol) -> list[_Candidate
         elif not lo <= c.households <= hi:
             c.reason = f"{c.households} households, outside {lo}–{hi}"
     _relate(cands, tol)
-    for c in cands:
-        agreeing_layers = {cands[o].layer for o in c.agrees}
-        c.rank = (order[c.layer], -len(agreeing_layers))
     return cands
 
 
@@ -857,7 +923,7 @@ def _relate(cands: list[_Candidate], tol: float) -> None:
     i, j = i[keep], j[keep]
     if len(i) == 0:
         return
-    pieces = shapely.intersection(geoms[i], geoms[j])
+    pieces = _inter(geoms[i], geoms[j])
     inter = shapely.area(pieces)
     union = shapely.area(geoms[i]) + shapely.area(geoms[j]) - inter
     iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
@@ -871,25 +937,25 @@ def _relate(cands: list[_Candidate], tol: float) -> None:
             cands[b].agrees.add(int(a))
 
 
-def _choose(cands: list[_Candidate], tol: float, excluded: set[int]) -> list[_Kept]:
+def _choose(cands: list[_Candidate], ranks, tol: float, excluded: set[int]) -> list[_Kept]:
     """Greedy choice of candidates that can be kept together: by rank (priority, agreement),
     then the one clashing with the fewest others still open."""
     open_ = {i for i, c in enumerate(cands) if c.reason is None and i not in excluded}
     kept: list[_Kept] = []
     taken = shapely.Polygon()
     while open_:
-        best = min(cands[i].rank for i in open_)
-        tier = [i for i in open_ if cands[i].rank == best]
+        best = min(ranks[i] for i in open_)
+        tier = [i for i in open_ if ranks[i] == best]
         pick = min(tier, key=lambda i: (len(cands[i].overlaps & open_), cands[i].layer, i))
         open_.discard(pick)
-        geom = _clean(shapely.difference(cands[pick].geom, taken), tol)
+        geom = _clean(_diff(cands[pick].geom, taken), tol)
         if geom.is_empty:
             continue
         if geom.geom_type != "Polygon":  # a sliver of a kept grid cut it: keep the main piece
             parts = shapely.get_parts(geom)
             geom = parts[int(np.argmax(shapely.area(parts)))]
         kept.append(_Kept(pick, geom))
-        taken = shapely.union(taken, geom)
+        taken = _merge([taken, geom])
         open_ -= cands[pick].overlaps
     return kept
 
@@ -899,15 +965,16 @@ def _feasible(households: float, lo: int, hi: int) -> bool:
     return math.ceil(households / hi) <= math.floor(households / lo)
 
 
-def _shared(part, geoms: list, tol: float) -> np.ndarray:
-    """Length of each geometry's boundary along `part` (within the tolerance); 0 for a
-    geometry that only touches it at a point."""
+def _shared(part, geoms: list) -> np.ndarray:
+    """Length of boundary each geometry shares with `part`; 0 where they only touch at a point.
+
+    The pieces compared here are cut from one another with the snapped overlays, so shared
+    edges agree to well within :data:`TOUCH_M`."""
     if not geoms:
         return np.zeros(0)
-    eps = max(tol, 0.01)
-    near = shapely.buffer(shapely.boundary(part), eps)
+    near = shapely.buffer(shapely.boundary(part), TOUCH_M, quad_segs=2)
     lengths = shapely.length(shapely.intersection(shapely.boundary(np.array(geoms)), near))
-    return np.where(lengths > 2 * eps, lengths, 0.0)
+    return np.where(lengths > 3 * TOUCH_M, lengths, 0.0)
 
 
 def _least_trusted(shared: np.ndarray, ranks: list[tuple]) -> int:
@@ -924,7 +991,7 @@ def _settle(area, chosen: list[_Kept], ranks, points, hh, bounds, tol):
     building or -1), or the candidate to give up when a piece no neighbour can take."""
     lo, hi = bounds
     geoms = [k.geom for k in chosen]
-    remaining = polygonal(shapely.difference(area, _union(geoms)))
+    remaining = polygonal(_diff(area, _merge(geoms)))
     parts = [p for p in shapely.get_parts(remaining) if p.area > 0]
     owner_k = _assign(points, geoms)
     inside = owner_k >= 0
@@ -937,7 +1004,7 @@ def _settle(area, chosen: list[_Kept], ranks, points, hh, bounds, tol):
     joined: dict[int, list[int]] = {}
     for p, part in enumerate(parts):
         h = h_part[p]
-        shared = _shared(part, geoms, tol)
+        shared = _shared(part, geoms)
         neighbours = np.flatnonzero(shared > 0) if shared.size else np.zeros(0, dtype=int)
         if not len(neighbours):
             continue  # divided on its own, within bounds or not
@@ -972,14 +1039,14 @@ def _settle(area, chosen: list[_Kept], ranks, points, hh, bounds, tol):
         )
     taken = {p for ps in joined.values() for p in ps}
     left = [p for p in range(len(parts)) if p not in taken]
-    remap = np.full(len(parts), -1)
+    remap = np.full(max(len(parts), 1), -1)
     remap[left] = np.arange(len(left))
     owner = np.where(owner_p >= 0, remap[np.maximum(owner_p, 0)], -1)
     return kept, [parts[p] for p in left], owner
 
 
 def _join(geom, pieces):
-    joined = polygonal(shapely.union_all([geom, *pieces]))
+    joined = polygonal(_merge([geom, *pieces]))
     if joined.geom_type == "MultiPolygon":  # touching only within the tolerance
         parts = shapely.get_parts(joined)
         if np.sort(shapely.area(parts))[:-1].sum() < 1e-6:
@@ -993,15 +1060,19 @@ def _divide(parts, owner, b, roads, crs, *, level, bounds, tol) -> tuple[list[di
         return [], 0
     # snapped to the tessellation's precision: hairline slivers along kept grids would
     # otherwise leave cells that vanish in generate_grids
-    snapped = [polygonal(shapely.set_precision(p, PRECISION_M)) for p in parts]
-    usable = [p for p, g in enumerate(snapped) if not g.is_empty]
+    snapped = [_for_generate(p) for p in parts]
+    has_buildings = np.zeros(len(parts), dtype=bool)
+    has_buildings[np.unique(owner[owner >= 0])] = True
+    usable = [p for p, g in enumerate(snapped) if not g.is_empty and has_buildings[p]]
     rows: list[dict] = []
     failed = 0
     grids = None
     if usable:
         pieces = [snapped[p] for p in usable]
         frame = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, crs=crs))
-        sub = b.iloc[np.flatnonzero(owner >= 0)].reset_index(drop=True)
+        inside = np.flatnonzero(np.isin(owner, usable))
+        slot_of = {p: n for n, p in enumerate(usable)}
+        sub = _clipped(b.iloc[inside], [pieces[slot_of[p]] for p in owner[inside]], crs)
         layer = generate_grids(
             sub,
             frame.to_crs(4326),
@@ -1018,7 +1089,7 @@ def _divide(parts, owner, b, roads, crs, *, level, bounds, tol) -> tuple[list[di
             found = list(mine.itertuples(index=False))
         else:
             found = []
-        if not found:  # a sliver no kept grid borders: a grid of its own
+        if not found:  # land without buildings that no kept grid borders: a grid of its own
             rows.append(_new_row(level, part, 0, [], [], "no households", False))
             failed += 1
             continue
@@ -1031,6 +1102,31 @@ def _divide(parts, owner, b, roads, crs, *, level, bounds, tol) -> tuple[list[di
                 _new_row(level, geom, int(g.households), g.members, g.parts, reason, ok, part)
             )
     return rows, failed
+
+
+def _for_generate(piece):
+    """`piece` on the tessellation's centimetre grid, without the specks that snapping can
+    leave (they would become cells that vanish in generate_grids); the grids made from it
+    are fitted back to `piece` by _tile."""
+    return _clean(shapely.set_precision(piece, PRECISION_M), 10 * PRECISION_M)
+
+
+def _clipped(b: gpd.GeoDataFrame, pieces: list, crs) -> gpd.GeoDataFrame:
+    """The buildings (EPSG:4326) with footprints cut to the piece each belongs to: a footprint
+    reaching across a kept grid's edge would otherwise get land outside the piece."""
+    out = b.reset_index(drop=True)
+    if len(out) == 0:
+        return out
+    geoms = out.to_crs(crs).geometry.to_numpy()
+    polygons = np.isin(shapely.get_type_id(geoms), (3, 6))
+    cut = geoms.copy()
+    if polygons.any():
+        inner = [p for p, keep in zip(pieces, polygons, strict=True) if keep]
+        clipped = np.array([polygonal(g) for g in _inter(geoms[polygons], inner)], dtype=object)
+        whole = shapely.is_empty(clipped)
+        clipped[whole] = shapely.point_on_surface(geoms[polygons][whole])
+        cut[polygons] = clipped
+    return out.set_geometry(gpd.GeoSeries(cut, crs=crs).to_crs(4326).to_numpy())
 
 
 def _barriers_inside(roads: gpd.GeoDataFrame, pieces: list, crs, tol: float):
@@ -1100,20 +1196,21 @@ def _tile(piece, geoms: list, tol: float) -> list:
     taken = shapely.Polygon()
     leftovers = []
     for g in geoms:
-        g = polygonal(shapely.difference(polygonal(shapely.intersection(g, piece)), taken))
-        if g.geom_type == "MultiPolygon":
+        g = polygonal(_diff(polygonal(_inter(g, piece)), taken))
+        if g.geom_type == "MultiPolygon":  # slivers cut off go to the neighbours
             parts = shapely.get_parts(g)
-            big = int(np.argmax(shapely.area(parts)))
-            leftovers += [p for k, p in enumerate(parts) if k != big]
-            g = parts[big]
+            keep = _wide(parts, tol)
+            keep[int(np.argmax(shapely.area(parts)))] = True
+            leftovers += list(parts[~keep])
+            g = parts[keep][0] if keep.sum() == 1 else shapely.MultiPolygon(list(parts[keep]))
         out.append(g)
-        taken = shapely.union(taken, g)
-    rest = polygonal(shapely.difference(piece, taken))
+        taken = _merge([taken, g])
+    rest = polygonal(_diff(piece, taken))
     leftovers += [p for p in shapely.get_parts(rest) if p.area > 0]
     for bit in leftovers:
         if not out:
             break
-        shared = _shared(bit, out, tol)
+        shared = _shared(bit, out)
         if shared.max() > 0:
             target = int(np.argmax(shared))
         else:
@@ -1171,8 +1268,9 @@ def _grid_frame(rows: list[dict], crs) -> gpd.GeoDataFrame:
         return gpd.GeoDataFrame(
             {c: [] for c in _GRID_COLUMNS}, geometry=gpd.GeoSeries([], crs=crs), crs=crs
         )
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)
-    return frame[[*_GRID_COLUMNS, "geometry"]]
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs)[[*_GRID_COLUMNS, "geometry"]]
+    _nones(frame, ["parent_code", "reason", "source_layer", "source_code"])
+    return frame
 
 
 def _unify_report(
@@ -1251,16 +1349,39 @@ def _boundary_shares(frame, layers, areas, tol) -> dict:
     }
 
 
-def _add_micro(grids, b, roads, micro_bounds, report) -> gpd.GeoDataFrame:
-    """Micro-grids generated inside each unified grid, coded under it."""
+def _add_micro(grids, b, roads, micro_bounds, report, tol) -> gpd.GeoDataFrame:
+    """Micro-grids generated inside each unified grid, coded under it and fitted to it."""
     grids = grids.reset_index(drop=True)
-    shells = gpd.GeoDataFrame(geometry=grids.geometry, crs=grids.crs)
-    micro = generate_grids(b, shells, roads=roads, level="micro", micro_bounds=micro_bounds)
-    m = micro.grids.to_crs(utm_crs(shells))
+    crs = utm_crs(grids) if len(grids) else None
+    exact = list(grids.to_crs(crs).geometry) if len(grids) else []
+    shells_m = [_for_generate(g) for g in exact]
+    usable = [i for i, g in enumerate(shells_m) if not g.is_empty]
+    points, _ = _points(b, crs) if crs is not None else (np.empty(0), None)
+    owner = _assign(points, [shells_m[i] for i in usable])
+    inside = np.flatnonzero(owner >= 0)
+    if len(inside) == 0:
+        report["micro"] = {"count": 0, "within_bounds": 0, "bounds": list(micro_bounds)}
+        report["micro"]["infeasible"] = []
+        return grids
+    sub = _clipped(b.iloc[inside], [shells_m[usable[i]] for i in owner[inside]], crs)
+    pieces = [shells_m[i] for i in usable]
+    shells = gpd.GeoDataFrame(geometry=gpd.GeoSeries(pieces, crs=crs)).to_crs(4326)
+    barriers = _barriers_inside(roads, pieces, crs, tol) if roads is not None else None
+    micro = generate_grids(sub, shells, roads=barriers, level="micro", micro_bounds=micro_bounds)
+    m = micro.grids.to_crs(crs)
+    slot = {i: n for n, i in enumerate(usable)}
     renamed: dict[str, str] = {}
     out = []
     for i, grid in grids.iterrows():
-        mine = m[m["area_code"] == area_code(None, i)].copy()
+        out.append(grids.iloc[[i]])
+        if i not in slot:
+            continue
+        mine = m[m["area_code"] == area_code(None, slot[i])].copy()
+        if len(mine) == 0:
+            continue
+        mine = mine.set_geometry(
+            gpd.GeoSeries(_tile(exact[i], list(mine.geometry), tol), index=mine.index, crs=crs)
+        )
         xy = np.column_stack([mine.geometry.centroid.x, mine.geometry.centroid.y])
         codes = sequence_codes(grid["code"], xy.reshape(-1, 2))
         renamed.update(zip(mine["code"], codes, strict=True))
@@ -1272,12 +1393,12 @@ def _add_micro(grids, b, roads, micro_bounds, report) -> gpd.GeoDataFrame:
         mine["source_code"] = None
         mine["agreeing"] = [[] for _ in range(len(mine))]
         mine["added_m2"] = 0.0
-        out += [grids.iloc[[i]], mine.to_crs(4326)[grids.columns]]
+        out.append(mine.to_crs(4326)[grids.columns])
     summary = dict(micro.report.get("micro", {}))
     summary["infeasible"] = [
         {**item, "code": renamed.get(item["code"], item["code"])}
         for item in summary.get("infeasible", [])
     ]
     report["micro"] = summary
-    frame = pd.concat(out, ignore_index=True) if out else grids
+    frame = pd.concat(out, ignore_index=True)
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=4326)
