@@ -71,3 +71,9 @@ REDUNDANT_WORDS = (
 
 #: Country names written at the start of an address.
 COUNTRY_WORDS = ("中华人民共和国", "中国")
+
+#: Notes about delivery times and hand-over that say nothing of the place (otherinfo).
+OTHERINFO_WORDS = (
+    "工作日", "周末", "节假日", "上午", "下午", "中午", "晚上", "白天", "营业时间", "放门卫",
+    "放前台", "放快递柜", "放驿站", "放物业",
+)  # fmt: skip

@@ -69,6 +69,8 @@ _ASSIST = re.compile(_alt(lexicon.ASSIST_WORDS))
 _ASSIST_CHAR = re.compile(rf"(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])")
 _REDUNDANT = re.compile(_alt(lexicon.REDUNDANT_WORDS))
 _COUNTRY = re.compile(_alt(lexicon.COUNTRY_WORDS))
+_OTHERINFO = re.compile(rf"(?:{_alt(lexicon.OTHERINFO_WORDS)})[^()\[\]]*")
+_REMARK = re.compile(r"[(\[]([^()\[\]]*)[)\]]")
 _CONTINUES = re.compile(
     rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})|(?:{_alt(lexicon.POI_SUFFIXES)})"
     rf"|(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})|(?:{_alt(lexicon.TOWN_SUFFIXES)})"
@@ -316,6 +318,18 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
     state = _State()
     pos, n = 0, len(s)
     while pos < n:
+        remark = _REMARK.match(s, pos)
+        if remark and _OTHERINFO.search(remark.group(1)):
+            state.emit("redundant", pos, pos + 1)
+            state.emit("otherinfo", pos + 1, remark.end() - 1)
+            state.emit("redundant", remark.end() - 1, remark.end())
+            pos = remark.end()
+            continue
+        match = _OTHERINFO.match(s, pos)
+        if match:
+            state.emit("otherinfo", pos, match.end())
+            pos = match.end()
+            continue
         match = _SEP.match(s, pos)
         if match:
             if s[pos] == "-" and _NUMBERS[2][1].match(s, pos):  # -1层

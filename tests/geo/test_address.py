@@ -195,6 +195,20 @@ def test_lane_subroad_and_assist():
     assert ("roadno", "100弄") in lane and ("houseno", "5号") in lane
 
 
+def test_lane_after_a_road_has_its_own_number():
+    assert labelled("解放路人民巷5号") == [
+        ("road", "解放路"),
+        ("subroad", "人民巷"),
+        ("subroadno", "5号"),
+    ]
+
+
+def test_delivery_remark_is_otherinfo():
+    comps = labelled("幸福小区3栋(工作日放门卫)")
+    assert ("otherinfo", "工作日放门卫") in comps
+    assert labelled("幸福小区3栋 周末送货")[-1] == ("otherinfo", "周末送货")
+
+
 def test_person_after_the_room_and_redundant_note():
     comps = labelled("文三路100号华星大厦8楼星光科技有限公司电联")
     assert ("floorno", "8楼") in comps
