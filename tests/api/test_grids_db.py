@@ -215,3 +215,21 @@ def test_plan_assignments_gives_every_grid_a_leader_and_a_full_timer():
         assert any(c == code and w in workers["full_time"] for w, c in pairs)
     assert {w for w, _ in pairs} >= set(workers["full_time"]) | set(workers["part_time"])
     assert plan_assignments([], workers) == []
+
+
+def test_concurrent_runs_queue_up_into_versions(city):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api.grids import generate_db
+
+    with ThreadPoolExecutor(3) as pool:
+        runs = [pool.submit(generate_db, city, every=True, level="grid") for _ in range(3)]
+        stamps = sorted(r.result().at for r in runs)
+    versions = rows(
+        city,
+        "SELECT version, min(valid_from), count(*) FILTER (WHERE valid_to IS NULL) FROM grids "
+        "GROUP BY version ORDER BY version",
+    )
+    assert [v for v, _, _ in versions] == [1, 2, 3]
+    assert [at for _, at, _ in versions] == stamps
+    assert [current for _, _, current in versions][:2] == [0, 0] and versions[2][2] > 0
