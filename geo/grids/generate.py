@@ -205,7 +205,8 @@ def _compound_index(b: gpd.GeoDataFrame) -> np.ndarray:
         return np.full(len(b), -1)
     values = b["compound"].astype(object).where(b["compound"].notna(), None)
     labels = {v: i for i, v in enumerate(sorted({str(v) for v in values if v not in (None, "")}))}
-    return np.array([labels.get(str(v), -1) if v not in (None, "") else -1 for v in values])
+    codes = [labels.get(str(v), -1) if v not in (None, "") else -1 for v in values]
+    return np.asarray(codes, dtype=np.int64)
 
 
 # -- one area ------------------------------------------------------------------------------
@@ -342,9 +343,14 @@ def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cell
 
 
 def _pack(out: dict[str, list]) -> _Cells:
-    """Cells from the lists built by _cells and _resplit, each cell one polygon."""
-    return _Cells(
-        _single_parts(np.asarray(out["geom"], dtype=object)),
+    """Cells from the lists built by _cells and _resplit, each cell one polygon.
+
+    Empty land (a sliver that snapping to the precision grid collapsed) is dropped.
+    """
+    geoms = np.asarray(out["geom"], dtype=object)
+    keep = ~(shapely.is_empty(geoms) & (np.asarray(out["h"]) == 0))
+    cells = _Cells(
+        geoms,
         np.asarray(out["b"], dtype=np.int64),
         np.asarray(out["h"], dtype=np.int64),
         np.asarray(out["e"], dtype=np.int64),
@@ -352,6 +358,9 @@ def _pack(out: dict[str, list]) -> _Cells:
         np.asarray(out["part"], dtype=np.int64),
         np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
     )
+    cells = _subset(cells, np.flatnonzero(keep))
+    cells.geom = _single_parts(cells.geom)
+    return cells
 
 
 def _single_parts(geoms: np.ndarray) -> np.ndarray:
@@ -431,7 +440,7 @@ def _partition_area(
     labels = np.full(len(cells.geom), -1, dtype=np.int64)
     reasons: dict[int, str] = {}
     comp = components(graph)
-    xy = shapely.get_coordinates(shapely.centroid(cells.geom))
+    xy = _anchor_xy(cells.geom)
     next_label = 0
     for c in range(int(comp.max()) + 1 if len(comp) else 0):
         nodes = np.flatnonzero(comp == c)
@@ -449,6 +458,16 @@ def _partition_area(
                 reasons[next_label + r] = reason
         next_label += k
     return labels, reasons
+
+
+def _anchor_xy(geoms: np.ndarray) -> np.ndarray:
+    """Centroid of each cell; a cell that snapping collapsed gets the mean of the others."""
+    centroids = shapely.centroid(geoms)
+    xy = np.column_stack([shapely.get_x(centroids), shapely.get_y(centroids)])
+    missing = np.isnan(xy).any(axis=1)
+    if missing.any():
+        xy[missing] = np.nanmean(xy, axis=0) if (~missing).any() else 0.0
+    return xy
 
 
 def _best_partition(

@@ -309,3 +309,31 @@ def test_real_nanjing_xuanwu_buildings():
     assert report["count"] > 20
     assert report["within_bounds"] / report["count"] >= 0.95
     assert layer.report["households_estimated_buildings"] > 1000
+
+
+def test_an_area_without_buildings_is_one_empty_grid():
+    buildings, boundary = square_city(3, 20)
+    x0, y0 = ORIGIN
+    empty = gpd.GeoDataFrame(
+        {"code": ["320102002002"]}, geometry=[box(x0 + 0.01, y0, x0 + 0.011, y0 + 0.001)], crs=4326
+    )
+    layer = generate_grids(buildings.assign(compound="c1"), empty, level="grid")
+    [item] = layer.report["grid"]["infeasible"]
+    assert item["households"] == 0 and item["reason"] == "no households"
+    assert layer.grids.geom_type.tolist() == ["Polygon"]
+
+
+def test_a_road_a_hair_from_the_outline_leaves_no_empty_cell():
+    buildings, boundary = square_city(6, 20)
+    x0, y0 = ORIGIN
+    side = 6 * 30 * M
+    roads = gpd.GeoDataFrame(
+        {"class": ["primary", "primary"]},
+        geometry=[
+            shapely.LineString([(x0 - M, y0 + 1e-9), (x0 + side + M, y0 + 1e-9)]),
+            shapely.LineString([(x0 + side / 2, y0 - M), (x0 + side / 2, y0 + side + M)]),
+        ],
+        crs=4326,
+    )
+    layer = generate_grids(buildings, boundary, roads=roads, level="grid")
+    check_layer(layer, buildings, boundary, level="grid")
