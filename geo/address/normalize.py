@@ -22,7 +22,7 @@ CHINESE_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 #: Characters that follow a number in an address (栋, 单元, 层 …): only numerals before
 #: one of these are converted, so that names such as 八一路 or 十里亭 stay as they are.
-NUMBER_FOLLOWERS = "栋幢座号单元门层楼室期区组弄排户"
+NUMBER_FOLLOWERS = "栋幢座号单元门层楼室期区组弄排户段"
 
 _PUNCTUATION = {
     "。": ".", "、": ",", "；": ";", "—": "-", "–": "-", "―": "-", "−": "-", "~": "-",

@@ -75,6 +75,8 @@ _CONTINUES = re.compile(
     rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})|(?:{_alt(lexicon.POI_SUFFIXES)})"
     rf"|(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})|(?:{_alt(lexicon.TOWN_SUFFIXES)})"
 )
+_ROAD_AHEAD = re.compile(rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})(?![道办])")
+_ADMIN_AHEAD = re.compile(r"[省市区县镇乡]")
 _BOUNDARY = re.compile(
     r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@]"
     r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|F|室|号|期|区|弄|组)"
@@ -136,9 +138,16 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
                 continue
             if short:
                 if follows_word is None:
-                    follows_word = _CONTINUES.match(s, end) is not None
+                    follows_word = (
+                        _CONTINUES.match(s, end) is not None
+                        or _ADMIN_AHEAD.match(s, end) is not None
+                    )
                 if follows_word:
                     continue
+                if division.level == "town" and _ROAD_AHEAD.search(division.name, 1, length + 1):
+                    continue  # 花园路 short for 花园路街道 is read as the road
+                if state.anchors and (not within or any(a == [ident] for a in state.anchors)):
+                    continue  # 西湖区西湖文化广场: a short repeat or stray short name starts a name
             good.append(ident)
             if within:
                 consistent.append(ident)
@@ -171,6 +180,8 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
         return end
     for label, pattern in (("devzone", _DEVZONE), ("town", _TOWN), ("community", _COMMUNITY)):
         match = pattern.match(s, pos)
+        if match and _ROAD_AHEAD.match(s, match.end()):
+            continue  # 中关村大街: the name of a road, not a village
         if match and not (label == "community" and match.group().endswith("新村")):
             if label == "town" and "town" in state.seen:
                 continue

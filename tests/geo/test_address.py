@@ -209,6 +209,20 @@ def test_delivery_remark_is_otherinfo():
     assert labelled("幸福小区3栋 周末送货")[-1] == ("otherinfo", "周末送货")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("北京市海淀区中关村大街27号", ("road", "中关村大街")),
+        ("杭州市西湖区西湖文化广场", ("poi", "西湖文化广场")),
+        ("江苏省苏州市工业园区星湖街328号", ("devzone", "工业园区")),
+        ("郑州市金水区花园路与农业路交叉口", ("road", "花园路")),
+        ("成都市武侯区人民南路四段12号", ("road", "人民南路四段")),
+    ],
+)
+def test_names_that_look_like_divisions(text, expected):
+    assert expected in labelled(text)
+
+
 def test_person_after_the_room_and_redundant_note():
     comps = labelled("文三路100号华星大厦8楼星光科技有限公司电联")
     assert ("floorno", "8楼") in comps
