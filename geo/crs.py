@@ -7,6 +7,8 @@ city. Combining frames in different CRSs is an error, never a silent reprojectio
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import geopandas as gpd
 from pyproj import CRS
 
@@ -66,7 +68,19 @@ def utm_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     if located.empty:
         msg = f"cannot estimate a UTM zone: the frame has no non-empty geometry ({len(frame)} rows)"
         raise InputError(msg)
-    return located.estimate_utm_crs()
+    lon_min, lat_min, lon_max, lat_max = located.to_crs(WGS84).total_bounds
+    return _utm_zone((lon_min + lon_max) / 2, (lat_min + lat_max) / 2)
+
+
+@lru_cache(maxsize=128)
+def _zone_crs(epsg: int) -> CRS:
+    return CRS.from_epsg(epsg)
+
+
+def _utm_zone(lon: float, lat: float) -> CRS:
+    """The WGS-84 UTM zone of a point (what estimate_utm_crs finds, without a PROJ query)."""
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return _zone_crs((32600 if lat >= 0 else 32700) + zone)
 
 
 def to_metric(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

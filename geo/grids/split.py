@@ -115,23 +115,28 @@ def slice_cell(cell: Geometry, footprint: Geometry, shares: np.ndarray) -> list[
 
 
 def _merge_fragments(strips: list[Geometry]) -> list[Geometry]:
-    """Keep each strip's largest part; give stray parts to the neighbouring strip they touch."""
-    strips = [polygonal(s) for s in strips]
-    out = list(strips)
-    for i, strip in enumerate(strips):
-        parts = shapely.get_parts(strip)
+    """Keep each strip's largest part; give stray parts to a neighbouring strip they share an
+    edge with (else keep them). No land is lost: the strips still add up to the cell."""
+    out = [polygonal(s) for s in strips]
+    for i in range(len(out)):
+        parts = shapely.get_parts(out[i])
         parts = parts[shapely.area(parts) > 0]
         if len(parts) <= 1:
             continue
         parts = parts[np.argsort(-shapely.area(parts))]
-        out[i] = parts[0]
+        keep = parts[0]
         for stray in parts[1:]:
-            for j in (i - 1, i + 1):
-                if 0 <= j < len(out) and shapely.intersects(out[j], stray):
-                    out[j] = shapely.union(out[j], stray, grid_size=0.01)
-                    break
+            shared = {
+                j: shapely.length(shapely.intersection(stray.boundary, out[j].boundary))
+                for j in (i - 1, i + 1)
+                if 0 <= j < len(out)
+            }
+            j = max(shared, key=shared.get) if shared else None
+            if j is not None and shared[j] > 0:
+                out[j] = polygonal(shapely.union(out[j], stray, grid_size=0.01))
             else:
-                out[i] = shapely.union(out[i], stray, grid_size=0.01)
+                keep = polygonal(shapely.union(keep, stray, grid_size=0.01))
+        out[i] = keep
     return out
 
 

@@ -337,3 +337,18 @@ def test_a_road_a_hair_from_the_outline_leaves_no_empty_cell():
     )
     layer = generate_grids(buildings, boundary, roads=roads, level="grid")
     check_layer(layer, buildings, boundary, level="grid")
+
+
+def test_slicing_a_concave_cell_keeps_all_its_land():
+    from geo.grids.split import slice_cell, split_households
+
+    # a U-shaped cell: strips across the footprint's long axis come out in two parts
+    cell = shapely.Polygon(
+        [(0, 0), (100, 0), (100, 60), (70, 60), (70, 20), (30, 20), (30, 60), (0, 60)]
+    )
+    footprint = box(10, 5, 90, 15)
+    for parts in (2, 5, 12, 35):
+        strips = slice_cell(cell, footprint, split_households(288, parts))
+        assert len(strips) == parts
+        assert sum(s.area for s in strips) == pytest.approx(cell.area, abs=0.05)
+        assert shapely.union_all(strips).area == pytest.approx(cell.area, abs=0.05)
