@@ -20,7 +20,15 @@ import shapely
 from geo.crs import require_crs, utm_crs
 from geo.errors import InputError
 from geo.grids.codes import area_code, sequence_codes
-from geo.grids.graph import Graph, build_graph, components, contract, shared_edges, subgraph
+from geo.grids.graph import (
+    Graph,
+    build_graph,
+    components,
+    connected_groups,
+    contract,
+    shared_edges,
+    subgraph,
+)
 from geo.grids.partition import (
     Problem,
     chain_partition,
@@ -360,7 +368,45 @@ def _pack(out: dict[str, list]) -> _Cells:
     )
     cells = _subset(cells, np.flatnonzero(keep))
     cells.geom = _single_parts(cells.geom)
-    return cells
+    return _explode(cells)
+
+
+def _explode(cells: _Cells) -> _Cells:
+    """One cell per separate piece of land: a building whose footprint has parts far apart
+    (an OSM multipolygon) gets a cell per part, its households shared by area."""
+    multi = np.flatnonzero(shapely.get_type_id(cells.geom) == 6)
+    if len(multi) == 0:
+        return cells
+    rows, geoms, households = [], [], []
+    next_part = int(cells.part.max()) + 1
+    parts_out = []
+    several = set(multi.tolist())
+    for i in range(len(cells.geom)):
+        if i not in several:
+            rows.append(i), geoms.append(cells.geom[i]), households.append(cells.households[i])
+            parts_out.append(cells.part[i])
+            continue
+        pieces = shapely.get_parts(cells.geom[i])
+        shares = _by_area(int(cells.households[i]), shapely.area(pieces))
+        for piece, share in zip(pieces, shares, strict=True):
+            rows.append(i), geoms.append(piece), households.append(share)
+            parts_out.append(next_part)
+            next_part += 1
+    rows = np.asarray(rows)
+    out = _subset(cells, rows)
+    out.geom = np.asarray(geoms, dtype=object)
+    out.households = np.asarray(households, dtype=np.int64)
+    out.part = np.asarray(parts_out, dtype=np.int64)
+    return out
+
+
+def _by_area(total: int, areas: np.ndarray) -> np.ndarray:
+    """Integers proportional to `areas` adding up to `total` (largest remainders)."""
+    exact = total * areas / max(areas.sum(), 1e-12)
+    base = np.floor(exact).astype(np.int64)
+    extra = total - int(base.sum())
+    base[np.argsort(-(exact - base), kind="stable")[:extra]] += 1
+    return base
 
 
 def _single_parts(geoms: np.ndarray) -> np.ndarray:
@@ -495,7 +541,7 @@ def _best_partition(
         return score(graph, weight, best(), lo, hi)[0] == 0
 
     for groups in [*levels, np.full(graph.n, -1)]:
-        coarse, new = contract(graph, groups)
+        coarse, new = contract(graph, connected_groups(graph, groups))
         cw = np.bincount(new, weights=weight).astype(np.int64)
         cxy = _weighted_xy(xy, weight, new)
         level = Problem(coarse, cw, cxy, lo, hi)

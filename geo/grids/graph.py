@@ -117,3 +117,19 @@ def contract(g: Graph, groups: np.ndarray) -> tuple[Graph, np.ndarray]:
     m = int(new.max()) + 1 if g.n else 0
     p = sparse.csr_matrix((np.ones(g.n), (np.arange(g.n), new)), shape=(g.n, m))
     return _from_matrix(p.T @ _matrix(g) @ p), new
+
+
+def connected_groups(g: Graph, groups: np.ndarray) -> np.ndarray:
+    """Split every group (id >= 0) into its connected pieces, each a group of its own.
+
+    Contracting a group whose nodes are not connected would let a region look connected
+    through it while its land is in separate pieces.
+    """
+    groups = np.asarray(groups)
+    rows = np.repeat(np.arange(g.n), np.diff(g.indptr))
+    same = (groups[rows] >= 0) & (groups[rows] == groups[g.indices])
+    matrix = sparse.csr_matrix(
+        (np.ones(int(same.sum())), (rows[same], g.indices[same])), shape=(g.n, g.n)
+    )
+    _, piece = sparse.csgraph.connected_components(matrix, directed=False)
+    return np.where(groups >= 0, piece, -1)
