@@ -277,6 +277,19 @@ grids_app = typer.Typer(help="Grid (网格) and micro-grid (微网格) layers.",
 app.add_typer(grids_app, name="grids")
 
 
+MinOption = Annotated[
+    int | None,
+    typer.Option("--min", help="Least households per grid (of --level; grids for both)."),
+]
+MaxOption = Annotated[int | None, typer.Option("--max", help="Most households per grid.")]
+MicroMinOption = Annotated[
+    int | None, typer.Option(help="Least households per micro-grid with --level both.")
+]
+MicroMaxOption = Annotated[
+    int | None, typer.Option(help="Most households per micro-grid with --level both.")
+]
+
+
 class GridLevel(StrEnum):
     grid = "grid"
     micro = "micro"
@@ -328,19 +341,10 @@ def grids_generate(
             "default grid in file mode, both in DB mode."
         ),
     ] = None,
-    min_households: Annotated[
-        int | None,
-        typer.Option("--min", help="Least households per grid (of --level; grids for both)."),
-    ] = None,
-    max_households: Annotated[
-        int | None, typer.Option("--max", help="Most households per grid.")
-    ] = None,
-    micro_min: Annotated[
-        int | None, typer.Option(help="Least households per micro-grid with --level both.")
-    ] = None,
-    micro_max: Annotated[
-        int | None, typer.Option(help="Most households per micro-grid with --level both.")
-    ] = None,
+    min_households: MinOption = None,
+    max_households: MaxOption = None,
+    micro_min: MicroMinOption = None,
+    micro_max: MicroMaxOption = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     skip_invalid: Annotated[
         bool, typer.Option(help="File mode: leave out bad building rows instead of failing.")
@@ -531,18 +535,10 @@ def grids_unify(
         GridLevel,
         typer.Option(help="grid or micro (the layers' level), or both (micro-grids added)."),
     ] = GridLevel.grid,
-    min_households: Annotated[
-        int | None, typer.Option("--min", help="Least households per grid (of --level).")
-    ] = None,
-    max_households: Annotated[
-        int | None, typer.Option("--max", help="Most households per grid.")
-    ] = None,
-    micro_min: Annotated[
-        int | None, typer.Option(help="Least households per micro-grid with --level both.")
-    ] = None,
-    micro_max: Annotated[
-        int | None, typer.Option(help="Most households per micro-grid with --level both.")
-    ] = None,
+    min_households: MinOption = None,
+    max_households: MaxOption = None,
+    micro_min: MicroMinOption = None,
+    micro_max: MicroMaxOption = None,
     tolerance: Annotated[
         float, typer.Option(help="Metres: pieces narrower than this are drawing slivers.")
     ] = 1.0,

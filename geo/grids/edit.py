@@ -49,6 +49,7 @@ from geo.grids.generate import (
     generate_grids,
 )
 from geo.grids.graph import build_graph, components, shared_edges
+from geo.grids.inputs import require_buildings
 from geo.grids.tessellation import polygonal, tessellate
 
 __all__ = [
@@ -207,16 +208,7 @@ def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
 
 
 def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
-    require_crs(buildings, name="buildings")
-    for column in ("building_id", "households"):
-        if column not in buildings.columns:
-            msg = f"buildings need a '{column}' column; columns are {list(buildings.columns)}"
-            raise InputError(msg)
-    hh = pd.to_numeric(buildings["households"], errors="coerce")
-    if hh.isna().any() or (hh < 0).any():
-        bad = int(np.flatnonzero(hh.isna().to_numpy() | (hh < 0).to_numpy())[0])
-        msg = f"households must be filled in and >= 0 (first bad row {bad + 1}); estimate first"
-        raise InputError(msg)
+    require_buildings(buildings)
     foot = buildings.geometry.to_crs(crs).to_numpy()
     missing = np.flatnonzero(shapely.is_missing(foot) | shapely.is_empty(foot))
     if len(missing):
@@ -238,7 +230,7 @@ def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
         index.setdefault(building_id, i)
     return _Buildings(
         ids,
-        hh.to_numpy(dtype=np.int64),
+        pd.to_numeric(buildings["households"]).to_numpy(dtype=np.int64),
         estimated,
         foot,
         shapely.point_on_surface(foot),

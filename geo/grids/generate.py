@@ -29,6 +29,7 @@ from geo.grids.graph import (
     shared_edges,
     subgraph,
 )
+from geo.grids.inputs import require_buildings
 from geo.grids.partition import (
     Problem,
     chain_partition,
@@ -172,7 +173,7 @@ def _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds) 
     if level not in LEVELS:
         msg = f"level must be one of {', '.join(LEVELS)}, not {level!r}"
         raise InputError(msg)
-    require_crs(buildings, name="buildings")
+    require_buildings(buildings)
     require_crs(boundary, name="boundary")
     if roads is not None:
         require_crs(roads, name="roads")
@@ -180,17 +181,6 @@ def _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds) 
         if not (0 < lo <= hi):
             msg = f"{name} bounds must satisfy 0 < min <= max, got {lo}–{hi}"
             raise InputError(msg)
-    for column in ("building_id", "households"):
-        if column not in buildings.columns:
-            msg = f"buildings need a '{column}' column; columns are {list(buildings.columns)}"
-            raise InputError(msg)
-    hh = pd.to_numeric(buildings["households"], errors="coerce")
-    if hh.isna().any() or (hh < 0).any():
-        bad = int(np.flatnonzero(hh.isna().to_numpy() | (hh < 0).to_numpy())[0])
-        msg = (
-            f"households must be filled in and >= 0 (first bad row {bad + 1}); estimate them first"
-        )
-        raise InputError(msg)
     if len(boundary) == 0:
         msg = "the boundary has no polygons"
         raise InputError(msg)

@@ -36,6 +36,7 @@ from geo.grids.generate import (
     GridLayer,
     generate_grids,
 )
+from geo.grids.inputs import require_buildings
 from geo.grids.tessellation import PRECISION_M, polygonal
 
 __all__ = [
@@ -97,23 +98,6 @@ def _check_polygons(frame: gpd.GeoDataFrame, name: str) -> None:
     kinds = set(frame.geom_type)
     if not kinds <= {"Polygon", "MultiPolygon"}:
         msg = f"{name} must be polygons, got {sorted(kinds)}"
-        raise InputError(msg)
-
-
-def _check_buildings(buildings: gpd.GeoDataFrame, *, need_ids: bool) -> None:
-    require_crs(buildings, name="buildings")
-    needed = ("building_id", "households") if need_ids else ("households",)
-    for column in needed:
-        if column not in buildings.columns:
-            msg = f"buildings need a '{column}' column; columns are {list(buildings.columns)}"
-            raise InputError(msg)
-    hh = pd.to_numeric(buildings["households"], errors="coerce")
-    if hh.isna().any() or (hh < 0).any():
-        bad = int(np.flatnonzero(hh.isna().to_numpy() | (hh < 0).to_numpy())[0])
-        msg = (
-            f"households must be filled in and >= 0 (first bad row {bad + 1}); "
-            "estimate them first (geo.households.estimate_households)"
-        )
         raise InputError(msg)
 
 
@@ -296,7 +280,7 @@ def compare_layers(
     if boundary is not None:
         _check_polygons(boundary, "boundary")
     if buildings is not None:
-        _check_buildings(buildings, need_ids=False)
+        require_buildings(buildings, need_ids=False)
     if not isinstance(layers, Mapping):
         msg = f"layers must be a mapping of layer name to GeoDataFrame, got {type(layers).__name__}"
         raise InputError(msg)
@@ -678,7 +662,7 @@ def _check_unify_inputs(buildings, boundary, roads, level, grid_bounds, micro_bo
         if not (0 < lo <= hi):
             msg = f"{name} bounds must satisfy 0 < min <= max, got {lo}–{hi}"
             raise InputError(msg)
-    _check_buildings(buildings, need_ids=True)
+    require_buildings(buildings)
     _check_polygons(boundary, "boundary")
     if roads is not None:
         require_crs(roads, name="roads")
