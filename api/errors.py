@@ -34,11 +34,16 @@ STATUS_BY_EXCEPTION: dict[type[Exception], int] = {
 
 
 def register_errors(app: FastAPI) -> None:
-    """Answer each exception in the table with its status and {"detail": message}."""
+    """Answer each exception in the table with its status and {"detail": message}.
+
+    An exception with an `extra` dict (JSON-ready) adds its items to the body, such as the
+    problems of a rejected grid layer.
+    """
 
     for exc_class, status in STATUS_BY_EXCEPTION.items():
 
         async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            return JSONResponse(status_code=status, content={"detail": str(exc)})
+            content = {"detail": str(exc), **(getattr(exc, "extra", None) or {})}
+            return JSONResponse(status_code=status, content=content)
 
         app.add_exception_handler(exc_class, handler)

@@ -212,8 +212,9 @@ def write_version(
     """Close `area`'s current grids and insert `grids` as their next version, stamped `at`.
 
     `grids` is a generate_grids frame (EPSG:4326, code, level, parent_code, households,
-    members, geometry). Every current row of the community is closed, both levels, whatever
-    level `grids` holds: micro-grids of replaced grids would no longer nest.
+    members, geometry; optionally `locked`, False where missing). Every current row of the
+    community is closed, both levels, whatever level `grids` holds: micro-grids of replaced
+    grids would no longer nest.
     """
     if grids.crs is None or grids.crs.to_epsg() != models.SRID:
         msg = f"grids must be in EPSG:{models.SRID}, got {grids.crs}"
@@ -233,6 +234,7 @@ def write_version(
     wkb = shapely.to_wkb(np.asarray([g for g, _ in fixed], dtype=object), include_srid=False)
     trimmed = {code: share for code, (_, share) in zip(codes, fixed, strict=True) if share > 0}
     versions = {code: previous.get(code, 0) + 1 for code in codes}
+    locked = grids["locked"] if "locked" in grids.columns else [False] * len(codes)
     rows = [
         {
             "code": code,
@@ -242,15 +244,17 @@ def write_version(
             "households": int(households),
             "members": [[str(b), int(h)] for b, h in members],
             "version": versions[code],
+            "locked": bool(lock) if isinstance(lock, bool | np.bool_) else False,
             "valid_from": at,
             "geom": WKBElement(raw, srid=models.SRID),
         }
-        for code, level, parent, households, members, raw in zip(
+        for code, level, parent, households, members, lock, raw in zip(
             codes,
             grids["level"],
             grids["parent_code"],
             grids["households"],
             grids["members"],
+            locked,
             wkb,
             strict=True,
         )
@@ -359,3 +363,121 @@ def grid_history(session: Session, code: str) -> list[dict]:
         msg = f"no grid with code {code}"
         raise NotFoundError(msg)
     return rows
+
+
+# -- editing: whole layers, layer versions, locks ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class LayerVersion:
+    """One version of a community's layer: the rows one write inserted (one ``valid_from``).
+
+    Layer versions are numbered 1, 2, … in the order they were written; a grid's own
+    ``version`` counts the versions of its code and can differ (a code that first appears in
+    the community's third layer is version 1 of that code).
+    """
+
+    version: int
+    valid_from: datetime
+    valid_to: datetime | None  # None for the current version
+    grids: int
+    micro_grids: int
+    households: int  # of the top level (grids; micro-grids in a layer of micro-grids only)
+
+
+def layer_versions(session: Session, area: Area) -> list[LayerVersion]:
+    """Every version of `area`'s layer, oldest first (empty when it has none)."""
+    is_grid = G.level == "grid"
+    query = (
+        select(
+            G.valid_from,
+            func.max(G.valid_to),
+            func.bool_or(G.valid_to.is_(None)),
+            func.count().filter(is_grid),
+            func.count().filter(~is_grid),
+            func.coalesce(func.sum(G.households).filter(is_grid), 0),
+            func.coalesce(func.sum(G.households).filter(~is_grid), 0),
+        )
+        .where(G.community_id == area.id)
+        .group_by(G.valid_from)
+        .order_by(G.valid_from)
+    )
+    return [
+        LayerVersion(
+            k,
+            valid_from,
+            None if current else valid_to,
+            int(grids),
+            int(micro),
+            int(grid_households if grids else micro_households),
+        )
+        for k, (valid_from, valid_to, current, grids, micro, grid_households, micro_households)
+        in enumerate(session.execute(query), start=1)
+    ]  # fmt: skip
+
+
+def layer_version(session: Session, area: Area) -> int:
+    """The number of `area`'s current layer version (0 when it has no grids)."""
+    query = select(func.count(func.distinct(G.valid_from))).where(G.community_id == area.id)
+    return int(session.execute(query).scalar_one())
+
+
+LAYER_COLUMNS = ["code", "level", "parent_code", "households", "members", "locked", "version"]
+
+
+def read_layer(
+    session: Session, area: Area, *, written_at: datetime | None = None
+) -> gpd.GeoDataFrame:
+    """`area`'s current layer (or the version written at `written_at`), both levels, by code.
+
+    Columns: code, level, parent_code, households, members, locked, version and the exact
+    stored polygon (EPSG:4326, read as WKB: no rounding).
+    """
+    query = select(
+        G.code,
+        G.level,
+        G.parent_code,
+        G.households,
+        G.members,
+        G.locked,
+        G.version,
+        func.ST_AsBinary(G.geom),
+    ).where(G.community_id == area.id)
+    if written_at is None:
+        query = query.where(G.valid_to.is_(None))
+    else:
+        query = query.where(G.valid_from == written_at)
+    rows = session.execute(query.order_by(G.code)).all()
+    data = {name: [r[k] for r in rows] for k, name in enumerate(LAYER_COLUMNS)}
+    data["members"] = [m or [] for m in data["members"]]
+    geoms = shapely.from_wkb([bytes(r[-1]) for r in rows]) if rows else []
+    frame = gpd.GeoDataFrame(data, geometry=list(geoms), crs=models.SRID)
+    frame["households"] = frame["households"].astype("int64")
+    frame["locked"] = frame["locked"].astype(bool)
+    return frame
+
+
+def current_grids(session: Session, codes: Sequence[str]) -> list[dict]:
+    """The current rows of `codes`: code, level, parent_code, locked, community_id, and
+    community_code. NotFoundError names the codes without a current row."""
+    query = (
+        select(G.code, G.level, G.parent_code, G.locked, G.community_id, C.code.label("community"))
+        .outerjoin(C, C.id == G.community_id)
+        .where(G.code.in_(list(codes)), G.valid_to.is_(None))
+        .order_by(G.code)
+    )
+    found = [dict(r._mapping) for r in session.execute(query)]
+    if missing := sorted(set(codes) - {r["code"] for r in found}):
+        msg = f"no current grid with code(s) {', '.join(missing)}"
+        raise NotFoundError(msg)
+    return found
+
+
+def set_locked(session: Session, codes: Sequence[str], *, locked: bool) -> int:
+    """Set `locked` on the current rows of `codes` in place (no new version); rows changed."""
+    result = session.execute(
+        update(G)
+        .where(G.code.in_(list(codes)), G.valid_to.is_(None), G.locked.is_not(locked))
+        .values(locked=locked)
+    )
+    return int(result.rowcount or 0)
