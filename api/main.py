@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.db import get_engine, session_factory
 from api.errors import register_errors
-from api.routes import grids, health, pages
+from api.routes import grid_edits, grids, health, pages
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -28,6 +28,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan)
     register_errors(app)
     app.include_router(health.router)
+    # before grids: its GET /api/grids/{code} would otherwise catch GET /api/grids/history
+    app.include_router(grid_edits.router)
     app.include_router(grids.router)
     app.include_router(pages.router)
     return app

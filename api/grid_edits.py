@@ -1,0 +1,551 @@
+"""Planners' edits of a community's grid layer: check, store, redraw, lock and undo.
+
+Every edit works on one community's whole layer (both levels) against its stored buildings,
+polygon and roads, with the pure functions of geo.grids.edit. The result is validated; saved,
+it becomes the community's next layer version through api.storage.grids.write_version, in the
+caller's transaction, and the previous version stays as history.
+
+Households: a sent layer is recounted from the buildings (edit.recount) except for untouched
+grids, which keep their stored households and members (code, level, parent and polygon as
+stored, and none of their buildings held by a changed grid). Moves, splits, merges and
+regeneration recount what they change themselves.
+
+Layer versions count the writes of a community's layer: 1 for the first generation, then one
+more per save, DB-mode regeneration or undo (see api.storage.grids.LayerVersion). A save may
+name the version it was based on (`base_version`); when another write came in between, it is
+refused (ConflictError) and nothing is written. Saves of one community queue up on its row lock,
+so the check and the write cannot interleave with another save.
+
+Locked grids: a locked grid (and its micro-grids) must come out of every edit exactly as
+stored. Regeneration keeps them by construction; saving anything that would change one (a
+layer, a move, split, merge or undo) is refused with ConflictError, and validation and previews
+report it as a ``locked_changed`` error. Locks follow codes: a saved version keeps the locks of
+the codes it still has.
+
+Coordinates: a sent feature whose polygon matches the stored polygon of its code to within
+1e-7° (GET /api/grids rounds to 7 decimals) keeps the stored coordinates, so untouched grids
+stay byte for byte as they were. Layers returned here carry full-precision coordinates.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import shape
+from sqlalchemy.orm import Session
+
+from api.errors import ConflictError
+from api.storage import grids as store
+from geo.errors import InputError
+from geo.grids import edit
+
+TOLERANCE_M = 0.5  # overlaps, gaps and strays thinner than this are rounding (edit module)
+SAME_DEG = 1e-7  # a sent polygon this close to the stored one keeps the stored coordinates
+POLYGON_TYPES = ("Polygon", "MultiPolygon")
+LAYER_PROPERTIES = ("code", "level", "parent_code", "households", "members", "locked")
+PROBLEM_PROPERTIES = edit.PROBLEM_COLUMNS
+LOCKED_KIND = "locked_changed"  # the one problem kind this module adds to edit.PROBLEM_KINDS
+
+
+class LayerRejected(InputError):
+    """A layer with errors was not saved; `extra` carries the problems as GeoJSON."""
+
+    def __init__(self, message: str, problems: gpd.GeoDataFrame) -> None:
+        super().__init__(message)
+        self.problems = problems
+        self.extra = {"problems": feature_collection(problems, PROBLEM_PROPERTIES)}
+
+
+@dataclass
+class EditResult:
+    """A community's layer after an edit, its problems, and what was stored.
+
+    `version` is the layer version the edit was based on, or the new one when `saved`.
+    """
+
+    community: str
+    layer: gpd.GeoDataFrame
+    problems: gpd.GeoDataFrame
+    version: int
+    saved: bool = False
+    report: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.problems["severity"] == "error").any()
+
+
+# -- the community and its stored layer -------------------------------------------------------
+
+
+@dataclass
+class _Community:
+    session: Session
+    area: store.Area
+    version: int  # the current layer version
+    stored: gpd.GeoDataFrame  # the current layer, exact coordinates
+    buildings: gpd.GeoDataFrame
+    boundary: gpd.GeoDataFrame
+    at: datetime | None  # the write's timestamp, when the community is locked for a save
+
+    @property
+    def locked(self) -> list[str]:
+        return sorted(self.stored.loc[self.stored["locked"], "code"])
+
+    def roads(self) -> gpd.GeoDataFrame:
+        return store.read_roads(self.session, self.area)
+
+
+def _open(
+    session: Session, community: str, *, save: bool = False, base_version: int | None = None
+) -> _Community:
+    """Read what an edit needs; for a save, lock the community first and check base_version."""
+    (area,) = store.select_communities(session, community=[community])
+    if area.geom is None:
+        msg = f"community {community} has no polygon stored; load its boundary first"
+        raise InputError(msg)
+    at = store.lock_communities(session, [area.id]) if save else None
+    version = store.layer_version(session, area)
+    if save and base_version is not None and base_version != version:
+        msg = (
+            f"the layer of community {community} is at version {version}, not {base_version}: "
+            "someone saved it meanwhile; reload it and redo the edit"
+        )
+        raise ConflictError(msg)
+    boundary = gpd.GeoDataFrame({"code": [area.code]}, geometry=[area.geom], crs=4326)
+    return _Community(
+        session,
+        area,
+        version,
+        store.read_layer(session, area),
+        store.read_buildings(session, area),
+        boundary,
+        at,
+    )
+
+
+# -- GeoJSON in and out -----------------------------------------------------------------------
+
+
+def layer_from_features(features: Sequence[dict], community: str) -> gpd.GeoDataFrame:
+    """A layer frame from GeoJSON features (dicts with `geometry` and `properties`).
+
+    Properties: `code` (required, in the community), `level` ('grid' or 'micro'; from the
+    code's length when missing), `parent_code`, `members`; others are ignored (households are
+    recounted). Raises InputError, naming the feature, for a missing or non-polygon geometry,
+    malformed or out-of-range coordinates, or a missing or foreign code.
+    """
+    if not features:
+        msg = "the layer has no features"
+        raise InputError(msg)
+    rows, geoms = [], []
+    for number, feature in enumerate(features, start=1):
+        props = feature.get("properties") or {}
+        code = props.get("code")
+        code = str(code).strip() if isinstance(code, str | int) else None
+        name = f"feature {number}" + (f" (code {code})" if code else "")
+        if not code:
+            msg = f"{name} has no code property"
+            raise InputError(msg)
+        if not code.startswith(community):
+            msg = f"{name}: the code does not start with community code {community}"
+            raise InputError(msg)
+        level = props.get("level")
+        if level is None:
+            level = "micro" if len(code) == 18 else "grid"
+        if level not in edit.LEVELS:
+            msg = f"{name}: level must be 'grid' or 'micro', got {level!r}"
+            raise InputError(msg)
+        parent = props.get("parent_code")
+        members = props.get("members")
+        rows.append(
+            {
+                "code": code,
+                "level": level,
+                "parent_code": str(parent) if parent not in (None, "") else None,
+                "members": members if isinstance(members, list) else None,
+            }
+        )
+        geoms.append(_polygon(feature.get("geometry"), name))
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
+
+
+def _polygon(geometry: dict | None, name: str) -> shapely.Geometry:
+    if not geometry:
+        msg = f"{name} has no geometry"
+        raise InputError(msg)
+    kind = geometry.get("type")
+    if kind not in POLYGON_TYPES:
+        msg = f"{name} is a {kind}; grids must be Polygon or MultiPolygon"
+        raise InputError(msg)
+    try:
+        geom = shapely.force_2d(shape(geometry))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
+        msg = (
+            f"{name}: the coordinates are not a {kind} (a list of rings, each a list of "
+            f"[longitude, latitude] positions): {exc}"
+        )
+        raise InputError(msg) from exc
+    xy = shapely.get_coordinates(geom)
+    bad = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
+    if bad.any():
+        lon, lat = xy[int(np.flatnonzero(bad)[0])]
+        msg = (
+            f"{name}: position [{lon}, {lat}] is out of range; positions are "
+            "[longitude (-180..180), latitude (-90..90)] in WGS-84"
+        )
+        raise InputError(msg)
+    return geom
+
+
+def _keep_stored_coordinates(layer: gpd.GeoDataFrame, stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """`layer` with the stored polygon wherever the sent one matches it to within SAME_DEG."""
+    if stored.empty or layer.empty:
+        return layer
+    position = pd.Series(np.arange(len(stored)), index=stored["code"].to_numpy())
+    position = position[~position.index.duplicated()]
+    found = position.reindex(layer["code"].to_numpy())
+    rows = np.flatnonzero(found.notna().to_numpy())
+    if len(rows) == 0:
+        return layer
+    sent = layer.geometry.to_numpy()
+    old = stored.geometry.to_numpy()[found.to_numpy()[rows].astype(np.int64)]
+    same = shapely.equals_exact(sent[rows], old, tolerance=SAME_DEG)
+    geometry = sent.copy()
+    geometry[rows[same]] = old[same]
+    return layer.set_geometry(gpd.GeoSeries(geometry, index=layer.index, crs=4326))
+
+
+def feature_collection(
+    frame: gpd.GeoDataFrame, properties: Sequence[str], *, id_column: str | None = None
+) -> dict:
+    """GeoJSON FeatureCollection of `frame` with the given properties (full precision)."""
+    geoms = frame.geometry.to_numpy()
+    texts = shapely.to_geojson(geoms)
+    columns = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in properties]
+    features = []
+    for k, text in enumerate(texts):
+        geometry = None if text is None or shapely.is_empty(geoms[k]) else json.loads(text)
+        values = {name: _plain(column[k]) for name, column in zip(properties, columns, strict=True)}
+        feature = {"type": "Feature", "geometry": geometry, "properties": values}
+        if id_column is not None:
+            feature["id"] = _plain(frame[id_column].iloc[k])
+        features.append(feature)
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+# -- the common end of every edit -------------------------------------------------------------
+
+
+def _locked_problems(stored: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """A `locked_changed` error for each locked grid (or micro-grid of one) the edit changed."""
+    locked = set(stored.loc[stored["locked"], "code"])
+    guarded = stored[stored["locked"] | stored["parent_code"].isin(locked)]
+    rows = []
+    new = {c: k for k, c in enumerate(layer["code"])}
+    new_geoms = layer.geometry.to_numpy()
+    for code, level, parent, old in zip(
+        guarded["code"], guarded["level"], guarded["parent_code"], guarded.geometry, strict=True
+    ):
+        parent = _text(parent)
+        lock = code if code in locked else parent
+        what = f"{'micro-grid' if level == 'micro' else 'grid'} {code}"
+        why = "is locked" if code in locked else f"is in locked grid {parent}"
+        k = new.get(code)
+        if k is None:
+            change, where = "the edit removes it", old
+        elif layer["level"].iloc[k] != level or _text(layer["parent_code"].iloc[k]) != parent:
+            change, where = "the edit changes its level or parent", old
+        elif shapely.to_wkb(new_geoms[k]) != shapely.to_wkb(old):
+            change = "the edit changes its polygon"
+            where = shapely.symmetric_difference(new_geoms[k], old)
+            where = old if where.is_empty else where
+        else:
+            continue
+        rows.append(
+            {
+                "kind": LOCKED_KIND,
+                "severity": "error",
+                "level": level,
+                "code": code,
+                "other_code": lock if lock != code else None,
+                "message": f"{what} {why} but {change}; unlock {lock} first",
+                "geometry": where,
+            }
+        )
+    if not rows:
+        return _no_problems()
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+
+
+def _no_problems() -> gpd.GeoDataFrame:
+    columns = {c: pd.Series([], dtype=object) for c in PROBLEM_PROPERTIES}
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries([], crs=4326), crs=4326)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
+
+
+def _finish(
+    c: _Community,
+    layer: gpd.GeoDataFrame,
+    *,
+    save: bool,
+    report: dict | None = None,
+    require_valid: bool = True,
+) -> EditResult:
+    """Validate `layer`, and when `save` store it as the next version."""
+    layer = layer.sort_values("code", kind="stable").reset_index(drop=True)
+    layer["locked"] = layer["code"].isin(c.locked)
+    locked = _locked_problems(c.stored, layer)
+    problems = edit.validate_layer(layer, c.buildings, c.boundary, tolerance_m=TOLERANCE_M)
+    if not locked.empty:
+        problems = pd.concat([locked, problems], ignore_index=True)
+    result = EditResult(c.area.code, layer, problems, c.version, report=_plain(report or {}))
+    if save:
+        if not locked.empty:
+            listed = "; ".join(locked["message"].head(3))
+            msg = f"{len(locked)} locked grid(s) would change, nothing was saved: {listed}"
+            raise ConflictError(msg)
+        errors = problems[problems["severity"] == "error"]
+        if require_valid and len(errors):
+            listed = "; ".join(errors["message"].head(3)) + (" …" if len(errors) > 3 else "")
+            msg = f"the layer has {len(errors)} error(s), nothing was saved: {listed}"
+            raise LayerRejected(msg, errors)
+        store.write_version(c.session, c.area, layer, at=c.at)
+        result.version, result.saved = c.version + 1, True
+    return result
+
+
+def _layer(c: _Community, features: Sequence[dict] | None) -> gpd.GeoDataFrame:
+    """The sent layer (stored coordinates kept where unchanged) recounted, or the stored one."""
+    if features is None:
+        if c.stored.empty:
+            msg = f"community {c.area.code} has no grids yet; generate or send a layer first"
+            raise InputError(msg)
+        return c.stored.copy()
+    layer = _keep_stored_coordinates(layer_from_features(features, c.area.code), c.stored)
+    return _recount_changed(layer, c.stored, c.buildings)
+
+
+def _recount_changed(
+    layer: gpd.GeoDataFrame, stored: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """`layer` recounted, except that untouched grids keep their stored households and members.
+
+    Untouched: code, level, parent and polygon as stored, and none of the grid's buildings
+    (stored or recounted) held by a changed, new or dropped grid of the same level.
+    """
+    fresh = edit.recount(layer, buildings).reset_index(drop=True)
+    old = stored.drop_duplicates("code").set_index("code")
+    same = np.zeros(len(fresh), dtype=bool)
+    for k, (code, level, parent, geom) in enumerate(
+        zip(fresh["code"], fresh["level"], fresh["parent_code"], fresh.geometry, strict=True)
+    ):
+        if code in old.index:
+            row = old.loc[code]
+            same[k] = (
+                row["level"] == level
+                and _text(row["parent_code"]) == _text(parent)
+                and shapely.to_wkb(row.geometry) == shapely.to_wkb(geom)
+            )
+    kept = set(fresh["code"][same])
+
+    def ids(members: Any) -> set[str]:
+        return {str(m[0]) for m in members or []}
+
+    touched: dict[str, set[str]] = {level: set() for level in edit.LEVELS}
+    for k in np.flatnonzero(~same):
+        touched[fresh["level"].iloc[k]] |= ids(fresh["members"].iloc[k])
+    for code, level, members in zip(old.index, old["level"], old["members"], strict=True):
+        if code not in kept:
+            touched[level] |= ids(members)
+    households = fresh["households"].tolist()
+    members = fresh["members"].tolist()
+    for k in np.flatnonzero(same):
+        level, code = fresh["level"].iloc[k], fresh["code"].iloc[k]
+        previous = old.loc[code, "members"]
+        if not (ids(previous) | ids(members[k])) & touched[level]:
+            households[k], members[k] = int(old.loc[code, "households"]), previous
+    fresh["households"] = pd.array(households, dtype="int64")
+    fresh["members"] = pd.Series(members, index=fresh.index, dtype=object)
+    return fresh
+
+
+# -- the edits --------------------------------------------------------------------------------
+
+
+def validate(session: Session, community: str, features: Sequence[dict]) -> EditResult:
+    """The problems of a sent layer against the community's buildings and polygon.
+
+    The layer is recounted first as a save would do it, so `ok` says whether a save would
+    accept it.
+    """
+    c = _open(session, community)
+    return _finish(c, _layer(c, features), save=False)
+
+
+def save(
+    session: Session, community: str, features: Sequence[dict], *, base_version: int | None = None
+) -> EditResult:
+    """Store a sent layer as the community's next version, recounted.
+
+    Raises ConflictError when `base_version` is not the current version or a locked grid would
+    change, LayerRejected (an InputError) when the layer has errors; nothing is written then.
+    """
+    c = _open(session, community, save=True, base_version=base_version)
+    return _finish(c, _layer(c, features), save=True)
+
+
+def move(
+    session: Session,
+    community: str,
+    building_ids: Sequence[str],
+    to_code: str,
+    *,
+    features: Sequence[dict] | None = None,
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Hand buildings, with their land, to the grid `to_code` (edit.move_buildings)."""
+    c = _open(session, community, save=save, base_version=base_version)
+    layer = edit.move_buildings(
+        _layer(c, features),
+        c.buildings,
+        c.boundary,
+        list(building_ids),
+        to_code=to_code,
+        roads=c.roads(),
+        tolerance_m=TOLERANCE_M,
+    )
+    return _finish(c, layer, save=save, report={"moved": list(building_ids), "to": to_code})
+
+
+def regenerate(
+    session: Session,
+    community: str,
+    *,
+    level: str = "both",
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Divide the community again, keeping its locked grids and their micro-grids unchanged."""
+    c = _open(session, community, save=save, base_version=base_version)
+    top = "grid" if (c.stored["level"] == "grid").any() or c.stored.empty else "micro"
+    locked = [code for code, lvl in zip(c.stored["code"], c.stored["level"], strict=True)
+              if lvl == top and code in c.locked]  # fmt: skip
+    out = edit.regenerate(
+        c.stored,
+        c.buildings,
+        c.boundary,
+        locked=locked,
+        roads=c.roads(),
+        level=level,
+        tolerance_m=TOLERANCE_M,
+    )
+    return _finish(c, out.grids, save=save, report=out.report)
+
+
+def split(
+    session: Session,
+    community: str,
+    code: str,
+    *,
+    parts: int = 2,
+    features: Sequence[dict] | None = None,
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Divide one grid (or micro-grid) into `parts` of about equal households."""
+    c = _open(session, community, save=save, base_version=base_version)
+    out = edit.split_grid(
+        _layer(c, features),
+        c.buildings,
+        c.boundary,
+        code,
+        parts=parts,
+        roads=c.roads(),
+        tolerance_m=TOLERANCE_M,
+    )
+    return _finish(c, out.grids, save=save, report=out.report)
+
+
+def merge(
+    session: Session,
+    community: str,
+    codes: Sequence[str],
+    *,
+    features: Sequence[dict] | None = None,
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Join neighbouring grids (or micro-grids of one grid) into the one with the lowest code."""
+    c = _open(session, community, save=save, base_version=base_version)
+    layer = edit.merge_grids(_layer(c, features), codes)
+    kept = min(codes)
+    return _finish(c, layer, save=save, report={"merged": sorted(codes), "kept": kept})
+
+
+def undo(session: Session, community: str, *, base_version: int | None = None) -> EditResult:
+    """Make the version before the current one current again, as a new version.
+
+    History is never rewritten: undoing version N stores a copy of N-1 as N+1 (as it was
+    stored, also when it has problems: it was accepted before). Undo again and N comes back.
+    Raises ConflictError when there is no earlier version or a locked grid would change.
+    """
+    c = _open(session, community, save=True, base_version=base_version)
+    versions = store.layer_versions(session, c.area)
+    if len(versions) < 2:
+        msg = f"nothing to undo: community {community} has {len(versions)} layer version(s)"
+        raise ConflictError(msg)
+    previous = versions[-2]
+    layer = store.read_layer(session, c.area, written_at=previous.valid_from)
+    report = {"restored_version": previous.version, "undone_version": versions[-1].version}
+    return _finish(c, layer, save=True, report=report, require_valid=False)
+
+
+def history(session: Session, community: str) -> list[store.LayerVersion]:
+    """Every version of the community's layer, oldest first."""
+    (area,) = store.select_communities(session, community=[community])
+    return store.layer_versions(session, area)
+
+
+def set_locked(session: Session, codes: Sequence[str], *, locked: bool) -> int:
+    """Lock or unlock grids: sets `locked` on their current rows in place, no new version.
+
+    Grids are locked, not micro-grids (a micro-grid is locked with its grid); micro-grids are
+    accepted only in a layer of micro-grids only. Raises NotFoundError for a code without a
+    current row, InputError for a micro-grid of a grid. Returns how many rows changed.
+    """
+    codes = sorted(set(codes))
+    rows = store.current_grids(session, codes)
+    nested = [r for r in rows if r["level"] == "micro" and r["parent_code"]]
+    if nested:
+        listed = ", ".join(f"{r['code']} (grid {r['parent_code']})" for r in nested[:3])
+        msg = f"lock grids, not micro-grids: {listed}; micro-grids are locked with their grid"
+        raise InputError(msg)
+    # queue behind saves of these communities, so that a save cannot drop the change
+    store.lock_communities(session, {r["community_id"] for r in rows if r["community_id"]})
+    return store.set_locked(session, codes, locked=locked)

@@ -1,0 +1,339 @@
+"""Redrawing grids: validate and save edited layers, move buildings, lock, regenerate, split,
+merge, history and undo. One router, so that a later role check can guard all of it at once.
+
+Every edit answers with the community's whole resulting layer and its problems; with
+``save: true`` (always, for /save and /undo) the layer is stored as the next layer version and
+the previous one kept as history. The logic lives in api.grid_edits.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from api import grid_edits
+from api.deps import SessionDep
+from api.routes.grids import COMMUNITY_CODE, GRID_CODE
+
+router = APIRouter(prefix="/api/grids", tags=["grid editing"])
+
+CommunityCode = Annotated[str, Field(pattern=COMMUNITY_CODE, description="12-digit community code")]
+GridCode = Annotated[str, Field(pattern=GRID_CODE, description="15-digit grid or 18-digit micro")]
+BaseVersion = Annotated[
+    int | None,
+    Field(
+        ge=0,
+        description="the layer version the edit was made on; when another save came in "
+        "between, the request fails with 409 and nothing is written",
+    ),
+]
+
+
+# -- requests ---------------------------------------------------------------------------------
+
+
+class FeatureIn(BaseModel):
+    type: Literal["Feature"]
+    id: str | int | None = None
+    geometry: dict[str, Any] | None
+    properties: dict[str, Any] | None = None
+
+
+class FeatureCollectionIn(BaseModel):
+    """The edited layer: Polygon features with properties `code`, `level`, `parent_code` and
+    optionally `members` (other properties are ignored; households are recounted)."""
+
+    type: Literal["FeatureCollection"]
+    features: list[FeatureIn] = Field(min_length=1)
+
+    def dicts(self) -> list[dict]:
+        return [f.model_dump() for f in self.features]
+
+
+class ValidateRequest(BaseModel):
+    community: CommunityCode
+    features: FeatureCollectionIn
+
+
+class SaveRequest(ValidateRequest):
+    base_version: BaseVersion = None
+
+
+class EditRequest(BaseModel):
+    community: CommunityCode
+    save: bool = Field(False, description="store the result as the next layer version")
+    base_version: BaseVersion = None
+
+
+class LayerEditRequest(EditRequest):
+    features: FeatureCollectionIn | None = Field(
+        None, description="the layer to edit (unsaved edits); the stored current layer if left out"
+    )
+
+    def feature_dicts(self) -> list[dict] | None:
+        return None if self.features is None else self.features.dicts()
+
+
+class MoveRequest(LayerEditRequest):
+    building_ids: list[str] = Field(min_length=1)
+    to_code: GridCode
+
+
+class RegenerateRequest(EditRequest):
+    level: Literal["grid", "micro", "both"] = "both"
+
+
+class SplitRequest(LayerEditRequest):
+    code: GridCode
+    parts: int = Field(2, ge=2, le=50)
+
+
+class MergeRequest(LayerEditRequest):
+    codes: list[GridCode] = Field(min_length=2)
+
+
+class LockRequest(BaseModel):
+    codes: list[GridCode] = Field(min_length=1)
+
+
+class UndoRequest(BaseModel):
+    community: CommunityCode
+    base_version: BaseVersion = None
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+class ProblemProperties(BaseModel):
+    kind: str = Field(description="one of geo.grids.edit.PROBLEM_KINDS, or locked_changed")
+    severity: Literal["error", "warning"]
+    level: Literal["grid", "micro"] | None
+    code: str | None
+    other_code: str | None
+    message: str
+
+
+class ProblemFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any] | None = Field(description="where the problem is")
+    properties: ProblemProperties
+
+
+class ProblemCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[ProblemFeature]
+
+
+class LayerProperties(BaseModel):
+    code: str
+    level: Literal["grid", "micro"]
+    parent_code: str | None
+    households: int
+    members: list[tuple[str, int]]
+    locked: bool
+
+
+class LayerFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    id: str
+    geometry: dict[str, Any] | None
+    properties: LayerProperties
+
+
+class LayerCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[LayerFeature]
+
+
+class ValidateResponse(BaseModel):
+    community: str
+    ok: bool = Field(description="no errors: a save would accept the layer")
+    version: int = Field(description="the community's current layer version")
+    problems: ProblemCollection
+
+
+class EditResponse(BaseModel):
+    community: str
+    ok: bool = Field(description="the resulting layer has no errors")
+    saved: bool
+    version: int = Field(description="the new layer version when saved, else the one edited")
+    layer: LayerCollection = Field(description="the community's whole layer, both levels")
+    problems: ProblemCollection
+    report: dict[str, Any] = Field(description="what the edit did (engine report, new codes …)")
+
+
+class LockResponse(BaseModel):
+    codes: list[str]
+    locked: bool
+    changed: int = Field(description="rows whose flag changed")
+
+
+class VersionOut(BaseModel):
+    version: int
+    valid_from: datetime
+    valid_to: datetime | None
+    current: bool
+    grids: int
+    micro_grids: int
+    households: int
+
+
+class HistoryResponse(BaseModel):
+    community: str
+    current_version: int
+    versions: list[VersionOut] = Field(description="oldest first")
+
+
+def _problems(result: grid_edits.EditResult) -> ProblemCollection:
+    return ProblemCollection.model_validate(
+        grid_edits.feature_collection(result.problems, grid_edits.PROBLEM_PROPERTIES)
+    )
+
+
+def _edited(result: grid_edits.EditResult) -> EditResponse:
+    layer = grid_edits.feature_collection(
+        result.layer, grid_edits.LAYER_PROPERTIES, id_column="code"
+    )
+    return EditResponse(
+        community=result.community,
+        ok=result.ok,
+        saved=result.saved,
+        version=result.version,
+        layer=LayerCollection.model_validate(layer),
+        problems=_problems(result),
+        report=result.report,
+    )
+
+
+# -- endpoints --------------------------------------------------------------------------------
+
+
+@router.post("/validate", response_model=ValidateResponse)
+def validate_layer(session: SessionDep, body: ValidateRequest) -> ValidateResponse:
+    """Check an edited layer against the community's stored buildings and polygon.
+
+    Households are recounted first, as a save would do, so `ok` says whether /save would
+    accept the layer. Malformed GeoJSON, non-polygon geometries or out-of-range coordinates
+    are a 422.
+    """
+    result = grid_edits.validate(session, body.community, body.features.dicts())
+    return ValidateResponse(
+        community=result.community, ok=result.ok, version=result.version, problems=_problems(result)
+    )
+
+
+@router.post("/save", response_model=EditResponse)
+def save_layer(session: SessionDep, body: SaveRequest) -> EditResponse:
+    """Store an edited layer, recounted, as the community's next version.
+
+    422 with `problems` when it has errors; 409 when `base_version` is stale or a locked grid
+    would change. Nothing is written then.
+    """
+    result = grid_edits.save(
+        session, body.community, body.features.dicts(), base_version=body.base_version
+    )
+    return _edited(result)
+
+
+@router.post("/move", response_model=EditResponse)
+def move_buildings(session: SessionDep, body: MoveRequest) -> EditResponse:
+    """Hand buildings, with their land, to the grid (or micro-grid) `to_code`."""
+    result = grid_edits.move(
+        session,
+        body.community,
+        body.building_ids,
+        body.to_code,
+        features=body.feature_dicts(),
+        save=body.save,
+        base_version=body.base_version,
+    )
+    return _edited(result)
+
+
+@router.post("/lock", response_model=LockResponse)
+def lock_grids(session: SessionDep, body: LockRequest) -> LockResponse:
+    """Lock grids: regeneration keeps them, and edits that would change them are refused.
+
+    Sets `locked` on the current rows in place; no new layer version is made.
+    """
+    changed = grid_edits.set_locked(session, body.codes, locked=True)
+    return LockResponse(codes=sorted(set(body.codes)), locked=True, changed=changed)
+
+
+@router.post("/unlock", response_model=LockResponse)
+def unlock_grids(session: SessionDep, body: LockRequest) -> LockResponse:
+    """Unlock grids. Sets `locked` on the current rows in place; no new layer version is made."""
+    changed = grid_edits.set_locked(session, body.codes, locked=False)
+    return LockResponse(codes=sorted(set(body.codes)), locked=False, changed=changed)
+
+
+@router.post("/regenerate", response_model=EditResponse)
+def regenerate_layer(session: SessionDep, body: RegenerateRequest) -> EditResponse:
+    """Divide the community again, keeping its locked grids (and their micro-grids) as stored."""
+    result = grid_edits.regenerate(
+        session, body.community, level=body.level, save=body.save, base_version=body.base_version
+    )
+    return _edited(result)
+
+
+@router.post("/split", response_model=EditResponse)
+def split_grid(session: SessionDep, body: SplitRequest) -> EditResponse:
+    """Divide one grid (or micro-grid) into `parts` of about equal households."""
+    result = grid_edits.split(
+        session,
+        body.community,
+        body.code,
+        parts=body.parts,
+        features=body.feature_dicts(),
+        save=body.save,
+        base_version=body.base_version,
+    )
+    return _edited(result)
+
+
+@router.post("/merge", response_model=EditResponse)
+def merge_grids(session: SessionDep, body: MergeRequest) -> EditResponse:
+    """Join neighbouring grids (or micro-grids of one grid) into the one with the lowest code."""
+    result = grid_edits.merge(
+        session,
+        body.community,
+        body.codes,
+        features=body.feature_dicts(),
+        save=body.save,
+        base_version=body.base_version,
+    )
+    return _edited(result)
+
+
+@router.get("/history", response_model=HistoryResponse)
+def layer_history(
+    session: SessionDep,
+    community: Annotated[str, Query(pattern=COMMUNITY_CODE, description="community code")],
+) -> HistoryResponse:
+    """Every version of the community's layer with its time span and counts, oldest first."""
+    versions = grid_edits.history(session, community)
+    return HistoryResponse(
+        community=community,
+        current_version=len(versions),
+        versions=[
+            VersionOut(
+                version=v.version,
+                valid_from=v.valid_from,
+                valid_to=v.valid_to,
+                current=v.valid_to is None,
+                grids=v.grids,
+                micro_grids=v.micro_grids,
+                households=v.households,
+            )
+            for v in versions
+        ],
+    )
+
+
+@router.post("/undo", response_model=EditResponse)
+def undo_layer(session: SessionDep, body: UndoRequest) -> EditResponse:
+    """Make the previous version current again, stored as a new version (history is kept)."""
+    return _edited(grid_edits.undo(session, body.community, base_version=body.base_version))
