@@ -416,3 +416,26 @@ def test_malformed_requests_are_422_and_unknown_codes_404(client, city):
         client.post("/api/grids/lock", json={"codes": ["990101001001999"]}),
     ):
         assert response.status_code == 404, response.text
+
+
+def test_concurrent_saves_on_one_base_version_let_one_through(client, city):
+    """Both read version 1; the row lock queues them, and the second sees version 2: 409."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api import grid_edits
+    from api.errors import ConflictError
+
+    features = current_layer(client)["features"]
+
+    def save() -> str:
+        try:
+            with transaction(city) as session:
+                grid_edits.save(session, COMMUNITY, features, base_version=1)
+        except ConflictError:
+            return "conflict"
+        return "saved"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(lambda _: save(), range(2)))
+    assert outcomes == ["conflict", "saved"]
+    assert rows(city, "SELECT count(DISTINCT valid_from) FROM grids") == [(2,)]
