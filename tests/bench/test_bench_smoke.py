@@ -46,8 +46,6 @@ def test_wangge_regions_cover_all_households(inputs):
 
 
 def test_maxp_baseline_runs_and_covers_all_households(inputs):
-    pytest.importorskip("spopt")
-    pytest.importorskip("libpysal")
     result = bench.compare(inputs, repeats=1, maxp_params=bench.MAXP_QUICK)
     ours, maxp = result["rows"]
     assert (ours["engine"], maxp["engine"]) == ("wangge", "max-p")
