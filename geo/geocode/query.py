@@ -1,0 +1,187 @@
+"""Read a query address against the index: known names first, rules and fuzzy look-ups after.
+
+The cleaned text is scanned left to right for the longest name the base knows (divisions,
+roads, compounds and their aliases, place names); numbers after a road are door numbers, the
+building/unit/floor/room tail is split off by pattern. Stretches that match no known name are
+split by suffix rules and looked up with tolerance: same pinyin (homophones), one character
+replaced, one character missing or extra.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from geo.geocode.index import AddressIndex
+from geo.geocode.text import ADMIN_LEVELS, pinyin_key, split_address, split_units
+
+__all__ = ["Query", "fuzzy_lookup", "read_query"]
+
+#: Similarity of a homophone (same toneless pinyin).
+HOMOPHONE_SIM = 0.9
+_NUMBER = re.compile(r"([0-9]+(?:-[0-9]+)?)号?")
+_NAMED = ("road", "poi")
+
+
+@dataclass(slots=True)
+class Query:
+    """What a query says, level by level.
+
+    Attributes
+    ----------
+    named
+        Admin level, ``road`` or ``poi`` → ``{key: similarity}`` of the base names it may
+        mean; an empty dict when the query names something the base does not know.
+    numbers
+        ``roadno``, ``houseno``, ``cellno``, ``floorno``, ``roomno`` → number string.
+    names
+        Place names (the ``name`` column) found verbatim.
+    texts
+        The query's own text for each named level (for candidate suggestions).
+    extra
+        Number of pieces that were read but fit no level (they lower the score).
+    """
+
+    named: dict[str, dict[str, float]] = field(default_factory=dict)
+    numbers: dict[str, str] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+    extra: int = 0
+
+    def get(self, level: str):
+        """The query's value at `level` (dict of keys or number string) or None."""
+        value = self.named.get(level)
+        return value if value is not None else self.numbers.get(level)
+
+
+def fuzzy_lookup(index: AddressIndex, kind: str, text: str) -> dict[str, float]:
+    """Base names of `kind` that `text` may mean, with similarities in (0, 1].
+
+    Exact names and aliases first; otherwise homophones (0.9), then one character replaced,
+    dropped or added (1 - 1/length). Names shorter than three characters match only exactly.
+    """
+    fz = index.fuzzy[kind]
+    out: dict[str, float] = {}
+
+    def take(surface: str, sim: float) -> None:
+        for key, base in fz.surfaces[surface].items():
+            out[key] = max(out.get(key, 0.0), sim * base)
+
+    if text in fz.surfaces:
+        take(text, 1.0)
+        return out
+    n = len(text)
+    if n < 3:
+        return out
+    for surface in fz.pinyin.get(pinyin_key(text), ()):
+        take(surface, HOMOPHONE_SIM)
+    for i in range(n):
+        for surface in fz.replaced.get(text[:i] + "*" + text[i + 1 :], ()):
+            take(surface, 1 - 1 / n)
+        shorter = text[:i] + text[i + 1 :]
+        if shorter in fz.surfaces:
+            take(shorter, 1 - 1 / n)
+    for surface in fz.dropped.get(text, ()):
+        take(surface, 1 - 1 / (n + 1))
+    return out
+
+
+def _longest(index: AddressIndex, s: str, pos: int, admin_zone: bool):
+    limit = len(s) - pos
+    for length in index.lengths:
+        if length > limit:
+            continue
+        entries = index.gazetteer.get(s[pos : pos + length])
+        if entries:
+            if not admin_zone:
+                entries = [e for e in entries if not e[3]]
+            if entries:
+                return pos + length, entries
+    return None
+
+
+class _Reader:
+    def __init__(self, index: AddressIndex) -> None:
+        self.index = index
+        self.query = Query()
+        self.last: str | None = None
+
+    @property
+    def admin_zone(self) -> bool:
+        return not (set(self.query.named) - set(ADMIN_LEVELS)) and not self.query.numbers
+
+    def known(self, entries) -> None:
+        q = self.query
+        kinds: dict[str, dict[str, float]] = {}
+        for kind, key, sim, _short in entries:
+            kinds.setdefault(kind, {})[key] = max(kinds.get(kind, {}).get(key, 0.0), sim)
+        for kind, keys in kinds.items():
+            if kind == "name":
+                q.names.extend(keys)
+            elif kind not in q.named:
+                q.named[kind] = keys
+        self.last = next(iter(kinds))
+
+    def unknown(self, text: str) -> None:
+        q = self.query
+        parts = split_address(text)
+        if not self.admin_zone:
+            parts = {k: v for k, v in parts.items() if k not in ADMIN_LEVELS}
+            if not parts:
+                parts = {"poi": text}
+        for level, piece in parts.items():
+            if level not in q.named and level in self.index.fuzzy:
+                found = fuzzy_lookup(self.index, level, piece)
+                if not found and level in _NAMED:
+                    other = "road" if level == "poi" else "poi"
+                    alt = {} if other in q.named else fuzzy_lookup(self.index, other, piece)
+                    if alt:
+                        level, found = other, alt
+                q.named[level] = found
+                q.texts[level] = piece
+                self.last = level
+            elif level in ("roadno", "houseno") and level not in q.numbers:
+                q.numbers[level] = parts[level]
+            else:
+                q.extra += 1
+
+    def number(self, value: str) -> None:
+        q = self.query
+        if self.last == "road" and "roadno" not in q.numbers:
+            q.numbers["roadno"] = value
+        elif "poi" in q.named and "houseno" not in q.numbers:
+            q.numbers["houseno"] = value
+        elif "roadno" not in q.numbers:
+            q.numbers["roadno"] = value
+        else:
+            q.extra += 1
+        self.last = "number"
+
+
+def read_query(index: AddressIndex, s: str) -> Query:
+    """Read a cleaned query address into a :class:`Query` against `index`."""
+    head, units = split_units(s)
+    reader = _Reader(index)
+    pos, start, n = 0, None, len(head)
+    while pos < n:
+        hit = _longest(index, head, pos, reader.admin_zone)
+        number = _NUMBER.match(head, pos) if head[pos].isdigit() else None
+        if hit is None and number is None:
+            start = pos if start is None else start
+            pos += 1
+            continue
+        if start is not None:
+            reader.unknown(head[start:pos])
+            start = None
+        if number is not None:
+            reader.number(number.group(1))
+            pos = number.end()
+        else:
+            pos, entries = hit
+            reader.known(entries)
+    if start is not None:
+        reader.unknown(head[start:])
+    q = reader.query
+    for level, value in units.items():
+        q.numbers.setdefault(level, value)
+    return q
