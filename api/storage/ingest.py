@@ -75,6 +75,15 @@ def _column(frame: pd.DataFrame, name: str) -> list:
     return [_value(v) for v in frame[name].tolist()]
 
 
+def _records(frame: pd.DataFrame, columns: dict[str, str], **values: list) -> list[dict]:
+    """Rows to insert: model attribute → frame column (missing columns give None), plus
+    ready-made value lists (ids looked up, geometry as WKB) passed by keyword."""
+    lists = {attr: _column(frame, column) for attr, column in columns.items()}
+    lists.update(values)
+    names = list(lists)
+    return [dict(zip(names, row, strict=True)) for row in zip(*lists.values(), strict=True)]
+
+
 def _chunks(rows: list[dict], size: int = CHUNK) -> Iterator[list[dict]]:
     for start in range(0, len(rows), size):
         yield rows[start : start + size]
@@ -205,18 +214,12 @@ def load_roads(
 ) -> LoadReport:
     """Insert road and path lines; `class` holds the OSM highway value."""
     frame, report = _prepare(session, models.Road, "road_id", frame, "roads")
-    rows = [
-        {"road_id": str(rid), "name": name, "class_": cls, "from_no": a, "to_no": b, "geom": g}
-        for rid, name, cls, a, b, g in zip(
-            frame["road_id"],
-            _column(frame, "name"),
-            _column(frame, "class"),
-            _column(frame, "from_no"),
-            _column(frame, "to_no"),
-            _wkb(frame.geometry, multi=True),
-            strict=True,
-        )
-    ]
+    rows = _records(
+        frame,
+        {"name": "name", "class_": "class", "from_no": "from_no", "to_no": "to_no"},
+        road_id=[str(r) for r in frame["road_id"]],
+        geom=_wkb(frame.geometry, multi=True),
+    )
     report.loaded = _insert(session, models.Road, rows, progress)
     return report
 
@@ -269,25 +272,13 @@ def load_compounds(
     frame = frame.rename(columns={id_col: "compound_id"})
     frame, report = _prepare(session, models.Compound, "compound_id", frame, "compounds")
     communities = _code_map(session, models.Community)
-    rows = [
-        {
-            "compound_id": str(cid),
-            "name": name,
-            "kind": kind,
-            "address": addr,
-            "community_id": com,
-            "geom": g,
-        }
-        for cid, name, kind, addr, com, g in zip(
-            frame["compound_id"],
-            _column(frame, "name"),
-            _column(frame, "kind"),
-            _column(frame, "address"),
-            _lookup(_column(frame, "community_code"), communities),
-            _wkb(frame.geometry, multi=True),
-            strict=True,
-        )
-    ]
+    rows = _records(
+        frame,
+        {"name": "name", "kind": "kind", "address": "address"},
+        compound_id=[str(c) for c in frame["compound_id"]],
+        community_id=_lookup(_column(frame, "community_code"), communities),
+        geom=_wkb(frame.geometry, multi=True),
+    )
     report.loaded = _insert(session, models.Compound, rows, progress)
     return report
 
@@ -354,18 +345,12 @@ def load_pois(
 ) -> LoadReport:
     """Insert OpenStreetMap points of interest (amenity, shop, office)."""
     frame, report = _prepare(session, models.Poi, "poi_id", frame, "pois")
-    rows = [
-        {"poi_id": str(pid), "name": name, "kind": kind, "value": value, "address": addr, "geom": g}
-        for pid, name, kind, value, addr, g in zip(
-            frame["poi_id"],
-            _column(frame, "name"),
-            _column(frame, "kind"),
-            _column(frame, "value"),
-            _column(frame, "address"),
-            _wkb(frame.geometry),
-            strict=True,
-        )
-    ]
+    rows = _records(
+        frame,
+        {"name": "name", "kind": "kind", "value": "value", "address": "address"},
+        poi_id=[str(p) for p in frame["poi_id"]],
+        geom=_wkb(frame.geometry),
+    )
     report.loaded = _insert(session, models.Poi, rows, progress)
     return report
 
@@ -374,17 +359,12 @@ def load_workers(session: Session, frame: pd.DataFrame) -> LoadReport:
     """Insert grid workers; their grids are assigned once grids exist."""
     frame, report = _prepare(session, models.Worker, "worker_id", frame, "workers")
     communities = _code_map(session, models.Community)
-    rows = [
-        {"worker_id": str(w), "name": n, "phone": p, "role": r, "community_id": c}
-        for w, n, p, r, c in zip(
-            frame["worker_id"],
-            _column(frame, "name"),
-            _column(frame, "phone"),
-            _column(frame, "role"),
-            _lookup(_column(frame, "community_code"), communities),
-            strict=True,
-        )
-    ]
+    rows = _records(
+        frame,
+        {"name": "name", "phone": "phone", "role": "role"},
+        worker_id=[str(w) for w in frame["worker_id"]],
+        community_id=_lookup(_column(frame, "community_code"), communities),
+    )
     report.loaded = _insert(session, models.Worker, rows, None)
     return report
 
