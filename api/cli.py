@@ -698,5 +698,48 @@ def address_parse(
     err.print(f"{count} addresses parsed into {out}", highlight=False)
 
 
+# -- geocode ----------------------------------------------------------------------------
+
+
+class CrsOut(StrEnum):
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"
+    bd09 = "bd09"
+
+
+@app.command("geocode")
+def geocode_cmd(
+    index: Annotated[
+        Path,
+        typer.Option(
+            "--index", help="Address base: features with 'id' and 'address' (optional 'name')."
+        ),
+    ],
+    src: Annotated[
+        Path, typer.Option("--in", help="UTF-8 text, one address per line.", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="JSON Lines output, one object per line.")],
+    crs_out: Annotated[
+        CrsOut, typer.Option("--crs-out", help="Datum of the output coordinates.")
+    ] = CrsOut.wgs84,
+) -> None:
+    """Geocode addresses offline against a standard address base (no database)."""
+    from api.geocoding import geocode_file, load_index
+    from geo.address.batch import read_lines
+    from geo.errors import InputError
+
+    try:
+        total = len(read_lines(src))
+        base = load_index(index)
+        with progress_bars() as progress_for:
+            counts = geocode_file(
+                base, src, out, crs_out=crs_out.value, on_progress=progress_for("geocoding", total)
+            )
+    except InputError as exc:
+        raise fail(str(exc)) from None
+    summary = ", ".join(f"{level} {n}" for level, n in sorted(counts.items(), key=lambda t: -t[1]))
+    err.print(f"{total} addresses geocoded into {out} ({summary or 'none'})", highlight=False)
+
+
 if __name__ == "__main__":
     app()
