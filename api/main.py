@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.db import get_engine, session_factory
 from api.errors import register_errors
-from api.routes import grid_edits, grids, health, pages
+from api.routes import geocode, grid_edits, grids, health, pages
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -31,5 +31,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # before grids: its GET /api/grids/{code} would otherwise catch GET /api/grids/history
     app.include_router(grid_edits.router)
     app.include_router(grids.router)
+    app.include_router(geocode.router)
     app.include_router(pages.router)
     return app

@@ -1,0 +1,167 @@
+"""Geocoding over HTTP against the database's address base: one address, a batch, a point."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field, field_validator
+
+from api import geocode_db
+from api.deps import SessionDep
+from geo.geocode import Match
+
+router = APIRouter(prefix="/api", tags=["geocode"])
+
+Crs = Literal["wgs84", "gcj02", "bd09"]
+Level = Literal[
+    "roomno",
+    "cellno",
+    "houseno",
+    "poi",
+    "roadno",
+    "road",
+    "community",
+    "town",
+    "district",
+    "city",
+    "none",
+]
+MAX_BATCH = 1000
+CRS_HELP = "datum of the coordinates: wgs84 (GPS), gcj02 (高德/腾讯) or bd09 (百度)"
+
+
+def _not_blank(text: str) -> str:
+    if not text.strip():
+        msg = "the address is empty"
+        raise ValueError(msg)
+    return text
+
+
+class GeocodeQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=500, description="an address as people write it")
+    crs: Crs = Field("wgs84", description=f"output {CRS_HELP}")
+
+    _q = field_validator("q")(_not_blank)
+
+
+class BatchRequest(BaseModel):
+    addresses: list[str] = Field(
+        min_length=1, max_length=MAX_BATCH, description=f"1 to {MAX_BATCH} addresses"
+    )
+    crs: Crs = Field("wgs84", description=f"output {CRS_HELP}")
+
+    @field_validator("addresses")
+    @classmethod
+    def _each_not_blank(cls, texts: list[str]) -> list[str]:
+        blank = [i for i, t in enumerate(texts) if not t.strip()]
+        if blank:
+            msg = f"empty addresses at positions {', '.join(map(str, blank[:10]))}"
+            raise ValueError(msg)
+        return texts
+
+
+class CandidateOut(BaseModel):
+    matched_id: str
+    matched_address: str
+    level: str
+    score: float
+
+
+class GeocodeResult(BaseModel):
+    text: str
+    lon: float | None = Field(description="longitude in the requested crs; null when level is none")
+    lat: float | None
+    crs: Crs
+    level: Level = Field(description="the finest element matched")
+    score: float = Field(ge=0, le=1)
+    matched_id: str | None = Field(
+        description="place of the address base: building:…, compound:…, road:…, station:…"
+    )
+    matched_address: str | None
+    candidates: list[CandidateOut] = Field(description="other readings, best first")
+
+
+class ReverseQuery(BaseModel):
+    lon: float = Field(ge=-180, le=180, description="longitude, −180…180")
+    lat: float = Field(ge=-90, le=90, description="latitude, −90…90")
+    crs: Crs = Field("wgs84", description=f"input {CRS_HELP}")
+    max_distance_m: float = Field(
+        geocode_db.MAX_DISTANCE_M, gt=0, le=1000, description="how far a building may be, metres"
+    )
+
+
+class Area(BaseModel):
+    code: str
+    name: str
+
+
+class ReverseResult(BaseModel):
+    address: str | None = Field(description="the nearest building's address (or its compound's)")
+    building_id: str | None
+    distance_m: float | None = Field(description="metres to the building; 0 inside its footprint")
+    micro_grid_code: str | None
+    grid_code: str | None
+    community: Area | None
+    street: Area | None
+
+
+def _result(text: str, match: Match, crs: str) -> GeocodeResult:
+    return GeocodeResult(
+        text=text,
+        lon=None if match.lon is None else round(match.lon, 7),
+        lat=None if match.lat is None else round(match.lat, 7),
+        crs=crs,
+        level=match.level,
+        score=match.score,
+        matched_id=match.matched_id,
+        matched_address=match.matched_address,
+        candidates=[
+            CandidateOut(
+                matched_id=c.matched_id,
+                matched_address=c.matched_address,
+                level=c.level,
+                score=c.score,
+            )
+            for c in match.candidates
+        ],
+    )
+
+
+@router.get("/geocode")
+def geocode(
+    request: Request, session: SessionDep, query: Annotated[GeocodeQuery, Query()]
+) -> GeocodeResult:
+    """Geocode one address against the standard address base (buildings, compounds, roads,
+    stations)."""
+    url = request.app.state.database_url
+    match = geocode_db.geocode_one(session, url, query.q, crs=query.crs)
+    return _result(query.q, match, query.crs)
+
+
+@router.post("/geocode/batch")
+def geocode_batch(request: Request, session: SessionDep, body: BatchRequest) -> list[GeocodeResult]:
+    """Geocode up to 1000 addresses; the answers in the order of the input."""
+    url = request.app.state.database_url
+    matches = geocode_db.geocode_many_db(session, url, body.addresses, crs=body.crs)
+    return [_result(t, m, body.crs) for t, m in zip(body.addresses, matches, strict=True)]
+
+
+@router.get("/reverse")
+def reverse(session: SessionDep, query: Annotated[ReverseQuery, Query()]) -> ReverseResult:
+    """What is at a point: nearest building and address, micro-grid, grid, community, street.
+
+    Fields are null where nothing is found (a point outside every area is not an error)."""
+    found = geocode_db.reverse(
+        session, query.lon, query.lat, crs=query.crs, max_distance_m=query.max_distance_m
+    )
+    a = found.areas
+    return ReverseResult(
+        address=found.address,
+        building_id=found.building_id,
+        distance_m=found.distance_m,
+        micro_grid_code=a.micro_grid_code,
+        grid_code=a.grid_code,
+        community=Area(code=a.community_code, name=a.community_name) if a.community_code else None,
+        street=Area(code=a.street_code, name=a.street_name) if a.street_code else None,
+    )

@@ -1,0 +1,234 @@
+"""The standard address base read from the database, and the spatial look-ups of reverse geocoding.
+
+Queries never commit. Ids of places are ``<kind>:<source id>``: ``building:B000123``,
+``compound:C0001``, ``station:S0001``, ``road:R0001``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import Float, Integer, cast, func, literal, select
+from sqlalchemy.orm import Session
+
+from api.storage import models
+
+__all__ = [
+    "ADDRESS_TABLES",
+    "Containing",
+    "NearestBuilding",
+    "address_base_version",
+    "containing",
+    "load_address_base",
+    "nearest_building",
+]
+
+#: Tables whose rows form the address base (their counts and largest ids fingerprint it).
+ADDRESS_TABLES = (models.Building, models.Compound, models.Road, models.Station, models.District)
+
+COLUMNS = ["id", "address", "name", "from_no", "to_no", "geometry"]
+
+
+def address_base_version(session: Session) -> tuple[int, ...]:
+    """A cheap fingerprint of the address base: row count and largest id of each source table.
+
+    It changes when rows are added or removed; edits of an address in place need an explicit
+    :func:`api.geocode_db.invalidate`.
+    """
+    parts = []
+    for model in ADDRESS_TABLES:
+        parts.append(select(func.count()).select_from(model).scalar_subquery())
+        parts.append(select(func.coalesce(func.max(model.id), 0)).scalar_subquery())
+    return tuple(session.execute(select(*parts)).one())
+
+
+def _rows(session: Session, stmt) -> list[dict]:
+    out = []
+    for row in session.execute(stmt).mappings():
+        record = dict(row)
+        record["geometry"] = (
+            to_shape(record["geometry"]) if record["geometry"] is not None else None
+        )
+        out.append(record)
+    return out
+
+
+def load_address_base(session: Session) -> gpd.GeoDataFrame:
+    """Every addressable place: buildings with an address, compounds, roads with a name, stations.
+
+    Returns
+    -------
+    GeoDataFrame
+        Columns ``id``, ``address``, ``name``, ``from_no``, ``to_no`` and the geometry (EPSG:4326):
+        a building's footprint (else its point), a compound's polygon, a road's lines, a
+        station's point. A compound or station without an address is listed under its name;
+        a road's address is its name prefixed with the district it lies in, where known.
+        Empty (with these columns) for an empty database.
+    """
+    b, c, r, s, d = (models.Building, models.Compound, models.Road, models.Station, models.District)
+    none_int = cast(literal(None), Integer)
+    rows = _rows(
+        session,
+        select(
+            (literal("building:") + b.building_id).label("id"),
+            b.address.label("address"),
+            b.name.label("name"),
+            none_int.label("from_no"),
+            none_int.label("to_no"),
+            func.coalesce(b.footprint, b.location).label("geometry"),
+        )
+        .where(func.length(func.btrim(b.address)) > 0)
+        .order_by(b.id),
+    )
+    rows += _rows(
+        session,
+        select(
+            (literal("compound:") + c.compound_id).label("id"),
+            func.coalesce(func.nullif(func.btrim(c.address), ""), c.name).label("address"),
+            c.name.label("name"),
+            none_int.label("from_no"),
+            none_int.label("to_no"),
+            c.geom.label("geometry"),
+        )
+        .where(c.geom.is_not(None))
+        .where(func.length(func.btrim(func.coalesce(c.address, c.name))) > 0)
+        .order_by(c.id),
+    )
+    district = (
+        select(d.name)
+        .where(d.geom.is_not(None), func.ST_Intersects(d.geom, func.ST_PointOnSurface(r.geom)))
+        .order_by(d.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows += _rows(
+        session,
+        select(
+            (literal("road:") + r.road_id).label("id"),
+            (func.coalesce(district, "") + r.name).label("address"),
+            literal(None).label("name"),
+            r.from_no.label("from_no"),
+            r.to_no.label("to_no"),
+            r.geom.label("geometry"),
+        )
+        .where(func.length(func.btrim(r.name)) > 0)
+        .order_by(r.id),
+    )
+    rows += _rows(
+        session,
+        select(
+            (literal("station:") + s.station_id).label("id"),
+            func.coalesce(func.nullif(func.btrim(s.address), ""), s.name).label("address"),
+            s.name.label("name"),
+            none_int.label("from_no"),
+            none_int.label("to_no"),
+            s.geom.label("geometry"),
+        ).order_by(s.id),
+    )
+    frame = gpd.GeoDataFrame(rows, columns=COLUMNS, geometry="geometry", crs=4326)
+    return frame[~shapely.is_empty(frame.geometry.values) & frame.geometry.notna()]
+
+
+@dataclass(frozen=True, slots=True)
+class NearestBuilding:
+    building_id: str
+    address: str | None
+    distance_m: float
+
+
+@dataclass(frozen=True, slots=True)
+class Containing:
+    """Codes and names of the areas containing a point (None where no area contains it)."""
+
+    micro_grid_code: str | None
+    grid_code: str | None
+    community_code: str | None
+    community_name: str | None
+    street_code: str | None
+    street_name: str | None
+
+
+def _point(lon: float, lat: float):
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), models.SRID)
+
+
+def nearest_building(
+    session: Session, lon: float, lat: float, *, max_distance_m: float = 50.0
+) -> NearestBuilding | None:
+    """The building nearest to a WGS-84 point within `max_distance_m` (0 inside a footprint).
+
+    Candidates come from KNN (``<->``) on the GiST indexes of footprints and, for buildings
+    without one, of locations; the distance is geodesic (geography). Its address is the
+    building's own, else its compound's.
+    """
+    b, c = models.Building, models.Compound
+    pt = _point(lon, lat)
+    shape = func.coalesce(b.footprint, b.location)
+    distance = cast(func.ST_Distance(func.Geography(shape), func.Geography(pt)), Float).label(
+        "distance_m"
+    )
+    address = func.coalesce(func.nullif(func.btrim(b.address), ""), c.address).label("address")
+    best: NearestBuilding | None = None
+    for column, present in (
+        (b.footprint, b.footprint.is_not(None)),
+        (b.location, b.footprint.is_(None)),
+    ):
+        knn = select(b.id).where(present).order_by(column.op("<->")(pt)).limit(5).scalar_subquery()
+        stmt = (
+            select(b.building_id, address, distance)
+            .outerjoin(c, c.id == b.compound_id)
+            .where(b.id.in_(knn))
+            .order_by(distance, b.id)
+            .limit(1)
+        )
+        row = session.execute(stmt).first()
+        closer = row is not None and (best is None or row.distance_m < best.distance_m)
+        if closer and row.distance_m <= max_distance_m:
+            best = NearestBuilding(row.building_id, row.address, float(row.distance_m))
+    return best
+
+
+def containing(session: Session, lon: float, lat: float) -> Containing:
+    """The current micro-grid and grid, the community and the street office containing a point."""
+    g, cm, st = models.Grid, models.Community, models.Street
+    pt = _point(lon, lat)
+
+    def grid(level: str):
+        return (
+            select(g.code)
+            .where(g.level == level, g.valid_to.is_(None), func.ST_Contains(g.geom, pt))
+            .order_by(g.code)
+            .limit(1)
+            .scalar_subquery()
+        )
+
+    community = (
+        select(cm.code, cm.name, st.code.label("street_code"), st.name.label("street_name"))
+        .outerjoin(st, st.id == cm.street_id)
+        .where(cm.geom.is_not(None), func.ST_Contains(cm.geom, pt))
+        .order_by(cm.code)
+        .limit(1)
+    )
+    micro, grid_code = session.execute(select(grid("micro"), grid("grid"))).one()
+    row = session.execute(community).first()
+    if row is not None and row.street_code is not None:
+        street = (row.street_code, row.street_name)
+    else:
+        found = session.execute(
+            select(st.code, st.name)
+            .where(st.geom.is_not(None), func.ST_Contains(st.geom, pt))
+            .order_by(st.code)
+            .limit(1)
+        ).first()
+        street = (found.code, found.name) if found else (None, None)
+    return Containing(
+        micro_grid_code=micro,
+        grid_code=grid_code,
+        community_code=row.code if row else None,
+        community_name=row.name if row else None,
+        street_code=street[0],
+        street_name=street[1],
+    )

@@ -1,0 +1,213 @@
+"""Geocoding over HTTP on PostGIS: the synthetic community loaded and its grids generated."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api import demo, geocode_db
+from api.db import get_engine, transaction
+from api.main import create_app
+from geo.coords import from_wgs84, to_wgs84
+from tests.api.test_grids_db import rows
+from tests.conftest import TEMPLATE
+
+_numbers = itertools.count()
+
+
+@pytest.fixture(scope="module")
+def city_url(pg_cluster) -> Iterator[str]:
+    """One database for the module (the tests only read): city loaded, grids built."""
+    name = f"test_geocode_{os.getpid()}_{next(_numbers)}"
+    pg_cluster.ensure_database(name, template=TEMPLATE)
+    url = pg_cluster.url(name)
+    with transaction(url) as session:
+        demo.load_synthetic(session, size="community", log=lambda _: None)
+    with transaction(url) as session:
+        demo.build_grids(session, log=lambda _: None)
+    yield url
+    geocode_db.invalidate(url)
+    get_engine(url).dispose()
+    pg_cluster.drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def api(city_url) -> Iterator[TestClient]:
+    with TestClient(create_app(city_url)) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def building(city_url) -> dict:
+    """A building whose address no other place of the base has, with where it lies."""
+    found = rows(
+        city_url,
+        "SELECT b.building_id, b.address, ST_X(b.location), ST_Y(b.location), c.code, "
+        "(SELECT code FROM grids g WHERE g.level = 'grid' AND g.valid_to IS NULL "
+        " AND ST_Contains(g.geom, b.location)), "
+        "(SELECT code FROM grids g WHERE g.level = 'micro' AND g.valid_to IS NULL "
+        " AND ST_Contains(g.geom, b.location)) "
+        "FROM buildings b JOIN communities c ON ST_Contains(c.geom, b.location) "
+        "WHERE b.address IS NOT NULL "
+        "AND (SELECT count(*) FROM buildings o WHERE o.address = b.address) = 1 "
+        "AND NOT EXISTS (SELECT 1 FROM stations s WHERE s.address = b.address) "
+        "AND NOT EXISTS (SELECT 1 FROM compounds k WHERE k.address = b.address) "
+        "ORDER BY b.building_id LIMIT 1",
+    )
+    bid, address, lon, lat, community, grid, micro = found[0]
+    assert grid and micro, "the building should lie in a generated grid and micro-grid"
+    return {
+        "id": bid,
+        "address": address,
+        "lon": lon,
+        "lat": lat,
+        "community": community,
+        "grid": grid,
+        "micro": micro,
+    }
+
+
+def execute(url: str, sql: str, **params) -> None:
+    with get_engine(url).begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    dx = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    return 6_371_000 * math.hypot(dx, math.radians(lat2 - lat1))
+
+
+def test_exact_address_finds_the_building(api, building):
+    answer = api.get("/api/geocode", params={"q": building["address"]})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["matched_id"] == f"building:{building['id']}"
+    assert body["matched_address"] == building["address"]
+    assert body["level"] in ("houseno", "roadno", "poi")
+    assert 0 < body["score"] <= 1
+    assert body["crs"] == "wgs84"
+    # the building's footprint point lies within metres of its stored location
+    assert metres(body["lon"], body["lat"], building["lon"], building["lat"]) < 50
+
+
+def test_address_without_its_district_finds_the_building(api, building):
+    assert "滨江区" in building["address"]
+    short = building["address"].replace("滨江区", "")
+    body = api.get("/api/geocode", params={"q": short}).json()
+    assert body["matched_id"] == f"building:{building['id']}"
+
+
+def test_gcj02_output_is_shifted_and_converts_back(api, building):
+    wgs = api.get("/api/geocode", params={"q": building["address"]}).json()
+    gcj = api.get("/api/geocode", params={"q": building["address"], "crs": "gcj02"}).json()
+    assert gcj["crs"] == "gcj02" and gcj["matched_id"] == wgs["matched_id"]
+    shift = metres(wgs["lon"], wgs["lat"], gcj["lon"], gcj["lat"])
+    assert 100 < shift < 1000
+    back = to_wgs84(gcj["lon"], gcj["lat"], crs="gcj02")
+    assert metres(*back, wgs["lon"], wgs["lat"]) < 0.05
+    bd = api.get("/api/geocode", params={"q": building["address"], "crs": "bd09"}).json()
+    assert metres(*to_wgs84(bd["lon"], bd["lat"], crs="bd09"), wgs["lon"], wgs["lat"]) < 0.05
+
+
+def test_reverse_at_a_building_given_in_gcj02(api, building):
+    lon, lat = from_wgs84(building["lon"], building["lat"], crs="gcj02")
+    answer = api.get("/api/reverse", params={"lon": lon, "lat": lat, "crs": "gcj02"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["building_id"] == building["id"]
+    assert body["address"] == building["address"]
+    assert body["distance_m"] == pytest.approx(0, abs=0.5)
+    assert body["grid_code"] == building["grid"]
+    assert body["micro_grid_code"] == building["micro"]
+    assert body["micro_grid_code"].startswith(body["grid_code"])
+    assert body["community"]["code"] == building["community"]
+    assert body["community"]["name"]
+    assert body["street"]["code"] == building["community"][:9]
+    # the same point read as WGS-84 lies a few hundred metres away: another answer or none
+    moved = api.get("/api/reverse", params={"lon": lon, "lat": lat}).json()
+    assert moved["building_id"] != building["id"]
+
+
+def test_reverse_far_outside_is_all_null(api):
+    body = api.get("/api/reverse", params={"lon": 100.0, "lat": 30.0}).json()
+    assert body == {
+        "address": None,
+        "building_id": None,
+        "distance_m": None,
+        "micro_grid_code": None,
+        "grid_code": None,
+        "community": None,
+        "street": None,
+    }
+
+
+def test_batch_keeps_order_and_converts(api, building):
+    texts = [building["address"], "火星市不存在路999号", building["address"].replace("滨江区", "")]
+    answer = api.post("/api/geocode/batch", json={"addresses": texts, "crs": "gcj02"})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert [r["text"] for r in body] == texts
+    assert body[0]["matched_id"] == body[2]["matched_id"] == f"building:{building['id']}"
+    assert body[1]["level"] in ("none", "city", "district", "town", "community", "road")
+    single = api.get("/api/geocode", params={"q": texts[0], "crs": "gcj02"}).json()
+    assert (body[0]["lon"], body[0]["lat"]) == (single["lon"], single["lat"])
+
+
+def test_index_is_rebuilt_when_buildings_are_added(api, city_url, building):
+    address = "江苏省示范市滨江区测试新路8号"
+    assert api.get("/api/geocode", params={"q": address}).json()["matched_id"] is None
+    execute(
+        city_url,
+        "INSERT INTO buildings (building_id, households, address, location) VALUES "
+        "('BTEST1', 3, :address, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))",
+        address=address,
+        lon=building["lon"] + 0.001,
+        lat=building["lat"],
+    )
+    try:
+        assert api.get("/api/geocode", params={"q": address}).json()["matched_id"] == (
+            "building:BTEST1"
+        )
+    finally:
+        execute(city_url, "DELETE FROM buildings WHERE building_id = 'BTEST1'")
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "needle"),
+    [
+        ("/api/geocode", {"q": "x", "crs": "utm"}, "wgs84"),
+        ("/api/geocode", {"q": ""}, "at least 1"),
+        ("/api/geocode", {"q": "   "}, "empty"),
+        ("/api/geocode", {}, "q"),
+        ("/api/reverse", {"lon": 200, "lat": 30}, "less than or equal to 180"),
+        ("/api/reverse", {"lon": 118, "lat": -91}, "greater than or equal to -90"),
+        ("/api/reverse", {"lon": 118, "lat": 32, "crs": "WGS-84x"}, "gcj02"),
+        ("/api/reverse", {"lon": "east", "lat": 32}, "number"),
+    ],
+)
+def test_bad_queries_are_422_with_a_reason(api, path, params, needle):
+    answer = api.get(path, params=params)
+    assert answer.status_code == 422
+    assert needle in answer.text
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"addresses": ["南京路1号"] * 1001}, "at most 1000"),
+        ({"addresses": []}, "at least 1"),
+        ({"addresses": ["南京路1号", " "]}, "empty addresses at positions 1"),
+        ({"addresses": ["南京路1号"], "crs": "mars"}, "bd09"),
+        ({"address": "南京路1号"}, "addresses"),
+    ],
+)
+def test_bad_batches_are_422_with_a_reason(api, body, needle):
+    answer = api.post("/api/geocode/batch", json=body)
+    assert answer.status_code == 422
+    assert needle in answer.text
