@@ -159,16 +159,20 @@ def _entity(row: tuple, level: int) -> tuple:
 
 
 def _answer(index: AddressIndex, level: int, entity: tuple, members: list[int], score: float):
+    """The match for `entity`: its own place, else the coarsest member (centroid if spread)."""
+    name = _REPORTED[FIELDS[level]]
+    if name == "none":
+        return NONE
     place = index.exact.get(entity)
     if place is not None:
         lon, lat = index.lon[place], index.lat[place]
     else:
-        lon, lat = float(index.lon[members].mean()), float(index.lat[members].mean())
-        d = (index.lon[members] - lon) ** 2 + (index.lat[members] - lat) ** 2
-        place = members[int(np.argmin(d))]
-    name = _REPORTED[FIELDS[level]]
-    if name == "none":
-        return NONE
+        place = min(members, key=lambda m: (index.own_level[m], m))
+        lon, lat = index.lon[place], index.lat[place]
+        xs, ys = index.lon[members], index.lat[members]
+        if np.ptp(xs) > SAME_PLACE or np.ptp(ys) > SAME_PLACE:
+            lon, lat = float(xs.mean()), float(ys.mean())
+            place = members[int(np.argmin((xs - lon) ** 2 + (ys - lat) ** 2))]
     return Match(
         float(lon), float(lat), name, round(score, 4), index.ids[place], index.addresses[place]
     )

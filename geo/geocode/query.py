@@ -21,6 +21,7 @@ __all__ = ["Query", "fuzzy_lookup", "read_query"]
 HOMOPHONE_SIM = 0.9
 _NUMBER = re.compile(r"([0-9]+(?:-[0-9]+)?)号?")
 _NAMED = ("road", "poi")
+_ADMIN_ENDS = ("省", "市", "区", "县", "街道", "镇", "乡", "社区", "村")
 
 
 @dataclass(slots=True)
@@ -124,6 +125,16 @@ class _Reader:
 
     def unknown(self, text: str) -> None:
         q = self.query
+        if not self.admin_zone or not any(s in text for s in _ADMIN_ENDS):
+            best = {}
+            for kind in _NAMED:
+                found = {} if kind in q.named else fuzzy_lookup(self.index, kind, text)
+                if found and max(found.values()) > max(best.values(), default=0.0):
+                    best, level = found, kind
+            if best:
+                q.named[level], q.texts[level] = best, text
+                self.last = level
+                return
         parts = split_address(text)
         if not self.admin_zone:
             parts = {k: v for k, v in parts.items() if k not in ADMIN_LEVELS}

@@ -57,6 +57,7 @@ _ASSIST = re.compile(
     "(?:" + "|".join(sorted(map(re.escape, lexicon.ASSIST_WORDS), key=len, reverse=True)) + ")"
 )
 _UNIT_CHARS = "栋元室号层楼"
+_TRAILING = re.compile(_ASSIST.pattern + r"(?:的[\u4e00-\u9fff]{0,6})?\s*$")
 _LEADING = re.compile(r"^(?:中华人民共和国|中国|地址|详细地址)+")
 
 #: Endings of compound (小区) names, longest first; the stem before one is the name people use.
@@ -105,6 +106,9 @@ def clean(text: str) -> str:
     >>> clean("荷塘花園 三棟 旁边")
     '荷塘花园3栋'
     """
+    text = text.strip()
+    while (end := _TRAILING.search(text)) and end.start() >= 2:
+        text = text[: end.start()].rstrip()
     s = normalize(text).text
     s = re.sub(r"(?<=[0-9]) +(?=[0-9])", "-", s)
     s = _DROP.sub("", s)
