@@ -709,28 +709,46 @@ class CrsOut(StrEnum):
 
 @app.command("geocode")
 def geocode_cmd(
-    index: Annotated[
-        Path,
-        typer.Option(
-            "--index", help="Address base: features with 'id' and 'address' (optional 'name')."
-        ),
-    ],
     src: Annotated[
         Path, typer.Option("--in", help="UTF-8 text, one address per line.", show_default=False)
     ],
     out: Annotated[Path, typer.Option("--out", help="JSON Lines output, one object per line.")],
+    index: Annotated[
+        Path | None,
+        typer.Option(
+            "--index", help="Address base: features with 'id' and 'address' (optional 'name')."
+        ),
+    ] = None,
+    db: Annotated[
+        bool,
+        typer.Option(
+            "--db",
+            help="Use the database's address base (buildings, compounds, roads, stations) "
+            "instead of --index.",
+        ),
+    ] = False,
     crs_out: Annotated[
         CrsOut, typer.Option("--crs-out", help="Datum of the output coordinates.")
     ] = CrsOut.wgs84,
 ) -> None:
-    """Geocode addresses offline against a standard address base (no database)."""
+    """Geocode addresses offline against a standard address base (a file, or the database)."""
     from api.geocoding import geocode_file, load_index
     from geo.address.batch import read_lines
     from geo.errors import InputError
 
+    if (index is None) == (not db):
+        raise fail("give the address base: --index PLACES or --db (not both)")
     try:
         total = len(read_lines(src))
-        base = load_index(index)
+        if db:
+            from api.db import transaction
+            from api.geocode_db import get_index
+
+            url = _url()
+            with transaction(url) as session:
+                base = get_index(session, url)
+        else:
+            base = load_index(index)
         with progress_bars() as progress_for:
             counts = geocode_file(
                 base, src, out, crs_out=crs_out.value, on_progress=progress_for("geocoding", total)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import os
 from collections.abc import Iterator
@@ -211,3 +212,30 @@ def test_bad_batches_are_422_with_a_reason(api, body, needle):
     answer = api.post("/api/geocode/batch", json=body)
     assert answer.status_code == 422
     assert needle in answer.text
+
+
+def test_cli_db_mode_writes_the_contract_lines(city_url, building, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+    from api.settings import get_settings
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", city_url)
+    get_settings.cache_clear()
+    src, out = tmp_path / "in.txt", tmp_path / "out.jsonl"
+    src.write_text(f"{building['address']}\n火星市不存在路999号\n", encoding="utf-8")
+    try:
+        done = CliRunner().invoke(app, ["geocode", "--db", "--in", str(src), "--out", str(out)])
+        both = CliRunner().invoke(
+            app, ["geocode", "--db", "--index", "x.geojson", "--in", str(src), "--out", str(out)]
+        )
+    finally:
+        get_settings.cache_clear()
+    assert done.exit_code == 0, done.output
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert set(lines[0]) == {
+        "text", "lon", "lat", "level", "score", "matched_id", "matched_address"
+    }  # fmt: skip
+    assert lines[0]["matched_id"] == f"building:{building['id']}"
+    assert metres(lines[0]["lon"], lines[0]["lat"], building["lon"], building["lat"]) < 50
+    assert both.exit_code != 0 and "not both" in both.output
