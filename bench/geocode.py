@@ -150,8 +150,11 @@ class Messer:
         self.count_rnph = (
             self.table.groupby(["road", "no", "poi", "house"], dropna=False).size().to_dict()
         )
+        self.count_drn = self.table.groupby(["district", "road", "no"]).size().to_dict()
+        self.count_rn = self.table.groupby(["road", "no"]).size().to_dict()
         self.aliases: dict[str, set[str]] = {}
-        for name in set(self.table["poi"].dropna()):
+        self.names = set(self.table["poi"].dropna())
+        for name in self.names:
             self.aliases.setdefault(name, set()).add(name)
             for alias in name_aliases(name):
                 self.aliases.setdefault(alias, set()).add(name)
@@ -188,7 +191,11 @@ class Messer:
         poi_text = poi if isinstance(poi, str) else ""
         pois = {poi} if poi_text else set()
         if "alias" in ops and poi_text:
-            options = [a for a in name_aliases(poi_text) if a.endswith(("小区", "苑"))]
+            options = [
+                a
+                for a in name_aliases(poi_text)
+                if a.endswith(("小区", "苑")) and a not in self.names
+            ]
             if options:
                 poi_text = rng.choice(options)
                 pois = self.aliases.get(poi_text, {poi})
@@ -215,8 +222,10 @@ class Messer:
             text = self.t2s.convert(text)
         if "assist" in ops:
             text += rng.choice(ASSIST)
-        if not poi_text:
-            unique = True  # a courtyard house: road and door always kept
+        if not poi_text and keep_admin:
+            unique = self.count_drn.get((district, road, no), 0) == 1
+        elif not poi_text:
+            unique = self.count_rn.get((road, no), 0) == 1
         elif keep_road:
             unique = sum(self.count_rnph.get((road, no, p, house), 0) for p in pois) == 1
         elif keep_admin:
@@ -246,14 +255,14 @@ def made_up_name(index, rng: random.Random, suffixes=("花园", "小区", "苑",
 
 def non_existent(index, messer: Messer, n: int, rng: random.Random) -> list[Query]:
     table = messer.table.dropna(subset=["poi"])
-    top = table.groupby(["district", "poi"])["house"].apply(lambda s: max(map(int, s)))
+    top = max(map(int, table["house"]))  # above every building number of the base
     out = []
     for k in range(n):
         row = table.iloc[rng.randrange(len(table))]
         admin = row["prov"] + row["city"] + row["district"]
         kind = ("no-such-building", "made-up-compound", "made-up-road")[k % 3]
         if kind == "no-such-building":
-            house = top[row["district"], row["poi"]] + rng.randint(1, 20)
+            house = top + rng.randint(1, 20)
             text = (admin if rng.random() < 0.5 else "") + f"{row['poi']}{house}栋"
             if rng.random() < 0.5:
                 text = admin + f"{row['road']}{row['no']}号{row['poi']}{house}栋"

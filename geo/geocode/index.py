@@ -95,7 +95,8 @@ class AddressIndex:
     fuzzy
         Kind → :class:`Fuzzy` for the admin levels, ``road`` and ``poi``.
     by_key
-        ``(kind, key)`` → places with that name at that level (``name``: the place itself).
+        ``(kind, key)`` → places with that name at that level (``name``: the place itself;
+        ``poi:own``/``road:own``: the places that are that compound or road themselves).
     by_house
         ``(poi, houseno)`` and ``(road, roadno)`` pairs → places.
     exact
@@ -104,6 +105,8 @@ class AddressIndex:
         Road key → ``[(from_no, to_no, place)]`` where the base gives house-number ranges.
     lines
         Place → its line geometry, for roads with ranges.
+    names
+        ``road`` and ``poi`` → their canonical names (for suggestions).
     """
 
     ids: list[str]
@@ -120,6 +123,7 @@ class AddressIndex:
     exact: dict[tuple, int]
     segments: dict[str, list[tuple[int, int, int]]]
     lines: dict[int, object]
+    names: dict[str, list[str]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -241,6 +245,10 @@ def build_index(places: gpd.GeoDataFrame) -> AddressIndex:
                     if level == "poi":
                         for alias in name_aliases(value):
                             name("poi", alias, value, ALIAS_SIM)
+        if own[i] == _POI and row[_POI]:
+            by_key["poi:own", row[_POI]].append(i)
+        if own[i] == _ROAD and row[_ROAD]:
+            by_key["road:own", row[_ROAD]].append(i)
         if row[_POI] and row[_HOUSE]:
             by_house["poi", row[_POI], row[_HOUSE]].append(i)
         if row[_ROAD] and row[_ROADNO]:
@@ -267,4 +275,5 @@ def build_index(places: gpd.GeoDataFrame) -> AddressIndex:
         exact=exact,
         segments=dict(segments),
         lines=lines,
+        names={k: sorted({key for kind, key in by_key if kind == k}) for k in ("road", "poi")},
     )

@@ -11,6 +11,7 @@ places are ambiguous: the answer steps back to the finest level they share, or t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,7 @@ TIE = 0.02
 #: Tied candidates closer than this (degrees, ~50 m) are one place given twice.
 SAME_PLACE = 0.0005
 _WEIGHT = {f: 0.5 for f in FIELDS[:5]} | {"road": 1.0, "roadno": 1.0, "poi": 1.5}
+_WEIGHTS = [_WEIGHT.get(f, 1.0) for f in FIELDS]
 _POI, _HOUSE = FIELDS.index("poi"), FIELDS.index("houseno")
 _ROAD, _ROADNO = FIELDS.index("road"), FIELDS.index("roadno")
 _REPORTED = {f: f for f in OUT_LEVELS} | {"floorno": "cellno", "prov": "none"}
@@ -83,6 +85,7 @@ NONE = Match(None, None, "none", 0.0, None, None)
 
 
 def _candidates(index: AddressIndex, q: Query) -> set[int]:
+    """Places worth comparing: by place name, compound (+ building), road (+ door), division."""
     out: set[int] = set()
     for label in q.names:
         out.update(index.by_key.get(("name", label), ()))
@@ -91,22 +94,31 @@ def _candidates(index: AddressIndex, q: Query) -> set[int]:
         for key in q.named.get(kind) or ():
             exact = index.by_house.get((kind, key, number), ()) if number else ()
             out.update(exact)
-            level = _POI if kind == "poi" else _ROADNO if exact else _ROAD
-            members = index.by_key.get((kind, key), ())
-            own = [p for p in members if index.own_level[p] <= level]
-            out.update(own or members[:200])
-    if out:
-        return out
-    for level in reversed(FIELDS[:5]):
-        for key in q.named.get(level) or ():
-            out.update(index.by_key.get((level, key), ())[:2000])
-        if out:
-            return out
+            if exact and kind == "road":
+                continue
+            coarse = index.by_key.get((f"{kind}:own", key))
+            out.update(coarse or index.by_key.get((kind, key), ())[:200])
     return out
 
 
-def _compare(index: AddressIndex, q: Query, p: int) -> tuple[int, float, float]:
-    """How place `p` agrees with the query.
+def _admin_answer(index: AddressIndex, q: Query, wants: list) -> Match | None:
+    """The finest division the query names, when it names no road, compound or place."""
+    asked = 0.5 * q.extra + sum(_WEIGHTS[i] for i, w in enumerate(wants) if w is not None)
+    for level in range(4, -1, -1):
+        keys = q.named.get(FIELDS[level]) or {}
+        if len(keys) != 1:
+            continue
+        ((key, sim),) = keys.items()
+        members = index.by_key.get((FIELDS[level], key), [])
+        matched = sum(_WEIGHTS[i] for i in range(level + 1) if wants[i] is not None)
+        entity = (None,) * level + (key,) + (None,) * (len(FIELDS) - level - 1)
+        if members:
+            return _answer(index, level, entity, members, sim * matched / asked)
+    return None
+
+
+def _compare(index: AddressIndex, wants: list, q: Query, p: int) -> tuple[int, float, float]:
+    """How place `p` agrees with the query (`wants`: the query's value per level).
 
     Returns
     -------
@@ -120,8 +132,8 @@ def _compare(index: AddressIndex, q: Query, p: int) -> tuple[int, float, float]:
     """
     row = index.fields[p]
     sims: dict[int, float] = {}
-    for i, level in enumerate(FIELDS):
-        want, have = q.get(level), row[i]
+    for i, want in enumerate(wants):
+        have = row[i]
         if want is None or have is None:
             if i >= _HOUSE and (want is None) != (have is None):
                 break  # the place is finer or coarser than what is asked
@@ -137,7 +149,7 @@ def _compare(index: AddressIndex, q: Query, p: int) -> tuple[int, float, float]:
     poi = sims.get(_POI)
     if top >= _HOUSE:
         sure = (poi is not None and (poi >= SURE_SIM or road_sure)) or (
-            "poi" not in q.named and road_sure
+            wants[_POI] is None and road_sure
         )
         if not sure:
             top = max(i for i in sims if i < _HOUSE)
@@ -145,12 +157,10 @@ def _compare(index: AddressIndex, q: Query, p: int) -> tuple[int, float, float]:
         top = max((i for i in sims if i < _POI), default=-1)
     if top < 0:
         return -1, 0.0, 0.0
-    deepest = max(top, int(index.own_level[p]), _HOUSE if "houseno" in q.numbers else -1)
-    asked = 0.5 * q.extra + sum(
-        _WEIGHT.get(f, 1.0) for i, f in enumerate(FIELDS) if q.get(f) is not None and i <= deepest
-    )
-    got = sum(_WEIGHT.get(FIELDS[i], 1.0) for i in sims if i <= top)
-    quality = float(np.prod([s for i, s in sims.items() if i <= top]))
+    deepest = max(top, int(index.own_level[p]), _HOUSE if wants[_HOUSE] is not None else -1)
+    asked = 0.5 * q.extra + sum(_WEIGHTS[i] for i in range(deepest + 1) if wants[i] is not None)
+    got = sum(_WEIGHTS[i] for i in sims if i <= top)
+    quality = math.prod(s for i, s in sims.items() if i <= top)
     return top, quality, quality * got / asked
 
 
@@ -167,7 +177,7 @@ def _answer(index: AddressIndex, level: int, entity: tuple, members: list[int], 
     if place is not None:
         lon, lat = index.lon[place], index.lat[place]
     else:
-        place = min(members, key=lambda m: (index.own_level[m], m))
+        place = members[int(np.argmin(index.own_level[members]))]
         lon, lat = index.lon[place], index.lat[place]
         xs, ys = index.lon[members], index.lat[members]
         if np.ptp(xs) > SAME_PLACE or np.ptp(ys) > SAME_PLACE:
@@ -204,7 +214,7 @@ def _suggest(index: AddressIndex, q: Query, limit: int = 5) -> tuple[Candidate, 
         text = q.texts.get(kind)
         if not text:
             continue
-        names = [s for s, keys in index.fuzzy[kind].surfaces.items() if s in keys]
+        names = index.names[kind]
         for key, score, _ in process.extract(text, names, scorer=fuzz.ratio, limit=limit):
             members = index.by_key[kind, key]
             p = min(members, key=lambda m: index.own_level[m])
@@ -243,12 +253,18 @@ def geocode(index: AddressIndex, text: str) -> Match:
         return NONE
     q = read_query(index, clean(text))
     cands = _candidates(index, q)
+    wants = [q.get(f) for f in FIELDS]
     if not cands:
-        return Match(None, None, "none", 0.0, None, None, _suggest(index, q))
+        coarse = _admin_answer(index, q, wants)
+        suggestions = _suggest(index, q)
+        if coarse is None:
+            return Match(None, None, "none", 0.0, None, None, suggestions)
+        return Match(*[getattr(coarse, f) for f in Match.__slots__[:6]], suggestions)
     scored = []
+    named = {p for n in q.names for p in index.by_key.get(("name", n), ())}
     for p in cands:
-        level, quality, score = _compare(index, q, p)
-        if any(p in index.by_key.get(("name", n), ()) for n in q.names):
+        level, quality, score = _compare(index, wants, q, p)
+        if p in named:
             level, quality, score = max(level, min(int(index.own_level[p]), _POI)), 1.0, 1.0
         if level >= 0:
             scored.append((level, quality, score, p))
@@ -256,6 +272,11 @@ def geocode(index: AddressIndex, text: str) -> Match:
         return Match(None, None, "none", 0.0, None, None, _suggest(index, q))
     scored.sort(key=lambda t: (-t[0], -t[1], -t[2], t[3]))
     level, quality, score, best = scored[0]
+    admin = max((i for i in range(5) if wants[i]), default=-1)
+    if level < admin:  # the named division holds none of the candidates
+        coarse = _admin_answer(index, q, wants)
+        if coarse is not None:
+            return coarse
     if level == _ROAD and "roadno" in q.numbers:
         road = index.fields[best][_ROAD]
         door = _door_on_segment(index, q, road, quality)

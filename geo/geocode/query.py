@@ -21,6 +21,7 @@ __all__ = ["Query", "fuzzy_lookup", "read_query"]
 HOMOPHONE_SIM = 0.9
 _NUMBER = re.compile(r"([0-9]+(?:-[0-9]+)?)号?")
 _NAMED = ("road", "poi")
+_PHASE = re.compile(r"期|区|街区|组团")
 _ADMIN_ENDS = ("省", "市", "区", "县", "街道", "镇", "乡", "社区", "村")
 
 
@@ -55,6 +56,13 @@ class Query:
         return value if value is not None else self.numbers.get(level)
 
 
+def _canonical_first(keys: dict[str, float]) -> dict[str, float]:
+    """A name written exactly as a base name means that place, not others' aliases."""
+    if len(keys) > 1 and max(keys.values()) >= 1.0:
+        return {k: v for k, v in keys.items() if v >= 1.0}
+    return keys
+
+
 def fuzzy_lookup(index: AddressIndex, kind: str, text: str) -> dict[str, float]:
     """Base names of `kind` that `text` may mean, with similarities in (0, 1].
 
@@ -70,7 +78,7 @@ def fuzzy_lookup(index: AddressIndex, kind: str, text: str) -> dict[str, float]:
 
     if text in fz.surfaces:
         take(text, 1.0)
-        return out
+        return _canonical_first(out)
     n = len(text)
     if n < 3:
         return out
@@ -117,6 +125,7 @@ class _Reader:
         for kind, key, sim, _short in entries:
             kinds.setdefault(kind, {})[key] = max(kinds.get(kind, {}).get(key, 0.0), sim)
         for kind, keys in kinds.items():
+            keys = _canonical_first(keys)
             if kind == "name":
                 q.names.extend(keys)
             elif kind not in q.named:
@@ -169,29 +178,79 @@ class _Reader:
         self.last = "number"
 
 
-def read_query(index: AddressIndex, s: str) -> Query:
-    """Read a cleaned query address into a :class:`Query` against `index`."""
-    head, units = split_units(s)
-    reader = _Reader(index)
+def _tokens(index: AddressIndex, head: str) -> list[tuple]:
+    """Known names, numbers and unknown stretches of `head`, in order."""
+    tokens: list[tuple] = []
     pos, start, n = 0, None, len(head)
+    zone = True  # still in the divisions at the start: short names (滨江 for 滨江区) allowed
     while pos < n:
-        hit = _longest(index, head, pos, reader.admin_zone)
+        zone = zone and (
+            not tokens
+            or tokens[-1][0] == "unknown"
+            or (tokens[-1][0] == "known" and all(e[0] in ADMIN_LEVELS for e in tokens[-1][2]))
+        )
+        hit = _longest(index, head, pos, zone)
         number = _NUMBER.match(head, pos) if head[pos].isdigit() else None
+        if number and _PHASE.match(head, number.start(1) + len(number.group(1))):
+            number = None  # 2期, 3区: part of the compound name
         if hit is None and number is None:
             start = pos if start is None else start
             pos += 1
             continue
         if start is not None:
-            reader.unknown(head[start:pos])
+            tokens.append(("unknown", head[start:pos]))
             start = None
         if number is not None:
-            reader.number(number.group(1))
+            tokens.append(("number", number.group(1)))
             pos = number.end()
         else:
-            pos, entries = hit
-            reader.known(entries)
+            tokens.append(("known", head[pos : hit[0]], hit[1]))
+            pos = hit[0]
     if start is not None:
-        reader.unknown(head[start:])
+        tokens.append(("unknown", head[start:]))
+    return tokens
+
+
+def _merge(index: AddressIndex, tokens: list[tuple]) -> list[tuple]:
+    """Join an unknown stretch to the road or compound name it touches when the joined text
+    is a near miss of a name (溪梧桐路 for 西梧桐路, not 梧桐路 with a stray 溪)."""
+    out = list(tokens)
+    i = 0
+    while i < len(out):
+        if out[i][0] != "unknown":
+            i += 1
+            continue
+        for j in (i + 1, i - 1):
+            if not 0 <= j < len(out) or out[j][0] != "known":
+                continue
+            text = out[i][1] + out[j][1] if j > i else out[j][1] + out[i][1]
+            kinds = dict.fromkeys(e[0] for e in out[j][2] if e[0] in _NAMED)
+            found = {k: fuzzy_lookup(index, k, text) for k in kinds}
+            found = {k: v for k, v in found.items() if v}
+            if found:
+                kind = max(found, key=lambda k: max(found[k].values()))
+                lo, hi = min(i, j), max(i, j)
+                out[lo : hi + 1] = [("fuzzy", text, kind, found[kind])]
+                break
+        i += 1
+    return out
+
+
+def read_query(index: AddressIndex, s: str) -> Query:
+    """Read a cleaned query address into a :class:`Query` against `index`."""
+    head, units = split_units(s)
+    reader = _Reader(index)
+    for token in _merge(index, _tokens(index, head)):
+        if token[0] == "unknown":
+            reader.unknown(token[1])
+        elif token[0] == "number":
+            reader.number(token[1])
+        elif token[0] == "known":
+            reader.known(token[2])
+        elif token[2] not in reader.query.named:
+            reader.query.named[token[2]] = token[3]
+            reader.query.texts[token[2]] = token[1]
+            reader.last = token[2]
     q = reader.query
     for level, value in units.items():
         q.numbers.setdefault(level, value)

@@ -106,6 +106,8 @@ def test_ambiguous_alias_is_not_a_building(index):
 def test_non_existent_building_number_gives_the_compound(index):
     check(index, "荷塘花园9栋", "poi", "C1")
     check(index, P + "杏花路39号荷塘国际2栋", "poi", "C2")
+    # 荷塘国际 has a 3栋 and 荷塘花园 is one of its aliases, but 荷塘花园 is a name of its own
+    check(index, "荷塘花园3栋", "poi", "C1")
 
 
 def test_made_up_compound_on_a_real_door_is_not_a_building(index):
