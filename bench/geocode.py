@@ -400,6 +400,18 @@ def report(x: dict) -> str:
         )
         + ".",
     ]
+    lines += [
+        "",
+        "Notes. A compound name one character off that is not a homophone (怡影华府 for 怡景华府)"
+        " is trusted only when the road and door number agree; without them the answer stays at"
+        " the compound (poi) with a lower score, which is most of the misses below. A lane house"
+        " whose lane name has a near-shape typo (车文庙二巷) is one character from several lanes"
+        " (东/西/南文庙二巷), so the answer steps back to the district. Building queries that keep"
+        " too little to single out one building (a compound name found in several districts, the"
+        " district dropped) get none or a coarser level with candidates, never a building. The"
+        " baseline returns its best full-address string whatever the score, so every miss of it"
+        " is a confident wrong answer.",
+    ]
     if x["examples"]:
         lines += ["", "Unambiguous building queries not resolved to the building (first ones):", ""]
         lines += [f"* `{t}` → {lv}" for t, lv, _ in x["examples"]]
