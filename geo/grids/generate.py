@@ -165,7 +165,7 @@ def generate_grids(
         compounds[compounds >= 0], weights=b_m["households"].to_numpy()[compounds >= 0]
     )
     fits = {int(c) for c in np.flatnonzero(compound_households <= grid_bounds[1])}
-    _summarise(frame, report, level, grid_bounds, micro_bounds, fits)
+    frame = _summarise(frame, report, level, grid_bounds, micro_bounds, fits)
     return GridLayer(frame, report)
 
 
@@ -685,7 +685,7 @@ def _empty_report(level, grid_bounds, micro_bounds) -> dict:
 
 def _summarise(
     frame: gpd.GeoDataFrame, report: dict, level: str, grid_bounds, micro_bounds, fits: set[int]
-) -> None:
+) -> gpd.GeoDataFrame:
     levels = (
         ("grid", "micro") if level == "both" else (("micro",) if level == "micro" else ("grid",))
     )
@@ -712,7 +712,7 @@ def _summarise(
                 if isinstance(r, str)
             ],
         }
-    frame.drop(columns=["_compounds", "_barrier_crossing"], inplace=True, errors="ignore")
+    return frame.drop(columns=["_compounds", "_barrier_crossing"], errors="ignore")
 
 
 def _split_compounds(part: gpd.GeoDataFrame, *, only: set[int] | None = None) -> int:
