@@ -60,6 +60,7 @@ from data.synthetic import SyntheticCity, generate_city
 from geo.crs import utm_crs
 from geo.grids.generate import BARRIER_CLASSES, GRID_BOUNDS, generate_grids
 from geo.grids.tessellation import PRECISION_M, enclosures, polygonal
+from geo.lookup import first_containing
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 0
@@ -110,7 +111,7 @@ def prepare(city: SyntheticCity, name: str, *, communities: int | None = None) -
     crs = utm_crs(area)
     area_m = area.to_crs(crs).geometry.to_numpy()
     points = shapely.point_on_surface(city.buildings.to_crs(crs).geometry.to_numpy())
-    area_of = _first_hit(points, area_m)
+    area_of = first_containing(points, area_m)
     keep = area_of >= 0 if communities is not None else np.ones(len(points), dtype=bool)
     buildings = city.buildings[keep].reset_index(drop=True)
     points, area_of = points[keep], area_of[keep]
@@ -123,7 +124,7 @@ def prepare(city: SyntheticCity, name: str, *, communities: int | None = None) -
     for a, geom in enumerate(area_m):
         faces = enclosures(geom, lines)
         mine = np.flatnonzero(area_of == a)
-        hit = _first_hit(points[mine], faces)
+        hit = first_containing(points[mine], faces)
         enclosure[mine] = np.where(hit >= 0, hit + offset, -1)
         offset += len(faces)
     compound = (
@@ -145,19 +146,6 @@ def prepare(city: SyntheticCity, name: str, *, communities: int | None = None) -
         area=area_of,
         enclosure=enclosure,
     )
-
-
-def _first_hit(points: np.ndarray, polygons: np.ndarray) -> np.ndarray:
-    """Index of the first polygon each point intersects, -1 for none."""
-    out = np.full(len(points), -1)
-    if len(points) == 0 or len(polygons) == 0:
-        return out
-    hit_p, hit_a = shapely.STRtree(polygons).query(points, predicate="intersects")
-    order = np.lexsort((hit_a, hit_p))
-    hit_p, hit_a = hit_p[order], hit_a[order]
-    first = np.unique(hit_p, return_index=True)[1]
-    out[hit_p[first]] = hit_a[first]
-    return out
 
 
 # -- engines --------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ from geo.grids.split import (
     slot_ranges,
 )
 from geo.grids.tessellation import PRECISION_M, polygonal, tessellate
+from geo.lookup import first_containing
 
 LEVELS = ("grid", "micro", "both")
 GRID_BOUNDS = (300, 500)
@@ -130,10 +131,7 @@ def generate_grids(
     compounds = _compound_index(b_m)
     anchors = shapely.point_on_surface(b_m.geometry.to_numpy())
     area_geoms = area_m.geometry.to_numpy()
-    hit_b, hit_a = shapely.STRtree(area_geoms).query(anchors, predicate="intersects")
-    first = np.unique(hit_b, return_index=True)[1]
-    area_of = np.full(len(b_m), -1)
-    area_of[hit_b[first]] = hit_a[first]
+    area_of = first_containing(anchors, area_geoms)
 
     rows: list[dict] = []
     report = _empty_report(level, grid_bounds, micro_bounds)

@@ -13,6 +13,8 @@ import numpy as np
 import shapely
 from shapely import Geometry
 
+from geo.lookup import first_containing
+
 SAMPLE_SPACING_M = 6.0
 PRECISION_M = 0.01
 
@@ -101,12 +103,7 @@ def tessellate(
     footprints = np.asarray(footprints, dtype=object)
     faces = enclosures(area, barriers)
     anchors = shapely.point_on_surface(footprints)
-    tree = shapely.STRtree(faces)
-    hit_building, hit_face = tree.query(anchors, predicate="intersects")
-    face_of = np.full(len(footprints), -1)
-    # a point on a shared edge touches two faces: keep the first, deterministically
-    first = np.unique(hit_building, return_index=True)[1]
-    face_of[hit_building[first]] = hit_face[first]
+    face_of = first_containing(anchors, faces)  # on a shared edge: the lower face
 
     cells = np.array([shapely.Polygon()] * len(footprints), dtype=object)
     empty_faces = []

@@ -38,6 +38,7 @@ from geo.grids.generate import (
 )
 from geo.grids.inputs import require_buildings
 from geo.grids.tessellation import PRECISION_M, polygonal
+from geo.lookup import first_containing
 
 __all__ = [
     "AGREE_IOU",
@@ -206,20 +207,6 @@ def _sum_within(geoms, points: np.ndarray, weights: np.ndarray) -> np.ndarray:
         return np.zeros(len(geoms))
     p, g = shapely.STRtree(geoms).query(points, predicate="intersects")
     return np.bincount(g, weights=weights[p], minlength=len(geoms))
-
-
-def _assign(points: np.ndarray, geoms) -> np.ndarray:
-    """Index of the first geometry each point lies in (or on), -1 for none."""
-    owner = np.full(len(points), -1)
-    geoms = np.asarray(geoms, dtype=object)
-    if len(geoms) == 0 or len(points) == 0:
-        return owner
-    p, g = shapely.STRtree(geoms).query(points, predicate="intersects")
-    order = np.lexsort((g, p))
-    p, g = p[order], g[order]
-    first = np.unique(p, return_index=True)[1]
-    owner[p[first]] = g[first]
-    return owner
 
 
 # -- compare --------------------------------------------------------------------------------
@@ -606,7 +593,7 @@ def unify_layers(
         polygonal(shapely.set_precision(g, GRID_M))
         for g in shapely.make_valid(area_m.geometry.to_numpy())
     ]
-    area_of = _assign(points, areas)
+    area_of = first_containing(points, areas)
     codes = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
 
     rows: list[dict] = []
@@ -823,7 +810,7 @@ def _release_for(result: _Outcome, ranks) -> int | None:
 
 
 def _kept_rows(kept, cands, layers, b, points, hh, level) -> list[dict]:
-    owner = _assign(points, [k.geom for k in kept])
+    owner = first_containing(points, [k.geom for k in kept])
     rows = []
     for i, k in enumerate(kept):
         c = cands[k.candidate]
@@ -977,11 +964,11 @@ def _settle(area, chosen: list[_Kept], ranks, points, hh, bounds, tol):
     geoms = [k.geom for k in chosen]
     remaining = polygonal(_diff(area, _merge(geoms)))
     parts = [p for p in shapely.get_parts(remaining) if p.area > 0]
-    owner_k = _assign(points, geoms)
+    owner_k = first_containing(points, geoms)
     inside = owner_k >= 0
     h_kept = np.bincount(owner_k[inside], weights=hh[inside], minlength=len(chosen))
     owner_p = np.full(len(points), -1)
-    owner_p[~inside] = _assign(points[~inside], parts)
+    owner_p[~inside] = first_containing(points[~inside], parts)
     counted = owner_p >= 0
     h_part = np.bincount(owner_p[counted], weights=hh[counted], minlength=len(parts))
     chosen_ranks = [ranks[k.candidate] for k in chosen]
@@ -1341,7 +1328,7 @@ def _add_micro(grids, b, roads, micro_bounds, report, tol) -> gpd.GeoDataFrame:
     shells_m = [_for_generate(g) for g in exact]
     usable = [i for i, g in enumerate(shells_m) if not g.is_empty]
     points, _ = _points(b, crs) if crs is not None else (np.empty(0), None)
-    owner = _assign(points, [shells_m[i] for i in usable])
+    owner = first_containing(points, [shells_m[i] for i in usable])
     inside = np.flatnonzero(owner >= 0)
     if len(inside) == 0:
         report["micro"] = {"count": 0, "within_bounds": 0, "bounds": list(micro_bounds)}
