@@ -29,7 +29,6 @@ stay byte for byte as they were. Layers returned here carry full-precision coord
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -45,8 +44,10 @@ from sqlalchemy.orm import Session
 
 from api.errors import ConflictError
 from api.storage import grids as store
+from geo import io as geo_io
 from geo.errors import InputError
 from geo.grids import edit
+from geo.io import json_ready
 
 TOLERANCE_M = 0.5  # overlaps, gaps and strays thinner than this are rounding (edit module)
 SAME_DEG = 1e-7  # a sent polygon this close to the stored one keeps the stored coordinates
@@ -229,30 +230,7 @@ def feature_collection(
     frame: gpd.GeoDataFrame, properties: Sequence[str], *, id_column: str | None = None
 ) -> dict:
     """GeoJSON FeatureCollection of `frame` with the given properties (full precision)."""
-    geoms = frame.geometry.to_numpy()
-    texts = shapely.to_geojson(geoms)
-    columns = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in properties]
-    features = []
-    for k, text in enumerate(texts):
-        geometry = None if text is None or shapely.is_empty(geoms[k]) else json.loads(text)
-        values = {name: _plain(column[k]) for name, column in zip(properties, columns, strict=True)}
-        feature = {"type": "Feature", "geometry": geometry, "properties": values}
-        if id_column is not None:
-            feature["id"] = _plain(frame[id_column].iloc[k])
-        features.append(feature)
-    return {"type": "FeatureCollection", "features": features}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
-        return None
-    return value
+    return geo_io.feature_collection(frame, list(properties), id_column=id_column)
 
 
 # -- the common end of every edit -------------------------------------------------------------
@@ -323,7 +301,7 @@ def _finish(
     problems = edit.validate_layer(layer, c.buildings, c.boundary, tolerance_m=TOLERANCE_M)
     if not locked.empty:
         problems = pd.concat([locked, problems], ignore_index=True)
-    result = EditResult(c.area.code, layer, problems, c.version, report=_plain(report or {}))
+    result = EditResult(c.area.code, layer, problems, c.version, report=json_ready(report or {}))
     if save:
         if not locked.empty:
             listed = "; ".join(locked["message"].head(3))

@@ -184,36 +184,63 @@ def _assign_crs(
     raise CRSMismatchError(msg)
 
 
-def write_geojson(frame: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7) -> Path:
-    """Write `frame` as a GeoJSON FeatureCollection in EPSG:4326.
+def feature_collection(
+    frame: gpd.GeoDataFrame,
+    properties: list[str] | None = None,
+    *,
+    id_column: str | None = None,
+    precision: int | None = None,
+) -> dict:
+    """`frame` as a GeoJSON FeatureCollection dict, properties as plain JSON values.
 
-    Unlike GDAL's writer this keeps list and dict properties (such as grid members) as JSON
-    arrays and objects. Coordinates are rounded to `precision` decimals (7 ≈ 1 cm).
+    List and dict cells (such as grid members) stay JSON arrays and objects; missing columns
+    among `properties` give null; with `precision`, coordinates are rounded to that many
+    decimals (7 ≈ 1 cm); empty geometries give null.
     """
     import json
 
     import shapely
 
+    geoms = frame.geometry.to_numpy()
+    if precision is not None:
+        geoms = shapely.set_precision(geoms, 10.0**-precision)
+    if properties is None:
+        properties = [c for c in frame.columns if c != frame.geometry.name]
+    columns = [frame[c].tolist() if c in frame.columns else [None] * len(frame) for c in properties]
+    texts = shapely.to_geojson(geoms)
+    features = []
+    for k, text in enumerate(texts):
+        empty = text is None or shapely.is_empty(geoms[k])
+        feature = {
+            "type": "Feature",
+            "properties": {
+                name: json_ready(col[k]) for name, col in zip(properties, columns, strict=True)
+            },
+            "geometry": None if empty else json.loads(text),
+        }
+        if id_column is not None:
+            feature["id"] = json_ready(frame[id_column].iloc[k])
+        features.append(feature)
+    return {"type": "FeatureCollection", "features": features}
+
+
+def write_geojson(frame: gpd.GeoDataFrame, path: str | Path, *, precision: int = 7) -> Path:
+    """Write `frame` as a GeoJSON FeatureCollection in EPSG:4326 (see feature_collection)."""
+    import json
+
     path = Path(path)
     frame = frame.to_crs(4326) if frame.crs is not None else frame
-    geoms = shapely.set_precision(frame.geometry.to_numpy(), 10.0**-precision)
-    columns = [c for c in frame.columns if c != frame.geometry.name]
-    features = []
-    for geom, values in zip(geoms, frame[columns].itertuples(index=False), strict=True):
-        properties = {c: _plain(v) for c, v in zip(columns, values, strict=True)}
-        geometry = None if geom is None else json.loads(shapely.to_geojson(geom))
-        features.append({"type": "Feature", "properties": properties, "geometry": geometry})
-    text = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
-    path.write_text(text, encoding="utf-8")
+    collection = feature_collection(frame, precision=precision)
+    path.write_text(json.dumps(collection, ensure_ascii=False), encoding="utf-8")
     return path
 
 
-def _plain(value):
+def json_ready(value):
     """A JSON-ready version of a frame cell."""
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple | np.ndarray):
-        return [_plain(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.generic):
         return value.item()
     if value is None or (isinstance(value, float) and np.isnan(value)):
