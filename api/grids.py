@@ -91,6 +91,14 @@ def generate_file(
     layer = generate_grids(
         frame, area, roads=lines, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro
     )
+    write_layer(layer, out, report=report, rejected=rejected)
+    return layer
+
+
+def write_layer(
+    layer: GridLayer, out: Path, *, report: Path | None, rejected: list[RowProblem]
+) -> None:
+    """The layer as GeoJSON (contract columns first) and, if asked, the report as JSON."""
     layer.report["rejected_rows"] = [
         p._asdict() if hasattr(p, "_asdict") else vars(p) for p in rejected
     ]
@@ -98,7 +106,6 @@ def generate_file(
     write_geojson(layer.grids[columns], out)
     if report is not None:
         report.write_text(json.dumps(layer.report, ensure_ascii=False, indent=2), encoding="utf-8")
-    return layer
 
 
 # -- DB mode -----------------------------------------------------------------------------------

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
 
-from api.grids import CONTRACT_COLUMNS, read_boundary, read_buildings
+from api.grids import read_boundary, read_buildings, write_layer
 from geo.errors import InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer
 from geo.grids.unify import compare_layers, summarise, unify_layers
@@ -115,13 +114,7 @@ def unify_files(
     )  # fmt: skip
     layer.report["comparison"] = summary
     layer.report["sources"] = {name: str(path) for name, path in layers.items()}
-    layer.report["rejected_rows"] = [
-        p._asdict() if hasattr(p, "_asdict") else vars(p) for p in rejected
-    ]
-    columns = CONTRACT_COLUMNS + [c for c in layer.grids.columns if c not in CONTRACT_COLUMNS]
-    write_geojson(layer.grids[columns], out)
-    if report is not None:
-        report.write_text(json.dumps(layer.report, ensure_ascii=False, indent=2), encoding="utf-8")
+    write_layer(layer, out, report=report, rejected=rejected)
     if findings is not None:
         write_geojson(found, findings)
     return UnifyResult(layer, found, summary)
