@@ -40,3 +40,10 @@ def current_revision(url: str) -> str | None:
             return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str:
+    """The newest revision the migrations directory holds."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("postgresql://")).get_current_head()

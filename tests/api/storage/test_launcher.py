@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from api.settings import get_settings
+from api.storage import migrate
 from api.storage.launcher import Cluster, LauncherError, database_url
 from tests.conftest import make_state_dir
 
@@ -172,7 +173,7 @@ def test_cli_db_lifecycle():
         url = run_cli("db", "url", state_dir=state).stdout.strip()
         assert url.startswith("postgresql+psycopg://") and url.endswith("/wangge")
         upgraded = run_cli("db", "upgrade", state_dir=state)
-        assert upgraded.returncode == 0 and "revision 0001" in upgraded.stdout
+        assert upgraded.returncode == 0 and f"revision {migrate.head_revision()}" in upgraded.stdout
         down = run_cli("db", "downgrade", "base", state_dir=state)
         assert down.returncode == 0 and "revision base" in down.stdout
         stopped = run_cli("db", "stop", state_dir=state)
