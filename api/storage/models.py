@@ -16,6 +16,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -220,7 +222,8 @@ class Station(Base):
     __tablename__ = "stations"
     __table_args__ = (
         valid_geom(),
-        CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars_range"),
+        CheckConstraint("stars IS NULL OR stars BETWEEN 3 AND 5", name="stars_range"),
+        CheckConstraint("location_source IN ('given', 'geocoded')", name="location_source_known"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     station_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -231,9 +234,31 @@ class Station(Base):
     opening_hours: Mapped[str | None] = mapped_column(String(200))
     services: Mapped[str | None] = mapped_column(Text)
     contact: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(32))
     address: Mapped[str | None] = mapped_column(Text)
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
+    location_source: Mapped[str] = mapped_column(String(16), server_default=text("'given'"))
     geom = geom("POINT")
+
+
+class Isochrone(Base):
+    """A station's walking circle (5/10/15 minutes) at one speed; 'buffer' when off the network."""
+
+    __tablename__ = "isochrones"
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+        CheckConstraint("speed_kmh > 0", name="speed_positive"),
+        CheckConstraint("method IN ('network', 'buffer')", name="method_known"),
+        UniqueConstraint("station_id", "minutes", "speed_kmh"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id", ondelete="CASCADE"))
+    minutes: Mapped[float] = mapped_column(Float)
+    speed_kmh: Mapped[float] = mapped_column(Float)
+    method: Mapped[str] = mapped_column(String(16))
+    computed_at: Mapped[datetime] = now()
+    geom = geom("MULTIPOLYGON")
 
 
 class Case(Base):
@@ -282,6 +307,7 @@ SPATIAL_COLUMNS = {
     "pois": ["geom"],
     "grids": ["geom"],
     "stations": ["geom"],
+    "isochrones": ["geom"],
     "cases": ["geom"],
 }
 
