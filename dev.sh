@@ -26,7 +26,10 @@ setup_system() {
     [ -x /usr/lib/postgresql/15/bin/postgres ] || missing+=(postgresql-15)
     [ -f /usr/share/postgresql/15/extension/postgis.control ] || missing+=(postgresql-15-postgis-3)
     command -v runuser >/dev/null || missing+=(util-linux)
-    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else say "PostgreSQL 15 + PostGIS present"; fi
+    # the map pages' browser tests drive Debian's chromium; their Leaflet comes from npm
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    command -v npm >/dev/null || missing+=(npm)
+    if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else say "PostgreSQL 15 + PostGIS, chromium, npm present"; fi
 }
 
 find_python() {
@@ -64,9 +67,24 @@ setup_python() {
     fi
 }
 
+setup_frontend() {
+    # Leaflet and its plugins for the map pages, served from maps/static/vendor/node_modules
+    local dir=maps/static/vendor stamp want
+    stamp=$dir/node_modules/.wangge-installed
+    want=$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)
+    if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+        say "installing the map pages' JavaScript (npm ci)"
+        npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error >/dev/null
+        echo "$want" >"$stamp"
+    else
+        say "map JavaScript up to date"
+    fi
+}
+
 setup() {
     setup_system
     setup_python
+    setup_frontend
 }
 
 task=${1:-}
