@@ -92,6 +92,7 @@ class Reverse:
     building_id: str | None
     distance_m: float | None
     areas: store.Containing
+    place: store.NearestPlace | None = None
 
 
 def reverse(
@@ -105,8 +106,12 @@ def reverse(
     """Reverse-geocode a point given in `crs`; fields are None where nothing is found."""
     x, y = (float(v) for v in to_wgs84(lon, lat, crs=crs))
     building = store.nearest_building(session, x, y, max_distance_m=max_distance_m)
+    place = None
+    if building is None or not building.address:
+        place = store.nearest_place(session, x, y, max_distance_m=max_distance_m)
     return Reverse(
-        address=building.address if building else None,
+        address=building.address if building and building.address else place and place.address,
+        place=place,
         building_id=building.building_id if building else None,
         distance_m=round(building.distance_m, 2) if building else None,
         areas=store.containing(session, x, y),

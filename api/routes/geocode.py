@@ -96,10 +96,24 @@ class Area(BaseModel):
     name: str
 
 
+class Place(BaseModel):
+    id: str = Field(description="compound:…, station:… or road:…")
+    kind: str
+    address: str
+    distance_m: float
+    house_number: int | None = Field(
+        description="interpolated along the road's number range; roads only"
+    )
+
+
 class ReverseResult(BaseModel):
-    address: str | None = Field(description="the nearest building's address (or its compound's)")
+    address: str | None = Field(
+        description="the nearest building's address (or its compound's); without one, the "
+        "place's: the compound containing the point, a station nearby, or the nearest road"
+    )
     building_id: str | None
     distance_m: float | None = Field(description="metres to the building; 0 inside its footprint")
+    place: Place | None = Field(description="set when no building with an address is near")
     micro_grid_code: str | None
     grid_code: str | None
     community: Area | None
@@ -160,6 +174,15 @@ def reverse(session: SessionDep, query: Annotated[ReverseQuery, Query()]) -> Rev
         address=found.address,
         building_id=found.building_id,
         distance_m=found.distance_m,
+        place=None
+        if found.place is None
+        else Place(
+            id=found.place.id,
+            kind=found.place.kind,
+            address=found.place.address,
+            distance_m=round(found.place.distance_m, 2),
+            house_number=found.place.house_number,
+        ),
         micro_grid_code=a.micro_grid_code,
         grid_code=a.grid_code,
         community=Area(code=a.community_code, name=a.community_name) if a.community_code else None,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Float, Integer, cast, func, literal, select
+from sqlalchemy import Float, Integer, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from api.storage import models
@@ -20,10 +20,12 @@ __all__ = [
     "ADDRESS_TABLES",
     "Containing",
     "NearestBuilding",
+    "NearestPlace",
     "address_base_version",
     "containing",
     "load_address_base",
     "nearest_building",
+    "nearest_place",
 ]
 
 #: Tables whose rows form the address base (their counts and largest ids fingerprint it).
@@ -189,6 +191,94 @@ def nearest_building(
         if closer and row.distance_m <= max_distance_m:
             best = NearestBuilding(row.building_id, row.address, float(row.distance_m))
     return best
+
+
+@dataclass(frozen=True, slots=True)
+class NearestPlace:
+    """A non-building place of the address base near a point (compound, station or road)."""
+
+    id: str
+    kind: str
+    address: str
+    distance_m: float
+    house_number: int | None = None
+
+
+def _geodesic(shape, pt):
+    return cast(func.ST_Distance(func.Geography(shape), func.Geography(pt)), Float)
+
+
+def nearest_place(
+    session: Session,
+    lon: float,
+    lat: float,
+    *,
+    max_distance_m: float = 50.0,
+    road_distance_m: float = 100.0,
+) -> NearestPlace | None:
+    """The place that names a WGS-84 point when no building does, finest first.
+
+    A compound whose polygon contains the point; else the nearest station within
+    `max_distance_m`; else the nearest named road within `road_distance_m`, with a house
+    number interpolated along its number range (``from_no`` … ``to_no``) where it has one.
+    """
+    c, s, r = models.Compound, models.Station, models.Road
+    pt = _point(lon, lat)
+    label = func.coalesce(func.nullif(func.btrim(c.address), ""), c.name)
+    row = session.execute(
+        select(c.compound_id, label.label("address"))
+        .where(c.geom.is_not(None), func.ST_Contains(c.geom, pt), label.is_not(None))
+        .order_by(c.compound_id)
+        .limit(1)
+    ).first()
+    if row is not None:
+        return NearestPlace(f"compound:{row.compound_id}", "compound", row.address, 0.0)
+    distance = _geodesic(s.geom, pt).label("distance_m")
+    knn = select(s.id).order_by(s.geom.op("<->")(pt)).limit(5).scalar_subquery()
+    row = session.execute(
+        select(
+            s.station_id,
+            func.coalesce(func.nullif(func.btrim(s.address), ""), s.name).label("address"),
+            distance,
+        )
+        .where(s.id.in_(knn))
+        .order_by(distance, s.station_id)
+        .limit(1)
+    ).first()
+    if row is not None and row.distance_m <= max_distance_m:
+        return NearestPlace(f"station:{row.station_id}", "station", row.address, row.distance_m)
+    distance = _geodesic(r.geom, pt).label("distance_m")
+    line = func.ST_LineMerge(r.geom)
+    fraction = func.ST_LineLocatePoint(line, pt)
+    knn = (
+        select(r.id)
+        .where(func.length(func.btrim(r.name)) > 0)
+        .order_by(r.geom.op("<->")(pt))
+        .limit(5)
+        .scalar_subquery()
+    )
+    # ST_LineLocatePoint needs one line: a road whose parts do not merge gets no number
+    single = func.GeometryType(line) == "LINESTRING"
+    row = session.execute(
+        select(
+            r.road_id,
+            r.name,
+            r.from_no,
+            r.to_no,
+            distance,
+            case((single, fraction), else_=None).label("fraction"),
+        )
+        .where(r.id.in_(knn))
+        .order_by(distance, r.road_id)
+        .limit(1)
+    ).first()
+    if row is None or row.distance_m > road_distance_m:
+        return None
+    number = None
+    if None not in (row.from_no, row.to_no, row.fraction):
+        number = round(row.from_no + row.fraction * (row.to_no - row.from_no))
+    address = row.name if number is None else f"{row.name}{number}号附近"
+    return NearestPlace(f"road:{row.road_id}", "road", address, row.distance_m, number)
 
 
 def containing(session: Session, lon: float, lat: float) -> Containing:

@@ -141,11 +141,63 @@ def test_reverse_far_outside_is_all_null(api):
         "address": None,
         "building_id": None,
         "distance_m": None,
+        "place": None,
         "micro_grid_code": None,
         "grid_code": None,
         "community": None,
         "street": None,
     }
+
+
+def test_reverse_in_a_compound_away_from_buildings_names_the_compound(api, city_url):
+    """A point in a compound's yard, over 50 m from any building, answers the compound."""
+    found = rows(
+        city_url,
+        "SELECT k.compound_id, coalesce(nullif(btrim(k.address), ''), k.name), "
+        "ST_X(p), ST_Y(p) FROM compounds k, "
+        "LATERAL (SELECT (ST_Dump(ST_GeneratePoints(k.geom, 200, 1))).geom AS p) pts "
+        "WHERE NOT EXISTS (SELECT 1 FROM buildings b WHERE "
+        "ST_DWithin(b.footprint::geography, p::geography, 60)) "
+        "ORDER BY k.compound_id LIMIT 1",
+    )
+    assert found, "the synthetic community has compounds with yards"
+    compound_id, address, lon, lat = found[0]
+    body = api.get("/api/reverse", params={"lon": lon, "lat": lat}).json()
+    assert body["building_id"] is None
+    assert body["place"]["id"] == f"compound:{compound_id}"
+    assert body["place"]["distance_m"] == 0
+    assert body["address"] == address
+
+
+def test_reverse_beside_a_road_interpolates_its_house_number(api, city_url):
+    """A point 33 m north of an east-west numbered road, away from every other place."""
+    found = rows(
+        city_url,
+        "SELECT r.road_id, r.name, r.from_no, r.to_no, ST_X(p), ST_Y(p), "
+        "ST_LineLocatePoint(ST_LineMerge(r.geom), p) FROM roads r, LATERAL ("
+        " SELECT ST_Translate(ST_LineInterpolatePoint(ST_LineMerge(r.geom), 0.5), 0, 0.0003) AS p"
+        ") q WHERE r.from_no IS NOT NULL AND GeometryType(ST_LineMerge(r.geom)) = 'LINESTRING' "
+        "AND abs(degrees(ST_Azimuth(ST_StartPoint(ST_LineMerge(r.geom)), "
+        "ST_EndPoint(ST_LineMerge(r.geom)))) - 90) < 20 "
+        "AND NOT EXISTS (SELECT 1 FROM buildings b WHERE "
+        "ST_DWithin(coalesce(b.footprint, b.location)::geography, p::geography, 55)) "
+        "AND NOT EXISTS (SELECT 1 FROM compounds k WHERE ST_Contains(k.geom, p)) "
+        "AND NOT EXISTS (SELECT 1 FROM stations s WHERE ST_DWithin(s.geom::geography, "
+        "p::geography, 55)) "
+        "AND (SELECT r2.road_id FROM roads r2 WHERE btrim(r2.name) <> '' "
+        " ORDER BY r2.geom::geography <-> p::geography LIMIT 1) = r.road_id "
+        "ORDER BY r.road_id LIMIT 1",
+    )
+    assert found, "the synthetic community has east-west numbered roads with free verges"
+    road_id, name, lo, hi, lon, lat, at = found[0]
+    body = api.get("/api/reverse", params={"lon": lon, "lat": lat}).json()
+    assert body["building_id"] is None
+    place = body["place"]
+    assert place["id"] == f"road:{road_id}" and place["kind"] == "road"
+    assert 20 < place["distance_m"] <= 100
+    assert place["house_number"] == round(lo + at * (hi - lo))
+    assert min(lo, hi) <= place["house_number"] <= max(lo, hi)
+    assert body["address"] == f"{name}{place['house_number']}号附近"
 
 
 def test_batch_keeps_order_and_converts(api, building):
