@@ -1,7 +1,7 @@
 """The standard address base read from the database, and the spatial look-ups of reverse geocoding.
 
 Queries never commit. Ids of places are ``<kind>:<source id>``: ``building:B000123``,
-``compound:C0001``, ``station:S0001``, ``road:R0001``.
+``compound:C0001``, ``station:S0001``, ``road:R0001``, ``poi:n123456``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,14 @@ __all__ = [
 ]
 
 #: Tables whose rows form the address base (their counts and largest ids fingerprint it).
-ADDRESS_TABLES = (models.Building, models.Compound, models.Road, models.Station, models.District)
+ADDRESS_TABLES = (
+    models.Building,
+    models.Compound,
+    models.Road,
+    models.Station,
+    models.Poi,
+    models.District,
+)
 
 COLUMNS = ["id", "address", "name", "from_no", "to_no", "geometry"]
 
@@ -59,7 +66,8 @@ def _rows(session: Session, stmt) -> list[dict]:
 
 
 def load_address_base(session: Session) -> gpd.GeoDataFrame:
-    """Every addressable place: buildings with an address, compounds, roads with a name, stations.
+    """Every addressable place: buildings with an address, compounds, roads with a name, stations,
+    named points of interest (shops, offices, amenities read from OpenStreetMap).
 
     Returns
     -------
@@ -129,6 +137,20 @@ def load_address_base(session: Session) -> gpd.GeoDataFrame:
             none_int.label("to_no"),
             s.geom.label("geometry"),
         ).order_by(s.id),
+    )
+    p = models.Poi
+    rows += _rows(
+        session,
+        select(
+            (literal("poi:") + p.poi_id).label("id"),
+            func.coalesce(func.nullif(func.btrim(p.address), ""), p.name).label("address"),
+            p.name.label("name"),
+            none_int.label("from_no"),
+            none_int.label("to_no"),
+            p.geom.label("geometry"),
+        )
+        .where(func.length(func.btrim(p.name)) > 0)
+        .order_by(p.id),
     )
     frame = gpd.GeoDataFrame(rows, columns=COLUMNS, geometry="geometry", crs=4326)
     return frame[~shapely.is_empty(frame.geometry.values) & frame.geometry.notna()]

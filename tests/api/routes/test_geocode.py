@@ -234,6 +234,25 @@ def test_index_is_rebuilt_when_buildings_are_added(api, city_url, building):
         execute(city_url, "DELETE FROM buildings WHERE building_id = 'BTEST1'")
 
 
+def test_named_points_of_interest_are_in_the_address_base(api, city_url, building):
+    name = "滨江区金鹰国际购物中心"
+    execute(
+        city_url,
+        "INSERT INTO pois (poi_id, name, kind, value, geom) VALUES "
+        "('n424242', :name, 'shop', 'mall', ST_SetSRID(ST_MakePoint(:lon, :lat), 4326))",
+        name=name,
+        lon=building["lon"] + 0.002,
+        lat=building["lat"],
+    )
+    try:
+        body = api.get("/api/geocode", params={"q": "金鹰国际购物中心门口"}).json()
+        assert body["matched_id"] == "poi:n424242"
+        assert body["level"] == "poi"
+        assert body["lon"] == pytest.approx(building["lon"] + 0.002, abs=1e-6)
+    finally:
+        execute(city_url, "DELETE FROM pois WHERE poi_id = 'n424242'")
+
+
 @pytest.mark.parametrize(
     ("path", "params", "needle"),
     [
