@@ -13,8 +13,9 @@ from pathlib import Path
 import geopandas as gpd
 from sqlalchemy.orm import Session
 
+from api.stations_import import Geocoder, prepare_stations, read_station_file
 from api.storage import ingest as store
-from data.catalogs import functions_by_type
+from data.catalogs import offered_by_type
 from geo.households import estimate_households
 from geo.io import read_vector
 from geo.osm import read_osm
@@ -95,9 +96,13 @@ def read_layers(
     kind: str,
     level: str | None = None,
     bounds: tuple[float, float, float, float] | None = None,
+    geocode: Geocoder | None = None,
     **read_options,
 ) -> tuple[list[Layer], dict[str, int]]:
-    """Read and validate `path` as `kind`; an OSM file gives buildings, roads and POIs."""
+    """Read and validate `path` as `kind`; an OSM file gives buildings, roads and POIs.
+
+    Station rows are checked against the catalog first; rows without a point are placed by
+    `geocode` from their address (see api.stations_import)."""
     if kind not in KINDS:
         msg = f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
         raise ValueError(msg)
@@ -115,9 +120,16 @@ def read_layers(
         if wanted is not None:
             layers = [layer for layer in layers if layer[0] == wanted]
         return layers, dict(osm.skipped)
-    frame = read_vector(path, **read_options)
+    if kind == "stations":
+        frame = read_station_file(path, **read_options)
+    else:
+        frame = read_vector(path, **read_options)
     if path.suffix.lower() == ".shp":
         frame = restore_truncated_names(frame)
+    if kind == "stations":
+        frame, early = prepare_stations(frame, geocode=geocode)
+        name, good, problems, repaired = _validate(frame, kind, level=level, bounds=bounds)
+        return [(name, good, sorted(early + problems, key=lambda p: p.row), repaired)], {}
     return [_validate(frame, kind, level=level, bounds=bounds)], {}
 
 
@@ -135,7 +147,10 @@ def ingest_file(
 ) -> IngestResult:
     """Load one file into the session's transaction; raise IngestRejected on bad rows."""
     path = Path(path)
-    layers, skipped = read_layers(path, kind=kind, level=level, bounds=bounds, **read_options)
+    geocode = _db_geocoder(session) if kind == "stations" else None
+    layers, skipped = read_layers(
+        path, kind=kind, level=level, bounds=bounds, geocode=geocode, **read_options
+    )
     problems = {layer: rows for layer, _, rows, _ in layers if rows}
     if problems and not skip_invalid:
         raise IngestRejected(path, problems)
@@ -151,7 +166,7 @@ def ingest_file(
             report = store.load_pois(session, frame, progress=progress)
         elif layer == "stations":
             report = store.load_stations(
-                session, frame, functions_by_type=functions_by_type(), progress=progress
+                session, frame, functions_by_type=offered_by_type(), progress=progress
             )
         else:
             report = store.load_boundaries(session, frame, level=level, progress=progress)
@@ -161,3 +176,11 @@ def ingest_file(
         report.repaired = repaired
         result.reports.append(report)
     return result
+
+
+def _db_geocoder(session: Session) -> Geocoder:
+    """Geocode against the address base of the session's database."""
+    from api.geocode_db import geocode_many_db
+
+    url = session.get_bind().url.render_as_string(hide_password=False)
+    return lambda texts: geocode_many_db(session, url, list(texts))

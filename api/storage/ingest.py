@@ -295,8 +295,10 @@ def load_stations(
     communities = _code_map(session, models.Community)
     functions_by_type = functions_by_type or {}
     given = _column(frame, "functions")
+    phones = _column(frame, "phone")
+    sources = [s or "given" for s in _column(frame, "location_source")]
     rows = []
-    for sid, name, stype, funcs, stars, hours, services, contact, addr, com, g in zip(
+    for sid, name, stype, funcs, stars, hours, services, contact, addr, com, g, ph, src in zip(
         frame["station_id"],
         _column(frame, "name"),
         _column(frame, "type"),
@@ -308,6 +310,8 @@ def load_stations(
         _column(frame, "address"),
         _lookup(_column(frame, "community_code"), communities),
         _wkb(frame.geometry),
+        phones,
+        sources,
         strict=True,
     ):
         if isinstance(funcs, str):
@@ -322,6 +326,8 @@ def load_stations(
                 "opening_hours": hours,
                 "services": services,
                 "contact": None if contact is None else str(contact),
+                "phone": None if ph is None else str(ph),
+                "location_source": src,
                 "address": addr,
                 "community_id": com,
                 "geom": g,
