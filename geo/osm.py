@@ -148,8 +148,10 @@ def _to_shapely(wkb_hex: str) -> shapely.Geometry:
 class _Collector:
     """Accumulates rows of the three layers while the file is streamed."""
 
-    def __init__(self, *, area_pois: bool) -> None:
+    def __init__(self, *, area_pois: bool, node_ids: bool = False) -> None:
         self.area_pois = area_pois
+        self.node_ids = node_ids
+        self.way_nodes: list[tuple[int, ...]] = []  # per network row, when node_ids is set
         self.wkb = osmium.geom.WKBFactory()
         self.buildings: list[dict] = []
         self.network: list[dict] = []
@@ -199,6 +201,13 @@ class _Collector:
         except (RuntimeError, osmium.InvalidLocationError):  # fewer than 2 distinct points
             self.skipped["highway way with fewer than 2 distinct points"] += 1
             return
+        if self.node_ids:  # one id per coordinate: osmium drops repeated locations
+            refs, last = [], None
+            for n in obj.nodes:
+                if n.location != last:
+                    refs.append(n.ref)
+                    last = n.location
+            self.way_nodes.append(tuple(refs))
         self.network.append(
             {
                 "road_id": f"osm-way-{obj.id}",
@@ -285,7 +294,7 @@ def _frame(rows: list[dict], columns: tuple[str, ...], int_columns: tuple[str, .
     return gpd.GeoDataFrame(table, geometry="geometry", crs=WGS84)
 
 
-def read_osm(path: str | Path, *, area_pois: bool = True) -> OsmLayers:
+def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False) -> OsmLayers:
     """Read buildings, the highway network and points of interest from an OSM file.
 
     Parameters
@@ -294,6 +303,9 @@ def read_osm(path: str | Path, *, area_pois: bool = True) -> OsmLayers:
         ``.osm`` (XML), ``.osm.pbf``, or XML compressed as ``.osm.bz2``/``.osm.gz``.
     area_pois : bool, default True
         Also turn ways/relations tagged amenity/shop/office into POIs at a point inside them.
+    node_ids : bool, default False
+        Add a ``node_ids`` column to ``network``: the OSM node id of each coordinate of the
+        line (ways sharing a node id are joined there; a bridge over a road shares none).
 
     Returns
     -------
@@ -314,7 +326,7 @@ def read_osm(path: str | Path, *, area_pois: bool = True) -> OsmLayers:
     if not path.is_file():
         msg = f"{path}: file not found"
         raise InputError(msg)
-    collector = _Collector(area_pois=area_pois)
+    collector = _Collector(area_pois=area_pois, node_ids=node_ids)
     relation_filter = osmium.filter.KeyFilter("building", *POI_KEYS)
     handlers = {
         osmium.osm.Node: collector.node,
@@ -331,9 +343,14 @@ def read_osm(path: str | Path, *, area_pois: bool = True) -> OsmLayers:
         msg = f"{path}: cannot read as an OSM file: {exc}"
         raise InputError(msg) from exc
     skipped = collector.finish()
+    network = _frame(collector.network, NETWORK_COLUMNS)
+    if node_ids:
+        network.insert(
+            len(NETWORK_COLUMNS), "node_ids", pd.Series(collector.way_nodes, dtype=object)
+        )
     return OsmLayers(
         buildings=_frame(collector.buildings, BUILDING_COLUMNS, ("floors", "households", "units")),
-        network=_frame(collector.network, NETWORK_COLUMNS),
+        network=network,
         pois=_frame(collector.pois, POI_COLUMNS),
         skipped=dict(sorted(skipped.items())),
     )
