@@ -23,6 +23,7 @@ import shapely
 
 from geo.crs import require_crs, utm_crs
 from geo.errors import InputError
+from geo.network import WalkNetwork, metres_per_minute, walking_minutes
 
 SIX_FUNCTIONS = ("childcare", "elderly_care", "health", "food", "leisure", "services")
 ANY, ALL = "any", "all"
@@ -40,6 +41,8 @@ __all__ = [
     "function_minutes",
     "gap_areas",
     "greedy_max_cover",
+    "minutes_by_function",
+    "near_enough",
     "uncovered",
 ]
 
@@ -316,3 +319,60 @@ def cut(reach: sp.spmatrix, *, within: float) -> sp.csr_matrix:
     return sp.csr_matrix(
         (np.ones(int(keep.sum()), dtype=bool), (coo.row[keep], coo.col[keep])), shape=reach.shape
     )
+
+
+def minutes_by_function(
+    net: WalkNetwork,
+    stations: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    functions: Sequence[str] = SIX_FUNCTIONS,
+    speed_kmh: float = 4.5,
+    max_minutes: float = 15.0,
+) -> pd.DataFrame:
+    """Walking minutes from each building to the nearest station offering each function.
+
+    One multi-source search per function on `net` (stations' ``functions`` column holds
+    lists of codes). Columns: `functions`, ``any`` and ``all`` (see function_minutes);
+    np.inf beyond `max_minutes`.
+    """
+    offered = [
+        set(f) if isinstance(f, list | tuple | np.ndarray) else set()
+        for f in stations.get("functions", pd.Series([None] * len(stations), index=stations.index))
+    ]
+    out = {}
+    for name in (*functions, ANY):
+        mask = np.array([name == ANY or name in f for f in offered], dtype=bool)
+        if not mask.any() or buildings.empty:
+            out[name] = np.full(len(buildings), np.inf)
+            continue
+        out[name] = walking_minutes(
+            net, stations[mask], buildings, speed_kmh=speed_kmh, max_minutes=max_minutes
+        )
+    frame = pd.DataFrame(out, index=buildings.index)
+    six = [f for f in SIX_FUNCTIONS if f in frame.columns]
+    frame[ALL] = frame[six].max(axis=1) if len(six) == len(SIX_FUNCTIONS) else np.inf
+    return frame
+
+
+def near_enough(
+    candidates: gpd.GeoDataFrame,
+    demand: gpd.GeoDataFrame,
+    *,
+    minutes: float,
+    speed_kmh: float = 4.5,
+) -> np.ndarray:
+    """Mask of candidates within `minutes` of straight-line walking of some demand point.
+
+    A walk is never shorter than the straight line, so the others cannot cover anything.
+    """
+    if candidates.empty or demand.empty:
+        return np.zeros(len(candidates), dtype=bool)
+    utm = utm_crs(demand)
+    reach_m = minutes * metres_per_minute(speed_kmh)
+    c = shapely.point_on_surface(candidates.to_crs(utm).geometry.to_numpy())
+    d = shapely.point_on_surface(demand.to_crs(utm).geometry.to_numpy())
+    hits = shapely.STRtree(d).query(c, predicate="dwithin", distance=reach_m)[0]
+    mask = np.zeros(len(candidates), dtype=bool)
+    mask[hits] = True
+    return mask
