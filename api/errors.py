@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import psycopg
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
@@ -47,3 +49,30 @@ def register_errors(app: FastAPI) -> None:
             return JSONResponse(status_code=status, content=content)
 
         app.add_exception_handler(exc_class, handler)
+
+    for driver_error in DRIVER_UNAVAILABLE:
+        app.add_exception_handler(driver_error, _database_unavailable)
+
+
+# driver errors that mean "the database cannot be reached right now" (stopped, restarting,
+# connection lost, pool exhausted) rather than a fault of the request
+DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
+
+
+async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """503 for a lost or refused database connection; the request may be retried."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [cause.__class__.__name__])[0]
+    error = DatabaseUnavailableError(
+        f"the database is unavailable ({cause.__class__.__name__}: {first[:200]}); "
+        "nothing was changed, retry in a moment"
+    )
+    return JSONResponse(
+        status_code=503, content={"detail": str(error)}, headers={"Retry-After": "5"}
+    )

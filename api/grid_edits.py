@@ -39,11 +39,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.geometry import shape
 from sqlalchemy.orm import Session
 
 from api.errors import ConflictError
 from api.storage import grids as store
+from api.validation import check_geojson_geometry, require_in_service_area
 from geo import io as geo_io
 from geo.errors import InputError
 from geo.grids import edit
@@ -181,31 +181,21 @@ def layer_from_features(features: Sequence[dict], community: str) -> gpd.GeoData
 
 
 def _polygon(geometry: dict | None, name: str) -> shapely.Geometry:
+    """The feature's polygon; InputError for a missing, non-polygon or malformed geometry,
+    coordinates that are not WGS-84 lon/lat, or too many vertices (api.validation). Invalid
+    polygons pass: validate_layer reports them with their place."""
     if not geometry:
         msg = f"{name} has no geometry"
         raise InputError(msg)
-    kind = geometry.get("type")
+    kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
     if kind not in POLYGON_TYPES:
         msg = f"{name} is a {kind}; grids must be Polygon or MultiPolygon"
         raise InputError(msg)
     try:
-        geom = shapely.force_2d(shape(geometry))
-    except (TypeError, ValueError, KeyError, IndexError, AttributeError) as exc:
-        msg = (
-            f"{name}: the coordinates are not a {kind} (a list of rings, each a list of "
-            f"[longitude, latitude] positions): {exc}"
-        )
-        raise InputError(msg) from exc
-    xy = shapely.get_coordinates(geom)
-    bad = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
-    if bad.any():
-        lon, lat = xy[int(np.flatnonzero(bad)[0])]
-        msg = (
-            f"{name}: position [{lon}, {lat}] is out of range; positions are "
-            "[longitude (-180..180), latitude (-90..90)] in WGS-84"
-        )
-        raise InputError(msg)
-    return geom
+        return check_geojson_geometry(geometry, kinds=POLYGON_TYPES, valid=False)
+    except ValueError as exc:
+        msg = f"{name}: {exc}"
+        raise InputError(msg) from None
 
 
 def _keep_stored_coordinates(layer: gpd.GeoDataFrame, stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -324,7 +314,9 @@ def _layer(c: _Community, features: Sequence[dict] | None) -> gpd.GeoDataFrame:
             msg = f"community {c.area.code} has no grids yet; generate or send a layer first"
             raise InputError(msg)
         return c.stored.copy()
-    layer = _keep_stored_coordinates(layer_from_features(features, c.area.code), c.stored)
+    layer = layer_from_features(features, c.area.code)
+    require_in_service_area(c.session, layer.geometry, what="feature")
+    layer = _keep_stored_coordinates(layer, c.stored)
     return _recount_changed(layer, c.stored, c.buildings)
 
 

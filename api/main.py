@@ -9,7 +9,10 @@ from fastapi import FastAPI
 
 from api.db import get_engine, session_factory
 from api.errors import register_errors
+from api.middleware import add_limits
 from api.routes import geocode, grid_edits, grids, health, pages
+from api.settings import get_settings
+from api.validation import register_validation_errors
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -27,6 +30,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
 
     app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan)
     register_errors(app)
+    add_limits(app, get_settings())
+    register_validation_errors(app)
     app.include_router(health.router)
     # before grids: its GET /api/grids/{code} would otherwise catch GET /api/grids/history
     app.include_router(grid_edits.router)

@@ -32,6 +32,18 @@ class Settings(BaseSettings):
     pg_database: str = "wangge"
     host: str = "127.0.0.1"
     port: int = 8000
+    # request limits (api/middleware.py) and write validation (api/validation.py)
+    max_body_bytes: int = 8 * 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    rate_limit: bool = True
+    rate_limit_public_per_minute: float = 300.0
+    rate_limit_public_burst: int = 60
+    rate_limit_intake_per_minute: float = 30.0
+    rate_limit_intake_burst: int = 10
+    rate_limit_auth_per_minute: float = 20.0
+    rate_limit_auth_burst: int = 10
+    max_vertices: int = 20_000
+    service_area_margin_m: float = 5_000.0
 
 
 @lru_cache

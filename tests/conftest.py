@@ -15,6 +15,7 @@ from api.storage import migrate
 from api.storage.launcher import Cluster
 
 TEMPLATE = "wangge_template"
+os.environ.setdefault("WANGGE_RATE_LIMIT", "false")  # tests that want rate limits turn them on
 _numbers = itertools.count()
 
 

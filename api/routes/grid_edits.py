@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from api import grid_edits
+from api import grid_edits, validation
 from api.deps import SessionDep
 from api.routes.grids import COMMUNITY_CODE, GRID_CODE
+from api.validation import Identifier
 
 router = APIRouter(prefix="/api/grids", tags=["grid editing"])
 
@@ -48,6 +49,15 @@ class FeatureCollectionIn(BaseModel):
 
     type: Literal["FeatureCollection"]
     features: list[FeatureIn] = Field(min_length=1)
+    crs: dict[str, Any] | str | None = Field(
+        None, description="optional (GeoJSON 2008); only WGS-84 lon/lat (CRS84, EPSG:4326)"
+    )
+
+    @field_validator("crs")
+    @classmethod
+    def _wgs84_only(cls, crs: dict | str | None) -> dict | str | None:
+        validation.check_crs(crs)
+        return crs
 
     def dicts(self) -> list[dict]:
         return [f.model_dump() for f in self.features]
@@ -78,7 +88,7 @@ class LayerEditRequest(EditRequest):
 
 
 class MoveRequest(LayerEditRequest):
-    building_ids: list[str] = Field(min_length=1)
+    building_ids: list[Identifier] = Field(min_length=1, max_length=10_000)
     to_code: GridCode
 
 

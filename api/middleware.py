@@ -1,0 +1,211 @@
+"""Request limits as plain ASGI middleware: body size (413) and per-client rate limits (429).
+
+Body size: a declared Content-Length over the limit is refused before anything is read; a
+body without one (chunked) is read up to the limit and refused as soon as it goes over.
+Multipart bodies (photo uploads) get their own, larger limit.
+
+Rate limits: one token bucket per (client IP, route group) for the public groups below; a
+request that finds its bucket empty gets 429 with Retry-After (seconds). Buckets live in this
+process only; behind several workers each counts on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+async def _reply(
+    send: Send, status: int, detail: str, headers: dict[str, str] | None = None
+) -> None:
+    body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+class BodySizeLimit:
+    """Refuse request bodies over `max_bytes` (`max_upload_bytes` for multipart) with 413."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_upload_bytes = max_upload_bytes
+
+    def limit_for(self, scope: Scope) -> int:
+        kind = (_header(scope, b"content-type") or "").lower()
+        return self.max_upload_bytes if kind.startswith("multipart/") else self.max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = self.limit_for(scope)
+        too_big = (
+            f"the request body is larger than the limit of {limit} bytes "
+            "(WANGGE_MAX_BODY_BYTES, WANGGE_MAX_UPLOAD_BYTES for uploads); send less at once"
+        )
+        declared = _header(scope, b"content-length")
+        if declared is not None:
+            try:
+                size = int(declared)
+            except ValueError:
+                await _reply(send, 400, f"Content-Length is not a number: {declared!r}")
+                return
+            if size > limit:
+                await _reply(send, 413, too_big)
+                return
+            await self.app(scope, receive, send)
+            return
+        # no declared length: read the body here, counting, and hand it on whole
+        messages: list[Message] = []
+        total = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                break
+            total += len(message.get("body", b""))
+            if total > limit:
+                await _reply(send, 413, too_big)
+                return
+            if not message.get("more_body", False):
+                break
+        queued = iter(messages)
+
+        async def replay() -> Message:
+            try:
+                return next(queued)
+            except StopIteration:
+                return await receive()
+
+        await self.app(scope, replay, send)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`per_minute` requests a minute on average, up to `burst` at once."""
+
+    per_minute: float
+    burst: int
+
+
+# route groups open to the public: (group, method or None for any, path prefix)
+PUBLIC_GROUPS: tuple[tuple[str, str | None, str], ...] = (
+    ("auth", "POST", "/api/auth/token"),
+    ("intake", "POST", "/api/cases"),
+    ("public", "GET", "/api/geocode"),
+    ("public", "POST", "/api/geocode"),
+    ("public", "GET", "/api/reverse"),
+    ("public", "GET", "/api/stations"),
+    ("public", "GET", "/api/coverage"),
+    ("public", "POST", "/api/coverage"),
+    ("public", "GET", "/api/categories"),
+    ("public", "GET", "/map/public"),
+    ("public", "GET", "/tiles/"),
+)
+
+
+def route_group(method: str, path: str) -> str | None:
+    """The rate-limited group a request falls in, or None for unlimited routes."""
+    for group, want, prefix in PUBLIC_GROUPS:
+        if (want is None or want == method) and (path == prefix or path.startswith(prefix)):
+            if prefix == "/api/cases" and path.rstrip("/") != "/api/cases":
+                continue  # only intake itself; transitions are for signed-in staff
+            return group
+    return None
+
+
+class RateLimit:
+    """Token buckets per (client IP, route group); 429 with Retry-After when one is empty."""
+
+    MAX_BUCKETS = 100_000  # past this, full (idle) buckets are forgotten
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        rates: dict[str, Rate],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self.rates = rates
+        self.clock = clock
+        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}  # → (tokens, stamp)
+
+    def take(self, client: str, group: str) -> float:
+        """Take a token; 0 when granted, else the seconds until one is there."""
+        rate = self.rates[group]
+        now = self.clock()
+        per_second = rate.per_minute / 60
+        tokens, stamp = self.buckets.get((client, group), (float(rate.burst), now))
+        tokens = min(float(rate.burst), tokens + (now - stamp) * per_second)
+        if tokens >= 1:
+            self.buckets[(client, group)] = (tokens - 1, now)
+            self._prune()
+            return 0.0
+        self.buckets[(client, group)] = (tokens, now)
+        return (1 - tokens) / per_second if per_second > 0 else 3600.0
+
+    def _prune(self) -> None:
+        if len(self.buckets) <= self.MAX_BUCKETS:
+            return
+        now = self.clock()
+        for key, (tokens, stamp) in list(self.buckets.items()):
+            rate = self.rates[key[1]]
+            if tokens + (now - stamp) * rate.per_minute / 60 >= rate.burst:
+                del self.buckets[key]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        group = route_group(scope["method"], scope["path"])
+        if group is not None and group in self.rates:
+            client = (scope.get("client") or ("unknown", 0))[0]
+            wait = self.take(client, group)
+            if wait > 0:
+                seconds = max(1, math.ceil(wait))
+                rate = self.rates[group]
+                detail = (
+                    f"too many requests to {group} endpoints from {client} "
+                    f"(limit {rate.per_minute:g} a minute, bursts of {rate.burst}); "
+                    f"retry after {seconds} s"
+                )
+                await _reply(send, 429, detail, {"Retry-After": str(seconds)})
+                return
+        await self.app(scope, receive, send)
+
+
+def add_limits(app: Any, settings: Any) -> None:
+    """Register both middlewares on a FastAPI app from the settings (rate limits if enabled)."""
+    app.add_middleware(
+        BodySizeLimit,
+        max_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    if settings.rate_limit:  # added last: outermost, so a refused request costs least
+        rates = {
+            "auth": Rate(settings.rate_limit_auth_per_minute, settings.rate_limit_auth_burst),
+            "intake": Rate(settings.rate_limit_intake_per_minute, settings.rate_limit_intake_burst),
+            "public": Rate(settings.rate_limit_public_per_minute, settings.rate_limit_public_burst),
+        }
+        app.add_middleware(RateLimit, rates=rates)

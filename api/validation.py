@@ -1,0 +1,320 @@
+"""Shared checks of what clients write: geometries, coordinates and text.
+
+Pure checks (GeoJSON structure, coordinate system, lat/lon order, vertex count, validity, text)
+raise ``ValueError`` inside pydantic validators, so a bad request is a 422 naming the field
+and the problem. The service-area check needs the database: ``require_in_service_area``
+raises ``InputError`` (422) from a route.
+
+Routers use the ``Annotated`` types (``Text``, ``Line``, ``Identifier``) and
+``check_geojson_geometry``/``check_lon_lat``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import numpy as np
+import shapely
+from pydantic import AfterValidator, Field
+from shapely.errors import GEOSException
+from shapely.geometry import shape
+from sqlalchemy import func, select, union_all
+from sqlalchemy.orm import Session
+
+from geo.errors import InputError
+
+WGS84_NAMES = {
+    "urn:ogc:def:crs:ogc:1.3:crs84",
+    "urn:ogc:def:crs:epsg::4326",
+    "epsg:4326",
+    "crs84",
+    "wgs84",
+}
+GEOMETRY_TYPES = (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+)
+M_PER_DEG = 111_320.0
+
+
+def _max_vertices() -> int:
+    from api.settings import get_settings
+
+    return get_settings().max_vertices
+
+
+# -- text -------------------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+
+
+def clean_text(value: str, *, multiline: bool = False) -> str:
+    """`value` stripped and NFC-normalised; ValueError for control characters.
+
+    Tabs and line breaks are allowed where `multiline` (descriptions, notes), nowhere else.
+    """
+    value = unicodedata.normalize("NFC", value).strip()
+    bad = _CONTROL.search(value) or (None if multiline else re.search(r"[\t\r\n]", value))
+    if bad:
+        msg = (
+            f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()}"
+            "; send plain text"
+        )
+        raise ValueError(msg)
+    if "\x00" in value:
+        msg = "contains a NUL character"
+        raise ValueError(msg)
+    return value
+
+
+def _line(value: str) -> str:
+    return clean_text(value)
+
+
+def _text(value: str) -> str:
+    return clean_text(value, multiline=True)
+
+
+def _not_blank(value: str) -> str:
+    if not value:
+        msg = "is empty"
+        raise ValueError(msg)
+    return value
+
+
+# one line of text (names, titles, addresses): no line breaks or other control characters
+Line = Annotated[str, Field(max_length=200), AfterValidator(_line), AfterValidator(_not_blank)]
+# free text (descriptions, notes): line breaks allowed, other control characters not
+Text = Annotated[str, Field(max_length=4000), AfterValidator(_text)]
+# identifiers of stored things (building ids, usernames): short, printable, no spaces inside
+Identifier = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[^\s\x00-\x1f\x7f]+$"), AfterValidator(_line)
+]
+
+
+# -- coordinates ------------------------------------------------------------------------------
+
+
+def check_crs(crs: Any) -> None:
+    """ValueError unless a GeoJSON `crs` member (2008 spec) names WGS-84 lon/lat."""
+    if crs is None:
+        return
+    name = None
+    if isinstance(crs, dict):
+        name = (crs.get("properties") or {}).get("name") if crs.get("type") == "name" else None
+    elif isinstance(crs, str):
+        name = crs
+    if not isinstance(name, str) or name.strip().lower() not in WGS84_NAMES:
+        msg = (
+            f"wrong coordinate system {name or crs!r}: positions must be WGS-84 "
+            "[longitude, latitude] (EPSG:4326 / CRS84); convert them first or leave out `crs`"
+        )
+        raise ValueError(msg)
+
+
+def coordinate_problem(xy: np.ndarray) -> str | None:
+    """Why positions (n × 2, x = lon, y = lat) are not WGS-84 lon/lat, or None when they are."""
+    if len(xy) == 0:
+        return None
+    finite = np.isfinite(xy).all(axis=1)
+    if not finite.all():
+        k = int(np.flatnonzero(~finite)[0])
+        return f"position {k + 1} {xy[k].tolist()} is not a finite number"
+    x, y = xy[:, 0], xy[:, 1]
+    if (np.abs(x) <= 180).all() and (np.abs(y) <= 90).all():
+        return None
+    k = int(np.flatnonzero((np.abs(x) > 180) | (np.abs(y) > 90))[0])
+    where = f"position {k + 1} {xy[k].tolist()}"
+    if (np.abs(xy) > 1000).any():
+        return (
+            f"{where} looks like projected metres (Web Mercator, UTM or a CGCS2000 zone), "
+            "not degrees: send WGS-84 [longitude, latitude]"
+        )
+    if (np.abs(y) <= 180).all() and (np.abs(x) <= 90).all():
+        return f"{where} looks like [latitude, longitude]: swap them to [longitude, latitude]"
+    return f"{where} is out of range: longitude must be -180..180 and latitude -90..90"
+
+
+def check_lon_lat(lon: float, lat: float) -> None:
+    """ValueError naming the problem for a point that is not WGS-84 lon/lat."""
+    if problem := coordinate_problem(np.array([[lon, lat]], dtype=float)):
+        raise ValueError(problem.replace("position 1 ", "the point "))
+
+
+def check_geojson_geometry(
+    geometry: Any,
+    *,
+    kinds: Iterable[str] = GEOMETRY_TYPES,
+    max_vertices: int | None = None,
+    valid: bool = True,
+) -> shapely.Geometry:
+    """The shapely geometry of a GeoJSON geometry dict, or ValueError saying what is wrong.
+
+    Checks the type (one of `kinds`), the structure, the coordinates (finite, WGS-84 lon/lat,
+    not swapped, not projected), the vertex count and, if `valid`, validity (self-intersections
+    and the like, with the place where they are). With ``valid=False`` an invalid geometry is
+    returned as it is, for callers that report it themselves (grid layer validation).
+    """
+    kinds = tuple(kinds)
+    if not isinstance(geometry, dict):
+        msg = f"a geometry must be a GeoJSON object, got {type(geometry).__name__}"
+        raise ValueError(msg)
+    kind = geometry.get("type")
+    if kind not in kinds:
+        msg = f"geometry type {kind!r} is not accepted here; expected {' or '.join(kinds)}"
+        raise ValueError(msg)
+    check_crs(geometry.get("crs"))
+    limit = max_vertices or _max_vertices()
+    positions = _positions(geometry.get("coordinates"), limit)
+    if len(positions) > limit:
+        msg = f"the geometry has more than {limit} vertices (WANGGE_MAX_VERTICES); simplify it"
+        raise ValueError(msg)
+    if short := [p for p in positions if len(p) < 2]:
+        msg = f"position {short[0]} has fewer than 2 numbers; positions are [longitude, latitude]"
+        raise ValueError(msg)
+    xy = np.array([p[:2] for p in positions], dtype=float).reshape(-1, 2)
+    if problem := coordinate_problem(xy):
+        raise ValueError(problem)
+    try:
+        geom = shapely.force_2d(shape(geometry))
+    except (TypeError, ValueError, KeyError, IndexError, AttributeError, GEOSException) as exc:
+        msg = (
+            f"the coordinates are not a {kind} (GeoJSON positions are [longitude, latitude]"
+            f"{', rings of at least 4 positions, closed' if 'Polygon' in kind else ''}): {exc}"
+        )
+        raise ValueError(msg) from None
+    if geom.is_empty:
+        msg = f"the {kind} is empty"
+        raise ValueError(msg)
+    if valid and not geom.is_valid:
+        msg = f"the {kind} is invalid: {shapely.is_valid_reason(geom)}; fix it before sending"
+        raise ValueError(msg)
+    return geom
+
+
+def _positions(coords: Any, limit: int) -> list[list[float]]:
+    """The positions (lists of numbers) in nested GeoJSON coordinates, up to `limit` + 1."""
+    found: list[list[float]] = []
+    stack = [coords]
+    while stack and len(found) <= limit:
+        item = stack.pop()
+        if not isinstance(item, list | tuple):
+            continue
+        if item and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
+            found.append(list(item))
+        else:
+            stack.extend(item)
+    return found
+
+
+# -- the service area -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServiceArea:
+    """The extent of the loaded districts and communities, widened by `margin_m`."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+    margin_m: float
+
+    def contains(self, xy: np.ndarray) -> np.ndarray:
+        x, y = xy[:, 0], xy[:, 1]
+        return (x >= self.minx) & (x <= self.maxx) & (y >= self.miny) & (y <= self.maxy)
+
+    def describe(self) -> str:
+        box = ", ".join(f"{v:.4f}" for v in (self.minx, self.miny, self.maxx, self.maxy))
+        return f"[{box}] (the loaded districts and communities + {self.margin_m:g} m)"
+
+
+def service_area(session: Session, *, margin_m: float | None = None) -> ServiceArea | None:
+    """The service area of the database, or None when no district or community is loaded."""
+    from api.settings import get_settings
+    from api.storage import models
+
+    margin = get_settings().service_area_margin_m if margin_m is None else margin_m
+    parts = union_all(
+        select(models.District.geom.label("g")), select(models.Community.geom.label("g"))
+    ).subquery()
+    box = select(
+        func.ST_XMin(func.ST_Extent(parts.c.g)),
+        func.ST_YMin(func.ST_Extent(parts.c.g)),
+        func.ST_XMax(func.ST_Extent(parts.c.g)),
+        func.ST_YMax(func.ST_Extent(parts.c.g)),
+    )
+    minx, miny, maxx, maxy = session.execute(box).one()
+    if minx is None:
+        return None
+    dy = margin / M_PER_DEG
+    dx = margin / (M_PER_DEG * max(math.cos(math.radians(max(abs(miny), abs(maxy)))), 0.01))
+    return ServiceArea(minx - dx, miny - dy, maxx + dx, maxy + dy, margin)
+
+
+def require_in_service_area(
+    session: Session, geometries: Iterable[shapely.Geometry | None], *, what: str = "geometry"
+) -> None:
+    """InputError (422) when a geometry has a vertex outside the service area.
+
+    Says "swapped" when the positions read as [latitude, longitude] would lie inside.
+    """
+    area = service_area(session)
+    if area is None:
+        return
+    for number, geom in enumerate(geometries, start=1):
+        if geom is None:
+            continue
+        xy = shapely.get_coordinates(geom)
+        if len(xy) == 0 or area.contains(xy).all():
+            continue
+        name = f"{what} {number}"
+        if area.contains(xy[:, ::-1]).all():
+            msg = f"{name} has [latitude, longitude] positions: swap them to [longitude, latitude]"
+        else:
+            k = int(np.flatnonzero(~area.contains(xy))[0])
+            msg = (
+                f"{name}: position {xy[k].tolist()} is outside the service area "
+                f"{area.describe()}; is it in WGS-84 [longitude, latitude]?"
+            )
+        raise InputError(msg)
+
+
+# -- 422 answers ------------------------------------------------------------------------------
+
+
+def _printable(value: Any) -> Any:
+    """`value` made JSON-ready: bytes as (replaced) text, at most 200 characters."""
+    if isinstance(value, bytes | bytearray):
+        text = bytes(value[:200]).decode("utf-8", errors="replace")
+        return text + ("…" if len(value) > 200 else "")
+    if isinstance(value, dict):
+        return {str(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_printable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+async def request_validation_handler(request: Any, exc: Any) -> Any:
+    """FastAPI's 422 for invalid requests, safe for any input (binary bodies included)."""
+    from fastapi.responses import JSONResponse
+
+    errors = [{k: _printable(v) for k, v in error.items() if k != "url"} for error in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": errors})
+
+
+def register_validation_errors(app: Any) -> None:
+    from fastapi.exceptions import RequestValidationError
+
+    app.add_exception_handler(RequestValidationError, request_validation_handler)

@@ -1,0 +1,101 @@
+"""Request limits: body size (413) and per-client token buckets on public routes (429)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.main import create_app
+from api.middleware import Rate, RateLimit, route_group
+from api.settings import get_settings
+
+
+@pytest.fixture
+def limited(db_url, monkeypatch):
+    """An app with a 2 KB body limit and rate limits on (3 at once, 6 a minute)."""
+    for name, value in {
+        "WANGGE_MAX_BODY_BYTES": "2048",
+        "WANGGE_MAX_UPLOAD_BYTES": "8192",
+        "WANGGE_RATE_LIMIT": "true",
+        "WANGGE_RATE_LIMIT_PUBLIC_BURST": "3",
+        "WANGGE_RATE_LIMIT_PUBLIC_PER_MINUTE": "6",
+        "WANGGE_RATE_LIMIT_AUTH_BURST": "2",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(db_url)) as client:
+            yield client
+    finally:
+        get_settings.cache_clear()
+
+
+def test_declared_body_over_the_limit_is_413(limited):
+    feature = {"type": "Feature", "geometry": None, "properties": {"x": "a" * 4000}}
+    body = {
+        "community": "990101001001",
+        "features": {"type": "FeatureCollection", "features": [feature]},
+    }
+    response = limited.post("/api/grids/validate", json=body)
+    assert response.status_code == 413
+    assert "larger than the limit of 2048 bytes" in response.json()["detail"]
+    small = limited.post("/api/grids/validate", json={"community": "1"})
+    assert small.status_code == 422  # reaches the app
+
+
+def test_chunked_body_over_the_limit_is_413(limited):
+    def chunks():
+        for _ in range(10):
+            yield b"x" * 500
+
+    response = limited.post(
+        "/api/grids/validate", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    ok = limited.post(
+        "/api/grids/validate", content=iter([b'{"community":', b' "1"}']),
+        headers={"content-type": "application/json"},
+    )  # fmt: skip
+    assert ok.status_code == 422 and "community" in ok.text
+
+
+def test_uploads_have_their_own_larger_limit(limited):
+    files = {"photo": ("p.jpg", b"\xff" * 5000, "image/jpeg")}
+    # multipart under the upload limit passes the middleware (the route answers, here 404/405)
+    assert limited.post("/api/grids/validate", files=files).status_code not in (413,)
+    files = {"photo": ("p.jpg", b"\xff" * 9000, "image/jpeg")}
+    response = limited.post("/api/grids/validate", files=files)
+    assert response.status_code == 413 and "8192" in response.json()["detail"]
+
+
+def test_public_routes_are_rate_limited_per_group_with_retry_after(limited):
+    statuses = [limited.get("/api/geocode", params={"q": "x"}).status_code for _ in range(5)]
+    assert statuses[:3] != [429] * 3 and statuses[3:] == [429, 429]
+    refused = limited.get("/api/reverse", params={"lon": 118.8, "lat": 32.0})
+    assert refused.status_code == 429  # same group
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "retry after" in refused.json()["detail"]
+    # other groups and unlimited routes are not affected
+    assert limited.get("/api/health").status_code == 200
+    assert limited.post("/api/auth/token", data={}).status_code != 429
+
+
+def test_token_bucket_refills_with_time():
+    now = [0.0]
+    limiter = RateLimit(None, rates={"public": Rate(per_minute=60, burst=2)}, clock=lambda: now[0])
+    assert limiter.take("a", "public") == 0 and limiter.take("a", "public") == 0
+    wait = limiter.take("a", "public")
+    assert wait == pytest.approx(1.0)
+    assert limiter.take("b", "public") == 0  # another client has its own bucket
+    now[0] += 1.0
+    assert limiter.take("a", "public") == 0
+    now[0] += 100.0  # refills up to the burst only
+    assert [limiter.take("a", "public") for _ in range(3)][2] > 0
+
+
+def test_route_groups():
+    assert route_group("POST", "/api/auth/token") == "auth"
+    assert route_group("POST", "/api/cases") == "intake"
+    assert route_group("POST", "/api/cases/5/transitions") is None
+    assert route_group("GET", "/api/stations/nearest") == "public"
+    assert route_group("POST", "/api/grids/save") is None
