@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.cli_users import app as users_app
 from api.settings import get_settings
 
 app = typer.Typer(help="Wangge: community grid governance GIS.", no_args_is_help=True)
@@ -20,6 +21,7 @@ db_app = typer.Typer(
     help="The database: a managed local PostGIS unless WANGGE_DATABASE_URL is set."
 )
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
 

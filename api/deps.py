@@ -1,4 +1,4 @@
-"""FastAPI dependencies: settings and a per-request database session."""
+"""FastAPI dependencies: settings, a per-request database session and the signed-in user."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
+from api.auth import Principal, Role, principal_from_token
+from api.errors import ForbiddenError, UnauthorizedError
 from api.settings import Settings, get_settings
 
 
@@ -19,3 +22,39 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# auto_error=False: a missing header is None here, so that OptionalUser can allow anonymous callers
+bearer = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+def optional_user(
+    session: SessionDep, token: Annotated[str | None, Depends(bearer)]
+) -> Principal | None:
+    """None without an Authorization header; a bad, expired or disabled user's token is a 401."""
+    if token is None:
+        return None
+    return principal_from_token(session, token)
+
+
+def current_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    """The signed-in user; 401 without a valid Bearer token."""
+    if user is None:
+        raise UnauthorizedError("sign in first: Authorization: Bearer <token> is missing")
+    return user
+
+
+CurrentUser = Annotated[Principal, Depends(current_user)]
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+
+
+def require_roles(*roles: Role | str):
+    """A dependency returning the signed-in user when their role is one of `roles`, else 403."""
+    allowed = frozenset(Role(r) for r in roles)
+
+    def dependency(user: CurrentUser) -> Principal:
+        if user.role not in allowed:
+            names = ", ".join(sorted(allowed))
+            raise ForbiddenError(f"the role {user.role} may not do this (allowed: {names})")
+        return user
+
+    return dependency

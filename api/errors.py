@@ -22,6 +22,16 @@ class ConflictError(WanggeError):
     """The request conflicts with the stored state (stale version, illegal transition)."""
 
 
+class UnauthorizedError(WanggeError):
+    """No valid credentials: a missing, malformed or expired token, or a disabled account."""
+
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class ForbiddenError(WanggeError):
+    """Signed in, but the role (or area) may not do this."""
+
+
 class DatabaseUnavailableError(WanggeError):
     """PostGIS could not be reached."""
 
@@ -29,6 +39,8 @@ class DatabaseUnavailableError(WanggeError):
 STATUS_BY_EXCEPTION: dict[type[Exception], int] = {
     NotFoundError: 404,
     ConflictError: 409,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
     InputError: 422,
     CRSMismatchError: 422,
     DatabaseUnavailableError: 503,
@@ -46,7 +58,8 @@ def register_errors(app: FastAPI) -> None:
 
         async def handler(request: Request, exc: Exception, status: int = status) -> JSONResponse:
             content = {"detail": str(exc), **(getattr(exc, "extra", None) or {})}
-            return JSONResponse(status_code=status, content=content)
+            headers = getattr(exc, "headers", None)
+            return JSONResponse(status_code=status, content=content, headers=headers)
 
         app.add_exception_handler(exc_class, handler)
 

@@ -10,6 +10,8 @@ from fastapi import FastAPI
 from api.db import get_engine, session_factory
 from api.errors import register_errors
 from api.middleware import add_limits
+from api.routes import audit as audit_routes
+from api.routes import auth as auth_routes
 from api.routes import geocode, grid_edits, grids, health, pages
 from api.settings import get_settings
 from api.validation import register_validation_errors
@@ -38,4 +40,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(grids.router)
     app.include_router(geocode.router)
     app.include_router(pages.router)
+    app.include_router(auth_routes.router)
+    app.include_router(audit_routes.router)
     return app

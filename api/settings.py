@@ -32,6 +32,10 @@ class Settings(BaseSettings):
     pg_database: str = "wangge"
     host: str = "127.0.0.1"
     port: int = 8000
+    # access tokens (JWT, HS256): lifetime, and the signing secret; without WANGGE_SECRET_KEY one
+    # is generated once and kept in <state_dir>/secret_key (0600), so restarts keep tokens valid
+    token_minutes: int = 30
+    secret_key: str | None = None
     # request limits (api/middleware.py) and write validation (api/validation.py)
     max_body_bytes: int = 8 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024

@@ -296,6 +296,66 @@ class CaseEvent(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+ROLES = (
+    "public",
+    "resident",
+    "grid_worker",
+    "grid_leader",
+    "community_admin",
+    "street_admin",
+    "department",
+    "planner",
+    "admin",
+)
+
+
+class User(Base):
+    """An account: a role, an argon2 password hash and the area or department it covers."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN (" + ", ".join(f"'{r}'" for r in ROLES) + ")", name="role_known"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    street_code: Mapped[str | None] = mapped_column(String(9))
+    department: Mapped[str | None] = mapped_column(String(100))
+    disabled: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    created_at: Mapped[datetime] = now()
+
+
+class ApiToken(Base):
+    """A long-lived token for another system, acting as its user; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = now()
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Who changed what: one row per change, never updated or deleted (trigger)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    at: Mapped[datetime] = now()
+    actor: Mapped[str | None] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(64))
+    object_type: Mapped[str] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(100))
+    detail: Mapped[dict | None] = mapped_column(JSONB)
+
+
 # tables whose geometry columns get a GiST index (named ix_<table>_<column>)
 SPATIAL_COLUMNS = {
     "districts": ["geom"],
@@ -320,3 +380,6 @@ for _table, _columns in SPATIAL_COLUMNS.items():
         )
 Index("ix_buildings_community_id", Building.community_id)
 Index("ix_cases_grid_code_status", Case.grid_code, Case.status)
+Index("ix_audit_log_at", AuditEntry.at)
+Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
+Index("ix_audit_log_object", AuditEntry.object_type, AuditEntry.object_id)

@@ -1,0 +1,170 @@
+"""`wangge users add|list|disable|enable|token|tokens|revoke`: accounts from the command line.
+
+Changes are audited with the actor ``cli:<login name>``.
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+# kept in step with api.auth.Role (not imported: the CLI starts without loading the models)
+ROLES = (
+    "public, resident, grid_worker, grid_leader, community_admin, street_admin, department, "
+    "planner, admin"
+)
+app = typer.Typer(help="Accounts: add, list, disable; API tokens for other systems.")
+
+
+def _actor() -> str:
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _run(work):
+    """Run `work(session)` in one transaction on the configured database; errors exit 1."""
+    from api.cli import _url, fail
+    from api.db import transaction
+    from api.errors import WanggeError
+    from geo.errors import InputError
+
+    url = _url()
+    try:
+        with transaction(url) as session:
+            return work(session)
+    except (InputError, WanggeError) as exc:
+        raise fail(str(exc)) from None
+
+
+@app.command("add")
+def add(
+    name: Annotated[str, typer.Argument(help="login name")],
+    role: Annotated[str, typer.Option(help=f"one of: {ROLES}")],
+    password: Annotated[
+        str | None, typer.Option(help="at least 8 characters, letters with digits or others")
+    ] = None,
+    grid: Annotated[
+        list[str] | None, typer.Option("--grid", help="grid code served (grid workers; repeat)")
+    ] = None,
+    community: Annotated[str | None, typer.Option(help="community code (community_admin)")] = None,
+    street: Annotated[str | None, typer.Option(help="street office code (street_admin)")] = None,
+    department: Annotated[str | None, typer.Option(help="department name (department)")] = None,
+    display_name: Annotated[str | None, typer.Option(help="name shown to others")] = None,
+) -> None:
+    """Create an account. Grid workers and leaders are linked to a workers row and its grids."""
+    from api import auth
+    from api.cli import console
+
+    if password is None:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    principal = _run(
+        lambda s: auth.create_user(
+            s,
+            name,
+            role,
+            password,
+            grid_codes=grid or (),
+            community_code=community,
+            street_code=street,
+            department=department,
+            display_name=display_name,
+            actor=_actor(),
+        )
+    )
+    where = ", ".join(principal.grid_codes) or principal.community_code or principal.street_code
+    suffix = f" ({where})" if where else ""
+    console.print(f"created {principal.role} {principal.username}{suffix}", highlight=False)
+
+
+@app.command("list")
+def list_users() -> None:
+    """Every account with its role, area and state."""
+    from api import auth
+    from api.cli import console
+
+    users = _run(auth.list_users)
+    # plain columns (no table): one line per account, easy to grep
+    print(f"{'name':<20} {'role':<16} {'state':<8} area")
+    for p, disabled in users:
+        area = [
+            " ".join(p.grid_codes),
+            p.community_code or "",
+            p.street_code or "",
+            p.department or "",
+        ]
+        state = "disabled" if disabled else "active"
+        print(f"{p.username:<20} {p.role.value:<16} {state:<8} {' / '.join(a for a in area if a)}")
+    console.print(f"{len(users)} accounts", highlight=False)
+
+
+@app.command("disable")
+def disable(name: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Disable an account: sign-in and every token of it stop working at once."""
+    from api import auth
+    from api.cli import console
+
+    changed = _run(lambda s: auth.set_disabled(s, name, disabled=True, actor=_actor()))
+    console.print(f"{name} disabled" if changed else f"{name} was already disabled")
+
+
+@app.command("enable")
+def enable(name: Annotated[str, typer.Argument(help="login name")]) -> None:
+    """Enable a disabled account again."""
+    from api import auth
+    from api.cli import console
+
+    changed = _run(lambda s: auth.set_disabled(s, name, disabled=False, actor=_actor()))
+    console.print(f"{name} enabled" if changed else f"{name} was already enabled")
+
+
+@app.command("token")
+def token(
+    name: Annotated[str, typer.Argument(help="login name the token acts as")],
+    label: Annotated[str, typer.Option(help="what the token is for")] = "api",
+    days: Annotated[int | None, typer.Option(min=1, help="lifetime; default until revoked")] = None,
+) -> None:
+    """Create an API token for another system; it is printed once (only its hash is kept)."""
+    from api import auth
+    from api.cli import err
+
+    token_id, secret = _run(
+        lambda s: auth.create_api_token(s, name, label=label, days=days, actor=_actor())
+    )
+    err.print(f"API token {token_id} for {name} (store it now, it is not shown again):")
+    print(secret)
+
+
+@app.command("tokens")
+def tokens(name: Annotated[str | None, typer.Argument(help="only this user's")] = None) -> None:
+    """API tokens (without their secrets)."""
+    from api import auth
+    from api.cli import console
+
+    rows = _run(lambda s: auth.list_api_tokens(s, name))
+    table = Table("id", "user", "label", "prefix", "created", "expires", "revoked")
+    for t in rows:
+        table.add_row(
+            str(t["id"]),
+            t["username"],
+            t["label"],
+            t["prefix"] + "…",
+            f"{t['created_at']:%Y-%m-%d %H:%M}",
+            f"{t['expires_at']:%Y-%m-%d}" if t["expires_at"] else "",
+            f"{t['revoked_at']:%Y-%m-%d %H:%M}" if t["revoked_at"] else "",
+        )
+    console.print(table)
+
+
+@app.command("revoke")
+def revoke(token_id: Annotated[int, typer.Argument(help="API token id (see `users tokens`)")]):
+    """Revoke an API token."""
+    from api import auth
+    from api.cli import console
+
+    changed = _run(lambda s: auth.revoke_api_token(s, token_id, actor=_actor()))
+    console.print(f"token {token_id} revoked" if changed else f"token {token_id} already revoked")

@@ -1,0 +1,144 @@
+"""Sign-in (OAuth2 password flow), the current user, and account administration (admins only):
+users, disabling, API tokens for other systems."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response
+from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
+
+from api import auth
+from api.auth import Principal, Role
+from api.deps import CurrentUser, SessionDep, require_roles
+
+router = APIRouter(tags=["accounts"])
+Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int = Field(description="seconds the access token stays valid")
+
+
+class UserOut(Principal):
+    disabled: bool = False
+
+
+class UserIn(BaseModel):
+    username: str = Field(min_length=2, max_length=64)
+    role: Role
+    password: str = Field(max_length=200)
+    display_name: str | None = Field(None, max_length=100)
+    grid_codes: list[str] = Field([], max_length=500)
+    community_code: str | None = Field(None, pattern=r"^[0-9]{12}$")
+    street_code: str | None = Field(None, pattern=r"^[0-9]{9}$")
+    department: str | None = Field(None, max_length=100)
+
+
+class ApiTokenIn(BaseModel):
+    label: str = Field("api", min_length=1, max_length=100)
+    days: int | None = Field(None, ge=1, le=3650, description="lifetime; none: until revoked")
+
+
+class ApiTokenCreated(BaseModel):
+    id: int
+    username: str
+    token: str = Field(description="shown only this once; only its SHA-256 is stored")
+
+
+class ApiTokenOut(BaseModel):
+    id: int
+    username: str
+    label: str
+    prefix: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+@router.post("/api/auth/token", response_model=TokenResponse)
+def sign_in(
+    session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenResponse:
+    """OAuth2 password flow: form fields `username` and `password` → a short-lived Bearer token.
+
+    401 for a wrong username or password or a disabled account (the same answer for all three).
+    """
+    from api.settings import get_settings
+
+    principal = auth.authenticate(session, form.username, form.password)
+    minutes = get_settings().token_minutes
+    return TokenResponse(access_token=auth.issue_token(principal), expires_in=minutes * 60)
+
+
+@router.get("/api/auth/me", response_model=Principal)
+def me(user: CurrentUser) -> Principal:
+    """The signed-in user: role, grids, community, street office, department."""
+    return user
+
+
+@router.get("/api/users", response_model=list[UserOut])
+def list_users(session: SessionDep, admin: Admin) -> list[UserOut]:
+    """Every account (admins only)."""
+    return [
+        UserOut(**p.model_dump(), disabled=disabled) for p, disabled in auth.list_users(session)
+    ]
+
+
+@router.post("/api/users", response_model=Principal, status_code=201)
+def create_user(session: SessionDep, admin: Admin, body: UserIn) -> Principal:
+    """Create an account (admins only); 422 for a weak password or unknown codes, 409 if taken."""
+    return auth.create_user(
+        session,
+        body.username,
+        body.role,
+        body.password,
+        grid_codes=body.grid_codes,
+        community_code=body.community_code,
+        street_code=body.street_code,
+        department=body.department,
+        display_name=body.display_name,
+        actor=admin.username,
+    )
+
+
+@router.post("/api/users/{username}/disable", status_code=204)
+def disable_user(session: SessionDep, admin: Admin, username: str) -> Response:
+    """Disable an account: its tokens stop working at once (admins only)."""
+    auth.set_disabled(session, username, disabled=True, actor=admin.username)
+    return Response(status_code=204)
+
+
+@router.post("/api/users/{username}/enable", status_code=204)
+def enable_user(session: SessionDep, admin: Admin, username: str) -> Response:
+    """Enable a disabled account again (admins only)."""
+    auth.set_disabled(session, username, disabled=False, actor=admin.username)
+    return Response(status_code=204)
+
+
+@router.post("/api/users/{username}/tokens", response_model=ApiTokenCreated, status_code=201)
+def create_api_token(
+    session: SessionDep, admin: Admin, username: str, body: ApiTokenIn
+) -> ApiTokenCreated:
+    """A long-lived API token acting as `username`, for another system (admins only)."""
+    token_id, token = auth.create_api_token(
+        session, username, label=body.label, days=body.days, actor=admin.username
+    )
+    return ApiTokenCreated(id=token_id, username=username, token=token)
+
+
+@router.get("/api/users/{username}/tokens", response_model=list[ApiTokenOut])
+def list_api_tokens(session: SessionDep, admin: Admin, username: str) -> list[ApiTokenOut]:
+    """The user's API tokens, without their secrets (admins only)."""
+    return [ApiTokenOut(**t) for t in auth.list_api_tokens(session, username)]
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204)
+def revoke_api_token(session: SessionDep, admin: Admin, token_id: int) -> Response:
+    """Revoke an API token (admins only)."""
+    auth.revoke_api_token(session, token_id, actor=admin.username)
+    return Response(status_code=204)

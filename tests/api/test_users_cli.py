@@ -1,0 +1,119 @@
+"""`wangge users add|list|disable|token|tokens|revoke` against a real database."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.db import transaction
+from tests.api.auth_helpers import COMMUNITY, GRID, OTHER_GRID, PASSWORD, add_area
+
+runner = CliRunner()
+
+
+def users(*args: str):
+    return runner.invoke(app, ["users", *args])
+
+
+@pytest.fixture
+def area(use_database):
+    add_area(use_database)
+    return use_database
+
+
+def rows(url: str, sql: str, **params) -> list[tuple]:
+    with transaction(url) as session:
+        return [tuple(r) for r in session.execute(text(sql), params)]
+
+
+def test_add_grid_worker_per_contract(area, client):
+    result = users("add", "wang", "--role", "grid_worker", "--password", PASSWORD, "--grid", GRID)
+    assert result.exit_code == 0, result.output
+    assert f"created grid_worker wang ({GRID})" in result.output
+    linked = rows(
+        area,
+        "SELECT w.worker_id, w.role, g.grid_code, c.code FROM users u "
+        "JOIN workers w ON w.id = u.worker_id JOIN worker_grids g ON g.worker_id = w.id "
+        "JOIN communities c ON c.id = w.community_id WHERE u.username = 'wang'",
+    )
+    assert linked == [("wang", "full_time", GRID, COMMUNITY)]
+    token = client.post("/api/auth/token", data={"username": "wang", "password": PASSWORD})
+    assert token.status_code == 200
+
+
+def test_add_other_roles_and_list(area):
+    assert users("add", "lead", "--role", "grid_leader", "--password", PASSWORD,
+                 "--grid", GRID, "--grid", OTHER_GRID).exit_code == 0  # fmt: skip
+    assert users("add", "ca", "--role", "community_admin", "--password", PASSWORD,
+                 "--community", COMMUNITY).exit_code == 0  # fmt: skip
+    assert users("add", "d1", "--role", "department", "--password", PASSWORD,
+                 "--department", "市场监管").exit_code == 0  # fmt: skip
+    listed = users("list")
+    assert listed.exit_code == 0, listed.output
+    assert "3 accounts" in listed.output
+    for word in ("lead", "grid_leader", "ca", "community_admin", "市场监管", "active"):
+        assert word in listed.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--role", "emperor", "--password", PASSWORD], "unknown role"),
+        (["--role", "planner", "--password", ""], "the password is empty"),
+        (["--role", "planner", "--password", "abc12"], "too short"),
+        (["--role", "planner", "--password", "abcdefghij"], "too weak"),
+        (
+            ["--role", "grid_worker", "--password", PASSWORD, "--grid", "990101001001777"],
+            "unknown grid code",
+        ),  # fmt: skip
+        (["--role", "street_admin", "--password", PASSWORD], "needs --street"),
+    ],
+)
+def test_add_refuses_bad_input(area, args, message):
+    result = users("add", "someone", *args)
+    assert result.exit_code == 1
+    assert message in " ".join(result.output.split())
+    assert rows(area, "SELECT count(*) FROM users") == [(0,)]
+    assert rows(area, "SELECT count(*) FROM workers") == [(0,)]
+
+
+def test_duplicate_name_refused(area):
+    assert users("add", "p1", "--role", "planner", "--password", PASSWORD).exit_code == 0
+    again = users("add", "p1", "--role", "admin", "--password", PASSWORD)
+    assert again.exit_code == 1 and "already exists" in again.output
+    assert rows(area, "SELECT role FROM users") == [("planner",)]
+
+
+def test_disable_and_api_tokens(area, client):
+    assert users("add", "sys", "--role", "department", "--password", PASSWORD,
+                 "--department", "12345热线").exit_code == 0  # fmt: skip
+    made = users("token", "sys", "--label", "hotline", "--days", "30")
+    assert made.exit_code == 0, made.output
+    token = made.stdout.strip().splitlines()[-1]
+    assert token.startswith("wg_")
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/auth/me", headers=headers).json()["username"] == "sys"
+    listed = users("tokens", "sys")
+    assert "hotline" in listed.output and token not in listed.output
+    assert users("disable", "sys").exit_code == 0
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+    assert "already disabled" in users("disable", "sys").output
+    assert "disabled" in users("list").output
+    assert users("enable", "sys").exit_code == 0
+    assert client.get("/api/auth/me", headers=headers).status_code == 200
+    token_id = rows(area, "SELECT id FROM api_tokens")[0][0]
+    assert users("revoke", str(token_id)).exit_code == 0
+    assert client.get("/api/auth/me", headers=headers).status_code == 401
+    missing = users("disable", "ghost")
+    assert missing.exit_code == 1 and "no user named 'ghost'" in missing.output
+    actions = rows(area, "SELECT action FROM audit_log WHERE object_id = 'sys' ORDER BY id")
+    assert [a for (a,) in actions] == [
+        "user.create",
+        "api_token.create",
+        "user.disable",
+        "user.enable",
+        "api_token.revoke",
+    ]
+    assert rows(area, "SELECT DISTINCT actor LIKE 'cli%' FROM audit_log") == [(True,)]
