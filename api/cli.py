@@ -761,5 +761,9 @@ def geocode_cmd(
     err.print(f"{total} addresses geocoded into {out} ({summary or 'none'})", highlight=False)
 
 
+from api.cli_stations import app as stations_app  # noqa: E402
+
+app.add_typer(stations_app, name="stations")
+
 if __name__ == "__main__":
     app()

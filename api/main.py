@@ -13,6 +13,8 @@ from api.middleware import add_limits
 from api.routes import audit as audit_routes
 from api.routes import auth as auth_routes
 from api.routes import geocode, grid_edits, grids, health, pages
+from api.routes import coverage as coverage_routes
+from api.routes import stations as station_routes
 from api.settings import get_settings
 from api.validation import register_validation_errors
 
@@ -39,6 +41,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(grid_edits.router)
     app.include_router(grids.router)
     app.include_router(geocode.router)
+    app.include_router(station_routes.router)
+    app.include_router(coverage_routes.router)
     app.include_router(pages.router)
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
