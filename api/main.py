@@ -12,8 +12,8 @@ from api.errors import register_errors
 from api.middleware import add_limits
 from api.routes import audit as audit_routes
 from api.routes import auth as auth_routes
-from api.routes import geocode, grid_edits, grids, health, pages
 from api.routes import coverage as coverage_routes
+from api.routes import geocode, grid_edits, grids, health, pages
 from api.routes import stations as station_routes
 from api.settings import get_settings
 from api.validation import register_validation_errors
