@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api import cli_db_backup
 from api.cli_users import app as users_app
 from api.settings import get_settings
 
@@ -21,6 +22,7 @@ db_app = typer.Typer(
     help="The database: a managed local PostGIS unless WANGGE_DATABASE_URL is set."
 )
 app.add_typer(db_app, name="db")
+cli_db_backup.register(db_app)  # wangge db dump / restore
 app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
