@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from api import cli_db_backup
+from api import cli_db_backup, cli_isochrones
 from api.cli_users import app as users_app
 from api.settings import get_settings
 
@@ -23,6 +23,7 @@ db_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 cli_db_backup.register(db_app)  # wangge db dump / restore
+cli_isochrones.register(app)  # wangge isochrones
 app.add_typer(users_app, name="users")
 console = Console()
 err = Console(stderr=True)
