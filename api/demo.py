@@ -30,7 +30,7 @@ from api.storage import migrate
 from api.storage.launcher import Cluster, LauncherError, default_cluster
 from api.storage.models import Base
 from api.storage.queries import layer_counts
-from data.catalogs import functions_by_type, station_type_for_osm
+from data.catalogs import offered_by_type, station_type_for_osm
 from geo.households import estimate_households
 from geo.osm import read_osm
 from geo.validate import validate_features
@@ -105,6 +105,7 @@ def prepare(
                 msg = f"unknown dataset {dataset!r}: expected synthetic or nanjing-xuanwu"
                 raise DemoError(msg)
             build_grids(session, log=log)
+            build_station_circles(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))
     except (LauncherError, DemoError) as exc:
@@ -150,7 +151,7 @@ def load_synthetic(session: Session, *, size: str, seed: int = 0, log: Log = pri
     store.load_stations(
         session,
         _checked(city.stations, "stations", "station_id"),
-        functions_by_type=functions_by_type(),
+        functions_by_type=offered_by_type(),
     )
     store.load_workers(session, city.workers)
     store.load_cases(session, city.cases)
@@ -174,6 +175,18 @@ def build_grids(session: Session, *, log: Log = print) -> None:
         reasons[r.skipped] = reasons.get(r.skipped, 0) + 1
     for reason, n in reasons.items():
         log(f"  {n} communities without grids: {reason}")
+
+
+def build_station_circles(session: Session, *, log: Log = print) -> None:
+    """Every station's 5/10/15-minute walking circles on the loaded roads, stored."""
+    from api.circles import build_circles
+
+    report = build_circles(session)
+    methods = ", ".join(f"{n:,} {m}" for m, n in sorted(report.methods.items()))
+    log(
+        f"built {report.stored:,} walking circles for {report.stations:,} stations "
+        f"({methods}) in {report.network_s + report.compute_s:.1f} s"
+    )
 
 
 def extract_area(buildings: gpd.GeoDataFrame, *, buffer_m: float = 50.0) -> shapely.Geometry:
@@ -247,7 +260,7 @@ def load_xuanwu(session: Session, *, log: Log = print) -> None:
     stations = pois.assign(type=types)[[t is not None for t in types]]
     stations = stations.rename(columns={"poi_id": "station_id"})
     stations["name"] = stations["name"].fillna(stations["type"])
-    store.load_stations(session, stations, functions_by_type=functions_by_type())
+    store.load_stations(session, stations, functions_by_type=offered_by_type())
 
 
 def serve(prepared: Prepared, *, host: str, port: int, log: Log = print) -> None:

@@ -40,6 +40,8 @@ def test_synthetic_demo_loads_every_layer(use_database):
     # every building is linked to its community and compound where it has one
     assert scalar(url, "SELECT count(*) FROM buildings WHERE community_id IS NULL") == 0
     assert scalar(url, "SELECT count(*) FROM stations WHERE functions IS NULL") == 0
+    circles = "SELECT count(*) FROM isochrones WHERE minutes IN (5, 10, 15)"
+    assert scalar(url, circles) == 3 * scalar(url, "SELECT count(*) FROM stations")
     assert scalar(url, "SELECT count(*) FROM workers") > 0
     cases = scalar(url, "SELECT count(*) FROM cases")
     assert cases > 0 and scalar(url, "SELECT count(*) FROM case_events") == cases
@@ -82,6 +84,9 @@ def test_xuanwu_demo_has_real_divisions_and_osm(use_database):
                        "WHERE building_type = 'yes'")  # fmt: skip
     assert scalar(url, "SELECT count(*) FROM roads") > 300
     assert scalar(url, "SELECT count(*) FROM stations") > 0
+    assert scalar(url, "SELECT count(*) FROM isochrones") == 3 * scalar(
+        url, "SELECT count(*) FROM stations"
+    )
     # its grids divide the extract's outline (households estimated), coded under it
     area = scalar(
         url,
