@@ -28,6 +28,7 @@ setup_system() {
     command -v runuser >/dev/null || missing+=(util-linux)
     # the map pages' browser tests drive Debian's chromium; their Leaflet comes from npm
     [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing+=(fonts-wqy-microhei)
     command -v npm >/dev/null || missing+=(npm)
     if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; else say "PostgreSQL 15 + PostGIS, chromium, npm present"; fi
 }

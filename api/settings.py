@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     pg_database: str = "wangge"
     host: str = "127.0.0.1"
     port: int = 8000
+    # map pages (issue 7): base-map tiles ("none" = plain background, no tile requests) and the
+    # feature count above which a layer is served as vector tiles instead of inline GeoJSON
+    tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    tile_attribution: str = "© OpenStreetMap contributors"
+    map_vector_threshold: int = 3000
     # access tokens (JWT, HS256): lifetime, and the signing secret; without WANGGE_SECRET_KEY one
     # is generated once and kept in <state_dir>/secret_key (0600), so restarts keep tokens valid
     token_minutes: int = 30

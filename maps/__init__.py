@@ -1,1 +1,6 @@
-"""Folium map builders."""
+"""Folium map builders for the three pages: planner, grid worker, public. They draw the data
+passed in (GeoDataFrames in EPSG:4326) and never read the database."""
+
+from maps.planner import build_planner_map
+
+__all__ = ["build_planner_map"]

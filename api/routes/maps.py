@@ -1,0 +1,86 @@
+"""The three map pages: /map/planner, /map/worker, /map/public (HTML built by maps/)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from api.deps import SessionDep, SettingsDep
+from api.routes.grids import COMMUNITY_CODE
+from api.storage import map_data
+from maps import build_planner_map
+from maps.assets import STATIC_DIR, STATIC_URL
+from maps.messages import language
+
+router = APIRouter(prefix="/map", tags=["maps"])
+
+STREET_CODE = r"^[0-9]{9}$"
+Render = Literal["auto", "inline", "tiles"]
+RENDER_HELP = "inline GeoJSON, vector tiles, or auto: tiles for layers above the threshold"
+Lang = Annotated[str, Query(description="zh (default) or en")]
+
+
+def mount_static(app) -> None:
+    """Serve maps/static (the pages' scripts, CSS and the npm-installed Leaflet) at /static/maps."""
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="maps-static")
+
+
+def _vector(render: str, counts: dict[str, int], threshold: int) -> set[str]:
+    if render == "inline":
+        return set()
+    if render == "tiles":
+        return set(counts)
+    return {layer for layer, n in counts.items() if n > threshold}
+
+
+def _html(m) -> HTMLResponse:
+    return HTMLResponse(m.get_root().render())
+
+
+@router.get("/planner", response_class=HTMLResponse)
+def planner_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    street: Annotated[str | None, Query(pattern=STREET_CODE, description="street office")] = None,
+    community: Annotated[str | None, Query(pattern=COMMUNITY_CODE)] = None,
+    lang: Lang = "zh",
+    render: Annotated[Render, Query(description=RENDER_HELP)] = "auto",
+) -> HTMLResponse:
+    """The planner's grid editor for a street office or a community (the first one by default)."""
+    areas = map_data.areas(session)
+    if not street and not community and areas:
+        community = areas[0]["code"]
+    codes = map_data.communities_of(session, street=street, community=community)
+    if community and not street:
+        street = next((a["street_code"] for a in areas if a["code"] == community), None)
+    counts = {
+        "grids": map_data.count_grids(session, codes, "grid"),
+        "micro_grids": map_data.count_grids(session, codes, "micro"),
+        "buildings": map_data.count_buildings(session, codes),
+    }
+    vector = _vector(render, counts, settings.map_vector_threshold)
+    inline = [
+        lv for lv, layer in (("grid", "grids"), ("micro", "micro_grids")) if layer not in vector
+    ]
+    grids = map_data.grids(
+        session, codes if inline else [], inline[0] if len(inline) == 1 else None
+    )
+    buildings = None if "buildings" in vector else map_data.buildings(session, codes)
+    grid_codes = map_data.grids(session, codes, "grid")["code"].tolist()
+    m = build_planner_map(
+        grids,
+        buildings,
+        map_data.barriers(session, codes),
+        areas=areas,
+        bounds=map_data.extent(session, codes),
+        selected={"street": street, "community": community},
+        workers=map_data.workers_by_grid(session, grid_codes),
+        vector_tiles=vector,
+        lang=language(lang),
+        tiles=settings.tile_url,
+        attribution=settings.tile_attribution,
+    )
+    return _html(m)

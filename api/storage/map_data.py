@@ -1,0 +1,142 @@
+"""Read queries for the map pages: areas, the current grid layer, buildings, barrier roads,
+workers per grid, public station data. They never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import geopandas as gpd
+import shapely
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from api.errors import NotFoundError
+from api.storage import models
+from geo.grids.generate import BARRIER_CLASSES
+
+G, B, C, S = models.Grid, models.Building, models.Community, models.Street
+
+
+def _frame(rows: Sequence, columns: Sequence[str]) -> gpd.GeoDataFrame:
+    """rows of (*columns, wkb) → GeoDataFrame in EPSG:4326."""
+    data = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+    geoms = shapely.from_wkb([bytes(r[-1]) for r in rows]) if rows else []
+    return gpd.GeoDataFrame(data, geometry=list(geoms), crs=models.SRID)
+
+
+def areas(session: Session) -> list[dict]:
+    """Every community with its street office: code, name, street_code, street_name."""
+    query = (
+        select(C.code, C.name, S.code, S.name)
+        .outerjoin(S, S.id == C.street_id)
+        .where(C.geom.is_not(None))
+        .order_by(S.code, C.code)
+    )
+    return [
+        {"code": c, "name": n, "street_code": sc, "street_name": sn}
+        for c, n, sc, sn in session.execute(query)
+    ]
+
+
+def communities_of(session: Session, *, street: str | None, community: str | None) -> list[str]:
+    """The community codes to show: one community, a street office's, or every one."""
+    if community:
+        if session.execute(select(C.id).where(C.code == community)).first() is None:
+            msg = f"unknown community code {community}"
+            raise NotFoundError(msg)
+        return [community]
+    query = select(C.code).where(C.geom.is_not(None)).order_by(C.code)
+    if street:
+        query = query.join(S, S.id == C.street_id).where(S.code == street)
+        codes = list(session.execute(query).scalars())
+        if not codes:
+            msg = f"unknown street code {street}, or a street office without communities"
+            raise NotFoundError(msg)
+        return codes
+    return list(session.execute(query).scalars())
+
+
+def extent(session: Session, communities: Sequence[str]) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the communities' polygons, or None."""
+    box = func.ST_Extent(C.geom)
+    query = select(
+        func.ST_YMin(box), func.ST_XMin(box), func.ST_YMax(box), func.ST_XMax(box)
+    ).where(C.code.in_(communities))
+    row = session.execute(query).one()
+    return None if row[0] is None else [[row[0], row[1]], [row[2], row[3]]]
+
+
+def _grids_query(communities: Sequence[str], level: str | None) -> Select:
+    query = (
+        select(G.code, G.level, G.parent_code, G.households, C.code, G.locked, G.version)
+        .join(C, C.id == G.community_id)
+        .where(G.valid_to.is_(None), C.code.in_(communities))
+    )
+    return query if level is None else query.where(G.level == level)
+
+
+def count_grids(session: Session, communities: Sequence[str], level: str) -> int:
+    sub = _grids_query(communities, level).subquery()
+    return int(session.execute(select(func.count()).select_from(sub)).scalar_one())
+
+
+def grids(session: Session, communities: Sequence[str], level: str | None = None):
+    """The current layer of the communities (both levels unless `level`), GeoDataFrame."""
+    columns = ["code", "level", "parent_code", "households", "community_code", "locked", "version"]
+    query = _grids_query(communities, level).add_columns(func.ST_AsBinary(G.geom)).order_by(G.code)
+    return _frame(session.execute(query).all(), columns)
+
+
+def _in_communities(geometry, communities: Sequence[str]):
+    area = select(func.ST_Union(C.geom)).where(C.code.in_(communities)).scalar_subquery()
+    return func.ST_Intersects(geometry, area)
+
+
+def count_buildings(session: Session, communities: Sequence[str]) -> int:
+    query = select(func.count()).select_from(B).where(_in_communities(B.location, communities))
+    return int(session.execute(query).scalar_one())
+
+
+def buildings(
+    session: Session, communities: Sequence[str], *, points: bool = False
+) -> gpd.GeoDataFrame:
+    """Buildings whose location lies in the communities: building_id, households, name,
+    address, floors; footprints (or the point where there is none), or points only."""
+    geometry = B.location if points else func.coalesce(B.footprint, B.location)
+    columns = ["building_id", "households", "name", "address", "floors"]
+    query = (
+        select(B.building_id, B.households, B.name, B.address, B.floors, func.ST_AsBinary(geometry))
+        .where(_in_communities(B.location, communities))
+        .order_by(B.building_id)
+    )
+    return _frame(session.execute(query).all(), columns)
+
+
+def barriers(session: Session, communities: Sequence[str]) -> gpd.GeoDataFrame:
+    """Roads of the barrier classes (major roads, railways, waterways) across the communities."""
+    query = (
+        select(models.Road.class_, models.Road.name, func.ST_AsBinary(models.Road.geom))
+        .where(
+            func.lower(models.Road.class_).in_(sorted(BARRIER_CLASSES)),
+            _in_communities(models.Road.geom, communities),
+        )
+        .order_by(models.Road.id)
+    )
+    return _frame(session.execute(query).all(), ["class", "name"])
+
+
+def workers_by_grid(session: Session, codes: Sequence[str]) -> dict[str, list[dict]]:
+    """Grid code → the workers serving it ({name, role}), leaders first."""
+    order = {"grid_leader": 0, "full_time": 1, "part_time": 2}
+    query = (
+        select(models.WorkerGrid.grid_code, models.Worker.name, models.Worker.role)
+        .join(models.Worker, models.Worker.id == models.WorkerGrid.worker_id)
+        .where(models.WorkerGrid.grid_code.in_(list(codes)))
+        .order_by(models.WorkerGrid.grid_code, models.Worker.name)
+    )
+    found: dict[str, list[dict]] = {}
+    for code, name, role in session.execute(query):
+        found.setdefault(code, []).append({"name": name, "role": role})
+    for people in found.values():
+        people.sort(key=lambda w: order.get(w["role"], 9))
+    return found

@@ -1,0 +1,150 @@
+"""What the three map pages share: the map with its base tiles, scale bar, side panel, legend,
+and the hand-over of the map and its layers to the page's script (maps/static/<page>.js)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+
+import folium
+import geopandas as gpd
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from maps.assets import PageAssets, localize
+from maps.messages import text
+
+NO_TILES = ("", "none")
+DEFAULT_BOUNDS = ((32.0, 118.7), (32.1, 118.9))  # [[south, west], [north, east]]
+
+
+def bounds_of(*frames: gpd.GeoDataFrame | None) -> list[list[float]] | None:
+    """[[south, west], [north, east]] of the non-empty frames (EPSG:4326), or None."""
+    boxes = [f.total_bounds for f in frames if f is not None and len(f)]
+    if not boxes:
+        return None
+    minx = min(b[0] for b in boxes)
+    miny = min(b[1] for b in boxes)
+    maxx = max(b[2] for b in boxes)
+    maxy = max(b[3] for b in boxes)
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+def base_map(
+    *,
+    bounds: Sequence[Sequence[float]] | None,
+    tiles: str | None,
+    attribution: str,
+    lang: str,
+) -> folium.Map:
+    """A map fitted to `bounds`, with the base tiles (none: a plain background) and a scale bar."""
+    box = bounds or DEFAULT_BOUNDS
+    center = [(box[0][0] + box[1][0]) / 2, (box[0][1] + box[1][1]) / 2]
+    m = folium.Map(location=center, zoom_start=15, tiles=None, control_scale=True, max_zoom=20)
+    if tiles and tiles.strip().lower() not in NO_TILES:
+        folium.TileLayer(
+            tiles=tiles,
+            attr=attribution,
+            name=text("basemap", lang),
+            max_zoom=20,
+            max_native_zoom=19,
+        ).add_to(m)
+    m.fit_bounds([list(box[0]), list(box[1])])
+    return m
+
+
+def geojson(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
+    """A FeatureCollection of `columns` (JSON-ready values), ids from the first column."""
+    keep = [c for c in columns if c in frame.columns]
+    if frame.crs is not None and frame.crs.to_epsg() != 4326:
+        msg = f"map layers are drawn from EPSG:4326 frames, got {frame.crs}"
+        raise ValueError(msg)
+    data = json.loads(frame[[*keep, "geometry"]].to_json(drop_id=True, to_wgs84=False))
+    for feature in data["features"]:
+        feature["id"] = feature["properties"].get(keep[0]) if keep else None
+    return data
+
+
+class Legend(MacroElement):
+    """A legend box (bottom left) with rows of (css swatch style, label)."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function () {
+            var legend = L.control({position: "bottomleft"});
+            legend.onAdd = function () {
+                var div = L.DomUtil.create("div", "wangge-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, rows: Sequence[tuple[str, str]]) -> None:
+        super().__init__()
+        self._name = "Legend"
+        from html import escape
+
+        items = "".join(
+            f'<div><i style="{style}"></i>{escape(label)}</div>' for style, label in rows
+        )
+        self.html = f"<b>{escape(title)}</b>{items}"
+
+
+class Start(MacroElement):
+    """Calls ``wangge.start(page, map, layers, config)`` once every layer exists."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        wangge.start({{ this.page|tojson }}, {{ this._parent.get_name() }}, {
+        {%- for role, name in this.layers.items() %}
+            {{ role|tojson }}: {{ name }}{{ "," if not loop.last }}
+        {%- endfor %}
+        }, {{ this.config|tojson }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, page: str, layers: Mapping[str, str], config: Mapping) -> None:
+        super().__init__()
+        self._name = "Start"
+        self.page = page
+        self.layers = dict(layers)
+        self.config = dict(config)
+
+
+def finish(
+    m: folium.Map,
+    *,
+    page: str,
+    lang: str,
+    layers: Mapping[str, MacroElement | None],
+    config: Mapping,
+    panel_html: str,
+) -> folium.Map:
+    """Layer control, side panel, the page's assets and start call; every asset made local."""
+    folium.LayerControl(collapsed=True).add_to(m)
+    root = m.get_root()
+    root.html.add_child(Element(panel_html), name="panel")
+    root.header.add_child(
+        Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        name="viewport",
+    )
+    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
+    root.header.add_child(Element(f"<title>{text(f'{page}_title', lang)}</title>"), name="title")
+    PageAssets(f"{page}.js").add_to(m)
+    names = {role: el.get_name() for role, el in layers.items() if el is not None}
+    full = {"lang": lang, "text": text_table(lang), **config}
+    Start(page, names, full).add_to(m)
+    return localize(m)
+
+
+def text_table(lang: str) -> dict[str, str]:
+    from maps.messages import TEXT
+
+    return dict(TEXT["zh"]) | dict(TEXT.get(lang, {}))

@@ -1,0 +1,200 @@
+/* Shared by the three map pages: start-up, text, sign-in, JSON calls, tile styles.
+   Loaded after Leaflet; each page script registers itself with wangge.register(). */
+(function () {
+  "use strict";
+  var pages = {};
+  var TOKEN = "wangge.token";
+  var drawnResolve;
+  var W = (window.wangge = {
+    config: {},
+    layers: {},
+    drawn: new Promise(function (resolve) {
+      drawnResolve = resolve;
+    }),
+  });
+
+  W.register = function (page, fn) {
+    pages[page] = fn;
+  };
+
+  W.T = function (key, values) {
+    var s = (W.config.text || {})[key] || key;
+    Object.keys(values || {}).forEach(function (k) {
+      s = s.replace("{" + k + "}", values[k]);
+    });
+    return s;
+  };
+
+  W.el = function (tag, attrs, children) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") node.textContent = attrs[k];
+      else if (k === "onclick") node.addEventListener("click", attrs[k]);
+      else node.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      node.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    });
+    return node;
+  };
+
+  W.status = function (message, kind) {
+    var box = document.getElementById("status");
+    if (!box) return;
+    box.textContent = message || "";
+    box.className = kind || "";
+  };
+
+  W.token = function () {
+    return sessionStorage.getItem(TOKEN);
+  };
+
+  /* fetch JSON; resolves {ok, status, data} (data: parsed body or null), never rejects on HTTP */
+  W.api = function (method, url, body, form) {
+    var headers = {};
+    var token = W.token();
+    if (token) headers.Authorization = "Bearer " + token;
+    var init = { method: method, headers: headers };
+    if (form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = new URLSearchParams(form).toString();
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init).then(
+      function (response) {
+        return response.text().then(function (raw) {
+          var data = null;
+          try {
+            data = raw ? JSON.parse(raw) : null;
+          } catch (e) {
+            data = { detail: raw };
+          }
+          return { ok: response.ok, status: response.status, data: data };
+        });
+      },
+      function (error) {
+        return { ok: false, status: 0, data: { detail: String(error) } };
+      }
+    );
+  };
+
+  W.detail = function (result) {
+    var d = result.data && result.data.detail;
+    if (Array.isArray(d)) {
+      return d
+        .map(function (e) {
+          return (e.loc || []).slice(1).join(".") + ": " + e.msg;
+        })
+        .join("; ");
+    }
+    return d || "HTTP " + result.status;
+  };
+
+  /* sign-in form → POST /api/auth/token, token in sessionStorage, GET /api/auth/me */
+  W.me = function () {
+    if (!W.token()) return Promise.resolve(null);
+    return W.api("GET", "/api/auth/me").then(function (r) {
+      if (r.ok) return r.data;
+      if (r.status === 401) sessionStorage.removeItem(TOKEN);
+      return null;
+    });
+  };
+
+  W.setupSignIn = function (onChange) {
+    var form = document.getElementById("signin");
+    var who = document.getElementById("whoami");
+    function show(user) {
+      form.hidden = !!user;
+      who.hidden = !user;
+      if (user) {
+        who.querySelector("span").textContent =
+          W.T("signed_in_as") + (user.display_name || user.username);
+      }
+      onChange(user);
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var data = new FormData(form);
+      W.api("POST", "/api/auth/token", undefined, {
+        username: data.get("username"),
+        password: data.get("password"),
+      }).then(function (r) {
+        if (r.status === 404) return W.status(W.T("auth_missing"), "error");
+        if (!r.ok) return W.status(W.T("sign_in_failed") + W.detail(r), "error");
+        sessionStorage.setItem(TOKEN, r.data.access_token);
+        W.status("");
+        W.me().then(show);
+      });
+    });
+    document.getElementById("btn-sign-out").addEventListener("click", function () {
+      sessionStorage.removeItem(TOKEN);
+      show(null);
+    });
+    return W.me().then(show);
+  };
+
+  function setupLanguage() {
+    var link = document.getElementById("lang-switch");
+    if (!link) return;
+    var params = new URLSearchParams(location.search);
+    params.set("lang", W.config.lang === "en" ? "zh" : "en");
+    link.href = location.pathname + "?" + params.toString();
+  }
+
+  /* styles of vector-tile features (VectorGrid calls them with the feature's properties) */
+  W.boundStatus = function (bounds, level, households) {
+    var b = bounds[level] || bounds.grid;
+    return households < b[0] ? "under" : households > b[1] ? "over" : "within";
+  };
+  W.gridStyle = function (styles, bounds, props) {
+    var colour = styles.colours[W.boundStatus(bounds, props.level, props.households)];
+    var style = Object.assign({ color: colour, fillColor: colour, fill: true }, styles.levels[props.level]);
+    if (props.locked) Object.assign(style, { color: "#222", dashArray: "8 4" });
+    return style;
+  };
+  W.gridTileStyle = function (styles, bounds) {
+    return function (props) {
+      return W.gridStyle(styles, bounds, props);
+    };
+  };
+  W.plainTileStyle = function (style) {
+    return Object.assign({ fill: true }, style);
+  };
+
+  /* resolves wangge.drawn when every layer has drawn: inline layers at once, tile layers
+     when their visible tiles have loaded */
+  function watchDrawn(map, layers) {
+    var waiting = Object.keys(layers).filter(function (k) {
+      var layer = layers[k];
+      return layer && layer._url && map.hasLayer(layer) && layer.on;
+    });
+    var left = waiting.length;
+    function done() {
+      requestAnimationFrame(function () {
+        document.body.dataset.drawn = "1";
+        drawnResolve(true);
+      });
+    }
+    if (!left) return done();
+    waiting.forEach(function (k) {
+      layers[k].once("load", function () {
+        left -= 1;
+        if (!left) done();
+      });
+    });
+  }
+
+  W.start = function (page, map, layers, config) {
+    W.page = page;
+    W.map = map;
+    W.layers = layers;
+    W.config = config;
+    document.documentElement.lang = config.lang === "en" ? "en" : "zh-CN";
+    setupLanguage();
+    watchDrawn(map, layers);
+    pages[page](map, layers, config);
+    document.body.dataset.ready = "1";
+  };
+})();

@@ -1,0 +1,165 @@
+"""The planner page in chromium: it draws, a click shows a grid's numbers, a redraw is saved
+as a new version, and a bad redraw shows its problems on the map and is refused."""
+
+from __future__ import annotations
+
+import httpx
+import shapely
+from shapely.geometry import shape
+
+from tests.browser.conftest import PASSWORD, PLANNER, screenshot, token, wait_drawn
+
+COMMUNITY = "990101001001"
+
+
+def test_planner_draws_the_grids_and_shows_a_grid_on_click(live_server, page):
+    p = page.page
+    p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
+    wait_drawn(p)
+    drawn = p.evaluate(
+        "() => ({grids: wangge.layers.grids.getLayers().length,"
+        " micro: wangge.layers.micro_grids.getLayers().length,"
+        " buildings: wangge.layers.buildings.getLayers().length,"
+        " paths: document.querySelectorAll('path.leaflet-interactive').length})"
+    )
+    assert drawn["grids"] >= 5 and drawn["micro"] > drawn["grids"]
+    assert drawn["paths"] >= drawn["grids"] + drawn["micro"]
+    assert p.locator(".leaflet-control-scale").count() == 1
+    assert p.locator(".wangge-legend").inner_text().count("户数") >= 2
+    screenshot(p, "planner")
+
+
+def pixel(p, lat: float, lon: float) -> tuple[float, float]:
+    """Page coordinates of a point on the map."""
+    return tuple(
+        p.evaluate(
+            "([lat, lon]) => { const pt = wangge.map.latLngToContainerPoint([lat, lon]);"
+            " const box = wangge.map.getContainer().getBoundingClientRect();"
+            " return [pt.x + box.left, pt.y + box.top]; }",
+            [lat, lon],
+        )
+    )
+
+
+def grid_layer(live) -> dict:
+    r = httpx.get(f"{live.url}/api/grids", params={"community": COMMUNITY, "level": "grid"})
+    assert r.status_code == 200
+    return {f["properties"]["code"]: f for f in r.json()["features"]}
+
+
+def open_spot(live, code: str) -> tuple[float, float]:
+    """(lat, lon) inside grid `code` away from every building footprint."""
+    from api.db import transaction
+    from api.storage import map_data
+
+    polygon = shape(grid_layer(live)[code]["geometry"])
+    with transaction(live.database_url) as session:
+        footprints = map_data.buildings(session, [COMMUNITY]).geometry
+    free = polygon.buffer(-0.0002).difference(shapely.union_all(footprints.buffer(0.0001)))
+    point = free.representative_point()
+    return point.y, point.x
+
+
+def sign_in(p, username: str = PLANNER, password: str = PASSWORD) -> None:
+    p.fill("#signin [name=username]", username)
+    p.fill("#signin [name=password]", password)
+    p.click("#signin button")
+    p.wait_for_selector("#whoami:not([hidden])")
+
+
+def select_grid(p, live, code: str) -> None:
+    p.mouse.click(*pixel(p, *open_spot(live, code)))
+    p.wait_for_function(
+        "code => wangge.planner.state.selection.join() === code", arg=code, timeout=5000
+    )
+
+
+def movable(live) -> tuple[str, str, tuple[float, float]]:
+    """(to grid, from grid, building location): a building whose move is accepted."""
+    grids = grid_layer(live)
+    buildings = httpx.get(f"{live.url}/api/buildings", params={"community": COMMUNITY}).json()
+    where = {
+        f["properties"]["building_id"]: f["geometry"]["coordinates"] for f in buildings["features"]
+    }
+    for a, fa in grids.items():
+        pa = shape(fa["geometry"])
+        for b, fb in grids.items():
+            if a == b or pa.intersection(shape(fb["geometry"])).length < 1e-4:
+                continue
+            members = [bid for bid, h in fb["properties"]["members"] if h > 0]
+            members.sort(key=lambda bid: pa.distance(shapely.Point(where[bid])))
+            for bid in members[:3]:
+                body = {"community": COMMUNITY, "building_ids": [bid], "to_code": a}
+                r = httpx.post(
+                    f"{live.url}/api/grids/move", json=body, headers=token(live), timeout=30
+                )
+                if r.status_code == 200 and r.json()["ok"]:
+                    lon, lat = where[bid]
+                    return a, b, (lat, lon)
+    raise AssertionError("no building can move to a neighbouring grid")
+
+
+def history(live) -> int:
+    r = httpx.get(
+        f"{live.url}/api/grids/history", params={"community": COMMUNITY}, headers=token(live)
+    )
+    return r.json()["current_version"]
+
+
+def test_planner_redraws_a_boundary_and_saves_a_new_version(live_server, page):
+    p = page.page
+    target, source, (lat, lon) = movable(live_server)
+    p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
+    wait_drawn(p)
+    sign_in(p)
+    select_grid(p, live_server, target)
+    assert target in p.locator("#info").inner_text()
+    p.click("#btn-draw-boundary")
+    p.wait_for_selector(".leaflet-draw-tooltip")
+    p.evaluate("([lat, lon]) => wangge.map.setView([lat, lon], 19, {animate: false})", [lat, lon])
+    x, y = pixel(p, lat, lon)
+    corners = [(x - 9, y - 9), (x + 9, y - 9), (x + 9, y + 9), (x - 9, y + 9), (x - 9, y - 9)]
+    for cx, cy in corners:
+        p.mouse.click(cx, cy)
+        p.wait_for_timeout(120)
+    p.wait_for_function("document.getElementById('edit-state').textContent.length > 0")
+    p.wait_for_function("['ok', 'error'].includes(document.getElementById('status').className)")
+    status = p.locator("#status")
+    assert status.get_attribute("class") == "ok", status.inner_text()  # a preview without errors
+    p.click("#btn-save")
+    p.wait_for_function(
+        "document.getElementById('status').textContent.includes('第 2 版')", timeout=20_000
+    )
+    assert history(live_server) == 2
+    assert "v2" in p.locator("#history-list").inner_text()
+
+
+def test_planner_sees_the_problems_of_a_bad_boundary_and_cannot_save_it(live_server, page):
+    p = page.page
+    p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
+    wait_drawn(p)
+    code = sorted(grid_layer(live_server))[0]
+    sign_in(p)
+    select_grid(p, live_server, code)
+    p.click("#btn-edit-vertices")
+    handle = p.locator(".leaflet-editing-icon").first
+    handle.wait_for()
+    box = handle.bounding_box()
+    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    p.mouse.move(x, y)
+    p.mouse.down()
+    p.mouse.move(x + 60, y + 45, steps=6)
+    p.mouse.up()
+    # the change is validated at once: problems drawn on the map and listed, before any save
+    p.wait_for_selector("#problem-list li.error", timeout=20_000)
+    drawn = p.evaluate("wangge.planner.problemLayer.getLayers().length")
+    assert drawn >= 1
+    kinds = p.locator("#problem-list").inner_text()
+    assert code in kinds
+    page.expected_statuses.add(422)  # the refused save
+    p.click("#btn-save")
+    p.wait_for_function(
+        "document.getElementById('status').textContent.includes('保存被拒绝')", timeout=20_000
+    )
+    assert history(live_server) == 1
+    screenshot(p, "planner-problems")
