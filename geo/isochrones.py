@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from contourpy import FillType, contour_generator
+from contourpy import FillType, LineType, SerialContourGenerator, ZInterp
 from scipy import ndimage, sparse
 
 from geo.crs import WGS84
@@ -56,12 +56,14 @@ _samples_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 @dataclass(frozen=True)
 class _Samples:
-    """Points every ``step`` metres along every edge, grouped by edge."""
+    """Points every ``step`` metres along every edge, grouped by edge, with their raster cell."""
 
     step: float
-    xy: np.ndarray  # (K, 2)
     along: np.ndarray  # (K,) metres from the edge's u end
     start: np.ndarray  # (m + 1,) first sample of each edge
+    origin: np.ndarray  # corner of cell (0, 0)
+    ix: np.ndarray  # (K,) cell column
+    iy: np.ndarray  # (K,) cell row
 
 
 def _samples(net: WalkNetwork, step: float) -> _Samples:
@@ -76,19 +78,21 @@ def _samples(net: WalkNetwork, step: float) -> _Samples:
     along = np.minimum(rank * (length / (count - 1))[edge], length[edge])
     geoms = net.edges.geometry.to_numpy()
     xy = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], along))
-    samples = _Samples(step=step, xy=xy, along=along, start=start)
+    origin = xy.min(axis=0) - 10_000.0  # room for snap walks of any length
+    ix, iy = ((xy - origin) // step).astype(np.int64).T
+    samples = _Samples(step=step, along=along, start=start, origin=origin, ix=ix, iy=iy)
     _samples_cache[net] = samples
     return samples
 
 
 def _edge_arrays(net: WalkNetwork):
-    """Edge lengths, ends and the node × edge incidence matrix (CSR)."""
+    """Edge lengths, ends, and the edges at each node (CSR: indptr, edge numbers)."""
     u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
     m, n = len(u), len(net.nodes)
     incidence = sparse.csr_matrix(
         (np.ones(2 * m, np.int8), (np.r_[u, v], np.r_[np.arange(m), np.arange(m)])), shape=(n, m)
     )
-    return net.edges["length_m"].to_numpy(), u, v, incidence
+    return net.edges["length_m"].to_numpy(), u, v, incidence.indptr, incidence.indices
 
 
 def parse_minutes(minutes: Sequence[float] | str) -> tuple[float, ...]:
@@ -131,47 +135,63 @@ def _contour(grid: np.ndarray, origin: np.ndarray, cell: float, width: float):
     r0, c0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
     sub = grid[r0 : rows[-1] + pad + 1, c0 : cols[-1] + pad + 1]
     field = ndimage.distance_transform_edt(~sub) * cell
-    pts, offs = contour_generator(z=field, fill_type=FillType.OuterOffset).filled(-1.0, width)
+    x, y = np.meshgrid(
+        np.arange(field.shape[1], dtype=float), np.arange(field.shape[0], dtype=float)
+    )
+    gen = SerialContourGenerator(  # contour_generator() without its masked-array checks
+        x, y, field, None, corner_mask=True, line_type=LineType.Separate,
+        fill_type=FillType.OuterOffset, quad_as_tri=False, z_interp=ZInterp.Linear,
+    )  # fmt: skip
+    pts, offs = gen.filled(-1.0, width)
     return _rings_to_polygons(pts, offs, origin + np.array([c0, r0]) * cell, cell)
 
 
 def _one(samples, dist, snap, edges, radii, cell, width, point, foot):
     """Polygons for one on-network point, shortest minute value first."""
-    lengths, u, v, incidence = edges
+    lengths, u, v, indptr, incident = edges
     reached = np.flatnonzero(dist < radii[-1])
+    lo, hi = indptr[reached], indptr[reached + 1]
     mark = np.zeros(len(lengths), bool)
-    mark[incidence[reached].indices] = True
+    mark[incident[_ranges(lo, hi)]] = True
     mark[snap.edge] = True
     near = np.flatnonzero(mark)
-    lo, hi = samples.start[near], samples.start[near + 1]
-    count = hi - lo
-    owner = np.repeat(np.arange(len(near)), count)
-    idx = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + lo[owner]
-    s, e = samples.along[idx], near[owner]
+    idx = _ranges(samples.start[near], samples.start[near + 1])
+    e = np.repeat(near, samples.start[near + 1] - samples.start[near])
+    s = samples.along[idx]
     t = np.minimum(dist[u[e]] + s, dist[v[e]] + lengths[e] - s)
     own = e == snap.edge
     t[own] = np.minimum(t[own], snap.snap_m + np.abs(s[own] - snap.along_m))
+    keep = t <= radii[-1]
     # the straight walk from the point onto the network, sampled too
     k = max(2, int(np.ceil(snap.snap_m / samples.step)) + 1)
     frac = np.linspace(0.0, 1.0, k)
     p0, p1 = np.array([point.x, point.y]), np.array([foot.x, foot.y])
-    keep = t <= radii[-1]
-    xy = np.vstack([samples.xy[idx[keep]], p0 + frac[:, None] * (p1 - p0)])
+    walk = ((p0 + frac[:, None] * (p1 - p0) - samples.origin) // cell).astype(np.int64)
+    ix = np.r_[samples.ix[idx[keep]], walk[:, 0]]
+    iy = np.r_[samples.iy[idx[keep]], walk[:, 1]]
     t = np.r_[t[keep], frac * snap.snap_m]
-    pad = width + 3 * cell
-    low = np.array([xy[:, 0].min(), xy[:, 1].min()]) - pad
-    ij = ((xy - low) / cell).astype(np.int64)
-    shape = (int(ij[:, 1].max()) + int(pad / cell) + 2, int(ij[:, 0].max()) + int(pad / cell) + 2)
+    pad = int(np.ceil(width / cell)) + 3
+    x0, y0 = ix.min() - pad, iy.min() - pad
+    ix, iy = ix - x0, iy - y0
+    shape = (int(iy.max()) + pad + 1, int(ix.max()) + pad + 1)
+    origin = samples.origin + (np.array([x0, y0]) + 0.5) * cell
     out = []
     for r in radii:
         grid = np.zeros(shape, bool)
         inside = t <= r
-        grid[ij[inside, 1], ij[inside, 0]] = True
-        poly = _contour(grid, low + cell / 2, cell, width)
+        grid[iy[inside], ix[inside]] = True
+        poly = _contour(grid, origin, cell, width)
         if out and not poly.covers(out[-1]):
             poly = shapely.union(poly, out[-1])
         out.append(poly)
     return out
+
+
+def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Concatenated ``arange(lo[k], hi[k])``."""
+    count = hi - lo
+    ends = np.cumsum(count)
+    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - count - lo, count)
 
 
 def isochrones(
@@ -231,7 +251,7 @@ def isochrones(
     local = points.geometry.to_crs(net.crs).to_numpy()
     local = np.where(shapely.get_type_id(local) == 0, local, shapely.point_on_surface(local))
     geoms = np.full((len(points), len(radii)), None, dtype=object)
-    samples = _samples(net, cell_m / 2)
+    samples = _samples(net, cell_m)
     edges = _edge_arrays(net)
     feet = shapely.line_interpolate_point(
         net.edges.geometry.to_numpy()[np.maximum(snaps["edge"].to_numpy(), 0)],
