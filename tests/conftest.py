@@ -75,3 +75,15 @@ def client(db_url: str):
 
     with TestClient(create_app(db_url)) as c:
         yield c
+
+
+@pytest.fixture
+def planner_headers(db_url: str) -> dict[str, str]:
+    """Authorization headers of a planner account ('planner') made in this test's database;
+    `client.headers.update(planner_headers)` lets a test use the grid-editing endpoints."""
+    from api import auth
+    from api.db import transaction
+
+    with transaction(db_url) as session:
+        planner = auth.create_user(session, "planner", "planner", "Grid-edits-2026", actor="test")
+    return {"Authorization": f"Bearer {auth.issue_token(planner)}"}

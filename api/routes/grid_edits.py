@@ -11,15 +11,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
-from api import grid_edits, validation
+from api import access, audit, grid_edits, validation
 from api.deps import SessionDep
 from api.routes.grids import COMMUNITY_CODE, GRID_CODE
 from api.validation import Identifier
 
-router = APIRouter(prefix="/api/grids", tags=["grid editing"])
+# planners and admins; street and community admins within their area (api.access)
+router = APIRouter(
+    prefix="/api/grids",
+    tags=["grid editing"],
+    dependencies=[Depends(access.grid_editor)],
+)
 
 CommunityCode = Annotated[str, Field(pattern=COMMUNITY_CODE, description="12-digit community code")]
 GridCode = Annotated[str, Field(pattern=GRID_CODE, description="15-digit grid or 18-digit micro")]
@@ -218,17 +223,37 @@ def _edited(result: grid_edits.EditResult) -> EditResponse:
     )
 
 
+def _audited(
+    session: SessionDep, user: access.GridEditor, action: str, result: grid_edits.EditResult
+) -> EditResponse:
+    """The response; a saved edit also writes an audit row with the versions before and after."""
+    if result.saved:
+        layer = result.layer
+        after = {
+            "version": result.version,
+            "grids": int((layer["level"] == "grid").sum()),
+            "micro_grids": int((layer["level"] == "micro").sum()),
+            "households": int(layer.loc[layer["level"] == "grid", "households"].sum()),
+        }
+        detail = {"before": {"version": result.version - 1}, "after": after}
+        audit.record(session, user, action, "grids", result.community, detail | result.report)
+    return _edited(result)
+
+
 # -- endpoints --------------------------------------------------------------------------------
 
 
 @router.post("/validate", response_model=ValidateResponse)
-def validate_layer(session: SessionDep, body: ValidateRequest) -> ValidateResponse:
+def validate_layer(
+    session: SessionDep, user: access.GridEditor, body: ValidateRequest
+) -> ValidateResponse:
     """Check an edited layer against the community's stored buildings and polygon.
 
     Households are recounted first, as a save would do, so `ok` says whether /save would
     accept the layer. Malformed GeoJSON, non-polygon geometries or out-of-range coordinates
     are a 422.
     """
+    access.check_community(session, user, body.community)
     result = grid_edits.validate(session, body.community, body.features.dicts())
     return ValidateResponse(
         community=result.community, ok=result.ok, version=result.version, problems=_problems(result)
@@ -236,21 +261,23 @@ def validate_layer(session: SessionDep, body: ValidateRequest) -> ValidateRespon
 
 
 @router.post("/save", response_model=EditResponse)
-def save_layer(session: SessionDep, body: SaveRequest) -> EditResponse:
+def save_layer(session: SessionDep, user: access.GridEditor, body: SaveRequest) -> EditResponse:
     """Store an edited layer, recounted, as the community's next version.
 
     422 with `problems` when it has errors; 409 when `base_version` is stale or a locked grid
     would change. Nothing is written then.
     """
+    access.check_community(session, user, body.community)
     result = grid_edits.save(
         session, body.community, body.features.dicts(), base_version=body.base_version
     )
-    return _edited(result)
+    return _audited(session, user, "grids.save", result)
 
 
 @router.post("/move", response_model=EditResponse)
-def move_buildings(session: SessionDep, body: MoveRequest) -> EditResponse:
+def move_buildings(session: SessionDep, user: access.GridEditor, body: MoveRequest) -> EditResponse:
     """Hand buildings, with their land, to the grid (or micro-grid) `to_code`."""
+    access.check_community(session, user, body.community)
     result = grid_edits.move(
         session,
         body.community,
@@ -260,38 +287,46 @@ def move_buildings(session: SessionDep, body: MoveRequest) -> EditResponse:
         save=body.save,
         base_version=body.base_version,
     )
-    return _edited(result)
+    return _audited(session, user, "grids.move", result)
 
 
 @router.post("/lock", response_model=LockResponse)
-def lock_grids(session: SessionDep, body: LockRequest) -> LockResponse:
+def lock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest) -> LockResponse:
     """Lock grids: regeneration keeps them, and edits that would change them are refused.
 
     Sets `locked` on the current rows in place; no new layer version is made.
     """
+    access.check_grid_codes(session, user, body.codes)
     changed = grid_edits.set_locked(session, body.codes, locked=True)
+    _audit_locks(session, user, body.codes, locked=True, changed=changed)
     return LockResponse(codes=sorted(set(body.codes)), locked=True, changed=changed)
 
 
 @router.post("/unlock", response_model=LockResponse)
-def unlock_grids(session: SessionDep, body: LockRequest) -> LockResponse:
+def unlock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest) -> LockResponse:
     """Unlock grids. Sets `locked` on the current rows in place; no new layer version is made."""
+    access.check_grid_codes(session, user, body.codes)
     changed = grid_edits.set_locked(session, body.codes, locked=False)
+    _audit_locks(session, user, body.codes, locked=False, changed=changed)
     return LockResponse(codes=sorted(set(body.codes)), locked=False, changed=changed)
 
 
 @router.post("/regenerate", response_model=EditResponse)
-def regenerate_layer(session: SessionDep, body: RegenerateRequest) -> EditResponse:
+def regenerate_layer(
+    session: SessionDep, user: access.GridEditor, body: RegenerateRequest
+) -> EditResponse:
     """Divide the community again, keeping its locked grids (and their micro-grids) as stored."""
+    access.check_community(session, user, body.community)
     result = grid_edits.regenerate(
         session, body.community, level=body.level, save=body.save, base_version=body.base_version
     )
-    return _edited(result)
+    return _audited(session, user, "grids.regenerate", result)
 
 
 @router.post("/split", response_model=EditResponse)
-def split_grid(session: SessionDep, body: SplitRequest) -> EditResponse:
+def split_grid(session: SessionDep, user: access.GridEditor, body: SplitRequest) -> EditResponse:
     """Divide one grid (or micro-grid) into `parts` of about equal households."""
+    access.check_community(session, user, body.community)
     result = grid_edits.split(
         session,
         body.community,
@@ -301,12 +336,13 @@ def split_grid(session: SessionDep, body: SplitRequest) -> EditResponse:
         save=body.save,
         base_version=body.base_version,
     )
-    return _edited(result)
+    return _audited(session, user, "grids.split", result)
 
 
 @router.post("/merge", response_model=EditResponse)
-def merge_grids(session: SessionDep, body: MergeRequest) -> EditResponse:
+def merge_grids(session: SessionDep, user: access.GridEditor, body: MergeRequest) -> EditResponse:
     """Join neighbouring grids (or micro-grids of one grid) into the one with the lowest code."""
+    access.check_community(session, user, body.community)
     result = grid_edits.merge(
         session,
         body.community,
@@ -315,15 +351,17 @@ def merge_grids(session: SessionDep, body: MergeRequest) -> EditResponse:
         save=body.save,
         base_version=body.base_version,
     )
-    return _edited(result)
+    return _audited(session, user, "grids.merge", result)
 
 
 @router.get("/history", response_model=HistoryResponse)
 def layer_history(
     session: SessionDep,
+    user: access.GridEditor,
     community: Annotated[str, Query(pattern=COMMUNITY_CODE, description="community code")],
 ) -> HistoryResponse:
     """Every version of the community's layer with its time span and counts, oldest first."""
+    access.check_community(session, user, community)
     versions = grid_edits.history(session, community)
     return HistoryResponse(
         community=community,
@@ -344,6 +382,23 @@ def layer_history(
 
 
 @router.post("/undo", response_model=EditResponse)
-def undo_layer(session: SessionDep, body: UndoRequest) -> EditResponse:
+def undo_layer(session: SessionDep, user: access.GridEditor, body: UndoRequest) -> EditResponse:
     """Make the previous version current again, stored as a new version (history is kept)."""
-    return _edited(grid_edits.undo(session, body.community, base_version=body.base_version))
+    access.check_community(session, user, body.community)
+    result = grid_edits.undo(session, body.community, base_version=body.base_version)
+    return _audited(session, user, "grids.undo", result)
+
+
+def _audit_locks(
+    session: SessionDep, user: access.GridEditor, codes: list[str], *, locked: bool, changed: int
+) -> None:
+    """One audit row per community whose grids' lock flag changed."""
+    if not changed:
+        return
+    action = "grids.lock" if locked else "grids.unlock"
+    by_community: dict[str, list[str]] = {}
+    for code in sorted(set(codes)):
+        by_community.setdefault(code[:12], []).append(code)
+    for community, its_codes in by_community.items():
+        detail = {"codes": its_codes, "before": {"locked": not locked}, "after": {"locked": locked}}
+        audit.record(session, user, action, "grids", community, detail)

@@ -16,8 +16,10 @@ UTM = 32650  # the synthetic city lies at about 118.8° E
 
 
 @pytest.fixture
-def city(db_url):
-    """The synthetic community with its grids and micro-grids as layer version 1."""
+def city(db_url, client, planner_headers):
+    """The synthetic community with its grids and micro-grids as layer version 1; the client
+    signed in as a planner."""
+    client.headers.update(planner_headers)
     load_city(db_url)
     with transaction(db_url) as session:
         run = generate_communities(session, store.select_communities(session, every=True))
