@@ -47,6 +47,11 @@ class Role(StrEnum):
 
 
 WORKER_ROLES = frozenset({Role.grid_worker, Role.grid_leader})
+# roles that contact reporters and so see their name and phone; every other role (planner,
+# department, resident, public, anonymous callers) gets them masked or absent
+PERSONAL_DATA_ROLES = frozenset(
+    {Role.grid_worker, Role.grid_leader, Role.community_admin, Role.street_admin, Role.admin}
+)
 API_TOKEN_PREFIX = "wg_"
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
 MIN_PASSWORD = 8
@@ -64,6 +69,11 @@ class Principal(BaseModel):
     community_code: str | None = None
     street_code: str | None = None
     department: str | None = None
+
+
+def sees_personal_data(principal: Principal | None) -> bool:
+    """Whether `principal` may see reporters' names and phone numbers (never when anonymous)."""
+    return principal is not None and str(principal.role) in PERSONAL_DATA_ROLES
 
 
 # -- passwords ------------------------------------------------------------------------------------

@@ -205,3 +205,11 @@ def test_generated_secret_is_kept_0600(tmp_path):
     configured = Settings(state_dir=tmp_path / "other", secret_key="from-the-environment")
     assert auth.signing_secret(configured) == "from-the-environment"
     assert not (tmp_path / "other").exists()
+
+
+@pytest.mark.parametrize("role", list(auth.Role))
+def test_personal_data_only_for_roles_that_contact_reporters(role):
+    sees = auth.sees_personal_data(auth.Principal(username="x", role=role))
+    wanted = {"grid_worker", "grid_leader", "community_admin", "street_admin", "admin"}
+    assert sees == (role in wanted)
+    assert auth.sees_personal_data(None) is False
