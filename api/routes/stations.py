@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from fastapi import APIRouter, Path, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from api.coverage import check_function
@@ -213,25 +213,16 @@ def get_isochrone(
     station_id: StationId,
     minutes: Annotated[float, Query(gt=0, le=60)] = 15.0,
     speed_kmh: Annotated[float, Query(gt=0, le=20)] = 4.5,
-) -> IsochroneFeature:
+) -> Response:
     """The station's walking circle: the stored one when `wangge stations circles` made it,
     else computed on the cached network."""
     row = _station(session, station_id)
     ident = f"{station_id}.{minutes:g}"
-    stored = store.stored_isochrone(session, row["id"], minutes=minutes, speed_kmh=speed_kmh)
-    if stored is not None:
-        return IsochroneFeature(
-            id=ident,
-            geometry=json.loads(stored["geometry"]),
-            properties=IsochroneProperties(
-                station_id=station_id,
-                minutes=minutes,
-                speed_kmh=speed_kmh,
-                method=stored["method"],
-                source="stored",
-                computed_at=stored["computed_at"],
-            ),
-        )
+    stored = store.stored_isochrone(
+        session, row["id"], minutes=minutes, speed_kmh=speed_kmh, ident=ident
+    )
+    if stored is not None:  # the Feature as PostGIS wrote it: no decoding and re-encoding here
+        return Response(content=stored, media_type=GeoJSONResponse.media_type)
     from geo.isochrones import isochrones
 
     net = get_network(session)
@@ -240,14 +231,15 @@ def get_isochrone(
     )
     circle = isochrones(net, point, minutes=(minutes,), speed_kmh=speed_kmh, id_column="id")
     first = circle.iloc[0]
-    return IsochroneFeature(
-        id=ident,
-        geometry=shapely.geometry.mapping(first.geometry),
-        properties=IsochroneProperties(
-            station_id=station_id,
-            minutes=minutes,
-            speed_kmh=speed_kmh,
-            method=first["method"],
-            source="computed",
-        ),
+    props = IsochroneProperties(
+        station_id=station_id,
+        minutes=minutes,
+        speed_kmh=speed_kmh,
+        method=first["method"],
+        source="computed",
+    ).model_dump_json()
+    geometry = shapely.to_geojson(first.geometry)
+    text = (
+        f'{{"type":"Feature","id":{json.dumps(ident)},"geometry":{geometry},"properties":{props}}}'
     )
+    return Response(content=text, media_type=GeoJSONResponse.media_type)

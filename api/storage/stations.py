@@ -8,7 +8,7 @@ from __future__ import annotations
 import geopandas as gpd
 import shapely
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import any_, delete, func, insert, literal, select, text
+from sqlalchemy import JSON, Text, any_, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from api.storage import models
@@ -136,24 +136,40 @@ def area_exists(session: Session, *, community: str | None, street: str | None) 
 
 
 def stored_isochrone(
-    session: Session, station_pk: int, *, minutes: float, speed_kmh: float
-) -> dict | None:
-    """A stored circle of one station (GeoJSON geometry text), or None."""
-    i = models.Isochrone
-    row = session.execute(
-        select(i.minutes, i.speed_kmh, i.method, i.computed_at, func.ST_AsGeoJSON(i.geom, 7))
+    session: Session, station_pk: int, *, minutes: float, speed_kmh: float, ident: str
+) -> str | None:
+    """A stored circle of one station as a GeoJSON Feature text built in PostGIS, or None."""
+    i, s = models.Isochrone, models.Station
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "id",
+        ident,
+        "geometry",
+        func.cast(func.ST_AsGeoJSON(i.geom, 6), JSON),
+        "properties",
+        func.json_build_object(
+            "station_id",
+            s.station_id,
+            "minutes",
+            i.minutes,
+            "speed_kmh",
+            i.speed_kmh,
+            "method",
+            i.method,
+            "source",
+            "stored",
+            "computed_at",
+            i.computed_at,
+        ),
+    )
+    return session.scalar(
+        select(func.cast(feature, Text))
+        .select_from(i)
+        .join(s, s.id == i.station_id)
         .where(i.station_id == station_pk, i.minutes == minutes, i.speed_kmh == speed_kmh)
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return {
-        "minutes": row[0],
-        "speed_kmh": row[1],
-        "method": row[2],
-        "computed_at": row[3],
-        "geometry": row[4],
-    }
+    )
 
 
 def replace_isochrones(session: Session, frame: gpd.GeoDataFrame, *, speed_kmh: float) -> int:
