@@ -11,7 +11,8 @@ from fastapi.staticfiles import StaticFiles
 from api.deps import SessionDep, SettingsDep
 from api.routes.grids import COMMUNITY_CODE
 from api.storage import map_data
-from maps import build_planner_map
+from data.catalogs import function_names, station_types
+from maps import build_planner_map, build_public_map
 from maps.assets import STATIC_DIR, STATIC_URL
 from maps.messages import language
 
@@ -79,6 +80,26 @@ def planner_page(
         selected={"street": street, "community": community},
         workers=map_data.workers_by_grid(session, grid_codes),
         vector_tiles=vector,
+        lang=language(lang),
+        tiles=settings.tile_url,
+        attribution=settings.tile_attribution,
+    )
+    return _html(m)
+
+
+@router.get("/public", response_class=HTMLResponse)
+def public_page(session: SessionDep, settings: SettingsDep, lang: Lang = "zh") -> HTMLResponse:
+    """The public neighborhood-center map: stations, functions, walking circles, search."""
+    catalog = station_types()
+    types = {
+        name: {"icon": spec.get("icon"), "en": spec.get("en")}
+        for name, spec in catalog["types"].items()
+    }
+    m = build_public_map(
+        map_data.stations(session),
+        types=types,
+        functions=catalog["functions"],
+        labels=function_names(),
         lang=language(lang),
         tiles=settings.tile_url,
         attribution=settings.tile_attribution,

@@ -140,3 +140,16 @@ def workers_by_grid(session: Session, codes: Sequence[str]) -> dict[str, list[di
     for people in found.values():
         people.sort(key=lambda w: order.get(w["role"], 9))
     return found
+
+
+def stations(session: Session) -> gpd.GeoDataFrame:
+    """Every station with its public fields only (no contact person)."""
+    St = models.Station
+    columns = [
+        "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
+        "address",
+    ]  # fmt: skip
+    query = select(*(getattr(St, c) for c in columns), func.ST_AsBinary(St.geom)).order_by(
+        St.station_id
+    )
+    return _frame(session.execute(query).all(), columns)
