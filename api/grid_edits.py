@@ -41,6 +41,7 @@ import pandas as pd
 import shapely
 from sqlalchemy.orm import Session
 
+from api.cases import reroute_open_cases
 from api.errors import ConflictError
 from api.storage import grids as store
 from api.validation import check_geojson_geometry, require_in_service_area
@@ -303,6 +304,7 @@ def _finish(
             msg = f"the layer has {len(errors)} error(s), nothing was saved: {listed}"
             raise LayerRejected(msg, errors)
         store.write_version(c.session, c.area, layer, at=c.at)
+        reroute_open_cases(c.session, actor="system:grid-edit")
         result.version, result.saved = c.version + 1, True
     return result
 

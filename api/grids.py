@@ -173,6 +173,10 @@ def generate_communities(
         results.append(_generate_one(session, area, level=level, bounds=bounds, force=force, at=at))
         if advance is not None:
             advance(1)
+    if any(r.version for r in results):
+        from api.cases import reroute_open_cases
+
+        reroute_open_cases(session, actor="system:grids-generate")
     return DbRun(at, results)
 
 

@@ -13,8 +13,9 @@ from api.middleware import add_limits
 from api.routes import audit as audit_routes
 from api.routes import auth as auth_routes
 from api.routes import buildings as building_routes
+from api.routes import cases as case_routes
 from api.routes import coverage as coverage_routes
-from api.routes import geocode, grid_edits, grids, health, pages
+from api.routes import geocode, grid_edits, grids, health, open311, pages
 from api.routes import maps as map_routes
 from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
@@ -51,6 +52,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(tile_routes.router)
     app.include_router(building_routes.router)
     map_routes.mount_static(app)
+    app.include_router(case_routes.router)
+    app.include_router(open311.router)
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
     return app

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     tile_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
     tile_attribution: str = "© OpenStreetMap contributors"
     map_vector_threshold: int = 3000
+    # cases (issue 6): dispatch tolerance, duplicate window, photo and text limits
+    case_nearest_m: float = 50.0
+    case_duplicate_m: float = 50.0
+    case_duplicate_hours: float = 24.0
+    case_photo_max_bytes: int = 5 * 1024 * 1024
+    case_text_max_chars: int = 2000
     # access tokens (JWT, HS256): lifetime, and the signing secret; without WANGGE_SECRET_KEY one
     # is generated once and kept in <state_dir>/secret_key (0600), so restarts keep tokens valid
     token_minutes: int = 30

@@ -63,7 +63,9 @@ TRANSITIONS: tuple[Rule, ...] = (
     Rule("accept", ("dispatched",), "accepted", GRID + ADMIN, "接单"),
     Rule("send_back", ("dispatched",), "reported", GRID + ADMIN, "退单"),
     Rule("start", ("accepted", "claimed"), "in_progress", GRID + DEPT + ADMIN, "开始处置"),
-    Rule("resolve", ("accepted", "in_progress"), "resolved", GRID + DEPT + ADMIN, "办结"),
+    Rule(
+        "resolve", ("accepted", "in_progress", "claimed"), "resolved", GRID + DEPT + ADMIN, "办结"
+    ),
     Rule("escalate", ("accepted", "in_progress"), "escalated_community", GRID + ADMIN, "上报社区"),
     Rule("resolve", ("escalated_community",), "resolved", COMMUNITY + ADMIN, "社区办结"),
     Rule("escalate", ("escalated_community",), "escalated_street", COMMUNITY + ADMIN, "流转街道"),

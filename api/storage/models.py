@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -265,7 +266,11 @@ class Case(Base):
     """事件: a reported problem and where it is in the closed loop."""
 
     __tablename__ = "cases"
-    __table_args__ = (valid_geom(),)
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint("rating IS NULL OR rating BETWEEN 1 AND 5", name="rating_range"),
+        CheckConstraint("version >= 1", name="version_positive"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     external_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     category: Mapped[str] = mapped_column(String(64))
@@ -281,6 +286,29 @@ class Case(Base):
     due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     geom = geom("POINT", nullable=True)
+    # 0003 (issue 6): intake, routing and the closed loop
+    intake: Mapped[str | None] = mapped_column(String(16))
+    reporter_name: Mapped[str | None] = mapped_column(String(100))  # personal data
+    reporter_phone: Mapped[str | None] = mapped_column(String(32))  # personal data
+    source_lon: Mapped[float | None] = mapped_column(Float)
+    source_lat: Mapped[float | None] = mapped_column(Float)
+    source_crs: Mapped[str | None] = mapped_column(String(8))
+    building_id: Mapped[str | None] = mapped_column(String(64))
+    handling_level: Mapped[str | None] = mapped_column(String(16))
+    department: Mapped[str | None] = mapped_column(String(100))
+    priority: Mapped[str | None] = mapped_column(String(8))
+    queue: Mapped[str | None] = mapped_column(String(16))
+    routing: Mapped[str | None] = mapped_column(String(16))
+    route_distance_m: Mapped[float | None] = mapped_column(Float)
+    supervised: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    duplicate_of: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+    receipt: Mapped[str | None] = mapped_column(String(32), unique=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    request_hash: Mapped[str | None] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = now()
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class CaseEvent(Base):
@@ -294,6 +322,26 @@ class CaseEvent(Base):
     from_status: Mapped[str | None] = mapped_column(String(32))
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
+    # 0003: transition, create, reroute, supervise, attachment; the action and its details
+    kind: Mapped[str] = mapped_column(String(16), server_default=text("'transition'"))
+    action: Mapped[str | None] = mapped_column(String(32))
+    data: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class CaseAttachment(Base):
+    """A photo of a case, stored in the database (size and type checked at upload)."""
+
+    __tablename__ = "case_attachments"
+    __table_args__ = (CheckConstraint("size >= 0", name="size_nonnegative"),)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    filename: Mapped[str | None] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    uploaded_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = now()
 
 
 ROLES = (
@@ -380,6 +428,9 @@ for _table, _columns in SPATIAL_COLUMNS.items():
         )
 Index("ix_buildings_community_id", Building.community_id)
 Index("ix_cases_grid_code_status", Case.grid_code, Case.status)
+Index("ix_cases_status_reported_at", Case.status, Case.reported_at)
+Index("ix_cases_assignee_id_status", Case.assignee_id, Case.status)
+Index("ix_cases_category_reported_at", Case.category, Case.reported_at)
 Index("ix_audit_log_at", AuditEntry.at)
 Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
 Index("ix_audit_log_object", AuditEntry.object_type, AuditEntry.object_id)

@@ -1,0 +1,195 @@
+"""Reading cases: one case with its history, filtered lists, statistics, export rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import Session
+
+from api.storage import models
+from api.workflow import DONE
+from data.catalogs import case_categories
+
+Case, Event, W = models.Case, models.CaseEvent, models.Worker
+#: Past the deadline: not resolved by due_at (resolved late counts too).
+OVERDUE = and_(Case.due_at.is_not(None), func.coalesce(Case.resolved_at, func.now()) > Case.due_at)
+PUBLIC_FIELDS = (
+    "id", "category", "category_name", "status", "grid_code", "micro_grid_code",
+    "community_code", "street_code", "reported_at", "due_at", "overdue", "resolved_at",
+    "closed_at", "rating", "lon", "lat", "version", "duplicate_of",
+)  # fmt: skip
+PERSONAL = ("reporter_name", "reporter_phone")
+
+
+def _columns() -> list:
+    return [
+        Case.id, Case.external_id, Case.category, Case.description, Case.address, Case.status,
+        Case.grid_code, Case.micro_grid_code, Case.community_code, Case.street_code,
+        W.worker_id.label("assignee"), W.name.label("assignee_name"), Case.department,
+        Case.handling_level, Case.priority, Case.queue, Case.routing, Case.route_distance_m,
+        Case.reported_at, Case.due_at, OVERDUE.label("overdue"), Case.supervised,
+        Case.duplicate_of, Case.rating, Case.resolved_at, Case.closed_at, Case.updated_at,
+        Case.version, Case.intake, Case.building_id, Case.reporter_name, Case.reporter_phone,
+        Case.source_lon, Case.source_lat, Case.source_crs,
+        func.ST_X(Case.geom).label("lon"), func.ST_Y(Case.geom).label("lat"),
+    ]  # fmt: skip
+
+
+def base_query() -> Select:
+    return select(*_columns()).outerjoin(W, W.id == Case.assignee_id)
+
+
+def as_dict(row) -> dict:
+    out = dict(row._mapping)
+    cat = case_categories().get(out["category"])
+    out["category_name"] = cat["name"] if cat else None
+    return out
+
+
+def one(session: Session, case_id: int) -> dict | None:
+    row = session.execute(base_query().where(Case.id == case_id)).first()
+    return None if row is None else as_dict(row)
+
+
+def events(session: Session, case_id: int) -> list[dict]:
+    query = (
+        select(
+            Event.id,
+            Event.at,
+            Event.actor,
+            Event.kind,
+            Event.action,
+            Event.from_status,
+            Event.to_status,
+            Event.note,
+            Event.data,
+        )  # fmt: skip
+        .where(Event.case_id == case_id)
+        .order_by(Event.at, Event.id)
+    )
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+def attachments(session: Session, case_id: int) -> list[dict]:
+    A = models.CaseAttachment
+    query = (
+        select(A.id, A.filename, A.content_type, A.size, A.sha256, A.created_at)
+        .where(A.case_id == case_id)
+        .order_by(A.id)
+    )
+    return [dict(r._mapping) for r in session.execute(query)]
+
+
+@dataclass
+class Filters:
+    grid: str | None = None
+    community: str | None = None
+    street: str | None = None
+    status: list[str] | None = None
+    category: str | None = None
+    overdue: bool | None = None
+    supervised: bool | None = None
+    assignee: str | None = None
+    department: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def where(self) -> list:
+        out = []
+        if self.grid:
+            out.append(Case.grid_code == self.grid)
+        if self.community:
+            out.append(Case.community_code == self.community)
+        if self.street:
+            out.append(Case.street_code == self.street)
+        if self.status:
+            out.append(Case.status.in_(self.status))
+        if self.category:  # a top-level code takes its sub-categories too
+            out.append(
+                or_(Case.category == self.category, Case.category.like(f"{self.category}.%"))
+            )
+        if self.overdue is not None:
+            out.append(OVERDUE if self.overdue else ~OVERDUE)
+        if self.supervised is not None:
+            out.append(Case.supervised.is_(self.supervised))
+        if self.assignee:
+            out.append(W.worker_id == self.assignee)
+        if self.department:
+            out.append(Case.department == self.department)
+        if self.since:
+            out.append(Case.reported_at >= self.since)
+        if self.until:
+            out.append(Case.reported_at < self.until)
+        return out
+
+
+def listing(
+    session: Session, visible, filters: Filters, *, page: int, page_size: int
+) -> tuple[int, list[dict]]:
+    """(total, one page of cases, newest first) matching `filters` among the visible ones."""
+    where = [visible, *filters.where()]
+    total = session.execute(
+        select(func.count()).select_from(Case).outerjoin(W, W.id == Case.assignee_id).where(*where)
+    ).scalar_one()
+    query = (
+        base_query()
+        .where(*where)
+        .order_by(Case.reported_at.desc(), Case.id.desc())
+        .limit(page_size)
+        .offset((page - 1) * page_size)
+    )
+    return total, [as_dict(r) for r in session.execute(query)]
+
+
+def export_rows(session: Session, visible, filters: Filters):
+    query = base_query().where(visible, *filters.where()).order_by(Case.id)
+    for row in session.execute(query).yield_per(2000):
+        yield as_dict(row)
+
+
+STAT_KEYS = {"grid": Case.grid_code, "community": Case.community_code, "street": Case.street_code}
+
+
+def stats(session: Session, visible, filters: Filters, *, by: str) -> list[dict]:
+    """Per grid, community or street office: counts, closure rate, median hours to close,
+    overdue share."""
+    key = STAT_KEYS[by]
+    done = Case.status.in_(sorted(DONE))
+    hours = func.extract("epoch", Case.resolved_at - Case.reported_at) / 3600.0
+    query = (
+        select(
+            key.label("code"),
+            func.count().label("total"),
+            func.count().filter(~done).label("open"),
+            func.count().filter(done).label("closed"),
+            func.count().filter(OVERDUE).label("overdue"),
+            func.count().filter(Case.supervised).label("supervised"),
+            func.percentile_cont(0.5).within_group(hours).label("median_hours_to_close"),
+            func.avg(case((Case.rating.is_not(None), Case.rating))).label("mean_rating"),
+        )
+        .select_from(Case)
+        .outerjoin(W, W.id == Case.assignee_id)
+        .where(visible, *filters.where())
+        .group_by(key)
+        .order_by(key.nulls_last())
+    )
+    out = []
+    for r in session.execute(query):
+        median = r.median_hours_to_close
+        out.append(
+            {
+                "code": r.code,
+                "total": r.total,
+                "open": r.open,
+                "closed": r.closed,
+                "closure_rate": round(r.closed / r.total, 4) if r.total else None,
+                "median_hours_to_close": None if median is None else round(float(median), 2),
+                "overdue": r.overdue,
+                "overdue_share": round(r.overdue / r.total, 4) if r.total else None,
+                "supervised": r.supervised,
+                "mean_rating": None if r.mean_rating is None else round(float(r.mean_rating), 2),
+            }
+        )
+    return out
