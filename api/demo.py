@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.db import get_engine, transaction
+from api.demo_accounts import create_demo_accounts
 from api.grids import assign_workers, generate_communities
 from api.settings import get_settings
 from api.storage import grids as grid_store
@@ -106,6 +107,7 @@ def prepare(
                 raise DemoError(msg)
             build_grids(session, log=log)
             build_station_circles(session, log=log)
+            create_demo_accounts(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))
     except (LauncherError, DemoError) as exc:

@@ -1,0 +1,101 @@
+"""The demo's accounts: one per role, all with the password DEMO_PASSWORD (listed in README.md).
+
+The grid worker serves the grid holding the most sample cases (by location, so it holds
+whether or not the cases were routed yet), the grid leader every grid of that community, the
+community and street admins that community and its street office; the department account is the
+department most cases went to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from api import auth
+from api.storage import models
+
+DEMO_PASSWORD = "Wangge-demo-2026"
+FALLBACK_DEPARTMENT = "城市管理局"
+
+
+def _busiest_grid(session: Session) -> str | None:
+    """The current grid-level grid containing the most cases, else the lowest grid code."""
+    found = session.execute(
+        text(
+            "SELECT g.code FROM grids g JOIN cases c ON ST_Contains(g.geom, c.geom) "
+            "WHERE g.level = 'grid' AND g.valid_to IS NULL "
+            "GROUP BY g.code ORDER BY count(*) DESC, g.code LIMIT 1"
+        )
+    ).scalar()
+    if found is None:
+        found = session.execute(
+            text("SELECT min(code) FROM grids WHERE level = 'grid' AND valid_to IS NULL")
+        ).scalar()
+    return found
+
+
+def _area(session: Session, grid: str | None) -> tuple[list[str], str | None, str | None]:
+    """(grids of the community, community code, street code) around `grid`."""
+    if grid is None:
+        return [], None, None
+    community, street = session.execute(
+        text(
+            "SELECT c.code, s.code FROM grids g JOIN communities c ON c.id = g.community_id "
+            "LEFT JOIN streets s ON s.id = c.street_id WHERE g.code = :g AND g.valid_to IS NULL"
+        ),
+        {"g": grid},
+    ).one()
+    grids = session.execute(
+        text(
+            "SELECT code FROM grids WHERE level = 'grid' AND valid_to IS NULL "
+            "AND substr(code, 1, 12) = :c ORDER BY code"
+        ),
+        {"c": community},
+    ).scalars()
+    if street is None:  # e.g. Xuanwu's stand-in area has no street office: take the first one
+        street = session.execute(text("SELECT min(code) FROM streets")).scalar()
+    return list(grids), community, street
+
+
+def _department(session: Session) -> str:
+    column = getattr(models.Case, "department", None)
+    if column is None:
+        return FALLBACK_DEPARTMENT
+    found = session.execute(
+        text(
+            "SELECT department FROM cases WHERE department IS NOT NULL "
+            "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1"
+        )
+    ).scalar()
+    return found or FALLBACK_DEPARTMENT
+
+
+def create_demo_accounts(session: Session, *, log: Callable[[str], None] = print) -> list[str]:
+    """One account per role, named after the role; returns the usernames made."""
+    grid = _busiest_grid(session)
+    grids, community, street = _area(session, grid)
+    specs: dict[str, dict] = {
+        "admin": {},
+        "planner": {},
+        "street_admin": {"street_code": street},
+        "community_admin": {"community_code": community},
+        "department": {"department": _department(session)},
+        "grid_leader": {"grid_codes": grids},
+        "grid_worker": {"grid_codes": [grid] if grid else []},
+        "resident": {},
+        "public": {},
+    }
+    made = []
+    for role, area in specs.items():
+        if None in area.values():
+            log(f"  no {role} demo account: the dataset has no area for it")
+            continue
+        auth.create_user(session, role, role, DEMO_PASSWORD, actor="demo", **area)
+        made.append(role)
+    log(
+        f"demo accounts (password {DEMO_PASSWORD}): {', '.join(made)}; "
+        f"grid_worker serves {grid}, community {community}, street {street}"
+    )
+    return made

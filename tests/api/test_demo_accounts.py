@@ -1,0 +1,46 @@
+"""`wangge demo` makes one account per role; the grid worker serves a grid with sample cases."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from api import demo
+from api.auth import Role
+from api.demo_accounts import DEMO_PASSWORD
+from api.main import create_app
+
+
+def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
+    demo.prepare(dataset="synthetic", size="community", log=lambda _: None).close()
+    with TestClient(create_app(use_database)) as client:
+        me = {}
+        for role in Role:
+            form = {"username": role.value, "password": DEMO_PASSWORD}
+            token = client.post("/api/auth/token", data=form)
+            assert token.status_code == 200, (role, token.text)
+            headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+            me[role] = client.get("/api/auth/me", headers=headers).json()
+            assert me[role]["role"] == role.value
+    worker = me[Role.grid_worker]
+    assert len(worker["grid_codes"]) == 1 and worker["worker_id"] == "grid_worker"
+    assert worker["grid_codes"][0] in me[Role.grid_leader]["grid_codes"]
+    community = me[Role.community_admin]["community_code"]
+    assert worker["grid_codes"][0].startswith(community)
+    assert me[Role.street_admin]["street_code"] == community[:9]
+    assert me[Role.department]["department"]
+    engine = create_engine(use_database)
+    with engine.connect() as conn:
+        in_grid = conn.execute(
+            text(
+                "SELECT count(*) FROM cases c JOIN grids g ON ST_Contains(g.geom, c.geom) "
+                "WHERE g.code = :g AND g.valid_to IS NULL"
+            ),
+            {"g": worker["grid_codes"][0]},
+        ).scalar()
+        audited = conn.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor = 'demo'")
+        ).scalar()
+    engine.dispose()
+    assert in_grid > 0
+    assert audited == len(Role)
