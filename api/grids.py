@@ -233,12 +233,15 @@ def generate_db(
     bounds: Bounds = Bounds(),
     force: bool = False,
     progress_for: Callable[[str, int], Advance] | None = None,
+    actor: str = "cli",
 ) -> DbRun:
-    """Select communities and regenerate them in one transaction (committed when all is done).
+    """Select communities and regenerate them in one transaction (committed when all is done),
+    with an audit row ("grids.generate" by `actor`) per community regenerated.
 
     Raises api.errors.NotFoundError for an unknown community or street code; nothing is
     written then.
     """
+    from api import audit
     from api.db import transaction
 
     if not (community or street or every):
@@ -247,9 +250,13 @@ def generate_db(
     with transaction(url) as session:
         areas = store.select_communities(session, community=community, street=street, every=every)
         advance = progress_for("communities", len(areas)) if progress_for else None
-        return generate_communities(
+        run = generate_communities(
             session, areas, level=level, bounds=bounds, force=force, advance=advance
         )
+        for r in run.generated:
+            after = {"version": r.version, "households": r.households, "counts": r.counts}
+            audit.record(session, actor, "grids.generate", "grids", r.code, {"after": after})
+        return run
 
 
 # -- grid workers --------------------------------------------------------------------------------

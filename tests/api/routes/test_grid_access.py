@@ -197,3 +197,18 @@ def test_public_grid_layer_needs_no_token_and_has_no_personal_data(client, city,
     detail = client.get(f"/api/grids/{one}")
     assert detail.status_code == 200
     assert "13912345678" not in detail.text and "王小明" not in detail.text
+
+
+def test_cli_generation_is_audited(use_database):
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    load_city(use_database)
+    result = CliRunner().invoke(app, ["grids", "generate", "--community", COMMUNITY])
+    assert result.exit_code == 0, result.output
+    found = rows(
+        use_database,
+        "SELECT actor, action, object_id, detail->'after'->>'version' FROM audit_log",
+    )
+    assert found == [("cli", "grids.generate", COMMUNITY, "1")]
