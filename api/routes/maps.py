@@ -12,7 +12,7 @@ from api.deps import SessionDep, SettingsDep
 from api.routes.grids import COMMUNITY_CODE
 from api.storage import map_data
 from data.catalogs import function_names, station_types
-from maps import build_planner_map, build_public_map
+from maps import build_planner_map, build_public_map, build_worker_map
 from maps.assets import STATIC_DIR, STATIC_URL
 from maps.messages import language
 
@@ -100,6 +100,19 @@ def public_page(session: SessionDep, settings: SettingsDep, lang: Lang = "zh") -
         types=types,
         functions=catalog["functions"],
         labels=function_names(),
+        lang=language(lang),
+        tiles=settings.tile_url,
+        attribution=settings.tile_attribution,
+    )
+    return _html(m)
+
+
+@router.get("/worker", response_class=HTMLResponse)
+def worker_page(session: SessionDep, settings: SettingsDep, lang: Lang = "zh") -> HTMLResponse:
+    """The grid worker's page; their grids and cases load after sign-in (no data in the page)."""
+    codes = map_data.communities_of(session, street=None, community=None)
+    m = build_worker_map(
+        bounds=map_data.extent(session, codes),
         lang=language(lang),
         tiles=settings.tile_url,
         attribution=settings.tile_attribution,
