@@ -52,6 +52,7 @@ DEFAULT_CELL_M = 10.0
 COLUMNS = ("id", "minutes", "method", "snap_m")
 
 _samples_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_edges_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -87,12 +88,17 @@ def _samples(net: WalkNetwork, step: float) -> _Samples:
 
 def _edge_arrays(net: WalkNetwork):
     """Edge lengths, ends, and the edges at each node (CSR: indptr, edge numbers)."""
+    cached = _edges_cache.get(net)
+    if cached is not None:
+        return cached
     u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
     m, n = len(u), len(net.nodes)
     incidence = sparse.csr_matrix(
         (np.ones(2 * m, np.int8), (np.r_[u, v], np.r_[np.arange(m), np.arange(m)])), shape=(n, m)
     )
-    return net.edges["length_m"].to_numpy(), u, v, incidence.indptr, incidence.indices
+    out = (net.edges["length_m"].to_numpy(), u, v, incidence.indptr, incidence.indices)
+    _edges_cache[net] = out
+    return out
 
 
 def parse_minutes(minutes: Sequence[float] | str) -> tuple[float, ...]:
@@ -252,7 +258,7 @@ def isochrones(
     local = np.where(shapely.get_type_id(local) == 0, local, shapely.point_on_surface(local))
     geoms = np.full((len(points), len(radii)), None, dtype=object)
     samples = _samples(net, cell_m)
-    edges = _edge_arrays(net)
+    edges = _edge_arrays(net)  # cached with the samples
     feet = shapely.line_interpolate_point(
         net.edges.geometry.to_numpy()[np.maximum(snaps["edge"].to_numpy(), 0)],
         snaps["along_m"].to_numpy(),

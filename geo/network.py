@@ -71,6 +71,7 @@ DEFAULT_PREFER_LARGEST_M = 30.0
 _GRID_M = 0.05  # plain lines are noded on a 5 cm grid (near-miss T-junctions of float noise join)
 _KEY_DECIMALS = 2  # plain lines: vertices within a centimetre are the same node
 _MIN_WEIGHT = 1e-6  # scipy treats a stored 0 as "no edge" in some paths; keep weights positive
+_FEW_SOURCES = 4  # up to this many sources, no virtual nodes (the API's one-station case)
 _CHUNK_CELLS = 8_000_000  # floats per Dijkstra batch (64 MB)
 _OSM_SUFFIXES = (".osm", ".pbf", ".osm.bz2", ".osm.gz", ".o5m")
 
@@ -516,6 +517,11 @@ def source_distances(
     """
     on, rows, ends, cost = _endpoints(net, snaps)
     if not len(on):
+        return
+    if len(on) <= _FEW_SOURCES:  # search from both edge ends; cheaper than a new graph
+        both = csgraph.dijkstra(net.graph, directed=True, indices=ends, limit=limit_m)
+        half = len(on)
+        yield on, np.minimum(both[:half] + cost[:half, None], both[half:] + cost[half:, None])
         return
     graph = _with_sources(net, rows, ends, cost)
     n = net._n

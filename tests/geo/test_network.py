@@ -271,6 +271,9 @@ def test_reach_matrix_agrees_with_walking_minutes(net):
     for k in range(len(sources)):
         alone = walking_minutes(net, sources.iloc[[k]], targets, max_minutes=4.0)
         np.testing.assert_allclose(dense[k], alone)
+    few = reach_matrix(net, sources.iloc[:2], targets, max_minutes=4.0)  # no virtual nodes
+    np.testing.assert_array_equal(few.indptr, matrix[:2].indptr)
+    np.testing.assert_allclose(few.data, matrix[:2].data)
 
 
 def test_speed_and_minutes_are_checked(net):

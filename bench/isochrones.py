@@ -1,0 +1,315 @@
+"""Service circles: wangge isochrones vs the common baselines, same network, same stations.
+
+Run ``.venv/bin/python -m bench.isochrones`` (``--quick`` is the smoke run: Xuanwu only, a few
+stations, no figures to quote; ``--json FILE`` saves every number).
+
+Inputs
+    * Nanjing Xuanwu: the OSM extract in data/nanjing_xuanwu (its walkable ways), with its 301
+      OSM points of interest standing in for service stations and its 1,277 buildings as
+      targets;
+    * the synthetic district: ``data.walknet.dense_walk_network`` (roads + footpath mesh,
+      ~120,000 edges) with 600 stations (``benchmark_stations``) and the district's buildings.
+
+Engines, all on the same noded network (``geo.network.walk_network``), 5/10/15 minutes at
+4.5 km/h:
+    * wangge: ``geo.isochrones.isochrones`` (one limited Dijkstra per station, edges buffered
+      by 50 m on a 10 m raster);
+    * baseline: the OSMnx-example way: a networkx graph of the same edges, the station's
+      nearest node, ``nx.ego_graph(G, node, radius=metres, distance="length")`` per minute
+      value, the convex hull of the reached nodes. If it is slow it runs on a sample of
+      stations and its time is scaled to all of them (the output says so);
+    * pandana (if installed): contraction-hierarchy ``nodes_in_range`` from the nearest nodes,
+      convex hull of the reached nodes.
+
+Shape is judged against the true walk: for each sampled station the buildings' walking minutes
+(``geo.network.reach_matrix``, snap walks counted) say which buildings are really within each
+minute value. "Recall" is the share of those inside the polygon; "false area" is the share of
+buildings inside the polygon that are NOT within reach (a convex hull spans parks, rail yards
+and blocks with no way through). Network loading and graph building are timed apart and not
+counted in any engine's time. The single-station time is the median of ``isochrones()`` on one
+station with the network already loaded (the API's case).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import shapely
+
+from geo.isochrones import isochrones
+from geo.network import WalkNetwork, reach_matrix, read_walk_network, snap_points, walk_network
+
+XUANWU_OSM = (
+    Path(__file__).resolve().parents[1] / "data/nanjing_xuanwu/nanjing_xuanwu_2021-06-12.osm"
+)
+MINUTES = (5, 10, 15)
+SPEED_KMH = 4.5
+PER_MIN = SPEED_KMH * 1000 / 60
+SEED = 0
+
+
+@dataclass
+class Case:
+    name: str
+    net: WalkNetwork
+    stations: gpd.GeoDataFrame
+    buildings: gpd.GeoDataFrame
+    load_s: float
+
+
+def xuanwu() -> Case:
+    from geo.osm import read_osm
+
+    started = time.perf_counter()
+    net = read_walk_network(XUANWU_OSM)
+    load = time.perf_counter() - started
+    layers = read_osm(XUANWU_OSM)
+    stations = layers.pois.rename(columns={"poi_id": "id"})[["id", "geometry"]]
+    return Case("Nanjing Xuanwu (OSM)", net, stations, layers.buildings, load)
+
+
+def district(count: int = 600) -> Case:
+    from data.synthetic import generate_city
+    from data.walknet import benchmark_stations, dense_walk_network
+
+    city = generate_city(size="district", seed=SEED)
+    lines = dense_walk_network(city, seed=SEED)
+    started = time.perf_counter()
+    net = walk_network(lines)
+    load = time.perf_counter() - started
+    stations = benchmark_stations(city, count=count, seed=SEED)
+    return Case("synthetic district (dense mesh)", net, stations, city.buildings, load)
+
+
+def timed(fn):
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = fn()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
+
+
+# -- baselines -------------------------------------------------------------------------------
+
+
+def nx_graph(net: WalkNetwork) -> nx.Graph:
+    graph = nx.Graph()
+    xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
+    graph.add_nodes_from((k, {"x": x, "y": y}) for k, (x, y) in enumerate(xy))
+    e = net.edges
+    graph.add_weighted_edges_from(
+        zip(e["u"].to_numpy(), e["v"].to_numpy(), e["length_m"].to_numpy(), strict=True),
+        weight="length",
+    )
+    return graph
+
+
+def nearest_nodes(net: WalkNetwork, stations: gpd.GeoDataFrame) -> np.ndarray:
+    pts = stations.geometry.to_crs(net.crs).to_numpy()
+    _, node = shapely.STRtree(net.nodes.geometry.to_numpy()).query_nearest(pts, all_matches=False)
+    return node
+
+
+def baseline_nx(graph: nx.Graph, nodes: np.ndarray) -> list[list[shapely.Geometry]]:
+    """The OSMnx example: ego graph per minute value, convex hull of its nodes."""
+    out = []
+    for node in nodes:
+        hulls = []
+        for minutes in MINUTES:
+            sub = nx.ego_graph(graph, int(node), radius=minutes * PER_MIN, distance="length")
+            pts = shapely.points([(d["x"], d["y"]) for _, d in sub.nodes(data=True)])
+            hulls.append(shapely.convex_hull(shapely.multipoints(pts)))
+        out.append(hulls)
+    return out
+
+
+def pandana_network(net: WalkNetwork):
+    import pandana
+
+    xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
+    e = net.edges[net.edges["u"] != net.edges["v"]]
+    return pandana.Network(
+        xy[:, 0], xy[:, 1], e["u"].to_numpy(), e["v"].to_numpy(), e[["length_m"]], twoway=True
+    )
+
+
+def baseline_pandana(pnet, net: WalkNetwork, nodes: np.ndarray) -> list[list[shapely.Geometry]]:
+    xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
+    reach = pnet.nodes_in_range(list(map(int, nodes)), max(MINUTES) * PER_MIN)
+    out = []
+    groups = {k: g for k, g in reach.groupby(reach.columns[0])}
+    for node in nodes:
+        g = groups[int(node)]
+        dest, dist = g.iloc[:, 1].to_numpy(), g.iloc[:, 2].to_numpy()
+        out.append(
+            [
+                shapely.convex_hull(shapely.multipoints(xy[dest[dist <= m * PER_MIN]]))
+                for m in MINUTES
+            ]
+        )
+    return out
+
+
+# -- shape ---------------------------------------------------------------------------------
+
+
+def shape_scores(case: Case, sample: np.ndarray, polys: dict[str, list[list]]) -> dict:
+    """Recall and false share of buildings per engine, minute value, over sampled stations."""
+    buildings = case.buildings[["geometry"]]
+    matrix = reach_matrix(
+        case.net, case.stations.iloc[sample], buildings, speed_kmh=SPEED_KMH, max_minutes=15
+    )
+    dense = np.full(matrix.shape, np.inf)
+    coo = matrix.tocoo()
+    dense[coo.row, coo.col] = coo.data
+    pts = buildings.geometry.to_crs(case.net.crs).to_numpy()
+    pts = np.where(shapely.get_type_id(pts) == 0, pts, shapely.point_on_surface(pts))
+    scores = {}
+    for engine, per_station in polys.items():
+        rows = {}
+        for j, minutes in enumerate(MINUTES):
+            hit = miss = inside = false = 0
+            for k, polygons in enumerate(per_station):
+                truth = dense[k] <= minutes
+                within = shapely.contains_xy(polygons[j], shapely.get_x(pts), shapely.get_y(pts))
+                hit += int((truth & within).sum())
+                miss += int((truth & ~within).sum())
+                inside += int(within.sum())
+                false += int((within & ~truth).sum())
+            area = statistics.mean(p[j].area for p in per_station) / 1e6
+            rows[minutes] = {
+                "recall": hit / max(hit + miss, 1),
+                "false_share": false / max(inside, 1),
+                "mean_area_km2": area,
+            }
+        scores[engine] = rows
+    return scores
+
+
+# -- run -------------------------------------------------------------------------------------
+
+
+def run_case(case: Case, *, baseline_sample: int, shape_sample: int, single: int) -> dict:
+    net, stations = case.net, case.stations
+    info = net.summary()
+    print(
+        f"\n== {case.name}: {info['edges']:,} edges, {info['nodes']:,} nodes, "
+        f"{info['components']} components, {len(stations)} stations; network built in "
+        f"{case.load_s:.1f} s"
+    )
+    isochrones(net, stations.iloc[:2])  # warm-up: builds the edge samples once
+    iso, wall, cpu = timed(lambda: isochrones(net, stations, minutes=MINUTES, speed_kmh=SPEED_KMH))
+    per = wall / len(stations) * 1000
+    print(
+        f"wangge: {len(stations)} stations × 3 minute values in {wall:.2f} s wall "
+        f"({cpu:.2f} s CPU), {per:.1f} ms per station"
+    )
+    # one station, network loaded (the API's case)
+    rng = np.random.default_rng(SEED)
+    picks = rng.choice(len(stations), size=min(single, len(stations)), replace=False)
+    one = [timed(lambda k=k: isochrones(net, stations.iloc[[k]]))[1:] for k in picks]
+    one_wall = statistics.median(w for w, _ in one) * 1000
+    one_cpu = statistics.median(c for _, c in one) * 1000
+    print(f"one station (5/10/15): median {one_wall:.1f} ms wall, {one_cpu:.1f} ms CPU")
+
+    graph, g_wall, _ = timed(lambda: nx_graph(net))
+    nodes = nearest_nodes(net, stations)
+    sample = np.sort(
+        rng.choice(len(stations), size=min(baseline_sample, len(stations)), replace=False)
+    )
+    hulls, b_wall, b_cpu = timed(lambda: baseline_nx(graph, nodes[sample]))
+    scale = len(stations) / len(sample)
+    sampled = " (sampled, scaled)" if len(sample) < len(stations) else ""
+    print(
+        f"baseline networkx ego_graph + convex hull: {len(sample)} stations in {b_wall:.2f} s "
+        f"wall ({b_cpu:.2f} s CPU) → {b_wall * scale:.1f} s for all {len(stations)}{sampled}; "
+        f"graph built in {g_wall:.1f} s"
+    )
+    ratio = (b_wall * scale) / wall
+    print(f"ratio baseline / wangge (wall, per station): {ratio:.1f}×")
+    result = {
+        "network": info,
+        "network_build_s": case.load_s,
+        "stations": len(stations),
+        "wangge_wall_s": wall,
+        "wangge_cpu_s": cpu,
+        "wangge_ms_per_station": per,
+        "single_station_ms_wall": one_wall,
+        "single_station_ms_cpu": one_cpu,
+        "baseline_nx_stations": int(len(sample)),
+        "baseline_nx_wall_s": b_wall,
+        "baseline_nx_cpu_s": b_cpu,
+        "baseline_nx_scaled_s": b_wall * scale,
+        "ratio_nx": ratio,
+    }
+    polys = {"wangge": [], "networkx+hull": []}
+    shape_pick = sample[: min(shape_sample, len(sample))]
+    geoms = iso.to_crs(net.crs).geometry.to_numpy().reshape(len(stations), len(MINUTES))
+    polys["wangge"] = [list(geoms[k]) for k in shape_pick]
+    where = {k: n for n, k in enumerate(sample)}
+    polys["networkx+hull"] = [hulls[where[k]] for k in shape_pick]
+    try:
+        pnet, p_build, _ = timed(lambda: pandana_network(net))
+        p_hulls, p_wall, p_cpu = timed(lambda: baseline_pandana(pnet, net, nodes))
+        print(
+            f"pandana nodes_in_range + convex hull: {len(stations)} stations in {p_wall:.2f} s "
+            f"wall ({p_cpu:.2f} s CPU); contraction hierarchy built in {p_build:.1f} s; "
+            f"ratio pandana / wangge {p_wall / wall:.2f}×"
+        )
+        result.update(pandana_wall_s=p_wall, pandana_cpu_s=p_cpu, pandana_build_s=p_build)
+        polys["pandana+hull"] = [p_hulls[k] for k in shape_pick]
+    except ImportError:
+        print("pandana: not installed (pip install pandana), skipped")
+    scores = shape_scores(case, shape_pick, polys)
+    print(
+        f"shape on {len(shape_pick)} stations, buildings truly within reach (snap walks counted):"
+    )
+    for engine, rows in scores.items():
+        text = "; ".join(
+            f"{m} min: recall {r['recall']:.1%}, false {r['false_share']:.1%}, "
+            f"{r['mean_area_km2']:.2f} km²"
+            for m, r in rows.items()
+        )
+        print(f"  {engine}: {text}")
+    result["shape"] = {e: {str(m): r for m, r in rows.items()} for e, rows in scores.items()}
+    result["shape_stations"] = int(len(shape_pick))
+    off = int((iso["method"] == "buffer").sum() // len(MINUTES))
+    result["off_network_stations"] = off
+    snaps = snap_points(net, stations)
+    print(
+        f"off-network stations (plain circles): {off}; median snap {snaps['snap_m'].median():.1f} m"
+    )
+    return result
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smoke run: Xuanwu, few stations")
+    parser.add_argument("--baseline-sample", type=int, default=60)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results = {}
+    case = xuanwu()
+    if args.quick:
+        case.stations = case.stations.iloc[:8]
+        results["xuanwu"] = run_case(case, baseline_sample=4, shape_sample=4, single=3)
+    else:
+        results["xuanwu"] = run_case(
+            case, baseline_sample=len(case.stations), shape_sample=60, single=30
+        )
+        results["district"] = run_case(
+            district(), baseline_sample=args.baseline_sample, shape_sample=30, single=30
+        )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""Smoke test of the service-circle benchmark (bench/isochrones.py) on the Xuanwu extract.
+
+It checks that every engine runs and that the shape scores are shares; it asserts no timing.
+"""
+
+from __future__ import annotations
+
+from bench import isochrones as bench
+
+
+def test_quick_run_reports_every_number(capsys):
+    results = bench.main(["--quick"])
+    row = results["xuanwu"]
+    assert row["stations"] == 8 and row["baseline_nx_stations"] == 4
+    assert row["network"]["edges"] > 500
+    for key in ("wangge_wall_s", "single_station_ms_wall", "baseline_nx_wall_s", "ratio_nx"):
+        assert row[key] > 0
+    for engine, per_minute in row["shape"].items():
+        assert set(per_minute) == {"5", "10", "15"}, engine
+        for scores in per_minute.values():
+            assert 0 <= scores["recall"] <= 1 and 0 <= scores["false_share"] <= 1
+    # wangge's polygons follow the streets: they find most buildings that are truly in reach
+    assert row["shape"]["wangge"]["15"]["recall"] > row["shape"]["networkx+hull"]["15"]["recall"]
+    assert "ratio baseline / wangge" in capsys.readouterr().out
