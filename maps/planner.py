@@ -77,6 +77,7 @@ def build_planner_map(
     bounds: Sequence[Sequence[float]] | None = None,
     selected: Mapping[str, str | None] | None = None,
     workers: Mapping[str, Sequence[Mapping]] | None = None,
+    layers: Collection[str] = TILE_LAYERS,
     grid_bounds: tuple[int, int] = GRID_BOUNDS,
     micro_bounds: tuple[int, int] = MICRO_BOUNDS,
     vector_tiles: Collection[str] = (),
@@ -102,6 +103,8 @@ def build_planner_map(
         {"street": code or None, "community": code or None}: what is shown.
     workers : mapping
         Grid code → [{"name", "role"}] of the workers serving it.
+    layers : collection of str
+        Layers among grids, micro_grids, buildings to show (all three by default).
     vector_tiles : collection of str
         Layers among grids, micro_grids, buildings to draw as vector tiles.
     """
@@ -125,22 +128,26 @@ def build_planner_map(
         attribution=attribution,
         lang=lang,
     )
-    layers: dict[str, folium.Element | None] = {}
+    elements: dict[str, folium.Element | None] = {}
     styles = {"colours": STATUS_COLOURS, "levels": LEVEL_STYLE}
     bounds_js = {"grid": list(grid_bounds), "micro": list(micro_bounds)}
     for level, layer in (("micro", "micro_grids"), ("grid", "grids")):
+        if layer not in layers:
+            continue
         if layer in vector_tiles:
             call = f"wangge.gridTileStyle({_json(styles)}, {_json(bounds_js)})"
-            layers[layer] = _tile_layer(layer, _tile_options(layer, call), lang).add_to(m)
+            elements[layer] = _tile_layer(layer, _tile_options(layer, call), lang).add_to(m)
         else:
             part = grids[grids["level"] == level] if len(grids) else grids
-            layers[layer] = _grid_layer(part, level, lang).add_to(m)
-    if "buildings" in vector_tiles:
+            elements[layer] = _grid_layer(part, level, lang).add_to(m)
+    if "buildings" not in layers:
+        pass
+    elif "buildings" in vector_tiles:
         call = f"wangge.plainTileStyle({_json(BUILDING_STYLE)})"
         options = _tile_options("buildings", call)
-        layers["buildings"] = _tile_layer("buildings", options, lang).add_to(m)
+        elements["buildings"] = _tile_layer("buildings", options, lang).add_to(m)
     elif buildings is not None:
-        layers["buildings"] = folium.GeoJson(
+        elements["buildings"] = folium.GeoJson(
             geojson(buildings, ("building_id", "households", "name", "address")),
             name=text("buildings", lang),
             style_function=lambda f: BUILDING_STYLE,
@@ -150,13 +157,13 @@ def build_planner_map(
             ),
         ).add_to(m)
     if barriers is not None and len(barriers):
-        layers["barriers"] = folium.GeoJson(
+        elements["barriers"] = folium.GeoJson(
             geojson(barriers, ("class", "name")),
             name=text("barriers", lang),
             style_function=lambda f: BARRIER_STYLE,
         ).add_to(m)
     drawn = folium.FeatureGroup(name=text("drawn", lang)).add_to(m)
-    layers["drawn"] = drawn
+    elements["drawn"] = drawn
     draw = Draw(
         feature_group=drawn,
         draw_options={
@@ -170,7 +177,7 @@ def build_planner_map(
         edit_options={"edit": False, "remove": True},
         show_geometry_on_click=False,
     ).add_to(m)
-    layers["draw"] = draw
+    elements["draw"] = draw
     Legend(
         text("legend", lang),
         [
@@ -197,7 +204,7 @@ def build_planner_map(
         m,
         page="planner",
         lang=lang,
-        layers=layers,
+        layers=elements,
         config=config,
         panel_html=_panel(areas, selected, lang),
     )

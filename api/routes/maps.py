@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep
+from api.errors import NotFoundError
 from api.routes.grids import COMMUNITY_CODE
 from api.storage import map_data
 from data.catalogs import function_names, station_types
@@ -19,6 +20,10 @@ from maps.messages import language
 router = APIRouter(prefix="/map", tags=["maps"])
 
 STREET_CODE = r"^[0-9]{9}$"
+DISTRICT_CODE = r"^[0-9]{6}$"
+MAP_LAYERS = ("grids", "micro_grids", "buildings")
+LEVELS = (("grid", "grids"), ("micro", "micro_grids"))
+MapLayer = Literal["grids", "micro_grids", "buildings"]
 Render = Literal["auto", "inline", "tiles"]
 RENDER_HELP = "inline GeoJSON, vector tiles, or auto: tiles for layers above the threshold"
 Lang = Annotated[str, Query(description="zh (default) or en")]
@@ -47,38 +52,51 @@ def planner_page(
     settings: SettingsDep,
     street: Annotated[str | None, Query(pattern=STREET_CODE, description="street office")] = None,
     community: Annotated[str | None, Query(pattern=COMMUNITY_CODE)] = None,
+    district: Annotated[
+        str | None, Query(pattern=DISTRICT_CODE, description="every community of a district")
+    ] = None,
     lang: Lang = "zh",
     render: Annotated[Render, Query(description=RENDER_HELP)] = "auto",
+    layers: Annotated[
+        list[MapLayer] | None, Query(description="layers to show (all three by default)")
+    ] = None,
 ) -> HTMLResponse:
-    """The planner's grid editor for a street office or a community (the first one by default)."""
+    """The planner's grid editor for a community (the first one by default), a street office
+    or a whole district."""
     areas = map_data.areas(session)
-    if not street and not community and areas:
+    if not (street or community or district) and areas:
         community = areas[0]["code"]
-    codes = map_data.communities_of(session, street=street, community=community)
+    if district:
+        codes = [a["code"] for a in areas if a["code"].startswith(district)]
+        if not codes:
+            msg = f"unknown district code {district}, or a district without communities"
+            raise NotFoundError(msg)
+    else:
+        codes = map_data.communities_of(session, street=street, community=community)
     if community and not street:
         street = next((a["street_code"] for a in areas if a["code"] == community), None)
+    shown = set(layers or MAP_LAYERS)
     counts = {
         "grids": map_data.count_grids(session, codes, "grid"),
         "micro_grids": map_data.count_grids(session, codes, "micro"),
         "buildings": map_data.count_buildings(session, codes),
     }
+    counts = {k: v for k, v in counts.items() if k in shown}
     vector = _vector(render, counts, settings.map_vector_threshold)
-    inline = [
-        lv for lv, layer in (("grid", "grids"), ("micro", "micro_grids")) if layer not in vector
-    ]
+    inline = [lv for lv, layer in LEVELS if layer in shown and layer not in vector]
     grids = map_data.grids(
         session, codes if inline else [], inline[0] if len(inline) == 1 else None
     )
-    buildings = None if "buildings" in vector else map_data.buildings(session, codes)
-    grid_codes = map_data.grids(session, codes, "grid")["code"].tolist()
+    inline_buildings = "buildings" in shown and "buildings" not in vector
     m = build_planner_map(
         grids,
-        buildings,
+        map_data.buildings(session, codes) if inline_buildings else None,
         map_data.barriers(session, codes),
         areas=areas,
         bounds=map_data.extent(session, codes),
         selected={"street": street, "community": community},
-        workers=map_data.workers_by_grid(session, grid_codes),
+        workers=map_data.workers_by_grid(session, map_data.grid_codes(session, codes)),
+        layers=shown,
         vector_tiles=vector,
         lang=language(lang),
         tiles=settings.tile_url,

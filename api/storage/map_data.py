@@ -87,6 +87,12 @@ def grids(session: Session, communities: Sequence[str], level: str | None = None
     return _frame(session.execute(query).all(), columns)
 
 
+def grid_codes(session: Session, communities: Sequence[str]) -> list[str]:
+    """Codes of the communities' current grids (grid level)."""
+    sub = _grids_query(communities, "grid").subquery()
+    return list(session.execute(select(sub.c.code).order_by(sub.c.code)).scalars())
+
+
 def _in_communities(geometry, communities: Sequence[str]):
     area = select(func.ST_Union(C.geom)).where(C.code.in_(communities)).scalar_subquery()
     return func.ST_Intersects(geometry, area)

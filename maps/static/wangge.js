@@ -173,6 +173,7 @@
     var left = waiting.length;
     function done() {
       requestAnimationFrame(function () {
+        W.drawnAt = performance.now(); // ms since navigation start (bench/maps.py reads it)
         document.body.dataset.drawn = "1";
         drawnResolve(true);
       });

@@ -213,7 +213,16 @@ def screenshot(page, name: str) -> None:
     """Save docs/screenshots/<name>.png (kept small: the viewport only)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=False)
+    raw = page.screenshot(full_page=False)
+    try:  # a 256-colour palette keeps the committed PNGs small
+        from io import BytesIO
+
+        from PIL import Image
+
+        image = Image.open(BytesIO(raw)).convert("RGB").quantize(colors=256, dither=0)
+        image.save(path, optimize=True)
+    except ImportError:  # pragma: no cover - Pillow comes with the geo stack
+        path.write_bytes(raw)
 
 
 def token(live: LiveServer, username: str = PLANNER, password: str = PASSWORD) -> dict:

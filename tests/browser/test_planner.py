@@ -41,8 +41,8 @@ def pixel(p, lat: float, lon: float) -> tuple[float, float]:
     )
 
 
-def grid_layer(live) -> dict:
-    r = httpx.get(f"{live.url}/api/grids", params={"community": COMMUNITY, "level": "grid"})
+def grid_layer(live, level: str = "grid") -> dict:
+    r = httpx.get(f"{live.url}/api/grids", params={"community": COMMUNITY, "level": level})
     assert r.status_code == 200
     return {f["properties"]["code"]: f for f in r.json()["features"]}
 
@@ -163,3 +163,26 @@ def test_planner_sees_the_problems_of_a_bad_boundary_and_cannot_save_it(live_ser
     )
     assert history(live_server) == 1
     screenshot(p, "planner-problems")
+
+
+def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page):
+    p = page.page
+    p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}&render=tiles")
+    wait_drawn(p)
+    tiles = [u for u in page.requests if "/tiles/" in u]
+    for layer in ("grids", "micro_grids", "buildings"):
+        assert any(f"/tiles/{layer}/" in u for u in tiles), layer
+    drawn = p.evaluate(
+        "() => Object.fromEntries(['grids', 'micro_grids', 'buildings'].map(k => [k,"
+        " new Set(Object.values(wangge.layers[k]._vectorTiles).flatMap("
+        "t => Object.keys(t._features))).size]))"
+    )
+    counts = {level: len(grid_layer(live_server, level)) for level in ("grid", "micro")}
+    assert drawn["grids"] == counts["grid"] and drawn["micro_grids"] == counts["micro"]
+    assert drawn["buildings"] > 0
+    code = sorted(grid_layer(live_server))[0]
+    p.mouse.click(*pixel(p, *open_spot(live_server, code)))
+    p.wait_for_function("wangge.planner.state.selection.length === 1", timeout=5000)
+    selected = p.evaluate("wangge.planner.state.selection[0]")
+    assert selected == code or selected.startswith(code)
+    assert "户数" in p.locator("#info").inner_text()
