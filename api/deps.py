@@ -20,7 +20,9 @@ def get_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the commit runs before the response is sent, so a failed commit is an
+# error answer (503 when the database went away) and a 2xx always means "stored"
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 # auto_error=False: a missing header is None here, so that OptionalUser can allow anonymous callers

@@ -76,12 +76,14 @@ def failing_last_row(monkeypatch):
 )
 def test_failure_in_the_last_row_leaves_the_previous_version_current(
     city,  # noqa: F811
+    planner_headers,
     failing_last_row,
     monkeypatch,
     path,
     extra,
 ):
     with TestClient(create_app(city), raise_server_exceptions=False) as client:
+        client.headers.update(planner_headers)
         layer = current_layer(client)
         body = {"community": COMMUNITY}
         if extra == "layer":
@@ -100,7 +102,7 @@ def test_failure_in_the_last_row_leaves_the_previous_version_current(
         history = client.get("/api/grids/history", params={"community": COMMUNITY}).json()
         assert history["current_version"] == 1
     monkeypatch.undo()  # the fault gone, the same save goes through as version 2
-    with TestClient(create_app(city)) as client:
+    with TestClient(create_app(city), headers=planner_headers) as client:
         again = client.post(path, json=body)
         assert again.status_code == 200, again.text
         assert again.json()["saved"] is True and again.json()["version"] == 2

@@ -31,15 +31,10 @@ def limited(db_url, monkeypatch):
 
 
 def test_declared_body_over_the_limit_is_413(limited):
-    feature = {"type": "Feature", "geometry": None, "properties": {"x": "a" * 4000}}
-    body = {
-        "community": "990101001001",
-        "features": {"type": "FeatureCollection", "features": [feature]},
-    }
-    response = limited.post("/api/grids/validate", json=body)
+    response = limited.post("/api/geocode/batch", json={"addresses": ["玄武区" * 10] * 100})
     assert response.status_code == 413
     assert "larger than the limit of 2048 bytes" in response.json()["detail"]
-    small = limited.post("/api/grids/validate", json={"community": "1"})
+    small = limited.post("/api/geocode/batch", json={"addresses": []})
     assert small.status_code == 422  # reaches the app
 
 
@@ -49,22 +44,22 @@ def test_chunked_body_over_the_limit_is_413(limited):
             yield b"x" * 500
 
     response = limited.post(
-        "/api/grids/validate", content=chunks(), headers={"content-type": "application/json"}
+        "/api/geocode/batch", content=chunks(), headers={"content-type": "application/json"}
     )
     assert response.status_code == 413
     ok = limited.post(
-        "/api/grids/validate", content=iter([b'{"community":', b' "1"}']),
+        "/api/geocode/batch", content=iter([b'{"addresses":', b' []}']),
         headers={"content-type": "application/json"},
     )  # fmt: skip
-    assert ok.status_code == 422 and "community" in ok.text
+    assert ok.status_code == 422 and "addresses" in ok.text
 
 
 def test_uploads_have_their_own_larger_limit(limited):
     files = {"photo": ("p.jpg", b"\xff" * 5000, "image/jpeg")}
-    # multipart under the upload limit passes the middleware (the route answers, here 404/405)
-    assert limited.post("/api/grids/validate", files=files).status_code not in (413,)
+    # multipart under the upload limit passes the middleware (the route answers 422: not JSON)
+    assert limited.post("/api/geocode/batch", files=files).status_code == 422
     files = {"photo": ("p.jpg", b"\xff" * 9000, "image/jpeg")}
-    response = limited.post("/api/grids/validate", files=files)
+    response = limited.post("/api/geocode/batch", files=files)
     assert response.status_code == 413 and "8192" in response.json()["detail"]
 
 
