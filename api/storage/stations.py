@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import shapely
-from geoalchemy2.elements import WKBElement
-from sqlalchemy import JSON, Text, any_, delete, func, insert, literal, select, text
+from sqlalchemy import JSON, Text, any_, bindparam, delete, func, insert, literal, select, text
 from sqlalchemy.orm import Session
 
 from api.storage import models
@@ -172,24 +171,43 @@ def stored_isochrone(
     )
 
 
+def _polygonal(geom) -> shapely.MultiPolygon:
+    """A valid MultiPolygon: invalid rings repaired, stray lines and points dropped."""
+    if not shapely.is_valid(geom):
+        geom = shapely.make_valid(geom)
+    parts = [p for p in shapely.get_parts(geom) if p.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [q for p in parts for q in shapely.get_parts(p)]
+    return shapely.MultiPolygon(polygons)
+
+
 def replace_isochrones(session: Session, frame: gpd.GeoDataFrame, *, speed_kmh: float) -> int:
-    """Delete every stored circle and insert `frame` (columns station_pk, minutes, method)."""
+    """Delete every stored circle and insert `frame` (columns station_pk, minutes, method).
+
+    Geometry is repaired on the way in (shapely, then ST_MakeValid in PostGIS, whose validity
+    rules can differ in edge cases), so a circle is never refused by the validity CHECK.
+    """
     session.execute(delete(models.Isochrone))
-    geoms = [shapely.MultiPolygon([g]) if g.geom_type == "Polygon" else g for g in frame.geometry]
+    stmt = insert(models.Isochrone).values(
+        geom=func.ST_Multi(
+            func.ST_CollectionExtract(
+                func.ST_MakeValid(func.ST_GeomFromWKB(bindparam("wkb"), models.SRID)), 3
+            )
+        )
+    )
     rows = [
         {
             "station_id": int(pk),
             "minutes": float(m),
             "speed_kmh": float(speed_kmh),
             "method": str(method),
-            "geom": WKBElement(shapely.to_wkb(g), srid=models.SRID),
+            "wkb": shapely.to_wkb(_polygonal(g)),
         }
         for pk, m, method, g in zip(
-            frame["station_pk"], frame["minutes"], frame["method"], geoms, strict=True
+            frame["station_pk"], frame["minutes"], frame["method"], frame.geometry, strict=True
         )
     ]
-    for start in range(0, len(rows), 2000):
-        session.execute(insert(models.Isochrone), rows[start : start + 2000])
+    for start in range(0, len(rows), 500):
+        session.execute(stmt, rows[start : start + 500])
     return len(rows)
 
 
