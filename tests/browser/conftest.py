@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 VENDOR = Path(__file__).resolve().parents[2] / "maps/static/vendor/node_modules/leaflet"
 CITY_TEMPLATE = "wangge_browser_city"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+TMP_SHOTS = Path(tempfile.gettempdir()) / "wangge-screenshots"
 _numbers = itertools.count()
 PLANNER, PASSWORD = "planner", "Grid-redraw-2026"
 
@@ -210,9 +212,11 @@ def wait_drawn(page, timeout: float = 15_000) -> None:
 
 
 def screenshot(page, name: str) -> None:
-    """Save docs/screenshots/<name>.png (kept small: the viewport only)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
+    """Save the viewport as <name>.png: into docs/screenshots (the README's pictures) when
+    WANGGE_SCREENSHOTS=1, else into a temporary directory, so test runs leave the tree clean."""
+    folder = SCREENSHOTS if os.environ.get("WANGGE_SCREENSHOTS") == "1" else TMP_SHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     raw = page.screenshot(full_page=False)
     try:  # a 256-colour palette keeps the committed PNGs small
         from io import BytesIO
