@@ -40,12 +40,9 @@ def landing(request: Request, session: SessionDep, lang: str = Query("zh")) -> s
         f"<tr><th>{escape(t(name, lang))}</th><td>{value:,}</td></tr>"
         for name, value in counts.items()
     )
-    served = {getattr(route, "path", None) for route in request.app.routes}
-    later = f" <small>({escape(t('not_built', lang))})</small>"
+    query = "?lang=en" if lang == "en" else ""
     links = "".join(
-        f'<li><a href="/map/{page}">{escape(t(page, lang))}</a>'
-        f"{'' if f'/map/{page}' in served else later}</li>"
-        for page in MAP_PAGES
+        f'<li><a href="/map/{page}{query}">{escape(t(page, lang))}</a></li>' for page in MAP_PAGES
     )
     other = "en" if lang == "zh" else "zh"
     return PAGE.format(
