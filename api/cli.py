@@ -767,6 +767,7 @@ def geocode_cmd(
 from api.cli_stations import app as stations_app  # noqa: E402
 
 app.add_typer(stations_app, name="stations")
+app.add_typer(__import__("api.cli_cases", fromlist=["app"]).app, name="cases")  # wangge cases
 
 if __name__ == "__main__":
     app()

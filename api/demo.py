@@ -21,6 +21,7 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from api.case_demo import seed_cases
 from api.db import get_engine, transaction
 from api.demo_accounts import create_demo_accounts
 from api.grids import assign_workers, generate_communities
@@ -106,6 +107,7 @@ def prepare(
                 msg = f"unknown dataset {dataset!r}: expected synthetic or nanjing-xuanwu"
                 raise DemoError(msg)
             build_grids(session, log=log)
+            seed_cases(session, log=log)
             build_station_circles(session, log=log)
             create_demo_accounts(session, log=log)
             counts = layer_counts(session)
