@@ -195,7 +195,9 @@ def shape_scores(case: Case, sample: np.ndarray, polys: dict[str, list[list]]) -
 # -- run -------------------------------------------------------------------------------------
 
 
-def run_case(case: Case, *, baseline_sample: int, shape_sample: int, single: int) -> dict:
+def run_case(
+    case: Case, *, baseline_sample: int, shape_sample: int, single: int, pandana: bool = True
+) -> dict:
     net, stations = case.net, case.stations
     info = net.summary()
     print(
@@ -231,8 +233,8 @@ def run_case(case: Case, *, baseline_sample: int, shape_sample: int, single: int
         f"wall ({b_cpu:.2f} s CPU) → {b_wall * scale:.1f} s for all {len(stations)}{sampled}; "
         f"graph built in {g_wall:.1f} s"
     )
-    ratio = (b_wall * scale) / wall
-    print(f"ratio baseline / wangge (wall, per station): {ratio:.1f}×")
+    ratio, ratio_cpu = (b_wall * scale) / wall, (b_cpu * scale) / cpu
+    print(f"ratio baseline / wangge per station: {ratio:.1f}× wall, {ratio_cpu:.1f}× CPU")
     result = {
         "network": info,
         "network_build_s": case.load_s,
@@ -247,6 +249,7 @@ def run_case(case: Case, *, baseline_sample: int, shape_sample: int, single: int
         "baseline_nx_cpu_s": b_cpu,
         "baseline_nx_scaled_s": b_wall * scale,
         "ratio_nx": ratio,
+        "ratio_nx_cpu": ratio_cpu,
     }
     polys = {"wangge": [], "networkx+hull": []}
     shape_pick = sample[: min(shape_sample, len(sample))]
@@ -255,17 +258,19 @@ def run_case(case: Case, *, baseline_sample: int, shape_sample: int, single: int
     where = {k: n for n, k in enumerate(sample)}
     polys["networkx+hull"] = [hulls[where[k]] for k in shape_pick]
     try:
+        if not pandana:
+            raise ImportError
         pnet, p_build, _ = timed(lambda: pandana_network(net))
         p_hulls, p_wall, p_cpu = timed(lambda: baseline_pandana(pnet, net, nodes))
         print(
             f"pandana nodes_in_range + convex hull: {len(stations)} stations in {p_wall:.2f} s "
             f"wall ({p_cpu:.2f} s CPU); contraction hierarchy built in {p_build:.1f} s; "
-            f"ratio pandana / wangge {p_wall / wall:.2f}×"
+            f"ratio pandana / wangge {p_wall / wall:.2f}× wall, {p_cpu / cpu:.2f}× CPU"
         )
         result.update(pandana_wall_s=p_wall, pandana_cpu_s=p_cpu, pandana_build_s=p_build)
         polys["pandana+hull"] = [p_hulls[k] for k in shape_pick]
     except ImportError:
-        print("pandana: not installed (pip install pandana), skipped")
+        print("pandana: skipped (not installed, or --no-pandana)")
     scores = shape_scores(case, shape_pick, polys)
     print(
         f"shape on {len(shape_pick)} stations, buildings truly within reach (snap walks counted):"
@@ -293,6 +298,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="smoke run: Xuanwu, few stations")
     parser.add_argument("--baseline-sample", type=int, default=60)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--no-pandana", action="store_true", help="skip pandana (slow to build)")
     args = parser.parse_args(argv)
     results = {}
     case = xuanwu()
@@ -304,7 +310,11 @@ def main(argv: list[str] | None = None) -> dict:
             case, baseline_sample=len(case.stations), shape_sample=60, single=30
         )
         results["district"] = run_case(
-            district(), baseline_sample=args.baseline_sample, shape_sample=30, single=30
+            district(),
+            baseline_sample=args.baseline_sample,
+            shape_sample=30,
+            single=30,
+            pandana=not args.no_pandana,
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")

@@ -21,4 +21,4 @@ def test_quick_run_reports_every_number(capsys):
             assert 0 <= scores["recall"] <= 1 and 0 <= scores["false_share"] <= 1
     # wangge's polygons follow the streets: they find most buildings that are truly in reach
     assert row["shape"]["wangge"]["15"]["recall"] > row["shape"]["networkx+hull"]["15"]["recall"]
-    assert "ratio baseline / wangge" in capsys.readouterr().out
+    assert "ratio baseline / wangge per station" in capsys.readouterr().out
