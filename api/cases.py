@@ -21,7 +21,7 @@ from sqlalchemy import and_, false, func, insert, or_, select, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from api import dispatch, workflow
+from api import audit, dispatch, workflow
 from api.errors import ConflictError, ForbiddenError, NotFoundError
 from api.storage import models
 from data.catalogs import case_categories
@@ -251,6 +251,7 @@ def create_case(
         "idempotency_key": idempotency_key,
         "request_hash": fingerprint if idempotency_key else None,
         "external_id": report.external_id,
+        "reported_by": None if actor.username in ("anonymous", "system") else actor.username,
     }  # fmt: skip
     stmt = pg_insert(Case).values(**values)
     if idempotency_key:
@@ -268,6 +269,15 @@ def create_case(
         action = "dispatch_department" if status == "transferred" else "dispatch"
         _event(session, case_id, actor="system", before="reported", after=status, action=action,
                data={"assignee_id": assignee, "department": department}, at=now)  # fmt: skip
+    after = {
+        "status": status,
+        "category": cat["code"],
+        "grid_code": route.grid_code,
+        "assignee_id": assignee,
+        "department": department,
+        "duplicate_of": duplicate,
+    }
+    audit.record(session, actor.username, "case.create", "case", case_id, {"after": after})
     return case_id, True
 
 
@@ -314,6 +324,8 @@ def may_see(actor: Actor, case: Any) -> bool:
         return mine or case.grid_code in actor.grid_codes
     if role == "department":
         return actor.department is not None and case.department == actor.department
+    if role == "resident":
+        return case.reported_by is not None and case.reported_by == actor.username
     return False
 
 
@@ -338,6 +350,8 @@ def visible_filter(principal: Any | None):
         return or_(Case.grid_code.in_(actor.grid_codes or [""]), Case.assignee_id == mine)
     if role == "department" and actor.department:
         return Case.department == actor.department
+    if role == "resident":  # their own reports, made while signed in
+        return Case.reported_by == actor.username
     return false()
 
 
@@ -396,6 +410,8 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
         step.receipt, case.receipt or ""
     )
     role = actor.role
+    if role == "resident" and case.reported_by == actor.username:
+        holds_receipt = True  # a signed-in reporter needs no receipt for their own case
     if role in ("public", "resident"):
         if not holds_receipt:
             msg = (
@@ -424,10 +440,16 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
     changes: dict[str, Any] = {"status": after.status, "supervised": after.supervised}
     data = _effects(session, case, step, actor, changes, now)
     changes.update(version=case.version + 1, updated_at=now)
-    session.execute(update(Case).where(Case.id == case_id).values(**changes))
+    # synchronize_session=False: `case` keeps the values before the step (event, audit, return)
+    stmt = update(Case).where(Case.id == case_id).values(**changes)
+    session.execute(stmt.execution_options(synchronize_session=False))
     kind = "supervise" if step.action == "supervise" else "transition"
     _event(session, case_id, actor=actor.username, before=case.status, after=after.status,
            kind=kind, action=step.action, note=step.note, data=data or None, at=now)  # fmt: skip
+    before = {"status": case.status, "version": case.version}
+    after_ = {"status": after.status, "version": case.version + 1, **(data or {})}
+    detail = {"action": step.action, "before": before, "after": after_}
+    audit.record(session, actor.username, "case.transition", "case", case_id, detail)
     return case.version + 1
 
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Form, Header, Path, Query, Request, Response, Upl
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from api import auth, cases, workflow
 from api import case_queries as q
-from api import cases, workflow
 from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
 from api.settings import get_settings
@@ -196,7 +196,7 @@ def case_out(
     row = q.one(session, case_id)
     if row is None:
         raise NotFoundError(f"no case {case_id}")
-    staff = actor.role in cases.STAFF or actor.role in cases.SEES_ALL
+    staff = auth.sees_personal_data(actor)  # reporters' name and phone
     if not full:
         row = {k: row[k] for k in q.PUBLIC_FIELDS}
     elif not staff:
@@ -275,6 +275,8 @@ def list_cases(
     )
     items = []
     for row in rows:
+        if not auth.sees_personal_data(actor):
+            row = {**row, **dict.fromkeys(q.PERSONAL)}
         item = CaseOut(**row)
         item.allowed = workflow.allowed_actions(item.status, actor.role)
         items.append(item)

@@ -290,6 +290,8 @@ class Case(Base):
     intake: Mapped[str | None] = mapped_column(String(16))
     reporter_name: Mapped[str | None] = mapped_column(String(100))  # personal data
     reporter_phone: Mapped[str | None] = mapped_column(String(32))  # personal data
+    # the account that reported the case, when signed in (migration 0004): residents see theirs
+    reported_by: Mapped[str | None] = mapped_column(String(64))
     source_lon: Mapped[float | None] = mapped_column(Float)
     source_lat: Mapped[float | None] = mapped_column(Float)
     source_crs: Mapped[str | None] = mapped_column(String(8))
@@ -434,3 +436,4 @@ Index("ix_cases_category_reported_at", Case.category, Case.reported_at)
 Index("ix_audit_log_at", AuditEntry.at)
 Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
 Index("ix_audit_log_object", AuditEntry.object_type, AuditEntry.object_id)
+Index("ix_cases_reported_by", Case.reported_by)

@@ -1,4 +1,4 @@
-"""accounts, API tokens and the audit log (issue 8)
+"""accounts, API tokens, the audit log and cases.reported_by (issue 8)
 
 Revision ID: 0004
 Revises: 0003
@@ -96,6 +96,9 @@ def upgrade() -> None:
     op.create_index("ix_audit_log_at", "audit_log", ["at"])
     op.create_index("ix_audit_log_actor_at", "audit_log", ["actor", "at"])
     op.create_index("ix_audit_log_object", "audit_log", ["object_type", "object_id"])
+    # the account that reported a case, when signed in (residents see their own reports)
+    op.add_column("cases", sa.Column("reported_by", sa.String(length=64), nullable=True))
+    op.create_index("ix_cases_reported_by", "cases", ["reported_by"])
     # wangge_append_only() comes from 0001 (case_events uses it too)
     op.execute(
         "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
@@ -105,6 +108,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log")
+    op.drop_index("ix_cases_reported_by", table_name="cases")
+    op.drop_column("cases", "reported_by")
     op.drop_index("ix_audit_log_object", table_name="audit_log")
     op.drop_index("ix_audit_log_actor_at", table_name="audit_log")
     op.drop_index("ix_audit_log_at", table_name="audit_log")

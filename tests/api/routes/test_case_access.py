@@ -1,0 +1,129 @@
+"""Row-level rules for cases through the API, role by role: who sees which cases, who sees the
+reporter's name and phone, and 401/403 for callers that may not act (cases made via the API)."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api import auth
+from api.db import transaction
+from api.main import create_app
+from tests.api import cases_world as w
+
+PHONE, NAME = "13912345678", "李四"
+# where each case is reported: (lon, lat, category)
+PLACES = {
+    "in_a": (118.805, 32.005, "dispute.neighbour"),  # grid A (community 1)
+    "in_b": (118.815, 32.005, "dispute.neighbour"),  # grid B (community 1)
+    "in_c2": (118.825, 32.005, "dispute.neighbour"),  # community 2, no grids
+    "vending": (118.806, 32.006, "city_appearance.street_vending"),  # to 城市管理局
+    "gas": (118.816, 32.006, "work_safety.gas"),  # to 燃气公司
+}
+# username → the cases it must see in GET /api/cases
+SEES = {
+    "worker_a": {"in_a", "vending"},
+    "leader_a": {"in_a", "vending"},
+    "community1": {"in_a", "in_b", "vending", "gas"},
+    "community2": {"in_c2"},
+    "street1": set(PLACES),
+    "dept1": {"vending"},
+    "gasco": {"gas"},
+    "planner1": set(PLACES),
+    "admin1": set(PLACES),
+    "public1": set(),
+    "resident1": {"in_a"},  # the one case they reported while signed in
+    "resident2": set(),
+}
+
+
+@pytest.fixture
+def world(db_url):
+    w.build(db_url)
+    headers = w.accounts(db_url)
+    extra = {
+        "community2": ("community_admin", {"community_code": w.C2}),
+        "planner1": ("planner", {}),
+        "public1": ("public", {}),
+        "resident2": ("resident", {}),
+    }
+    with transaction(db_url) as session:
+        for name, (role, kw) in extra.items():
+            principal = auth.create_user(session, name, role, w.PASSWORD, **kw)
+            headers[name] = {"Authorization": f"Bearer {auth.issue_token(principal)}"}
+    with TestClient(create_app(db_url)) as client:
+        ids = {}
+        for key, (lon, lat, category) in PLACES.items():
+            body = {"lon": lon, "lat": lat, "category": category, "description": "问题",
+                    "reporter_name": NAME, "reporter_phone": PHONE}  # fmt: skip
+            who = headers["resident1"] if key == "in_a" else None
+            response = client.post("/api/cases", json=body, headers=who)
+            assert response.status_code == 201, response.text
+            ids[key] = response.json()["id"]
+        yield client, headers, ids
+
+
+def test_each_role_sees_its_cases(world):
+    client, headers, ids = world
+    assert client.get("/api/cases").status_code == 401
+    names = {v: k for k, v in ids.items()}
+    for user, expected in SEES.items():
+        response = client.get("/api/cases", headers=headers[user], params={"page_size": 100})
+        assert response.status_code == 200, (user, response.text)
+        seen = {names[item["id"]] for item in response.json()["items"]}
+        assert seen == expected, user
+        for key in PLACES:
+            one = client.get(f"/api/cases/{ids[key]}", headers=headers[user])
+            assert one.status_code == (200 if key in expected else 404), (user, key)
+
+
+def test_personal_data_only_for_roles_that_need_it(world):
+    client, headers, ids = world
+    for user, expected in SEES.items():
+        principal = client.get("/api/auth/me", headers=headers[user]).json()
+        shown = auth.sees_personal_data(auth.Principal(**principal))
+        listed = client.get("/api/cases", headers=headers[user], params={"page_size": 100})
+        detail = [client.get(f"/api/cases/{ids[k]}", headers=headers[user]) for k in expected]
+        for text in [listed.text, *(d.text for d in detail)]:
+            assert (PHONE in text) == (shown and bool(expected)), user
+            assert (NAME in text) == (shown and bool(expected)), user
+
+
+def test_public_endpoints_never_show_personal_data(world):
+    client, _, ids = world
+    for path in ("/api/grids", "/open311/v2/requests.json", f"/api/cases/{ids['in_a']}"):
+        response = client.get(path)
+        assert PHONE not in response.text and NAME not in response.text, path
+
+
+def test_roles_that_may_not_act_get_403_or_404(world):
+    client, headers, ids = world
+    case = client.get(f"/api/cases/{ids['in_a']}", headers=headers["admin1"]).json()
+    body = {"action": "accept", "version": case["version"]}
+    url = f"/api/cases/{ids['in_a']}/transitions"
+    assert client.post(url, json=body).status_code in (401, 404)
+    # sees the case but may not take the worker's step
+    for user in ("planner1", "community1", "street1"):
+        assert client.post(url, json=body, headers=headers[user]).status_code == 403, user
+    # does not see the case at all
+    for user in ("dept1", "community2", "resident2", "public1"):
+        assert client.post(url, json=body, headers=headers[user]).status_code == 404, user
+    assert client.post(url, json=body, headers=headers["worker_a"]).status_code == 200
+    admin_only = client.get("/api/audit", headers=headers["worker_a"])
+    assert admin_only.status_code == 403
+    params = {"object_type": "case", "object_id": str(ids["in_a"])}
+    log = client.get("/api/audit", params=params, headers=headers["admin1"]).json()
+    assert [(e["action"], e["actor"]) for e in log] == [
+        ("case.transition", "worker_a"),
+        ("case.create", "resident1"),
+    ]
+    assert log[0]["detail"]["before"]["status"] == case["status"]
+    assert log[0]["detail"]["after"]["version"] == case["version"] + 1
+    detail = client.get(f"/api/cases/{ids['in_a']}", headers=headers["admin1"]).json()
+    accept = detail["events"][-1]
+    assert (accept["from_status"], accept["to_status"]) == (case["status"], "accepted")
+    assert detail["version"] == case["version"] + 1
+    anonymous = client.get(
+        "/api/audit", params={"object_id": str(ids["in_b"])}, headers=headers["admin1"]
+    )
+    assert [(e["action"], e["actor"]) for e in anonymous.json()] == [("case.create", "anonymous")]
