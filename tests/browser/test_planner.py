@@ -26,6 +26,11 @@ def test_planner_draws_the_grids_and_shows_a_grid_on_click(live_server, page):
     assert drawn["paths"] >= drawn["grids"] + drawn["micro"]
     assert p.locator(".leaflet-control-scale").count() == 1
     assert p.locator(".wangge-legend").inner_text().count("户数") >= 2
+    code = sorted(grid_layer(live_server))[0]
+    select_grid(p, live_server, code)  # a click shows the grid's numbers and workers
+    info = p.locator("#info").inner_text()
+    households = grid_layer(live_server)[code]["properties"]["households"]
+    assert code in info and str(households) in info and "网格长" in info
     screenshot(p, "planner")
 
 
