@@ -112,17 +112,19 @@ def file_isochrones(
 
 def isochrones_cmd(
     points: Annotated[
-        Path, typer.Option("--points", help="GeoJSON/GeoPackage points with an 'id' property.")
-    ],
+        Path | None,
+        typer.Option("--points", help="GeoJSON/GeoPackage points with an 'id' property."),
+    ] = None,
     network: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             "--network", help="Walkable lines: GeoJSON/GeoPackage lines, or an .osm/.osm.pbf file."
         ),
-    ],
+    ] = None,
     out: Annotated[
-        Path, typer.Option("--out", help="GeoJSON output, one feature per point and minute value.")
-    ],
+        Path | None,
+        typer.Option("--out", help="GeoJSON output, one feature per point and minute value."),
+    ] = None,
     minutes: Annotated[
         str, typer.Option("--minutes", help="Minute values, comma-separated.")
     ] = "5,10,15",
@@ -136,6 +138,14 @@ def isochrones_cmd(
         float,
         typer.Option("--max-snap-m", help="Points farther from the network get a plain circle."),
     ] = DEFAULT_MAX_SNAP_M,
+    db: Annotated[
+        bool,
+        typer.Option(
+            "--db",
+            help="Database mode: every stored station's circles on the database's roads, "
+            "stored in the isochrones table (old rows replaced in one transaction).",
+        ),
+    ] = False,
 ) -> None:
     """Walking isochrones (5/10/15-minute service circles) of points on a network file."""
     import numpy as np
@@ -146,6 +156,17 @@ def isochrones_cmd(
     from geo.isochrones import parse_minutes
     from geo.network import read_walk_network
 
+    if db:  # database mode (api/cli_stations.py, also `wangge stations circles`)
+        from api.cli_stations import store_circles
+
+        if points or network or out:
+            raise fail(
+                "--db takes stations and roads from the database: no --points/--network/--out"
+            )
+        store_circles(minutes, speed_kmh)
+        return
+    if points is None or network is None or out is None:
+        raise fail("give --points, --network and --out (or --db for the database's stations)")
     started = time.perf_counter()
     try:
         values = parse_minutes(minutes)

@@ -25,7 +25,12 @@ def circles(
     speed_kmh: Annotated[float, typer.Option(help="Walking speed.")] = 4.5,
 ) -> None:
     """Compute every station's walking circles on the roads of the database and store them
-    (old circles replaced in one transaction)."""
+    (old circles replaced in one transaction); same as `wangge isochrones --db`."""
+    store_circles(minutes, speed_kmh)
+
+
+def store_circles(minutes: str, speed_kmh: float) -> None:
+    """Build and store the circles, printing a summary; exit 1 with the reason on failure."""
     from api.circles import build_circles
     from api.db import transaction
     from api.errors import NotFoundError
