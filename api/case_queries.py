@@ -48,8 +48,12 @@ def as_dict(row) -> dict:
     return out
 
 
-def one(session: Session, case_id: int) -> dict | None:
-    row = session.execute(base_query().where(Case.id == case_id)).first()
+def one(session: Session, case_id: int, *, receipt: bool = False) -> dict | None:
+    """One case (with its receipt token only when asked: the reporter's answer)."""
+    query = base_query().where(Case.id == case_id)
+    if receipt:
+        query = query.add_columns(Case.receipt)
+    row = session.execute(query).first()
     return None if row is None else as_dict(row)
 
 

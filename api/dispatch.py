@@ -13,7 +13,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from sqlalchemy import func, literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from api.storage import models
 from api.workflow import OPEN
@@ -52,22 +52,29 @@ def _grid_select():
 def route_point(session: Session, lon: float, lat: float, *, tolerance_m: float) -> Route:
     """Route one WGS-84 point (see the module docstring for the rule)."""
     pt = point(lon, lat)
-    row = session.execute(
-        _grid_select().where(func.ST_Intersects(G.geom, pt)).order_by(G.code).limit(1)
+    M = aliased(G)
+    micro = (
+        select(M.code)
+        .where(
+            M.level == "micro",
+            M.valid_to.is_(None),
+            M.parent_code == G.code,
+            func.ST_Intersects(M.geom, pt),
+        )
+        .order_by(M.code)
+        .limit(1)
+        .correlate(G)
+        .scalar_subquery()
+    )
+    row = session.execute(  # one round trip for the usual case
+        _grid_select()
+        .add_columns(micro.label("micro"))
+        .where(func.ST_Intersects(G.geom, pt))
+        .order_by(G.code)
+        .limit(1)
     ).first()
     if row is not None:
-        micro = session.execute(
-            select(G.code)
-            .where(
-                G.level == "micro",
-                G.valid_to.is_(None),
-                G.parent_code == row.code,
-                func.ST_Intersects(G.geom, pt),
-            )
-            .order_by(G.code)
-            .limit(1)
-        ).scalar()
-        return Route(row.code, micro, row.community, row.street, "contained", 0.0)
+        return Route(row.code, row.micro, row.community, row.street, "contained", 0.0)
     epsg = int(utm_epsg(np.array([lon]), np.array([lat]))[0])
     radius = float(search_radius_deg(np.array([lat]), tolerance_m)[0])
     metres = func.ST_Distance(func.ST_Transform(G.geom, epsg), func.ST_Transform(pt, epsg))

@@ -191,11 +191,18 @@ class CategoryOut(BaseModel):
 
 
 def case_out(
-    session, case_id: int, actor: cases.Actor, *, full: bool, receipt: str | None = None
+    session,
+    case_id: int,
+    actor: cases.Actor,
+    *,
+    full: bool,
+    with_receipt: bool = False,
+    history: bool = True,
 ) -> CaseOut:
-    row = q.one(session, case_id)
+    row = q.one(session, case_id, receipt=with_receipt)
     if row is None:
         raise NotFoundError(f"no case {case_id}")
+    receipt = row.pop("receipt", None)
     staff = auth.sees_personal_data(actor)  # reporters' name and phone
     if not full:
         row = {k: row[k] for k in q.PUBLIC_FIELDS}
@@ -204,8 +211,9 @@ def case_out(
             row[k] = None
     out = CaseOut(**row, receipt=receipt)
     out.allowed = workflow.allowed_actions(out.status, actor.role)
-    out.events = [EventOut(**e) for e in q.events(session, case_id)] if full else None
-    out.attachments = [AttachmentOut(**a) for a in q.attachments(session, case_id)]
+    if history:
+        out.events = [EventOut(**e) for e in q.events(session, case_id)] if full else None
+        out.attachments = [AttachmentOut(**a) for a in q.attachments(session, case_id)]
     return out
 
 
@@ -245,8 +253,7 @@ def create_case(
     )
     if not created:
         response.status_code = 200
-    receipt = session.get(models.Case, case_id).receipt
-    return case_out(session, case_id, actor, full=True, receipt=receipt)
+    return case_out(session, case_id, actor, full=True, with_receipt=True, history=False)
 
 
 @router.get("/cases", response_model=CasePage)
