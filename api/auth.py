@@ -304,6 +304,21 @@ def set_disabled(session: Session, username: str, *, disabled: bool, actor: str 
     return True
 
 
+def set_password(session: Session, username: str, password: str, *, actor: str | None) -> None:
+    """Replace an account's password (same strength rules as create_user); audited."""
+    from api import audit
+
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise NotFoundError(f"no user named {username!r}")
+    problem = password_problem(password, username)
+    if problem:
+        raise InputError(problem)
+    user.password_hash = hash_password(password)
+    session.flush()
+    audit.record(session, actor, "user.password", "user", username, None)
+
+
 def authenticate(session: Session, username: str, password: str) -> Principal:
     """The Principal for a right username and password; UnauthorizedError otherwise."""
     user = session.scalar(select(User).where(User.username == username))

@@ -122,6 +122,21 @@ def enable(name: Annotated[str, typer.Argument(help="login name")]) -> None:
     console.print(f"{name} enabled" if changed else f"{name} was already enabled")
 
 
+@app.command("passwd")
+def passwd(
+    name: Annotated[str, typer.Argument(help="login name")],
+    password: Annotated[str | None, typer.Option(help="the new password (else prompted)")] = None,
+) -> None:
+    """Set a new password for an account (tokens already issued stay valid until they expire)."""
+    from api import auth
+    from api.cli import console
+
+    if password is None:
+        password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
+    _run(lambda s: auth.set_password(s, name, password, actor=_actor()))
+    console.print(f"password of {name} changed")
+
+
 @app.command("token")
 def token(
     name: Annotated[str, typer.Argument(help="login name the token acts as")],

@@ -117,3 +117,50 @@ def test_disable_and_api_tokens(area, client):
         "api_token.revoke",
     ]
     assert rows(area, "SELECT DISTINCT actor LIKE 'cli%' FROM audit_log") == [(True,)]
+
+
+def test_passwd_and_existing_worker_rows(area, client):
+    with transaction(area) as session:
+        session.execute(
+            text(
+                "INSERT INTO workers (worker_id, name, role) VALUES ('W0001', '张三', 'part_time')"
+            )
+        )
+        session.execute(
+            text(
+                "INSERT INTO worker_grids (worker_id, grid_code) "
+                "SELECT id, :g FROM workers WHERE worker_id = 'W0001'"
+            ),
+            {"g": OTHER_GRID},
+        )
+    added = users("add", "W0001", "--role", "grid_worker", "--password", PASSWORD)
+    assert added.exit_code == 0, added.output
+    assert rows(area, "SELECT count(*) FROM workers") == [(1,)]  # linked, not duplicated
+    token = client.post("/api/auth/token", data={"username": "W0001", "password": PASSWORD})
+    me = client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {token.json()['access_token']}"}
+    )
+    assert me.json()["grid_codes"] == [OTHER_GRID] and me.json()["worker_id"] == "W0001"
+    weak = users("passwd", "W0001", "--password", "short")
+    assert weak.exit_code == 1 and "too short" in weak.output
+    assert users("passwd", "W0001", "--password", "Brand-new-pass-9").exit_code == 0
+    old = client.post("/api/auth/token", data={"username": "W0001", "password": PASSWORD})
+    new = client.post("/api/auth/token", data={"username": "W0001", "password": "Brand-new-pass-9"})
+    assert (old.status_code, new.status_code) == (401, 200)
+    assert users("passwd", "nobody", "--password", "Brand-new-pass-9").exit_code == 1
+    actions = rows(area, "SELECT action FROM audit_log WHERE object_id = 'W0001' ORDER BY id")
+    assert actions == [("user.create",), ("user.password",)]
+
+
+def test_token_lifetime_setting(area, client, monkeypatch):
+    import jwt
+
+    from api.settings import get_settings
+
+    assert users("add", "p1", "--role", "planner", "--password", PASSWORD).exit_code == 0
+    monkeypatch.setenv("WANGGE_TOKEN_MINUTES", "5")
+    get_settings.cache_clear()
+    token = client.post("/api/auth/token", data={"username": "p1", "password": PASSWORD}).json()
+    assert token["expires_in"] == 300
+    claims = jwt.decode(token["access_token"], options={"verify_signature": False})
+    assert claims["exp"] - claims["iat"] == 300
