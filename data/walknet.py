@@ -79,7 +79,7 @@ def dense_walk_network(
     -------
     GeoDataFrame
         EPSG:4326 LineStrings with ``road_id`` and ``class`` (the roads' own class, ``footway``
-        for the mesh). The seed-0 district gives about 110,000 network edges.
+        for the mesh). The seed-0 district gives 92,606 lines and 120,947 network edges.
     """
     city = city if city is not None else generate_city(size="district", seed=seed)
     rng = np.random.default_rng(seed)
