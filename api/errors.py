@@ -65,6 +65,7 @@ def register_errors(app: FastAPI) -> None:
 
     for driver_error in DRIVER_UNAVAILABLE:
         app.add_exception_handler(driver_error, _database_unavailable)
+    app.add_exception_handler(sqlalchemy.exc.DataError, _data_refused)
 
 
 # driver errors that mean "the database cannot be reached right now" (stopped, restarting,
@@ -88,4 +89,14 @@ async def _database_unavailable(request: Request, exc: Exception) -> JSONRespons
     )
     return JSONResponse(
         status_code=503, content={"detail": str(error)}, headers={"Retry-After": "5"}
+    )
+
+
+async def _data_refused(request: Request, exc: Exception) -> JSONResponse:
+    """422 for a value the database cannot hold (number out of range, text too long …): a
+    safety net behind the request models, which should have refused it already."""
+    cause = getattr(exc, "orig", None) or exc
+    first = (str(cause).strip().splitlines() or [cause.__class__.__name__])[0]
+    return JSONResponse(
+        status_code=422, content={"detail": f"a value does not fit the database: {first[:200]}"}
     )
