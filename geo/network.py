@@ -73,6 +73,7 @@ _KEY_DECIMALS = 2  # plain lines: vertices within a centimetre are the same node
 _MIN_WEIGHT = 1e-6  # scipy treats a stored 0 as "no edge" in some paths; keep weights positive
 _FEW_SOURCES = 4  # up to this many sources, no virtual nodes (the API's one-station case)
 _CHUNK_CELLS = 8_000_000  # floats per Dijkstra batch (64 MB)
+_MAX_BATCH = 256  # sources per batch (callers make sources × targets arrays from each)
 _OSM_SUFFIXES = (".osm", ".pbf", ".osm.bz2", ".osm.gz", ".o5m")
 
 
@@ -525,7 +526,7 @@ def source_distances(
         return
     graph = _with_sources(net, rows, ends, cost)
     n = net._n
-    batch = max(1, _CHUNK_CELLS // max(graph.shape[0], 1))
+    batch = max(1, min(_MAX_BATCH, _CHUNK_CELLS // max(graph.shape[0], 1)))
     for lo in range(0, len(on), batch):
         hi = min(lo + batch, len(on))
         dist = csgraph.dijkstra(graph, directed=True, indices=n + np.arange(lo, hi), limit=limit_m)
