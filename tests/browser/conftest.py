@@ -151,12 +151,14 @@ class Watched:
     errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
     expected_statuses: set[int] = field(default_factory=set)  # a test may expect a 4xx
+    expected_errors: list[str] = field(default_factory=list)  # … or these console texts
 
     def unexpected(self) -> list[str]:
         return [
             e
             for e in self.errors
             if not any(f"status of {s} " in e or f"HTTP {s}:" in e for s in self.expected_statuses)
+            and not any(text in e for text in self.expected_errors)
         ]
 
 

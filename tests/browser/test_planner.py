@@ -60,7 +60,9 @@ def open_spot(live, code: str) -> tuple[float, float]:
     polygon = shape(grid_layer(live)[code]["geometry"])
     with transaction(live.database_url) as session:
         footprints = map_data.buildings(session, [COMMUNITY]).geometry
-    free = polygon.buffer(-0.0002).difference(shapely.union_all(footprints.buffer(0.0001)))
+    free = polygon.buffer(-0.0002).difference(
+        shapely.union_all(shapely.buffer(footprints.values, 1e-4))
+    )
     point = free.representative_point()
     return point.y, point.x
 
@@ -86,21 +88,21 @@ def movable(live) -> tuple[str, str, tuple[float, float]]:
     where = {
         f["properties"]["building_id"]: f["geometry"]["coordinates"] for f in buildings["features"]
     }
-    for a, fa in grids.items():
-        pa = shape(fa["geometry"])
-        for b, fb in grids.items():
-            if a == b or pa.intersection(shape(fb["geometry"])).length < 1e-4:
-                continue
-            members = [bid for bid, h in fb["properties"]["members"] if h > 0]
-            members.sort(key=lambda bid: pa.distance(shapely.Point(where[bid])))
-            for bid in members[:3]:
-                body = {"community": COMMUNITY, "building_ids": [bid], "to_code": a}
-                r = httpx.post(
-                    f"{live.url}/api/grids/move", json=body, headers=token(live), timeout=30
-                )
-                if r.status_code == 200 and r.json()["ok"]:
-                    lon, lat = where[bid]
-                    return a, b, (lat, lon)
+    polygons = {code: shape(f["geometry"]) for code, f in grids.items()}
+    pairs = sorted(
+        ((a, b) for a in grids for b in grids if a != b),
+        key=lambda ab: -polygons[ab[0]].intersection(polygons[ab[1]]).length,
+    )
+    headers = token(live)
+    for a, b in pairs[:6]:  # the longest shared edges first
+        members = [bid for bid, h in grids[b]["properties"]["members"] if h > 0]
+        members.sort(key=lambda bid: polygons[a].distance(shapely.Point(where[bid])))
+        for bid in members[:2]:
+            body = {"community": COMMUNITY, "building_ids": [bid], "to_code": a}
+            r = httpx.post(f"{live.url}/api/grids/move", json=body, headers=headers, timeout=30)
+            if r.status_code == 200 and r.json()["ok"]:
+                lon, lat = where[bid]
+                return a, b, (lat, lon)
     raise AssertionError("no building can move to a neighbouring grid")
 
 

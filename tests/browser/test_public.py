@@ -55,3 +55,20 @@ def test_public_page_in_english(live_server, page):
     wait_drawn(p)
     assert p.locator("h1").inner_text() == "Neighborhood centers"
     assert p.locator("#lang-switch").inner_text() == "中文"
+
+
+def test_data_layers_draw_when_the_tile_server_cannot_be_reached(live_server, page, monkeypatch):
+    from api.settings import get_settings
+
+    osm = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    monkeypatch.setenv("WANGGE_TILE_URL", osm)
+    get_settings.cache_clear()
+    p = page.page
+    p.route("https://tile.openstreetmap.org/**", lambda route: route.abort())
+    page.expected_errors.append("net::ERR_FAILED")  # every base tile fails
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    assert p.locator("img.leaflet-tile").count() > 0  # the base layer is there, its tiles failed
+    stations = p.evaluate("Object.keys(wangge.config.stations).length")
+    assert stations >= 1 and p.locator(".station-icon").count() == stations
+    assert any("tile.openstreetmap.org" in u for u in page.requests)
