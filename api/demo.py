@@ -107,9 +107,10 @@ def prepare(
                 msg = f"unknown dataset {dataset!r}: expected synthetic or nanjing-xuanwu"
                 raise DemoError(msg)
             build_grids(session, log=log)
+            # before the sample cases: dispatch then gives the demo grid worker some of them
+            create_demo_accounts(session, log=log)
             seed_cases(session, log=log)
             build_station_circles(session, log=log)
-            create_demo_accounts(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))
     except (LauncherError, DemoError) as exc:

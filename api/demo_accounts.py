@@ -1,9 +1,10 @@
 """The demo's accounts: one per role, all with the password DEMO_PASSWORD (listed in README.md).
 
-The grid worker serves the grid holding the most sample cases (by location, so it holds
-whether or not the cases were routed yet), the grid leader every grid of that community, the
-community and street admins that community and its street office; the department account is the
-department most cases went to.
+Made after the grids and before the sample cases are routed and advanced, so that dispatch (the
+least-loaded worker of a grid) hands the demo grid worker some of them. The grid worker serves
+the grid holding the most stored reports (by location), else the one with the most households;
+the grid leader every grid of that community, the community and street admins that community
+and its street office; the department account the department of the most cases, else 城市管理局.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ FALLBACK_DEPARTMENT = "城市管理局"
 
 
 def _busiest_grid(session: Session) -> str | None:
-    """The current grid-level grid containing the most cases, else the lowest grid code."""
+    """The current grid-level grid containing the most stored reports, else the one with the
+    most households (where generated sample reports most likely fall)."""
     found = session.execute(
         text(
             "SELECT g.code FROM grids g JOIN cases c ON ST_Contains(g.geom, c.geom) "
@@ -31,7 +33,10 @@ def _busiest_grid(session: Session) -> str | None:
     ).scalar()
     if found is None:
         found = session.execute(
-            text("SELECT min(code) FROM grids WHERE level = 'grid' AND valid_to IS NULL")
+            text(
+                "SELECT code FROM grids WHERE level = 'grid' AND valid_to IS NULL "
+                "ORDER BY households DESC, code LIMIT 1"
+            )
         ).scalar()
     return found
 

@@ -22,6 +22,9 @@ def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
             me[role] = client.get("/api/auth/me", headers=headers).json()
             assert me[role]["role"] == role.value
+            if role is Role.grid_worker:
+                mine = client.get("/api/cases", params={"assignee": "grid_worker"}, headers=headers)
+                seen = client.get("/api/cases", headers=headers)
     worker = me[Role.grid_worker]
     assert len(worker["grid_codes"]) == 1 and worker["worker_id"] == "grid_worker"
     assert worker["grid_codes"][0] in me[Role.grid_leader]["grid_codes"]
@@ -43,4 +46,7 @@ def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
         ).scalar()
     engine.dispose()
     assert in_grid > 0
+    assert mine.json()["total"] > 0  # dispatch gave the demo worker some of the sample cases
+    assert seen.json()["total"] >= mine.json()["total"]  # the whole grid's cases
+    assert {c["grid_code"] for c in seen.json()["items"]} == set(worker["grid_codes"])
     assert audited == len(Role)
