@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Path, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -16,6 +16,7 @@ from api.deps import CurrentUser, SessionDep, require_roles
 
 router = APIRouter(tags=["accounts"])
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
+Username = Annotated[str, Path(min_length=1, max_length=64, description="login name")]
 
 
 class TokenResponse(BaseModel):
@@ -107,14 +108,14 @@ def create_user(session: SessionDep, admin: Admin, body: UserIn) -> Principal:
 
 
 @router.post("/api/users/{username}/disable", status_code=204)
-def disable_user(session: SessionDep, admin: Admin, username: str) -> Response:
+def disable_user(session: SessionDep, admin: Admin, username: Username) -> Response:
     """Disable an account: its tokens stop working at once (admins only)."""
     auth.set_disabled(session, username, disabled=True, actor=admin.username)
     return Response(status_code=204)
 
 
 @router.post("/api/users/{username}/enable", status_code=204)
-def enable_user(session: SessionDep, admin: Admin, username: str) -> Response:
+def enable_user(session: SessionDep, admin: Admin, username: Username) -> Response:
     """Enable a disabled account again (admins only)."""
     auth.set_disabled(session, username, disabled=False, actor=admin.username)
     return Response(status_code=204)
@@ -122,7 +123,7 @@ def enable_user(session: SessionDep, admin: Admin, username: str) -> Response:
 
 @router.post("/api/users/{username}/tokens", response_model=ApiTokenCreated, status_code=201)
 def create_api_token(
-    session: SessionDep, admin: Admin, username: str, body: ApiTokenIn
+    session: SessionDep, admin: Admin, username: Username, body: ApiTokenIn
 ) -> ApiTokenCreated:
     """A long-lived API token acting as `username`, for another system (admins only)."""
     token_id, token = auth.create_api_token(
@@ -132,13 +133,15 @@ def create_api_token(
 
 
 @router.get("/api/users/{username}/tokens", response_model=list[ApiTokenOut])
-def list_api_tokens(session: SessionDep, admin: Admin, username: str) -> list[ApiTokenOut]:
+def list_api_tokens(session: SessionDep, admin: Admin, username: Username) -> list[ApiTokenOut]:
     """The user's API tokens, without their secrets (admins only)."""
     return [ApiTokenOut(**t) for t in auth.list_api_tokens(session, username)]
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
-def revoke_api_token(session: SessionDep, admin: Admin, token_id: int) -> Response:
+def revoke_api_token(
+    session: SessionDep, admin: Admin, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
     """Revoke an API token (admins only)."""
     auth.revoke_api_token(session, token_id, actor=admin.username)
     return Response(status_code=204)
