@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 from geoalchemy2.elements import WKTElement
-from sqlalchemy import and_, false, func, insert, or_, select, true, update
+from sqlalchemy import and_, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
@@ -30,6 +30,7 @@ from geo.dispatch import search_radius_deg
 from geo.errors import InputError
 
 Case, Event, W = models.Case, models.CaseEvent, models.Worker
+CASES, EVENTS = Case.__table__, Event.__table__
 STAFF = frozenset({"grid_worker", "grid_leader", "community_admin", "street_admin", "admin"})
 SEES_ALL = frozenset({"admin", "planner"})
 
@@ -166,22 +167,24 @@ def _duplicate_of(
     hours: float,
 ) -> int | None:
     """The first open case of the same category within `metres` and `hours` (its original)."""
-    pt = dispatch.point(lon, lat)
     radius = float(search_radius_deg(np.array([lat]), metres)[0])
     window = timedelta(hours=hours)
-    row = session.execute(
-        select(Case.id, Case.duplicate_of)
-        .where(
-            Case.category == code,
-            Case.status != "closed",
-            Case.reported_at.between(at - window, at + window),
-            func.ST_DWithin(Case.geom, pt, radius),
-            func.ST_DWithin(func.Geography(Case.geom), func.Geography(pt), metres),
-        )
-        .order_by(Case.reported_at, Case.id)
-        .limit(1)
-    ).first()
+    params = {"code": code, "lon": lon, "lat": lat, "radius": radius, "metres": metres,
+              "start": at - window, "end": at + window}  # fmt: skip
+    row = session.execute(DUPLICATE, params).first()
     return None if row is None else (row.duplicate_of or row.id)
+
+
+#: Same category, open, within the time window and `metres` (the degree radius lets the GiST
+#: index on cases.geom find the candidates; the geography distance decides).
+DUPLICATE = text("""
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
+SELECT c.id, c.duplicate_of FROM cases c, pt
+ WHERE c.category = :code AND c.status <> 'closed' AND c.reported_at BETWEEN :start AND :end
+   AND ST_DWithin(c.geom, pt.g, :radius)
+   AND ST_DWithin(c.geom::geography, pt.g::geography, :metres)
+ ORDER BY c.reported_at, c.id LIMIT 1
+""")
 
 
 def _event(
@@ -253,10 +256,10 @@ def create_case(
         "external_id": report.external_id,
         "reported_by": None if actor.username in ("anonymous", "system") else actor.username,
     }  # fmt: skip
-    stmt = pg_insert(Case).values(**values)
+    stmt = pg_insert(CASES).values(**values)  # Core tables: no ORM statement overhead
     if idempotency_key:
         stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    case_id = session.execute(stmt.returning(Case.id)).scalar()
+    case_id = session.execute(stmt.returning(CASES.c.id)).scalar()
     if case_id is None:  # another request with this key committed meanwhile
         known = _by_key(session, idempotency_key, fingerprint)
         return known, False
@@ -272,7 +275,7 @@ def create_case(
         events.append({"case_id": case_id, "actor": "system", "from_status": "reported",
                        "to_status": status, "kind": "transition", "action": action,
                        "data": data, "at": now})  # fmt: skip
-    session.execute(insert(Event).values(events))  # one statement for both
+    session.execute(insert(EVENTS).values(events))  # one statement for both
     after = {
         "status": status,
         "category": cat["code"],
