@@ -33,14 +33,25 @@ from sqlalchemy import text
 BASELINE = "straight-line circles (PostGIS ST_DWithin, 1,125 m)"
 
 
-def _ms(samples: list[float]) -> dict:
-    arr = np.array(samples) * 1000
+def _ms(samples: list[tuple[float, float]]) -> dict:
+    """Wall-clock median/p95/max and the median CPU time (all threads of this process: the
+    in-process app's work) of (wall, cpu) samples in seconds."""
+    wall = np.array([w for w, _ in samples]) * 1000
+    cpu = np.array([c for _, c in samples]) * 1000
     return {
-        "n": len(arr),
-        "median_ms": round(float(np.median(arr)), 2),
-        "p95_ms": round(float(np.percentile(arr, 95)), 2),
-        "max_ms": round(float(arr.max()), 2),
+        "n": len(wall),
+        "median_ms": round(float(np.median(wall)), 2),
+        "p95_ms": round(float(np.percentile(wall, 95)), 2),
+        "max_ms": round(float(wall.max()), 2),
+        "cpu_median_ms": round(float(np.median(cpu)), 2),
     }
+
+
+def _request(call) -> tuple[tuple[float, float], object]:
+    """((wall s, cpu s), value) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    value = call()
+    return (time.perf_counter() - w0, time.process_time() - c0), value
 
 
 def _timed(call) -> tuple[float, object]:
@@ -113,24 +124,34 @@ def _picked(model, j: int) -> bool:
     return bool(var.value() and var.value() > 0.5)
 
 
-def run(size: str = "district", samples: int = 100, *, seed: int = 0, url: str | None = None):
+def run(
+    size: str = "district",
+    samples: int = 100,
+    *,
+    seed: int = 0,
+    url: str | None = None,
+    mclp: bool = True,
+):
     """Load the city into `url` (an empty, migrated database) or into a private cluster."""
     from api.storage.launcher import Cluster
 
     if url is not None:
-        return _measure(url, size, samples, seed)
+        return _measure(url, size, samples, seed, mclp=mclp)
     state = Path(tempfile.mkdtemp(prefix="wangge-bench-", dir="/tmp"))
     state.chmod(0o755)
     cluster = Cluster(state / "cluster", fast=True)
     cluster.start()
     try:
         cluster.ensure_database("bench")
-        return _measure(cluster.url("bench"), size, samples, seed, migrate_first=True)
+        return _measure(cluster.url("bench"), size, samples, seed, migrate_first=True, mclp=mclp)
     finally:
         cluster.destroy()
+        state.rmdir()
 
 
-def _measure(url: str, size: str, samples: int, seed: int, *, migrate_first: bool = False):
+def _measure(
+    url: str, size: str, samples: int, seed: int, *, migrate_first: bool = False, mclp: bool = True
+):
     import os
 
     from fastapi.testclient import TestClient
@@ -171,7 +192,7 @@ def _measure(url: str, size: str, samples: int, seed: int, *, migrate_first: boo
             numbers["network"] = network_db.get_network(session, url).summary()
         computed = []
         for sid in picks:
-            t, answer = _timed(lambda sid=sid: api.get(f"/api/stations/{sid}/isochrone"))
+            t, answer = _request(lambda sid=sid: api.get(f"/api/stations/{sid}/isochrone"))
             assert answer.json()["properties"]["source"] == "computed", answer.text
             computed.append(t)
         numbers["isochrone_computed"] = _ms(computed)
@@ -181,7 +202,7 @@ def _measure(url: str, size: str, samples: int, seed: int, *, migrate_first: boo
         numbers["circles"] = report.stored
         stored = []
         for sid in picks:
-            t, answer = _timed(lambda sid=sid: api.get(f"/api/stations/{sid}/isochrone"))
+            t, answer = _request(lambda sid=sid: api.get(f"/api/stations/{sid}/isochrone"))
             assert answer.json()["properties"]["source"] == "stored", answer.text
             stored.append(t)
         numbers["isochrone_stored"] = _ms(stored)
@@ -191,14 +212,15 @@ def _measure(url: str, size: str, samples: int, seed: int, *, migrate_first: boo
         nearest = []
         for _ in range(min(samples, 100)):
             params = {"lon": rng.uniform(x0, x1), "lat": rng.uniform(y0, y1)}
-            t, answer = _timed(lambda p=params: api.get("/api/stations/nearest", params=p))
+            t, answer = _request(lambda p=params: api.get("/api/stations/nearest", params=p))
             assert answer.status_code == 200, answer.text
             nearest.append(t)
         numbers["nearest"] = _ms(nearest)
-        t, answer = _timed(lambda: api.get("/api/coverage", params={"limit": 0}))
+        (t, cpu), answer = _request(lambda: api.get("/api/coverage", params={"limit": 0}))
         assert answer.status_code == 200, answer.text
         body = answer.json()
         numbers["coverage_s"] = round(t, 2)
+        numbers["coverage_cpu_s"] = round(cpu, 2)
         numbers["coverage_share_any_15"] = body["share"]
         totals = {
             (r["function"], r["minutes"]): r["share"] for r in body["rows"] if r["level"] == "total"
@@ -225,7 +247,7 @@ def _measure(url: str, size: str, samples: int, seed: int, *, migrate_first: boo
     t, crow = _timed(lambda: _crow_flies(url))
     numbers["baseline_s"] = round(t, 3)
     numbers["baseline_share_any_15"] = crow
-    numbers["mclp"] = mclp_vs_greedy(url)
+    numbers["mclp"] = mclp_vs_greedy(url) if mclp else None
     network_db.invalidate(url)
     get_engine(url).dispose()
     return numbers
@@ -254,8 +276,8 @@ def report(n: dict) -> str:
         f"{n['roads']:,} road lines → {net['edges']:,} network edges, {n['stations']} stations; "
         f"loaded with grids in {n['load_s']} s. {n['machine']}.",
         "",
-        "| request (network loaded) | median ms | p95 ms | max ms |",
-        "|---|---:|---:|---:|",
+        "| request (network loaded) | median ms | p95 ms | max ms | median CPU ms |",
+        "|---|---:|---:|---:|---:|",
     ]
     for key, label in (
         ("isochrone_computed", "GET /api/stations/{id}/isochrone?minutes=15, computed"),
@@ -263,7 +285,10 @@ def report(n: dict) -> str:
         ("nearest", "GET /api/stations/nearest"),
     ):
         v = n[key]
-        lines.append(f"| {label} (n={v['n']}) | {v['median_ms']} | {v['p95_ms']} | {v['max_ms']} |")
+        lines.append(
+            f"| {label} (n={v['n']}) | {v['median_ms']} | {v['p95_ms']} | {v['max_ms']} "
+            f"| {v['cpu_median_ms']} |"
+        )
     ratio = n["coverage_s"] / max(n["baseline_s"], 1e-9)
     lines += [
         "",
@@ -271,7 +296,8 @@ def report(n: dict) -> str:
         f"All circles (3 × {n['stations']} stations): {n['circles_s']} s.",
         "",
         f"Coverage of the whole district (GET /api/coverage, six functions + any + all at "
-        f"5/10/15 min, per grid/community/street, gap layer): {n['coverage_s']} s; "
+        f"5/10/15 min, per grid/community/street, gap layer): {n['coverage_s']} s "
+        f"({n['coverage_cpu_s']} s CPU); "
         f"baseline {BASELINE}: {n['baseline_s']} s (ratio {ratio:.1f}×). "
         f"Households within 15 min of any station: {n['coverage_share_any_15']:.1%} on foot "
         f"vs {n['baseline_share_any_15']:.1%} by crow-flies circles.",
@@ -279,13 +305,17 @@ def report(n: dict) -> str:
         f"Suggestions (POST /api/coverage/suggestions, health within 10 min, k = 5): "
         f"{s['seconds']} s, {s['candidates']:,} candidate buildings, gain {s['gain']:,} "
         f"households (covered before {s['covered_before']:,}; bound {s['upper_bound']:,}).",
-        "",
-        f"Greedy vs spopt MCLP (CBC, status {m['mclp_status']}) on the same reach matrix "
-        f"({m['candidates']:,} candidates × {m['demand_buildings']:,} uncovered buildings, "
-        f"{m['reach_pairs']:,} pairs, built in {m['reach_s']} s): greedy {m['greedy_covered']:,} "
-        f"households in {m['greedy_s']} s, MCLP {m['mclp_covered']:,} in {m['mclp_s']} s "
-        f"(greedy/MCLP {m['greedy_covered'] / max(m['mclp_covered'], 1):.3f}).",
     ]
+    if m:
+        lines += [
+            "",
+            f"Greedy vs spopt MCLP (CBC, status {m['mclp_status']}) on the same reach matrix "
+            f"({m['candidates']:,} candidates × {m['demand_buildings']:,} uncovered buildings, "
+            f"{m['reach_pairs']:,} pairs, built in {m['reach_s']} s): "
+            f"greedy {m['greedy_covered']:,} households in {m['greedy_s']} s, "
+            f"MCLP {m['mclp_covered']:,} in {m['mclp_s']} s "
+            f"(greedy/MCLP {m['greedy_covered'] / max(m['mclp_covered'], 1):.3f}).",
+        ]
     return "\n".join(lines)
 
 
@@ -295,9 +325,10 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=100)
     parser.add_argument("--quick", action="store_true", help="one community, 10 samples")
     parser.add_argument("--json", type=Path, help="also write the numbers here")
+    parser.add_argument("--no-mclp", action="store_true", help="skip spopt MCLP (minutes on CBC)")
     args = parser.parse_args()
     size, samples = ("community", 10) if args.quick else (args.size, args.samples)
-    numbers = run(size, samples)
+    numbers = run(size, samples, mclp=not args.no_mclp)
     if args.json:
         args.json.write_text(json.dumps(numbers, indent=2, ensure_ascii=False))
     print(report(numbers))
