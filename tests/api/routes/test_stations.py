@@ -276,3 +276,15 @@ def test_suggestions_bad_input(api):
     assert answer.status_code == 422
     answer = post("/api/coverage/suggestions", json={"k": 1, "community": "999999999999"})
     assert answer.status_code == 404
+
+
+def test_empty_database_through_the_client_fixture(client):
+    stations = client.get("/api/stations")
+    assert stations.status_code == 200 and stations.json()["features"] == []
+    answer = client.get("/api/coverage")
+    assert answer.status_code == 404 and "no roads" in answer.json()["detail"]
+    nearest = client.get("/api/stations/nearest", params={"lon": 118.8, "lat": 32.0})
+    assert nearest.status_code == 404
+    assert client.get("/api/stations/S0001/isochrone").status_code == 404
+    answer = client.post("/api/coverage/suggestions", json={"k": 1})
+    assert answer.status_code == 404
