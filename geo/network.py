@@ -245,8 +245,7 @@ def _line_pieces(lines: gpd.GeoDataFrame):
     cut = ~(first | last) & np.isin(keys, ends)
     # pieces from one level are already split at their own crossings; a vertex shared with any
     # other piece (a ramp ending on a road) or repeated within the piece also becomes a node
-    counts = pd.Series(keys).map(pd.Series(keys).value_counts()).to_numpy()
-    cut |= ~(first | last) & (counts > 1)
+    cut |= ~(first | last) & (np.bincount(keys)[keys] > 1)
     coords, piece, src = _cut(coords, owner, cut)
     mids = shapely.line_interpolate_point(pieces, 0.5, normalized=True)
     hit_piece, hit_line = shapely.STRtree(geoms).query_nearest(mids, all_matches=False)
