@@ -1,4 +1,5 @@
-"""Request limits as plain ASGI middleware: body size (413) and per-client rate limits (429).
+"""Request limits as plain ASGI middleware: body size (413), per-client rate limits (429) and
+requests in progress (503 when the service is saturated).
 
 Body size: a declared Content-Length over the limit is refused before anything is read; a
 body without one (chunked) is read up to the limit and refused as soon as it goes over.
@@ -11,8 +12,10 @@ process only; behind several workers each counts on its own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+import re
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -108,28 +111,27 @@ class Rate:
     burst: int
 
 
-# route groups open to the public: (group, method or None for any, path prefix)
-PUBLIC_GROUPS: tuple[tuple[str, str | None, str], ...] = (
-    ("auth", "POST", "/api/auth/token"),
-    ("intake", "POST", "/api/cases"),
-    ("public", "GET", "/api/geocode"),
-    ("public", "POST", "/api/geocode"),
-    ("public", "GET", "/api/reverse"),
-    ("public", "GET", "/api/stations"),
-    ("public", "GET", "/api/coverage"),
-    ("public", "POST", "/api/coverage"),
-    ("public", "GET", "/api/categories"),
-    ("public", "GET", "/map/public"),
-    ("public", "GET", "/tiles/"),
+# route groups open to the public: (group, method, path pattern)
+PUBLIC_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (group, method, re.compile(pattern))
+    for group, method, pattern in (
+        ("auth", "POST", r"^/api/auth/token$"),
+        ("intake", "POST", r"^/api/cases/?$"),
+        ("intake", "POST", r"^/api/cases/[^/]+/attachments/?$"),
+        ("intake", "POST", r"^/open311/v2/requests\.json$"),
+        ("public", "GET", r"^/api/(geocode|reverse|stations|coverage|categories)(/|$)"),
+        ("public", "POST", r"^/api/(geocode|coverage)/"),
+        ("public", "GET", r"^/open311/"),
+        ("public", "GET", r"^/map/public"),
+        ("public", "GET", r"^/tiles/"),
+    )
 )
 
 
 def route_group(method: str, path: str) -> str | None:
     """The rate-limited group a request falls in, or None for unlimited routes."""
-    for group, want, prefix in PUBLIC_GROUPS:
-        if (want is None or want == method) and (path == prefix or path.startswith(prefix)):
-            if prefix == "/api/cases" and path.rstrip("/") != "/api/cases":
-                continue  # only intake itself; transitions are for signed-in staff
+    for group, want, pattern in PUBLIC_GROUPS:
+        if want == method and pattern.match(path):
             return group
     return None
 
@@ -195,8 +197,45 @@ class RateLimit:
         await self.app(scope, receive, send)
 
 
+class InFlightLimit:
+    """At most `limit` requests in the app at once; the others wait up to `wait_s` for a turn,
+    then get 503 with Retry-After. Under overload the service answers fast instead of letting
+    hundreds of requests fight over the threads, the GIL and the database pool until clients
+    time out (and their abandoned work keeps the server busy)."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, wait_s: float) -> None:
+        self.app = app
+        self.limit = limit
+        self.wait_s = wait_s
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # made on the server's event loop
+            self._semaphore = asyncio.Semaphore(self.limit)
+        try:
+            await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_s)
+        except TimeoutError:
+            detail = (
+                f"the service is busy ({self.limit} requests in progress, WANGGE_MAX_IN_FLIGHT); "
+                "retry in a moment"
+            )
+            await _reply(send, 503, detail, {"Retry-After": "2"})
+            return
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self._semaphore.release()
+
+
 def add_limits(app: Any, settings: Any) -> None:
     """Register both middlewares on a FastAPI app from the settings (rate limits if enabled)."""
+    if settings.max_in_flight > 0:
+        app.add_middleware(
+            InFlightLimit, limit=settings.max_in_flight, wait_s=settings.in_flight_wait_s
+        )
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,

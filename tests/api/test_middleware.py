@@ -94,3 +94,48 @@ def test_route_groups():
     assert route_group("POST", "/api/cases/5/transitions") is None
     assert route_group("GET", "/api/stations/nearest") == "public"
     assert route_group("POST", "/api/grids/save") is None
+    assert route_group("POST", "/api/cases/5/attachments") == "intake"
+    assert route_group("POST", "/open311/v2/requests.json") == "intake"
+    assert route_group("GET", "/open311/v2/services.json") == "public"
+    assert route_group("POST", "/api/coverage/suggestions") == "public"
+    assert route_group("GET", "/api/casesx") is None
+
+
+def test_in_flight_limit_answers_503_when_saturated():
+    import asyncio
+
+    from api.middleware import InFlightLimit
+
+    release = asyncio.Event()
+
+    async def slow_app(scope, receive, send):
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    limited_app = InFlightLimit(slow_app, limit=1, wait_s=0.2)
+
+    async def call() -> list[dict]:
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        await limited_app({"type": "http", "method": "GET", "path": "/"}, receive, send)
+        return sent
+
+    async def scenario():
+        first = asyncio.create_task(call())
+        await asyncio.sleep(0.05)
+        second = await call()  # waits 0.2 s for the one slot, then gives up
+        release.set()
+        return await first, second, await call()
+
+    first, second, third = asyncio.run(scenario())
+    assert first[0]["status"] == 200 and third[0]["status"] == 200
+    assert second[0]["status"] == 503
+    assert (b"retry-after", b"2") in second[0]["headers"]
+    assert b"WANGGE_MAX_IN_FLIGHT" in second[1]["body"]
