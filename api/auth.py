@@ -152,10 +152,13 @@ def _check_area(
         if found is None:
             raise InputError(f"unknown street code {street_code!r}")
     if grid_codes:
-        current = select(Grid.code).where(Grid.code.in_(grid_codes), Grid.valid_to.is_(None))
+        current = select(Grid.code).where(
+            Grid.code.in_(grid_codes), Grid.level == "grid", Grid.valid_to.is_(None)
+        )
         unknown = sorted(set(grid_codes) - set(session.scalars(current)))
         if unknown:
-            raise InputError(f"unknown grid code(s): {', '.join(unknown)} (no current grid)")
+            msg = f"unknown grid code(s): {', '.join(unknown)} (no current grid-level grid)"
+            raise InputError(msg)
 
 
 def _link_worker(

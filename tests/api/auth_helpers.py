@@ -33,7 +33,8 @@ ACCOUNTS = {
 
 
 def add_area(url: str) -> None:
-    """A street office, two communities and one current grid in each (plain squares)."""
+    """A street office, two communities and one current grid in each (plain squares), the
+    first with one micro-grid."""
     with transaction(url) as session:
         session.execute(
             text("INSERT INTO streets (code, name) VALUES (:c, '测试街道')"), {"c": STREET}
@@ -54,6 +55,13 @@ def add_area(url: str) -> None:
                 ),
                 {"g": grid, "c": community, "geom": SQUARE},
             )
+        session.execute(  # one micro-grid: accounts serve grid-level codes only
+            text(
+                "INSERT INTO grids (code, level, parent_code, households, community_id, geom) "
+                "SELECT :m, 'micro', code, 400, community_id, geom FROM grids WHERE code = :g"
+            ),
+            {"m": GRID + "001", "g": GRID},
+        )
 
 
 _hash_once = cache(auth.hash_password)

@@ -178,6 +178,7 @@ def test_worker_accounts_are_linked_to_workers_and_grids(accounts, db_url):
         ({"password": "12345678901"}, "too weak"),
         ({"password": "new_user-123"}, "must not contain the username"),
         ({"grid_codes": ["990101001001999"]}, "unknown grid code"),
+        ({"grid_codes": [GRID + "001"]}, "no current grid-level grid"),
         ({"role": "planner", "grid_codes": [GRID]}, "--grid is for"),
         ({"role": "community_admin"}, "needs --community"),
         ({"role": "community_admin", "community_code": "990101001077"}, "unknown community"),
