@@ -27,7 +27,6 @@ from pyproj import Transformer
 
 from geo.crs import WGS84, require_crs
 from geo.errors import InputError
-from geo.lookup import first_containing
 
 #: Degrees of latitude are at least this many metres long (110.57 km at the equator).
 _METRES_PER_DEGREE_MIN = 110_000.0
@@ -97,14 +96,57 @@ def _nearest(
     return best, dist
 
 
-def _micro(points: np.ndarray, grid_codes: np.ndarray, micro: gpd.GeoDataFrame) -> np.ndarray:
+class _Points:
+    """Points with their coordinates and an STRtree over them, for repeated look-ups."""
+
+    def __init__(self, geoms: np.ndarray) -> None:
+        self.tree = shapely.STRtree(geoms)
+        xy = shapely.get_coordinates(geoms)
+        self.x, self.y = xy[:, 0], xy[:, 1]
+        self.n = len(geoms)
+
+
+def _hits(points: _Points, polygons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(point, polygon) index pairs where the point lies in or on the polygon: candidates by
+    bounding box from the tree of points, then each polygon prepared once and tested on
+    coordinates (several times faster than a predicate query per point)."""
+    if len(polygons) == 0 or points.n == 0:
+        return np.empty(0, dtype=np.intp), np.empty(0, dtype=np.intp)
+    hit_a, hit_p = points.tree.query(polygons)
+    shapely.prepare(polygons)
+    ok = shapely.intersects_xy(polygons[hit_a], points.x[hit_p], points.y[hit_p])
+    return hit_p[ok], hit_a[ok]
+
+
+def _first(points: _Points, polygons: np.ndarray) -> np.ndarray:
+    """Per point, the lowest index of a polygon it lies in or on, -1 for none (the rule of
+    geo.lookup.first_containing)."""
+    out = np.full(points.n, -1)
+    hit_p, hit_a = _hits(points, polygons)
+    order = np.lexsort((hit_a, hit_p))
+    hit_p, hit_a = hit_p[order], hit_a[order]
+    first = np.unique(hit_p, return_index=True)[1]
+    out[hit_p[first]] = hit_a[first]
+    return out
+
+
+def _micro(
+    tree: _Points,
+    grid_idx: np.ndarray,
+    codes: np.ndarray,
+    micro: gpd.GeoDataFrame,
+    among: np.ndarray,
+) -> np.ndarray:
     """The lowest-coded micro-grid of each point's grid that the point lies in or on."""
-    out = np.full(len(points), None, dtype=object)
-    if len(points) == 0 or micro is None or micro.empty:
+    out = np.full(tree.n, None, dtype=object)
+    if tree.n == 0 or micro is None or micro.empty:
         return out
-    hit_p, hit_m = shapely.STRtree(micro.geometry.to_numpy()).query(points, predicate="intersects")
-    parents = micro["parent_code"].to_numpy(dtype=object)
-    keep = parents[hit_m] == grid_codes[hit_p]
+    hit_p, hit_m = _hits(tree, micro.geometry.to_numpy())
+    keep = among[hit_p]
+    hit_p, hit_m = hit_p[keep], hit_m[keep]
+    index = {code: i for i, code in enumerate(codes)}  # parent code → grid index, -2 unknown
+    parents = np.array([index.get(c, -2) for c in micro["parent_code"]], dtype=np.intp)
+    keep = parents[hit_m] == grid_idx[hit_p]
     hit_p, hit_m = hit_p[keep], hit_m[keep]
     order = np.lexsort((hit_m, hit_p))
     hit_p, hit_m = hit_p[order], hit_m[order]
@@ -176,7 +218,8 @@ def route_points(
 
     polys = layer.geometry.to_numpy()
     codes = layer["code"].to_numpy(dtype=object)
-    grid_idx = first_containing(geoms, polys)
+    tree = _Points(geoms)
+    grid_idx = _first(tree, polys)
     routing = np.where(grid_idx >= 0, "contained", None).astype(object)
     distance = np.where(grid_idx >= 0, 0.0, np.nan)
     outside = np.flatnonzero(grid_idx < 0)
@@ -192,22 +235,21 @@ def route_points(
     grid_code[has_grid] = codes[grid_idx[has_grid]]
     community = np.full(n, None, dtype=object)
     community[has_grid] = layer["community_code"].to_numpy(dtype=object)[grid_idx[has_grid]]
-    contained = np.flatnonzero(routing == "contained")
-    micro_code = np.full(n, None, dtype=object)
-    micro_code[contained] = _micro(geoms[contained], grid_code[contained], micro)
+    micro_code = _micro(tree, grid_idx, codes, micro, routing == "contained")
 
     rest = np.flatnonzero(~has_grid)
     if len(rest) and communities is not None:
         with_geom = communities[communities.geometry.notna()]
-        hit = first_containing(geoms[rest], with_geom.geometry.to_numpy())
+        hit = _first(_Points(geoms[rest]), with_geom.geometry.to_numpy())
         took = hit >= 0
         community[rest[took]] = with_geom["code"].to_numpy(dtype=object)[hit[took]]
         routing[rest[took]] = "community"
-    street = np.array([street_of.get(c) if c is not None else None for c in community], object)
+    street = pd.Series(community, dtype=object).map(street_of).to_numpy(dtype=object)
+    street[pd.isna(street)] = None
     rest = np.flatnonzero(~has_grid & (community == None))  # noqa: E711 (element-wise)
     if len(rest) and streets is not None:
         streets = _sorted(streets, "streets")
-        hit = first_containing(geoms[rest], streets.geometry.to_numpy())
+        hit = _first(_Points(geoms[rest]), streets.geometry.to_numpy())
         took = hit >= 0
         street[rest[took]] = streets["code"].to_numpy(dtype=object)[hit[took]]
         routing[rest[took]] = "street"

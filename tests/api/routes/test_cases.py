@@ -367,3 +367,23 @@ def test_open311(world):
     )
     assert bad.status_code == 400 and bad.json()[0]["code"] == 400
     assert world.get("/open311/v2/requests/12345.json").status_code == 404
+
+
+def test_concurrent_retries_with_one_key_store_one_case(world):
+    body = {"lon": 118.805, "lat": 32.005, "category": "dispute", "description": "并发重试"}
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def send():
+        barrier.wait()
+        answers.append(world.post("/api/cases", json=body, headers={"Idempotency-Key": "race-1"}))
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    with transaction(world.app.state.database_url) as s:
+        assert s.execute(text("SELECT count(*) FROM cases")).scalar() == 1
