@@ -387,3 +387,23 @@ def test_concurrent_retries_with_one_key_store_one_case(world):
     assert len({r.json()["id"] for r in answers}) == 1
     with transaction(world.app.state.database_url) as s:
         assert s.execute(text("SELECT count(*) FROM cases")).scalar() == 1
+
+
+def test_stats_after_closing(world):
+    admin = world.headers_by["admin1"]
+    first = report(world, 118.805, 32.002).json()
+    report(world, 118.806, 32.008)
+    for action in ("accept", "resolve"):
+        first = _step(world, first, action, "admin1").json()
+    by = {
+        s["code"]: s
+        for s in world.get("/api/cases/stats", params={"by": "community"}, headers=admin).json()
+    }
+    row = by[C1]
+    assert (row["total"], row["open"], row["closed"], row["closure_rate"]) == (2, 1, 1, 0.5)
+    assert row["median_hours_to_close"] is not None and row["median_hours_to_close"] < 1
+    assert row["overdue_share"] == 0
+    later = world.get("/api/cases", params={"since": "2999-01-01T00:00:00Z"}, headers=admin).json()
+    assert later["total"] == 0
+    by_ids = world.get("/open311/v2/requests.json", params={"service_request_id": str(first["id"])})
+    assert by_ids.json()[0]["status"] == "closed"
