@@ -414,7 +414,7 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
     """
     case = load_case(session, case_id, lock=True)
     holds_receipt = step.receipt is not None and secrets.compare_digest(
-        step.receipt, case.receipt or ""
+        step.receipt.encode(), (case.receipt or "").encode()
     )
     role = actor.role
     if role == "resident" and case.reported_by == actor.username:
