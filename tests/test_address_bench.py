@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.address_parse import read_corpus, span_scores
+from bench.address_parse import half, read_corpus, report, span_scores
 from geo.address import parse
 
 BIO = """南 B-city
@@ -33,3 +33,31 @@ def test_reader_and_perfect_score(tmp_path):
     assert corpus[1][1][1].label == "subroad"
     scores = span_scores([first], [parse(corpus[0][0])])
     assert scores["micro"][2] == 1.0
+
+
+def test_halves_are_deterministic_and_both_used():
+    texts = [f"杭州市西湖区文三路{i}号" for i in range(200)]
+    halves = [half(t) for t in texts]
+    assert halves == [half(t) for t in texts]
+    assert set(halves) == {"tune", "held-out"}
+    assert 60 < halves.count("tune") < 140
+
+
+def test_report_names_the_halves(tmp_path):
+    path = tmp_path / "dev.txt"
+    path.write_text(BIO + "\n" + BIO.replace("中 B-road", "北 B-road"), encoding="utf-8")
+    corpus = read_corpus(path)
+    gold = [g for _, g in corpus]
+    pred = [parse(t) for t, _ in corpus]
+    scores = span_scores(gold, pred)
+    numbers = {
+        "n": len(corpus),
+        "spans": {
+            h: {"n": len(corpus), "wangge": scores, "rules": scores}
+            for h in ("held-out", "tune", "all")
+        },
+        "admin": {},
+        "rate": {"wangge": 1.0},
+    }
+    text = report(numbers)
+    assert "HELD-OUT" in text and "TUNE" in text and "held-out (headline)" in text

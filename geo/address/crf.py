@@ -1,9 +1,10 @@
-"""Linear-chain CRF tagger over the characters of a normalised address (python-crfsuite).
+"""Linear-chain CRF tagger over the tokens of a normalised address (python-crfsuite).
 
-Features of each character: the character and its neighbours (digits folded to ``0``), bigrams
-and trigrams, the character class, the longest division-dictionary match it lies in, and the
-label the rule parser (:mod:`geo.address.parse`) gives it (stacking). The model is trained only
-on the project's own synthetic addresses (:mod:`geo.address.generate`) by
+Tokens are single characters, digit runs and Latin letter runs (a number is never split).
+Features of each token: the token and its neighbours (digit runs by their length), bigrams and
+the trigram around it, and the label the rule parser (:mod:`geo.address.parse`) gives it and
+its successor (stacking; the rule parser carries the division dictionary's matches). The model
+is trained only on the project's own synthetic addresses (:mod:`geo.address.generate`) by
 ``python -m geo.address.train``; it is a small file shipped in ``geo/address/data/``.
 """
 
@@ -12,8 +13,6 @@ from __future__ import annotations
 import re
 import threading
 from pathlib import Path
-
-from geo.address.divisions import DivisionIndex
 
 __all__ = [
     "MODEL_PATH",
@@ -27,9 +26,7 @@ __all__ = [
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "address_crf.model"
 
-_HAN_LO, _HAN_HI = "\u4e00", "\u9fff"
 _local = threading.local()
-_LEVEL = {"prov": "P", "city": "C", "district": "D", "town": "T"}
 
 
 _TOKEN = re.compile(r"[0-9]+|[A-Z]+|.", re.DOTALL)
@@ -48,41 +45,7 @@ def _shape(token: str) -> str:
     return token
 
 
-def _klass(ch: str) -> str:
-    if _HAN_LO <= ch <= _HAN_HI:
-        return "H"
-    if ch.isdigit():
-        return "D"
-    if "A" <= ch <= "Z":
-        return "L"
-    if ch == " ":
-        return "S"
-    return "P"
-
-
-def _dictionary_marks(s: str, index: DivisionIndex) -> list[str]:
-    """Per character: ``B``/``I`` + level letters of the longest division name over it."""
-    marks = [""] * len(s)
-    n = len(s)
-    pos = 0
-    while pos < n - 1:
-        found = 0
-        for length in index.lengths.get(s[pos : pos + 2], ()):
-            if pos + length <= n and (entries := index.by_name.get(s[pos : pos + length])):
-                levels = "".join(sorted({_LEVEL[index.divisions[i].level] for i, _ in entries}))
-                short = "s" if all(sh for _, sh in entries) else ""
-                marks[pos] = "B" + levels + short
-                for k in range(pos + 1, pos + length):
-                    marks[k] = "I" + levels + short
-                found = length
-                break
-        pos += found or 1
-    return marks
-
-
-def features(
-    s: str, spans: list[tuple[int, int]], rule: list[str], index: DivisionIndex
-) -> list[list[str]]:
+def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list[str]]:
     """Feature strings per token of the normalised text `s`.
 
     Parameters
@@ -92,30 +55,29 @@ def features(
     spans
         Its tokens (:func:`tokens`).
     rule
-        Per character, the rule parser's tag (``B-road``, ``I-poi``, ``O``).
-    index
-        Division dictionary.
+        Per character, the rule parser's tag (``B-road``, ``I-poi``, ``O``); the rule parser
+        already carries the division dictionary's matches.
     """
-    n = len(spans)
-    words = ["^", "^"] + [_shape(s[a:b]) for a, b in spans] + ["$", "$"]
-    kinds = ["^", "^"] + [_klass(s[a]) for a, _ in spans] + ["$", "$"]
-    marks = _dictionary_marks(s, index)
-    rules = ["^"] + [rule[a] for a, _ in spans] + ["$"]
+    words = ["^"]
+    rules = ["^"]
+    for a, b in spans:
+        ch = s[a]
+        words.append(_shape(s[a:b]) if b - a > 1 or ch.isdigit() else ch)
+        rules.append(rule[a])
+    words.append("$")
+    rules.append("$")
     out = []
-    for i in range(n):
-        k = i + 2
-        p1, c, n1 = words[k - 1 : k + 2]
+    for i in range(len(spans)):
+        p, c, n = words[i], words[i + 1], words[i + 2]
         r = rules[i + 1]
         out.append(
             [
                 "c=" + c,
-                "p=" + p1,
-                "n=" + n1,
-                "pc=" + p1 + c,
-                "cn=" + c + n1,
-                "pcn=" + p1 + c + n1,
-                "k=" + kinds[k - 1] + kinds[k] + kinds[k + 1],
-                "d=" + marks[spans[i][0]],
+                "p=" + p,
+                "n=" + n,
+                "pc=" + p + c,
+                "cn=" + c + n,
+                "pcn=" + p + c + n,
                 "r=" + r,
                 "rn=" + rules[i + 2],
                 "rc=" + r + c,

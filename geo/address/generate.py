@@ -251,7 +251,7 @@ def _admin(rng: random.Random, pools: _Pools) -> tuple[list[Piece], list[Piece]]
     if municipality and rng.random() < 0.6:
         out += [(prov.name if rng.random() < 0.8 else prov.name[:-1], "city"), *_sep(rng, sep)]
     elif city is not None and rng.random() < 0.6:
-        if city.name in ("市辖区", "县", "省直辖县级行政区划"):
+        if city.name in ("市辖区", "县") or "行政区划" in city.name:
             pass
         else:
             name = city.name if rng.random() < 0.75 else _short(city.name, "city")
@@ -286,7 +286,7 @@ def _numbers(rng: random.Random, pools: _Pools, has_poi: bool) -> list[Piece]:
         return out
     if rng.random() < 0.75:
         n = rng.choice(("", "", "", "", "A", "B", "C", "D", "E"))
-        kind = _pick(rng, (("栋", 8), ("幢", 6), ("号楼", 5), ("座", 2), ("号", 4), ("", 1)))
+        kind = _pick(rng, (("栋", 8), ("幢", 6), ("号楼", 5), ("座", 2), ("号", 6), ("", 1)))
         if kind == "":
             text = rng.choice("ABCDEFG") + _num(rng, 1, 12)
         else:
@@ -322,8 +322,10 @@ def generate(rng: random.Random) -> list[Piece]:
     roll = rng.random()
     if repeat and roll < 0.05:  # the same divisions written twice: the first is noise
         out += [(t, "redundant") for t, _ in repeat]
-    elif repeat and roll < 0.08:  # written twice in a row: the second copy is noise
-        admin = admin + [(t, "redundant") for t, _ in repeat]
+    elif repeat and roll < 0.08:  # written again, shorter: the second copy is noise
+        again = repeat[1:] if len(repeat) > 1 and rng.random() < 0.5 else repeat
+        admin = admin + [(_short(t, "city") if rng.random() < 0.4 else t, "redundant")
+                         for t, _ in again]  # fmt: skip
     elif repeat and roll < 0.1:  # the finest level repeated
         admin = admin + [(repeat[-1][0], "redundant")]
     if rng.random() < 0.03:
@@ -341,7 +343,9 @@ def generate(rng: random.Random) -> list[Piece]:
         )
         if rng.random() < 0.1:
             out.append((_num(rng, 1, 12, cn=0.5) + "组", "road"))
-        if rng.random() < 0.3:
+        if rng.random() < 0.35:  # a hamlet of the village and its door number
+            if rng.random() < 0.4:
+                out.append((rng.choice(pools.bodies)[: rng.choice((2, 3))], "poi"))
             out.append((_num(rng, 1, 999) + rng.choice(("号", "号", "")), "roadno"))
             return _tail(rng, out + (_numbers(rng, _pools(), False) if rng.random() < 0.2 else []))
     has_road = rng.random() < 0.62
@@ -393,7 +397,7 @@ def generate(rng: random.Random) -> list[Piece]:
                 return _tail(rng, out)
         out += _sep(rng, 0.12)
     elif poi_first and rng.random() < 0.5:
-        out.append((_poi_name(rng, pools), "subpoi"))
+        out.append((_shop(rng, pools) if rng.random() < 0.6 else _poi_name(rng, pools), "subpoi"))
     elif not has_poi and not has_road and rng.random() < 0.3:  # 乌石工业区曙光冲件厂
         zone = rng.choice(("工业区", "工业园区", "工业园", "园区", "市场", "商城", "小区"))
         out += [(_body(rng, pools)[:3] + zone, "poi"), (_shop(rng, pools), "subpoi")]

@@ -3,7 +3,9 @@
 A rule, gazetteer and state parser: administrative levels are looked up in the division
 dictionary (:mod:`geo.address.divisions`), numbers (门牌号, 栋, 单元, 层, 室) are read by pattern
 from the normalised text and labelled by what came before them, roads by their suffixes, and the
-name runs that remain become poi, subpoi or person by position.
+name runs that remain become poi, subpoi or person by position. A linear-chain CRF
+(:mod:`geo.address.crf`), trained only on the project's synthetic addresses, then relabels the
+characters with the rule labels as one of its features.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.address import lexicon
+from geo.address import crf, lexicon
 from geo.address.divisions import DivisionIndex, load_divisions
 from geo.address.normalize import normalize
 
@@ -394,7 +396,18 @@ def _mark_repeats(state: _State, index: DivisionIndex) -> None:
             second[0] = "redundant"
 
 
-def parse(text: str, *, index: DivisionIndex | None = None) -> list[Component]:
+def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[list]:
+    """Rule components, relabelled by the CRF tagger where its model is installed."""
+    comps = _parse_normalized(s, index)
+    if not s or not model or not crf.model_available():
+        return comps
+    rule = crf.rule_tags(comps, len(s))
+    spans = crf.tokens(s)
+    tags = crf.tag(crf.features(s, spans, rule))
+    return [list(span) for span in crf.spans_from_tags(tags, spans)]
+
+
+def parse(text: str, *, index: DivisionIndex | None = None, model: bool = True) -> list[Component]:
     """Parse one address into labelled, non-overlapping components in input order.
 
     Parameters
@@ -403,6 +416,9 @@ def parse(text: str, *, index: DivisionIndex | None = None) -> list[Component]:
         One address (any mix of simplified, traditional, full-width characters).
     index
         Division dictionary; the packaged one by default.
+    model
+        Relabel the rule parser's output with the CRF tagger (:mod:`geo.address.crf`, trained
+        on synthetic addresses); False gives the rule parser alone.
 
     Returns
     -------
@@ -417,7 +433,7 @@ def parse(text: str, *, index: DivisionIndex | None = None) -> list[Component]:
     if not text or text.isspace():
         return []
     normalized = normalize(text)
-    comps = _parse_normalized(normalized.text, index or load_divisions())
+    comps = _parse_tagged(normalized.text, index or load_divisions(), model=model)
     out: list[Component] = []
     for label, start, end in comps:
         if start >= end:

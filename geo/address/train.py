@@ -1,6 +1,6 @@
 """Train the address tagger on synthetic addresses: ``python -m geo.address.train``.
 
-    .venv/bin/python -m geo.address.train [--n 30000] [--seed 0] [--out PATH]
+    .venv/bin/python -m geo.address.train [--n 30000] [--seed 0] [--iterations 100] [--out PATH]
 
 The training data are the project's own generated addresses (:mod:`geo.address.generate`);
 no labelled corpus is read. The same arguments give the same model file.
@@ -38,11 +38,11 @@ def example(pieces: list[Piece], index: DivisionIndex) -> tuple[list[list[str]],
             tags.append(("I-" if piece == previous else "B-") + label)
         previous = piece
     rule = rule_tags(_parse_normalized(s, index), len(s))
-    return features(s, spans, rule, index), tags
+    return features(s, spans, rule), tags
 
 
 def train(
-    out: Path, *, n: int = 30000, seed: int = 0, iterations: int = 150, c1: float = 0.3
+    out: Path, *, n: int = 30000, seed: int = 0, iterations: int = 100, c1: float = 0.3
 ) -> dict:
     """Generate `n` addresses, train the CRF and write it to `out`; return a summary."""
     import pycrfsuite
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=30000, help="synthetic addresses")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--iterations", type=int, default=150)
+    parser.add_argument("--iterations", type=int, default=100)
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
     summary = train(args.out, n=args.n, seed=args.seed, iterations=args.iterations)

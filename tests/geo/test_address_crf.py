@@ -1,0 +1,106 @@
+"""The CRF address tagger: the shipped model, its spans, bad input, the generator and training."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from geo.address import LABELS, crf, parse
+from geo.address.generate import generate, generate_many
+
+pytestmark = pytest.mark.skipif(
+    not crf.model_available(), reason="no trained model (python -m geo.address.train)"
+)
+
+ADDRESSES = [
+    "浙江省杭州市西湖区文三路100号华星大厦A座1201室",
+    "南京市玄武区中山路100号",
+    "宁波市江北区人民路大时代B栋2034电联",
+    "义乌市稠江街道新屋村76栋10号",
+    "绍兴柯桥轻纺城北四区八楼1130号",
+    "江干区景坛路135号庆春银泰负三楼桑语专柜",
+    "臺北市大安區忠孝東路四段１２３號",
+]
+
+
+def check(text: str) -> list:
+    comps = parse(text)
+    last = 0
+    for comp in comps:
+        assert comp.label in LABELS
+        assert 0 <= last <= comp.start < comp.end <= len(text)
+        assert text[comp.start : comp.end] == comp.text
+        last = comp.end
+    return comps
+
+
+@pytest.mark.parametrize("text", ADDRESSES)
+def test_spans_valid_and_deterministic(text):
+    first = check(text)
+    assert first
+    assert parse(text) == first
+
+
+def test_model_changes_some_labels_and_keeps_easy_ones():
+    easy = [(c.label, c.text) for c in parse("南京市玄武区中山路100号")]
+    assert easy == [("city", "南京市"), ("district", "玄武区"), ("road", "中山路"),
+                    ("roadno", "100号")]  # fmt: skip
+    rules = [parse(t, model=False) for t in ADDRESSES]
+    tagged = [parse(t) for t in ADDRESSES]
+    assert all(r for r in rules)
+    assert len(tagged) == len(rules)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "中" * 10_000,
+        "浙江省杭州市" * 1700,
+        "hello world 123",
+        "Main Street 5, Springfield",
+        "\x00\x01杭州\x07市\x1f西湖区\n文三路\t100号\r",
+        "😀🏠📦",
+        "-----",
+        "1234567890" * 50,
+    ],
+)
+def test_bad_input_gets_valid_spans(text):
+    comps = check(text)
+    if not text.strip():
+        assert comps == []
+
+
+def test_tokens_keep_digit_runs_whole():
+    s = "12栋1203室AB5"
+    assert [s[a:b] for a, b in crf.tokens(s)] == ["12", "栋", "1203", "室", "AB", "5"]
+
+
+def test_spans_from_tags():
+    spans = [(0, 2), (2, 3), (3, 4), (4, 5)]
+    tags = ["B-houseno", "I-houseno", "O", "B-roomno"]
+    assert crf.spans_from_tags(tags, spans) == [("houseno", 0, 3), ("roomno", 4, 5)]
+    assert crf.spans_from_tags(["B-redundant", "B-redundant"], spans[:2]) == [
+        ("redundant", 0, 2),
+        ("redundant", 2, 3),
+    ]
+
+
+def test_generator_is_deterministic_and_labelled():
+    assert generate_many(50, seed=3) == generate_many(50, seed=3)
+    assert generate_many(20, seed=3) != generate_many(20, seed=4)
+    for pieces in generate_many(200, seed=5):
+        assert all(text for text, _ in pieces)
+        assert {label for _, label in pieces} <= set(LABELS)
+        assert any(label != "redundant" for _, label in pieces)
+    assert generate(random.Random(1)) == generate(random.Random(1))
+
+
+def test_training_writes_a_model_that_tags(tmp_path):
+    from geo.address.train import train
+
+    out = tmp_path / "tiny.model"
+    summary = train(out, n=60, seed=1, iterations=5)
+    assert out.exists() and summary["bytes"] > 0
