@@ -123,7 +123,7 @@ PUBLIC_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("public", "POST", r"^/api/(geocode|coverage)/"),
         ("public", "GET", r"^/open311/"),
         ("public", "GET", r"^/map/public"),
-        ("public", "GET", r"^/tiles/"),
+        ("tiles", "GET", r"^/tiles/"),  # a map view asks for dozens at once
     )
 )
 
@@ -246,5 +246,6 @@ def add_limits(app: Any, settings: Any) -> None:
             "auth": Rate(settings.rate_limit_auth_per_minute, settings.rate_limit_auth_burst),
             "intake": Rate(settings.rate_limit_intake_per_minute, settings.rate_limit_intake_burst),
             "public": Rate(settings.rate_limit_public_per_minute, settings.rate_limit_public_burst),
+            "tiles": Rate(settings.rate_limit_tiles_per_minute, settings.rate_limit_tiles_burst),
         }
         app.add_middleware(RateLimit, rates=rates)

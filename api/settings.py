@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     rate_limit_intake_burst: int = 10
     rate_limit_auth_per_minute: float = 20.0
     rate_limit_auth_burst: int = 10
+    rate_limit_tiles_per_minute: float = 1200.0
+    rate_limit_tiles_burst: int = 300
     max_in_flight: int = 32  # requests in the app at once (0: no limit); others wait, then 503
     in_flight_wait_s: float = 10.0
     max_vertices: int = 20_000

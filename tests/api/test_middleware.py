@@ -99,6 +99,7 @@ def test_route_groups():
     assert route_group("GET", "/open311/v2/services.json") == "public"
     assert route_group("POST", "/api/coverage/suggestions") == "public"
     assert route_group("GET", "/api/casesx") is None
+    assert route_group("GET", "/tiles/grids/14/13500/6600.pbf") == "tiles"
 
 
 def test_in_flight_limit_answers_503_when_saturated():
