@@ -163,15 +163,15 @@ def _check_area(
 
 def _link_worker(
     session: Session,
-    username: str,
+    worker_code: str,
     role: Role,
     display_name: str | None,
     grid_codes: Sequence[str],
     community_code: str | None,
 ) -> int:
-    """The workers row (worker_id = username) of a grid worker/leader, created if needed, with
-    worker_grids rows for `grid_codes` added to its existing ones."""
-    worker = session.scalar(select(Worker).where(Worker.worker_id == username))
+    """The workers row (worker_id = `worker_code`) of a grid worker/leader, created if needed,
+    with worker_grids rows for `grid_codes` added to its existing ones."""
+    worker = session.scalar(select(Worker).where(Worker.worker_id == worker_code))
     if worker is None:
         community_id = None
         if community_code is not None:
@@ -183,8 +183,8 @@ def _link_worker(
                 select(Grid.community_id).where(Grid.code == grid_codes[0], Grid.valid_to.is_(None))
             )
         worker = Worker(
-            worker_id=username,
-            name=display_name or username,
+            worker_id=worker_code,
+            name=display_name or worker_code,
             role="grid_leader" if role is Role.grid_leader else "full_time",
             community_id=community_id,
         )
@@ -210,12 +210,14 @@ def create_user(
     street_code: str | None = None,
     department: str | None = None,
     display_name: str | None = None,
+    worker: str | None = None,
     actor: str | None = None,
 ) -> Principal:
     """Create an account (InputError for bad input, ConflictError for a taken name) and audit it.
 
-    A grid worker or leader is linked to the workers row whose worker_id is the username
-    (created when missing) and to worker_grids rows for `grid_codes`, so that dispatch and the
+    A grid worker or leader is linked to the workers row whose worker_id is `worker` (which must
+    exist: a worker loaded with `wangge ingest`) or else the username (created when missing),
+    and to worker_grids rows for `grid_codes` added to the row's own, so that dispatch and the
     account agree.
     """
     from api import audit
@@ -230,11 +232,18 @@ def create_user(
         raise InputError(problem)
     grid_codes = list(dict.fromkeys(grid_codes))
     _check_area(session, role, grid_codes, community_code, street_code, department)
+    if worker is not None:
+        if role not in WORKER_ROLES:
+            raise InputError(f"--worker is for grid_worker and grid_leader accounts, not {role}")
+        if session.scalar(select(Worker.id).where(Worker.worker_id == worker)) is None:
+            raise InputError(f"unknown worker id {worker!r}")
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise ConflictError(f"a user named {username!r} already exists")
     worker_id = None
     if role in WORKER_ROLES:
-        worker_id = _link_worker(session, username, role, display_name, grid_codes, community_code)
+        worker_id = _link_worker(
+            session, worker or username, role, display_name, grid_codes, community_code
+        )
     user = User(
         username=username,
         display_name=display_name,

@@ -55,6 +55,9 @@ def add(
     street: Annotated[str | None, typer.Option(help="street office code (street_admin)")] = None,
     department: Annotated[str | None, typer.Option(help="department name (department)")] = None,
     display_name: Annotated[str | None, typer.Option(help="name shown to others")] = None,
+    worker: Annotated[
+        str | None, typer.Option(help="link to this existing worker id (default: the name)")
+    ] = None,
 ) -> None:
     """Create an account. Grid workers and leaders are linked to a workers row and its grids."""
     from api import auth
@@ -73,6 +76,7 @@ def add(
             street_code=street,
             department=department,
             display_name=display_name,
+            worker=worker,
             actor=_actor(),
         )
     )

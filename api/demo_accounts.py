@@ -1,10 +1,12 @@
 """The demo's accounts: one per role, all with the password DEMO_PASSWORD (listed in README.md).
 
-Made after the grids and before the sample cases are routed and advanced, so that dispatch (the
-least-loaded worker of a grid) hands the demo grid worker some of them. The grid worker serves
-the grid holding the most stored reports (by location), else the one with the most households;
-the grid leader every grid of that community, the community and street admins that community
-and its street office; the department account the department of the most cases, else 城市管理局.
+Made after the grids and before the sample cases are routed and advanced. The grid worker and
+the grid leader are the dataset's own full-time worker and leader of the grid holding the most
+stored reports (by location; else the grid with the most households), so dispatch hands them
+some of the sample cases and every grid keeps one leader; without such workers (Xuanwu) new
+worker rows named after the accounts serve that grid (the leader: every grid of its community).
+The community and street admins cover that community and its street office; the department
+account is the department of the most cases, else 城市管理局.
 """
 
 from __future__ import annotations
@@ -64,6 +66,19 @@ def _area(session: Session, grid: str | None) -> tuple[list[str], str | None, st
     return list(grids), community, street
 
 
+def _existing_worker(session: Session, grid: str | None, role: str) -> str | None:
+    """The worker id of the dataset's own worker of `role` serving `grid`, if any."""
+    if grid is None:
+        return None
+    return session.execute(
+        text(
+            "SELECT w.worker_id FROM workers w JOIN worker_grids wg ON wg.worker_id = w.id "
+            "WHERE wg.grid_code = :g AND w.role = :r ORDER BY w.worker_id LIMIT 1"
+        ),
+        {"g": grid, "r": role},
+    ).scalar()
+
+
 def _department(session: Session) -> str:
     column = getattr(models.Case, "department", None)
     if column is None:
@@ -77,6 +92,13 @@ def _department(session: Session) -> str:
     return found or FALLBACK_DEPARTMENT
 
 
+def _worker_link(session: Session, grid: str | None, role: str, grids: list[str]) -> dict:
+    """Link to the dataset's own worker of that grid (keeping one leader per grid), else make a
+    worker row named after the account serving `grids`."""
+    existing = _existing_worker(session, grid, role)
+    return {"worker": existing} if existing else {"grid_codes": grids}
+
+
 def create_demo_accounts(session: Session, *, log: Callable[[str], None] = print) -> list[str]:
     """One account per role, named after the role; returns the usernames made."""
     grid = _busiest_grid(session)
@@ -87,8 +109,8 @@ def create_demo_accounts(session: Session, *, log: Callable[[str], None] = print
         "street_admin": {"street_code": street},
         "community_admin": {"community_code": community},
         "department": {"department": _department(session)},
-        "grid_leader": {"grid_codes": grids},
-        "grid_worker": {"grid_codes": [grid] if grid else []},
+        "grid_leader": _worker_link(session, grid, "grid_leader", grids),
+        "grid_worker": _worker_link(session, grid, "full_time", [grid] if grid else []),
         "resident": {},
         "public": {},
     }

@@ -38,6 +38,7 @@ class UserIn(BaseModel):
     community_code: str | None = Field(None, pattern=r"^[0-9]{12}$")
     street_code: str | None = Field(None, pattern=r"^[0-9]{9}$")
     department: str | None = Field(None, max_length=100)
+    worker: str | None = Field(None, max_length=64, description="an existing worker id to link")
 
 
 class ApiTokenIn(BaseModel):
@@ -103,6 +104,7 @@ def create_user(session: SessionDep, admin: Admin, body: UserIn) -> Principal:
         street_code=body.street_code,
         department=body.department,
         display_name=body.display_name,
+        worker=body.worker,
         actor=admin.username,
     )
 

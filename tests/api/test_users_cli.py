@@ -164,3 +164,24 @@ def test_token_lifetime_setting(area, client, monkeypatch):
     assert token["expires_in"] == 300
     claims = jwt.decode(token["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 300
+
+
+def test_link_to_an_existing_worker_by_id(area):
+    with transaction(area) as session:
+        session.execute(
+            text("INSERT INTO workers (worker_id, name, role) VALUES ('L7', '赵六', 'grid_leader')")
+        )
+    args = ("add", "zhao", "--password", PASSWORD)
+    unknown = users(*args, "--role", "grid_leader", "--worker", "L8")
+    assert unknown.exit_code == 1 and "unknown worker id 'L8'" in unknown.output
+    planner = users(*args, "--role", "planner", "--worker", "L7")
+    assert planner.exit_code == 1 and "--worker is for" in planner.output
+    added = users(*args, "--role", "grid_leader", "--worker", "L7", "--grid", GRID)
+    assert added.exit_code == 0, added.output
+    linked = rows(
+        area,
+        "SELECT w.worker_id, g.grid_code FROM users u JOIN workers w ON w.id = u.worker_id "
+        "JOIN worker_grids g ON g.worker_id = w.id WHERE u.username = 'zhao'",
+    )
+    assert linked == [("L7", GRID)]
+    assert rows(area, "SELECT count(*) FROM workers") == [(1,)]
