@@ -231,6 +231,9 @@
       state.fc = fc;
       editLayer.clearLayers();
       editLayer.addData(fc);
+      // buildings stay clickable above the edited grids, problems above everything
+      if (layers.buildings && layers.buildings.bringToFront) layers.buildings.bringToFront();
+      problemLayer.bringToFront();
       var code = state.selection[0];
       showInfo(code ? props(code) : null);
     }
