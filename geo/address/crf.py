@@ -18,9 +18,9 @@ __all__ = [
     "MODEL_PATH",
     "features",
     "model_available",
-    "rule_tags",
     "spans_from_tags",
     "tag",
+    "token_rules",
     "tokens",
 ]
 
@@ -55,29 +55,31 @@ def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list
     spans
         Its tokens (:func:`tokens`).
     rule
-        Per character, the rule parser's tag (``B-road``, ``I-poi``, ``O``); the rule parser
-        already carries the division dictionary's matches.
+        Per token, the rule parser's tag (``B-road``, ``I-poi``, ``O``; :func:`token_rules`);
+        the rule parser already carries the division dictionary's matches.
     """
     words = ["^"]
-    rules = ["^"]
     for a, b in spans:
-        ch = s[a]
-        words.append(_shape(s[a:b]) if b - a > 1 or ch.isdigit() else ch)
-        rules.append(rule[a])
+        if b - a > 1:
+            words.append(_shape(s[a:b]))
+        else:
+            ch = s[a]
+            words.append("0" if ch.isdigit() else ch)
     words.append("$")
-    rules.append("$")
+    rules = ["^", *rule, "$"]
     out = []
     for i in range(len(spans)):
         p, c, n = words[i], words[i + 1], words[i + 2]
         r = rules[i + 1]
+        pc = p + c
         out.append(
             [
                 "c=" + c,
                 "p=" + p,
                 "n=" + n,
-                "pc=" + p + c,
+                "pc=" + pc,
                 "cn=" + c + n,
-                "pcn=" + p + c + n,
+                "pcn=" + pc + n,
                 "r=" + r,
                 "rn=" + rules[i + 2],
                 "rc=" + r + c,
@@ -87,14 +89,21 @@ def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list
 
 
 def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
-    """BIO tags of tokens → ``(label, start, end)`` character spans."""
+    """Tags of tokens → ``(label, start, end)`` character spans.
+
+    ``B-x`` always starts a span and ``I-x`` continues one of the same label; a plain label
+    (``roomno``, no B/I) continues a span of the same label on the previous token.
+    """
     out: list[list] = []
     previous = -1
     for i, tag in enumerate(tags):
         if tag == "O":
             continue
-        label = tag[2:]
-        if tag[0] == "I" and out and out[-1][0] == label and previous == i - 1:
+        if tag[1] == "-" and tag[0] in "BI":
+            label, start = tag[2:], tag[0] == "B"
+        else:
+            label, start = tag, False
+        if not start and out and out[-1][0] == label and previous == i - 1:
             out[-1][2] = spans[i][1]
         else:
             out.append([label, spans[i][0], spans[i][1]])
@@ -103,7 +112,12 @@ def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple
 
 
 def model_available() -> bool:
-    return MODEL_PATH.exists()
+    """Whether the model file is installed (checked once per path)."""
+    known = getattr(_local, "available", None)
+    if known is None or known[0] != MODEL_PATH:
+        known = (MODEL_PATH, MODEL_PATH.exists())
+        _local.available = known
+    return known[1]
 
 
 def _tagger():
@@ -118,18 +132,22 @@ def _tagger():
 
 
 def tag(features: list[list[str]]) -> list[str]:
-    """Most likely BIO tag per character."""
+    """Most likely tag per token."""
     if not features:
         return []
     return _tagger().tag(features)
 
 
-def rule_tags(comps: list[list], n: int) -> list[str]:
-    """The rule parser's components (``[label, start, end]``) as one BIO tag per character."""
-    tags = ["O"] * n
-    for label, start, end in comps:
-        if start < end:
-            tags[start] = "B-" + label
-            for k in range(start + 1, end):
-                tags[k] = "I-" + label
-    return tags
+def token_rules(comps: list[list], spans: list[tuple[int, int]]) -> list[str]:
+    """Per token, the rule parser's BIO tag at its first character (``B-road``, ``I-poi``,
+    ``O``), from components ``[label, start, end]`` in text order."""
+    out = []
+    j, m = 0, len(comps)
+    for a, _ in spans:
+        while j < m and (comps[j][2] <= a or comps[j][1] >= comps[j][2]):
+            j += 1
+        if j < m and comps[j][1] <= a:
+            out.append(("B-" if comps[j][1] == a else "I-") + comps[j][0])
+        else:
+            out.append("O")
+    return out

@@ -401,9 +401,8 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
     comps = _parse_normalized(s, index)
     if not s or not model or not crf.model_available():
         return comps
-    rule = crf.rule_tags(comps, len(s))
     spans = crf.tokens(s)
-    tags = crf.tag(crf.features(s, spans, rule))
+    tags = crf.tag(crf.features(s, spans, crf.token_rules(comps, spans)))
     return [list(span) for span in crf.spans_from_tags(tags, spans)]
 
 

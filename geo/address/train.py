@@ -12,7 +12,7 @@ import argparse
 import time
 from pathlib import Path
 
-from geo.address.crf import MODEL_PATH, features, rule_tags, tokens
+from geo.address.crf import MODEL_PATH, features, token_rules, tokens
 from geo.address.divisions import DivisionIndex, load_divisions
 from geo.address.generate import Piece, generate_many
 from geo.address.normalize import normalize
@@ -37,7 +37,7 @@ def example(pieces: list[Piece], index: DivisionIndex) -> tuple[list[list[str]],
         else:
             tags.append(("I-" if piece == previous else "B-") + label)
         previous = piece
-    rule = rule_tags(_parse_normalized(s, index), len(s))
+    rule = token_rules(_parse_normalized(s, index), spans)
     return features(s, spans, rule), tags
 
 

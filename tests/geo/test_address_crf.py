@@ -86,6 +86,17 @@ def test_spans_from_tags():
         ("redundant", 0, 2),
         ("redundant", 2, 3),
     ]
+    plain = ["houseno", "houseno", "B-redundant", "roomno"]
+    assert crf.spans_from_tags(plain, spans) == [
+        ("houseno", 0, 3),
+        ("redundant", 3, 4),
+        ("roomno", 4, 5),
+    ]
+    assert crf.spans_from_tags(["poi", "I-redundant", "subpoi"], spans[:3]) == [
+        ("poi", 0, 2),
+        ("redundant", 2, 3),
+        ("subpoi", 3, 4),
+    ]
 
 
 def test_generator_is_deterministic_and_labelled():
@@ -104,3 +115,11 @@ def test_training_writes_a_model_that_tags(tmp_path):
     out = tmp_path / "tiny.model"
     summary = train(out, n=60, seed=1, iterations=5)
     assert out.exists() and summary["bytes"] > 0
+
+
+def test_token_rules():
+    comps = [["road", 0, 3], ["roadno", 3, 7], ["redundant", 7, 7], ["poi", 8, 10]]
+    spans = [(0, 1), (1, 2), (2, 3), (3, 6), (6, 7), (7, 8), (8, 9), (9, 10)]
+    assert crf.token_rules(comps, spans) == [
+        "B-road", "I-road", "I-road", "B-roadno", "I-roadno", "O", "B-poi", "I-poi",
+    ]  # fmt: skip
