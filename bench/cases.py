@@ -389,6 +389,7 @@ def run(
         )
     finally:
         cluster.destroy()
+        state.rmdir()
 
 
 def _measure(url, grids, points, sample, agree, latency_n, threads, seconds) -> dict:
