@@ -632,8 +632,9 @@ def _reroute(session: Session, case_id: int, route: dispatch.Route, *, actor: st
     elif status == "dispatched":
         status = case.status  # only the micro-grid changed
     changes.update(status=status, version=case.version + 1, updated_at=_now(session))
+    before = case.status  # the UPDATE below refreshes `case` in the session
     session.execute(update(Case).where(Case.id == case_id).values(**changes))
-    _event(session, case_id, actor=actor, before=case.status, after=status, kind="reroute",
+    _event(session, case_id, actor=actor, before=before, after=status, kind="reroute",
            action="reroute", data=data)  # fmt: skip
 
 

@@ -37,6 +37,7 @@ def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
         deep = _report(s, 118.801, 32.0075)  # deep in A
         closed = _report(s, 118.8095, 32.002)
         s.execute(text("UPDATE cases SET status = 'closed' WHERE id = :i"), {"i": closed})
+        s.execute(text("UPDATE cases SET status = 'accepted' WHERE id = :i"), {"i": in_a})
     # the redraw: A shrinks to x < 118.808 (its micro-grids dropped), B grows west; grid A's
     # code stays, B is renumbered 003 (B retired: its workers should follow to 003)
     with transaction(db_url) as s:
@@ -63,10 +64,15 @@ def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
         assert _case(s, deep)[:2] == (w.A, None)
         assert _case(s, closed)[0] == w.A  # closed cases keep their history
         events = s.execute(
-            text("SELECT kind, actor, data FROM case_events WHERE case_id = :i ORDER BY id"),
+            text(
+                "SELECT kind, actor, data, from_status, to_status FROM case_events "
+                "WHERE case_id = :i ORDER BY id"
+            ),
             {"i": in_a},
         ).all()
         assert events[-1].kind == "reroute" and events[-1].actor == "test"
+        # the new grid's worker has not accepted it yet
+        assert (events[-1].from_status, events[-1].to_status) == ("accepted", "dispatched")
         assert events[-1].data["from_grid"] == w.A and events[-1].data["to_grid"] == new
         lb = s.execute(
             text(
