@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -311,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
         )
         print(f"\n{args.clients} clients for {args.seconds:g} s, {args.workers} uvicorn worker(s)")
         print(report(runs))
+        shutil.rmtree(runs["log"].parent, ignore_errors=True)
     finally:
         if cluster is not None:
             cluster.destroy()

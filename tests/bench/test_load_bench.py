@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from bench import load
@@ -25,3 +27,4 @@ def test_load_smoke(db_url):
     assert run.error_count == 0, (dict(run.statuses), runs["log"].read_text()[-2000:])
     text = load.report(runs)
     assert "20 clients" in text and "p99" in text
+    shutil.rmtree(runs["log"].parent)
