@@ -67,25 +67,20 @@ def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list
             words.append("0" if ch.isdigit() else ch)
     words.append("$")
     rules = ["^", *rule, "$"]
-    out = []
-    for i in range(len(spans)):
-        p, c, n = words[i], words[i + 1], words[i + 2]
-        r = rules[i + 1]
-        pc = p + c
-        out.append(
-            [
-                "c=" + c,
-                "p=" + p,
-                "n=" + n,
-                "pc=" + pc,
-                "cn=" + c + n,
-                "pcn=" + pc + n,
-                "r=" + r,
-                "rn=" + rules[i + 2],
-                "rc=" + r + c,
-            ]
-        )
-    return out
+    return [
+        [
+            f"c={c}",
+            f"p={p}",
+            f"n={n}",
+            f"pc={p}{c}",
+            f"cn={c}{n}",
+            f"pcn={p}{c}{n}",
+            f"r={r}",
+            f"rn={rn}",
+            f"rc={r}{c}",
+        ]
+        for p, c, n, r, rn in zip(words, words[1:], words[2:], rule, rules[2:], strict=False)
+    ]
 
 
 def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
@@ -99,16 +94,23 @@ def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple
     for i, tag in enumerate(tags):
         if tag == "O":
             continue
-        if tag[1] == "-" and tag[0] in "BI":
-            label, start = tag[2:], tag[0] == "B"
-        else:
-            label, start = tag, False
-        if not start and out and out[-1][0] == label and previous == i - 1:
+        label, start = _SPLIT_TAG.get(tag) or _split_tag(tag)
+        if not start and previous == i - 1 and out and out[-1][0] == label:
             out[-1][2] = spans[i][1]
         else:
-            out.append([label, spans[i][0], spans[i][1]])
+            out.append([label, *spans[i]])
         previous = i
     return [(a, b, c) for a, b, c in out]
+
+
+_SPLIT_TAG: dict[str, tuple[str, bool]] = {}
+
+
+def _split_tag(tag: str) -> tuple[str, bool]:
+    bio = tag[1:2] == "-" and tag[0] in "BI"
+    split = (tag[2:], tag[0] == "B") if bio else (tag, False)
+    _SPLIT_TAG[tag] = split
+    return split
 
 
 def model_available() -> bool:
@@ -140,14 +142,13 @@ def tag(features: list[list[str]]) -> list[str]:
 
 def token_rules(comps: list[list], spans: list[tuple[int, int]]) -> list[str]:
     """Per token, the rule parser's BIO tag at its first character (``B-road``, ``I-poi``,
-    ``O``), from components ``[label, start, end]`` in text order."""
-    out = []
-    j, m = 0, len(comps)
-    for a, _ in spans:
-        while j < m and (comps[j][2] <= a or comps[j][1] >= comps[j][2]):
-            j += 1
-        if j < m and comps[j][1] <= a:
-            out.append(("B-" if comps[j][1] == a else "I-") + comps[j][0])
-        else:
-            out.append("O")
-    return out
+    ``O``), from non-overlapping components ``[label, start, end]``."""
+    if not spans:
+        return []
+    at = ["O"] * spans[-1][1]
+    for label, a, b in comps:
+        if a < b:
+            at[a] = "B-" + label
+            if b - a > 1:
+                at[a + 1 : b] = ["I-" + label] * (b - a - 1)
+    return [at[a] for a, _ in spans]

@@ -113,9 +113,13 @@ class _State:
 
 def _consistent(index: DivisionIndex, ident: int, anchors: list[list[int]]) -> bool:
     """Whether division `ident` lies on one line of descent with a candidate of each anchor."""
-    mine = index.ancestors[ident]
+    ancestors = index.ancestors
+    mine = ancestors[ident]
     for anchor in anchors:
-        if not any(other in mine or ident in index.ancestors[other] for other in anchor):
+        for other in anchor:
+            if other in mine or ident in ancestors[other]:
+                break
+        else:
             return False
     return True
 
