@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
-from geoalchemy2.elements import WKTElement
 from sqlalchemy import and_, false, func, insert, or_, select, text, true, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
@@ -156,37 +155,6 @@ def locate(
     return float(match.lon), float(match.lat), how
 
 
-def _duplicate_of(
-    session: Session,
-    code: str,
-    lon: float,
-    lat: float,
-    at: datetime,
-    *,
-    metres: float,
-    hours: float,
-) -> int | None:
-    """The first open case of the same category within `metres` and `hours` (its original)."""
-    radius = float(search_radius_deg(np.array([lat]), metres)[0])
-    window = timedelta(hours=hours)
-    params = {"code": code, "lon": lon, "lat": lat, "radius": radius, "metres": metres,
-              "start": at - window, "end": at + window}  # fmt: skip
-    row = session.execute(DUPLICATE, params).first()
-    return None if row is None else (row.duplicate_of or row.id)
-
-
-#: Same category, open, within the time window and `metres` (the degree radius lets the GiST
-#: index on cases.geom find the candidates; the geography distance decides).
-DUPLICATE = text("""
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
-SELECT c.id, c.duplicate_of FROM cases c, pt
- WHERE c.category = :code AND c.status <> 'closed' AND c.reported_at BETWEEN :start AND :end
-   AND ST_DWithin(c.geom, pt.g, :radius)
-   AND ST_DWithin(c.geom::geography, pt.g::geography, :metres)
- ORDER BY c.reported_at, c.id LIMIT 1
-""")
-
-
 def _event(
     session: Session,
     case_id: int,
@@ -229,21 +197,19 @@ def create_case(
             return known, False
     cat = category(report.category)
     lon, lat, how = locate(session, report, database_url=database_url)
-    route = dispatch.route_point(session, lon, lat, tolerance_m=settings.case_nearest_m)
+    now = datetime.now(UTC)  # one round trip fewer than the database clock
+    window = {"metres": settings.case_duplicate_m, "hours": settings.case_duplicate_hours}
+    route, duplicate, workers = _lookup(session, cat["code"], lon, lat, now, settings, **window)
     if route.routing is None:
         msg = f"the point {lon:.6f}, {lat:.6f} lies outside every grid, community and street office"
         raise InputError(msg)
-    now = datetime.now(UTC)  # one round trip fewer than the database clock
-    window = {"metres": settings.case_duplicate_m, "hours": settings.case_duplicate_hours}
-    duplicate = _duplicate_of(session, cat["code"], lon, lat, now, **window)
-    status, queue, assignee, department = _initial(session, cat, route)
+    status, queue, assignee, department = _initial(session, cat, route, workers)
     values = {
         "category": cat["code"], "description": report.description, "address": report.address,
         "status": status, "grid_code": route.grid_code, "micro_grid_code": route.micro_grid_code,
         "community_code": route.community_code, "street_code": route.street_code,
         "assignee_id": assignee, "reported_at": now, "updated_at": now,
-        "due_at": now + timedelta(hours=cat["deadline_hours"]),
-        "geom": WKTElement(f"POINT({lon!r} {lat!r})", srid=models.SRID), "intake": report.intake,
+        "due_at": now + timedelta(hours=cat["deadline_hours"]), "intake": report.intake,
         "reporter_name": report.reporter_name, "reporter_phone": report.reporter_phone,
         "source_lon": report.lon, "source_lat": report.lat,
         "source_crs": report.crs if report.lon is not None else None,
@@ -256,26 +222,16 @@ def create_case(
         "external_id": report.external_id,
         "reported_by": None if actor.username in ("anonymous", "system") else actor.username,
     }  # fmt: skip
-    stmt = pg_insert(CASES).values(**values)  # Core tables: no ORM statement overhead
-    if idempotency_key:
-        stmt = stmt.on_conflict_do_nothing(index_elements=["idempotency_key"])
-    case_id = session.execute(stmt.returning(CASES.c.id)).scalar()
-    if case_id is None:  # another request with this key committed meanwhile
-        known = _by_key(session, idempotency_key, fingerprint)
-        return known, False
     data = {"location": how, "routing": route.routing, "distance_m": route.distance_m}
     if duplicate:
         data["duplicate_of"] = duplicate
-    events = [{"case_id": case_id, "actor": actor.username, "from_status": None,
-               "to_status": "reported", "kind": "create", "action": "report", "data": data,
-               "at": now}]  # fmt: skip
+    events = [{"actor": actor.username, "from_status": None, "to_status": "reported",
+               "kind": "create", "action": "report", "data": data}]  # fmt: skip
     if status != "reported":
         action = "dispatch_department" if status == "transferred" else "dispatch"
         data = {"assignee_id": assignee, "department": department}
-        events.append({"case_id": case_id, "actor": "system", "from_status": "reported",
-                       "to_status": status, "kind": "transition", "action": action,
-                       "data": data, "at": now})  # fmt: skip
-    session.execute(insert(EVENTS).values(events))  # one statement for both
+        events.append({"actor": "system", "from_status": "reported", "to_status": status,
+                       "kind": "transition", "action": action, "data": data})  # fmt: skip
     after = {
         "status": status,
         "category": cat["code"],
@@ -284,8 +240,104 @@ def create_case(
         "department": department,
         "duplicate_of": duplicate,
     }
-    audit.record(session, actor.username, "case.create", "case", case_id, {"after": after})
+    detail = audit._json_ready({"after": after})  # the same cut as audit.record
+    params = {**values, "lon": lon, "lat": lat, "srid": models.SRID,
+              "events": json.dumps(events, default=str), "audit_actor": actor.username,
+              "audit_detail": None if detail is None else json.dumps(detail)}  # fmt: skip
+    # case, its events and the audit row in one statement: the events and the audit row come
+    # from the RETURNING of the case insert, so a key conflict inserts none of them
+    case_id = session.execute(INSERT_CASE, params).scalar()
+    if case_id is None:  # another request with this key committed meanwhile
+        known = _by_key(session, idempotency_key, fingerprint)
+        return known, False
     return case_id, True
+
+
+def _lookup(
+    session: Session,
+    code: str,
+    lon: float,
+    lat: float,
+    at: datetime,
+    settings: Any,
+    *,
+    metres: float,
+    hours: float,
+) -> tuple[dispatch.Route, int | None, list | None]:
+    """(route, duplicate_of, workers of the grid) in one round trip for a point inside a grid;
+    points outside every grid take the slower rule of :func:`dispatch.route_outside`."""
+    radius = float(search_radius_deg(np.array([lat]), metres)[0])
+    window = timedelta(hours=hours)
+    params = {"code": code, "lon": lon, "lat": lat, "radius": radius, "metres": metres,
+              "start": at - window, "end": at + window, "open": dispatch.OPEN_LIST}  # fmt: skip
+    row = session.execute(LOOKUP, params).one()
+    duplicate = row.duplicate
+    if row.code is None:
+        route = dispatch.route_outside(session, lon, lat, tolerance_m=settings.case_nearest_m)
+        return route, duplicate, None
+    route = dispatch.Route(row.code, row.micro, row.community, row.street, "contained", 0.0)
+    return route, duplicate, [tuple(w) for w in row.workers or []]
+
+
+#: The contained route (as dispatch.CONTAINED), the first open case of the same category within
+#: `metres` and `hours` (its original; the degree radius lets the GiST index find candidates,
+#: the geography distance decides) and the grid's
+#: on-duty workers with their open load (as dispatch.GRID_WORKERS), in one statement.
+LOOKUP = text("""
+WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+grid AS (
+SELECT grid.code, c.code AS community, s.code AS street,
+       (SELECT m.code FROM grids m, pt
+         WHERE m.level = 'micro' AND m.valid_to IS NULL AND m.parent_code = grid.code
+           AND ST_Intersects(m.geom, pt.g)
+         ORDER BY m.code LIMIT 1) AS micro
+  FROM grids grid CROSS JOIN pt
+  LEFT JOIN communities c ON c.id = grid.community_id
+  LEFT JOIN streets s ON s.id = c.street_id
+ WHERE grid.level = 'grid' AND grid.valid_to IS NULL AND ST_Intersects(grid.geom, pt.g)
+ ORDER BY grid.code LIMIT 1),
+dup AS (
+SELECT c.id, c.duplicate_of FROM cases c, pt
+ WHERE c.category = :code AND c.status <> 'closed' AND c.reported_at BETWEEN :start AND :end
+   AND ST_DWithin(c.geom, pt.g, :radius)
+   AND ST_DWithin(c.geom::geography, pt.g::geography, :metres)
+ ORDER BY c.reported_at, c.id LIMIT 1)
+SELECT grid.code, grid.community, grid.street, grid.micro,
+       (SELECT coalesce(dup.duplicate_of, dup.id) FROM dup) AS duplicate,
+       (SELECT json_agg(json_build_array(w.id, w.worker_id, w.role,
+               (SELECT count(*) FROM cases k
+                 WHERE k.assignee_id = w.id AND k.status = ANY(:open))))
+          FROM workers w JOIN worker_grids wg ON wg.worker_id = w.id
+         WHERE wg.grid_code = grid.code AND w.on_duty) AS workers
+  FROM (SELECT 1) AS one LEFT JOIN grid ON true
+""")
+
+_CASE_COLUMNS = (
+    "category", "description", "address", "status", "grid_code", "micro_grid_code",
+    "community_code", "street_code", "assignee_id", "reported_at", "updated_at", "due_at",
+    "intake", "reporter_name", "reporter_phone", "source_lon", "source_lat", "source_crs",
+    "building_id", "handling_level", "department", "priority", "queue", "routing",
+    "route_distance_m", "duplicate_of", "receipt", "idempotency_key", "request_hash",
+    "external_id", "reported_by",
+)  # fmt: skip
+INSERT_CASE = text(f"""
+WITH c AS (
+INSERT INTO cases ({", ".join(_CASE_COLUMNS)}, geom)
+VALUES ({", ".join(":" + k for k in _CASE_COLUMNS)},
+        ST_SetSRID(ST_MakePoint(:lon, :lat), :srid))
+ON CONFLICT (idempotency_key) DO NOTHING
+RETURNING id),
+e AS (
+INSERT INTO case_events (case_id, actor, from_status, to_status, kind, action, data, at)
+SELECT c.id, e.j ->> 'actor', e.j ->> 'from_status', e.j ->> 'to_status', e.j ->> 'kind',
+       e.j ->> 'action', e.j -> 'data', :reported_at
+  FROM c, jsonb_array_elements(CAST(:events AS jsonb)) WITH ORDINALITY AS e(j, n)
+ ORDER BY e.n),
+a AS (
+INSERT INTO audit_log (actor, action, object_type, object_id, detail)
+SELECT :audit_actor, 'case.create', 'case', c.id::text, CAST(:audit_detail AS jsonb) FROM c)
+SELECT id FROM c
+""")
 
 
 def _by_key(session: Session, key: str, fingerprint: str) -> int | None:
@@ -301,13 +353,16 @@ def _by_key(session: Session, key: str, fingerprint: str) -> int | None:
 
 
 def _initial(
-    session: Session, cat: dict, route: dispatch.Route
+    session: Session, cat: dict, route: dispatch.Route, workers: list | None = None
 ) -> tuple[str, str, int | None, str | None]:
-    """(status, queue, assignee, department) of a new case."""
+    """(status, queue, assignee, department) of a new case (`workers`: the grid's, if known)."""
     if cat["to_department"]:
         return "transferred", "department", None, cat["department"]
     if route.grid_code is not None:
-        assignee = dispatch.pick_assignee(session, route.grid_code)
+        if workers is None:
+            assignee = dispatch.pick_assignee(session, route.grid_code)
+        else:
+            assignee = dispatch.choose_worker(workers)
         if assignee is not None:
             return "dispatched", "grid", assignee, None
         return "reported", "community", None, None

@@ -70,9 +70,14 @@ SELECT grid.code, c.code AS community, s.code AS street,
 def route_point(session: Session, lon: float, lat: float, *, tolerance_m: float) -> Route:
     """Route one WGS-84 point (see the module docstring for the rule)."""
     row = session.execute(CONTAINED, {"lon": lon, "lat": lat}).first()  # one round trip
-    pt = point(lon, lat)
     if row is not None:
         return Route(row.code, row.micro, row.community, row.street, "contained", 0.0)
+    return route_outside(session, lon, lat, tolerance_m=tolerance_m)
+
+
+def route_outside(session: Session, lon: float, lat: float, *, tolerance_m: float) -> Route:
+    """The rule for a point inside no grid: nearest grid, community, street office, or none."""
+    pt = point(lon, lat)
     epsg = int(utm_epsg(np.array([lon]), np.array([lat]))[0])
     radius = float(search_radius_deg(np.array([lat]), tolerance_m)[0])
     metres = func.ST_Distance(func.ST_Transform(G.geom, epsg), func.ST_Transform(pt, epsg))
