@@ -20,7 +20,7 @@ from sqlalchemy import and_, false, func, insert, or_, select, text, true, updat
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
-from api import audit, dispatch, workflow
+from api import audit, case_queries, dispatch, workflow
 from api.errors import ConflictError, ForbiddenError, NotFoundError
 from api.storage import models
 from data.catalogs import case_categories
@@ -186,6 +186,24 @@ def create_case(
 ) -> tuple[int, bool]:
     """Store and dispatch a report; return (case id, created). The same Idempotency-Key with the
     same body answers the case stored first (created False); with another body, a 409."""
+    case_id, created, _ = intake(
+        session, report, actor=actor, idempotency_key=idempotency_key,
+        database_url=database_url, settings=settings,
+    )  # fmt: skip
+    return case_id, created
+
+
+def intake(
+    session: Session,
+    report: NewCase,
+    *,
+    actor: Actor | None = None,
+    idempotency_key: str | None = None,
+    database_url: str | None = None,
+    settings: Any = None,
+) -> tuple[int, bool, dict | None]:
+    """As :func:`create_case`, with the new case's row as ``case_queries.one(receipt=True)``
+    reads it (None when an earlier case is answered): no read-back round trip."""
     from api.settings import get_settings
 
     settings = settings or get_settings()
@@ -194,7 +212,7 @@ def create_case(
     if idempotency_key:
         known = _by_key(session, idempotency_key, fingerprint)
         if known is not None:
-            return known, False
+            return known, False, None
     cat = category(report.category)
     lon, lat, how = locate(session, report, database_url=database_url)
     now = datetime.now(UTC)  # one round trip fewer than the database clock
@@ -246,11 +264,11 @@ def create_case(
               "audit_detail": None if detail is None else json.dumps(detail)}  # fmt: skip
     # case, its events and the audit row in one statement: the events and the audit row come
     # from the RETURNING of the case insert, so a key conflict inserts none of them
-    case_id = session.execute(INSERT_CASE, params).scalar()
-    if case_id is None:  # another request with this key committed meanwhile
+    row = session.execute(INSERT_CASE, params).first()
+    if row is None:  # another request with this key committed meanwhile
         known = _by_key(session, idempotency_key, fingerprint)
-        return known, False
-    return case_id, True
+        return known, False, None
+    return row.id, True, case_queries.as_dict(row)
 
 
 def _lookup(
@@ -326,7 +344,7 @@ INSERT INTO cases ({", ".join(_CASE_COLUMNS)}, geom)
 VALUES ({", ".join(":" + k for k in _CASE_COLUMNS)},
         ST_SetSRID(ST_MakePoint(:lon, :lat), :srid))
 ON CONFLICT (idempotency_key) DO NOTHING
-RETURNING id),
+RETURNING *),
 e AS (
 INSERT INTO case_events (case_id, actor, from_status, to_status, kind, action, data, at)
 SELECT c.id, e.j ->> 'actor', e.j ->> 'from_status', e.j ->> 'to_status', e.j ->> 'kind',
@@ -336,8 +354,16 @@ SELECT c.id, e.j ->> 'actor', e.j ->> 'from_status', e.j ->> 'to_status', e.j ->
 a AS (
 INSERT INTO audit_log (actor, action, object_type, object_id, detail)
 SELECT :audit_actor, 'case.create', 'case', c.id::text, CAST(:audit_detail AS jsonb) FROM c)
-SELECT id FROM c
-""")
+SELECT c.id, c.external_id, c.category, c.description, c.address, c.status, c.grid_code,
+       c.micro_grid_code, c.community_code, c.street_code, w.worker_id AS assignee,
+       w.name AS assignee_name, c.department, c.handling_level, c.priority, c.queue, c.routing,
+       c.route_distance_m, c.reported_at, c.due_at,
+       (c.due_at IS NOT NULL AND coalesce(c.resolved_at, now()) > c.due_at) AS overdue,
+       c.supervised, c.duplicate_of, c.rating, c.resolved_at, c.closed_at, c.updated_at,
+       c.version, c.intake, c.building_id, c.reporter_name, c.reporter_phone, c.source_lon,
+       c.source_lat, c.source_crs, ST_X(c.geom) AS lon, ST_Y(c.geom) AS lat, c.receipt
+  FROM c LEFT JOIN workers w ON w.id = c.assignee_id
+""").columns(*case_queries._columns(), Case.receipt)  # the types of case_queries.one's row
 
 
 def _by_key(session: Session, key: str, fingerprint: str) -> int | None:

@@ -198,8 +198,9 @@ def case_out(
     full: bool,
     with_receipt: bool = False,
     history: bool = True,
+    row: dict | None = None,
 ) -> CaseOut:
-    row = q.one(session, case_id, receipt=with_receipt)
+    row = row if row is not None else q.one(session, case_id, receipt=with_receipt)
     if row is None:
         raise NotFoundError(f"no case {case_id}")
     receipt = row.pop("receipt", None)
@@ -244,7 +245,7 @@ def create_case(
 
     The answer carries a `receipt` token: the reporter's key to follow and rate the case."""
     actor = cases.Actor.of(user)
-    case_id, created = cases.create_case(
+    case_id, created, row = cases.intake(
         session,
         body.new_case(),
         actor=actor,
@@ -253,7 +254,7 @@ def create_case(
     )
     if not created:
         response.status_code = 200
-    return case_out(session, case_id, actor, full=True, with_receipt=True, history=False)
+    return case_out(session, case_id, actor, full=True, with_receipt=True, history=False, row=row)
 
 
 @router.get("/cases", response_model=CasePage)
