@@ -6,6 +6,7 @@ import itertools
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,36 @@ def make_state_dir(prefix: str = "wangge-test-") -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     path.chmod(0o755)
     return path
+
+
+def load_gridded_city(url: str, *, size: str = "community") -> None:
+    """Load the synthetic city into a migrated database and build its grids and micro-grids."""
+    from api.db import transaction
+    from api.demo import build_grids, load_synthetic
+
+    with transaction(url) as session:
+        load_synthetic(session, size=size, log=lambda _: None)
+        build_grids(session, log=lambda _: None)
+
+
+@contextmanager
+def gridded_city_database(cluster: Cluster, prefix: str) -> Iterator[str]:
+    """A database of its own holding the gridded synthetic community (for module fixtures),
+    dropped afterwards with the service's caches of it."""
+    from api import geocode_db, network_db
+    from api.db import get_engine
+
+    name = f"{prefix}_{os.getpid()}_{next(_numbers)}"
+    cluster.ensure_database(name, template=TEMPLATE)
+    url = cluster.url(name)
+    try:
+        load_gridded_city(url)
+        yield url
+    finally:
+        geocode_db.invalidate(url)
+        network_db.invalidate(url)
+        get_engine(url).dispose()
+        cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")

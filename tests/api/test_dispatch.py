@@ -14,11 +14,11 @@ from api import dispatch
 from api.db import transaction
 from geo.dispatch import route_points
 from tests.api import cases_world as w
+from tests.conftest import load_gridded_city
 
 
 @pytest.fixture(scope="module")
 def synthetic_url(pg_cluster):
-    from api.demo import build_grids, load_synthetic
     from api.storage import migrate
 
     name = "test_dispatch_synthetic"
@@ -26,9 +26,7 @@ def synthetic_url(pg_cluster):
     pg_cluster.ensure_database(name)
     url = pg_cluster.url(name)
     migrate.upgrade(url)
-    with transaction(url) as session:
-        load_synthetic(session, size="community", log=lambda _: None)
-        build_grids(session, log=lambda _: None)
+    load_gridded_city(url)
     yield url
     from api.db import get_engine
 

@@ -13,6 +13,7 @@ from api.db import transaction
 from api.settings import get_settings
 from api.storage import grids as grid_store
 from tests.api import cases_world as w
+from tests.conftest import load_gridded_city
 
 
 def _report(session, lon, lat, category="dispute.neighbour"):
@@ -87,13 +88,9 @@ def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
 
 @pytest.fixture
 def synthetic(db_url, monkeypatch):
-    from api.demo import build_grids, load_synthetic
-
     monkeypatch.setenv("WANGGE_RATE_LIMIT", "false")
     get_settings.cache_clear()
-    with transaction(db_url) as session:
-        load_synthetic(session, size="community", log=lambda _: None)
-        build_grids(session, log=lambda _: None)
+    load_gridded_city(db_url)
     from api.main import create_app
 
     with TestClient(create_app(db_url)) as c:

@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-import os
 from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api import demo, geocode_db
-from api.db import get_engine, transaction
+from api.db import get_engine
 from api.main import create_app
 from geo.coords import from_wgs84, to_wgs84
 from tests.api.test_grids_db import rows
-from tests.conftest import TEMPLATE
-
-_numbers = itertools.count()
+from tests.conftest import gridded_city_database
 
 
 @pytest.fixture(scope="module")
 def city_url(pg_cluster) -> Iterator[str]:
     """One database for the module (the tests only read): city loaded, grids built."""
-    name = f"test_geocode_{os.getpid()}_{next(_numbers)}"
-    pg_cluster.ensure_database(name, template=TEMPLATE)
-    url = pg_cluster.url(name)
-    with transaction(url) as session:
-        demo.load_synthetic(session, size="community", log=lambda _: None)
-    with transaction(url) as session:
-        demo.build_grids(session, log=lambda _: None)
-    yield url
-    geocode_db.invalidate(url)
-    get_engine(url).dispose()
-    pg_cluster.drop_database(name)
+    with gridded_city_database(pg_cluster, "test_geocode") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ transaction and leave the data as they found it.
 
 from __future__ import annotations
 
-import itertools
-import os
 from collections.abc import Iterator
 
 import geopandas as gpd
@@ -17,33 +15,22 @@ import shapely
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api import demo, network_db
+from api import network_db
 from api.cli import app as cli
-from api.db import get_engine, transaction
+from api.db import transaction
 from api.main import create_app
 from api.storage import stations as store
 from geo.coords import from_wgs84
 from geo.coverage import minutes_by_function
 from geo.network import walking_minutes
 from tests.api.test_grids_db import rows
-from tests.conftest import TEMPLATE
-
-_numbers = itertools.count()
+from tests.conftest import gridded_city_database
 
 
 @pytest.fixture(scope="module")
 def city_url(pg_cluster) -> Iterator[str]:
-    name = f"test_stations_{os.getpid()}_{next(_numbers)}"
-    pg_cluster.ensure_database(name, template=TEMPLATE)
-    url = pg_cluster.url(name)
-    with transaction(url) as session:
-        demo.load_synthetic(session, size="community", log=lambda _: None)
-    with transaction(url) as session:
-        demo.build_grids(session, log=lambda _: None)
-    yield url
-    network_db.invalidate(url)
-    get_engine(url).dispose()
-    pg_cluster.drop_database(name)
+    with gridded_city_database(pg_cluster, "test_stations") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

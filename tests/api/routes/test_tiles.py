@@ -8,8 +8,7 @@ import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
 
-from api.db import transaction
-from api.demo import build_grids, load_synthetic
+from tests.conftest import load_gridded_city
 
 
 def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
@@ -21,9 +20,7 @@ def tile_of(lon: float, lat: float, z: int) -> tuple[int, int]:
 
 @pytest.fixture
 def city(db_url):
-    with transaction(db_url) as session:
-        load_synthetic(session, size="community", log=lambda _: None)
-        build_grids(session, log=lambda _: None)
+    load_gridded_city(db_url)
     return db_url
 
 
