@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from html import escape
 
 import folium
 import geopandas as gpd
@@ -142,6 +143,20 @@ def finish(
     full = {"lang": lang, "text": text_table(lang), **config}
     Start(page, names, full).add_to(m)
     return localize(m)
+
+
+def signin_form(lang: str) -> str:
+    """The sign-in form and the signed-in line of the side panel (driven by wangge.js)."""
+    t = lambda key: escape(text(key, lang))  # noqa: E731
+    return f"""\
+  <form id="signin" class="signin" autocomplete="on">
+    <input name="username" placeholder="{t("username")}" autocomplete="username">
+    <input name="password" type="password" placeholder="{t("password")}"
+      autocomplete="current-password">
+    <button type="submit">{t("sign_in")}</button>
+  </form>
+  <div id="whoami" class="whoami" hidden><span></span>
+    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>"""
 
 
 def text_table(lang: str) -> dict[str, str]:

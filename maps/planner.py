@@ -11,7 +11,7 @@ import folium
 import geopandas as gpd
 from folium.plugins import Draw, VectorGridProtobuf
 
-from maps.base import Legend, base_map, bounds_of, finish, geojson
+from maps.base import Legend, base_map, bounds_of, finish, geojson, signin_form
 from maps.messages import text
 
 GRID_BOUNDS = (300, 500)
@@ -240,14 +240,7 @@ def _panel(areas: Sequence[Mapping], selected: Mapping, lang: str) -> str:
     return f"""
 <aside id="panel" class="wangge-panel">
   <header><h1>{t("planner_title")}</h1><a id="lang-switch" href="#">{t("other_lang")}</a></header>
-  <form id="signin" class="signin" autocomplete="on">
-    <input name="username" placeholder="{t("username")}" autocomplete="username">
-    <input name="password" type="password" placeholder="{t("password")}"
-      autocomplete="current-password">
-    <button type="submit">{t("sign_in")}</button>
-  </form>
-  <div id="whoami" class="whoami" hidden><span></span>
-    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>
+{signin_form(lang)}
   <section id="area">
     <label>{t("street")} <select id="street-select"><option value="">{t("choose")}</option>
       {street_options}</select></label>

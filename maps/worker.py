@@ -9,7 +9,7 @@ from html import escape
 
 import folium
 
-from maps.base import Legend, base_map, finish
+from maps.base import Legend, base_map, finish, signin_form
 from maps.messages import text
 
 STATUS_COLOURS = {
@@ -57,14 +57,7 @@ def _panel(lang: str) -> str:
     return f"""
 <aside id="panel" class="wangge-panel">
   <header><h1>{t("worker_title")}</h1><a id="lang-switch" href="#">{t("other_lang")}</a></header>
-  <form id="signin" class="signin" autocomplete="on">
-    <input name="username" placeholder="{t("username")}" autocomplete="username">
-    <input name="password" type="password" placeholder="{t("password")}"
-      autocomplete="current-password">
-    <button type="submit">{t("sign_in")}</button>
-  </form>
-  <div id="whoami" class="whoami" hidden><span></span>
-    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>
+{signin_form(lang)}
   <section><h2>{t("my_grids")}</h2><p id="my-grids" class="hint"></p></section>
   <section><h2>{t("open_cases")}</h2><ul id="case-list" class="case-list"></ul></section>
   <div id="status" role="status" aria-live="polite"></div>
