@@ -25,7 +25,6 @@ TEXT: dict[str, dict[str, str]] = {
         "micro_grids": "微网格",
         "api_docs": "接口文档",
         "health": "运行状态",
-        "not_built": "建设中",
     },
     "en": {
         "title": "Wangge · community grid governance",
@@ -49,7 +48,6 @@ TEXT: dict[str, dict[str, str]] = {
         "micro_grids": "Micro-grids",
         "api_docs": "API documentation",
         "health": "Health",
-        "not_built": "not built yet",
     },
 }
 
