@@ -8,9 +8,7 @@ a 2xx is stored exactly once, and every stored layer version is whole.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -24,7 +22,8 @@ from api.db import transaction
 from api.grids import generate_communities
 from api.storage import grids as store
 from api.storage import migrate
-from api.storage.launcher import Cluster, find_free_port
+from api.storage.launcher import Cluster
+from bench import load as bench_load
 from tests.api.test_grids_db import COMMUNITY, load_city, rows
 from tests.conftest import make_state_dir
 
@@ -72,31 +71,8 @@ def own_cluster():
 
 
 def serve(url: str, state: Path) -> tuple[subprocess.Popen, str]:
-    port = find_free_port(18000)
-    env = {
-        **os.environ,
-        "WANGGE_DATABASE_URL": url,
-        "WANGGE_RATE_LIMIT": "false",
-        "WANGGE_STATE_DIR": str(state),
-        "WANGGE_SECRET_KEY": SECRET,
-    }
-    cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app"]
-    cmd += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    errors = (state / "uvicorn.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stderr=errors, stdout=errors, text=True)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            pytest.fail(f"uvicorn exited: {(state / 'uvicorn.log').read_text()[-2000:]}")
-        time.sleep(0.3)
-    proc.kill()
-    pytest.fail("uvicorn did not answer /api/health within 60 s")
+    """uvicorn on loopback against `url`, signing tokens with the test's secret."""
+    return bench_load.serve(url, workers=1, state=state, env_extra={"WANGGE_SECRET_KEY": SECRET})
 
 
 class Log:
