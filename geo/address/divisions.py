@@ -159,6 +159,20 @@ def _add_former_names(index: DivisionIndex) -> None:
             index.by_name[short] = [(target, True)]
 
 
+def _add_county_variants(index: DivisionIndex) -> None:
+    """Index a county under the other county suffixes (奉化市 for 奉化区, 玉环县 for 玉环市):
+    counties are turned into county-level cities and districts often, and people keep writing
+    the old name."""
+    for d in index.divisions:
+        if d.level != "district" or d.name[-1] not in "区县市" or len(d.name) < 3:
+            continue
+        stem = d.name[:-1]
+        for suffix in "区县市":
+            variant = stem + suffix
+            if variant not in index.by_name:
+                index.by_name[variant] = [(d.id, False)]
+
+
 def _town_short(name: str) -> str:
     for suffix in TOWN_SUFFIXES:
         if name.endswith(suffix) and len(name) - len(suffix) >= 2:
@@ -208,5 +222,6 @@ def load_divisions() -> DivisionIndex:
         ident = index.add(LEVELS[depth], name, code, parent, short)
         parents[depth] = ident
     _add_former_names(index)
+    _add_county_variants(index)
     index.finish()
     return index

@@ -44,7 +44,9 @@ def _char_table() -> dict[int, str]:
 
 _TABLE = _char_table()
 _NEEDS_TABLE = re.compile("[" + re.escape("".join(chr(c) for c in _TABLE)) + "]")
-_NUMERAL = re.compile(rf"[零〇一二两三四五六七八九十百千]+(?=[{NUMBER_FOLLOWERS}])")
+_NUMERAL = re.compile(
+    rf"[零〇一二两三四五六七八九十百千]+(?=[{NUMBER_FOLLOWERS}])(?!门[县峡湾市镇])"  # not 三门县
+)
 _BUILDING = re.compile(r"(?<=[0-9A-Z])(?:号楼|#楼|幢|座|#)")
 _DOOR_AS_UNIT = re.compile(r"(?:(?<=栋[0-9])|(?<=栋[0-9]{2}))门|(?<=[0-9])门(?=[0-9])")
 _SPACES = re.compile(r" {2,}")

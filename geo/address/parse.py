@@ -62,12 +62,14 @@ _NUMBERS = (
 _BARE_GROUP = re.compile(r"[ \-_/]+(?=[A-Z]?[0-9]+[A-Z]?(?:$|[ \-_/]|室|号))")
 _ROAD = re.compile(
     rf"(?:[{_HAN}]|[0-9A-Z]){{1,7}}?(?:{_alt(lexicon.ROAD_SUFFIXES)})"
-    r"(?![道办区口])(?:[东西南北中]段|[0-9]+段)?"
+    r"(?![道办区口])(?:[0-9]+段)?(?P<segment>[东西南北中]段)?"
 )
 _TOWN = re.compile(rf"[{_HAN}]{{2,5}}?(?:{_alt(lexicon.TOWN_SUFFIXES)})")
 _COMMUNITY = re.compile(rf"[{_HAN}0-9]{{2,6}}?(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})")
-_DEVZONE = re.compile(rf"[{_HAN}A-Z0-9]{{0,8}}?(?:{_alt(lexicon.DEVZONE_SUFFIXES)})")
+# 苏州工业园区 is a zone, but a named 塘上工业园区 is mostly written as a place (poi)
+_DEVZONE = re.compile(rf"[{_HAN}A-Z0-9]{{0,8}}?(?:{_alt(lexicon.DEVZONE_SUFFIXES)})|工业园区")
 _ASSIST = re.compile(_alt(lexicon.ASSIST_WORDS))
+_FORMER_COUNTY = re.compile(rf"[{_HAN}]{{2,3}}[县市](?=[{_HAN}]{{2,4}}?(?:镇|乡|街道))")
 _ASSIST_CHAR = re.compile(rf"(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])")
 _REDUNDANT = re.compile(_alt(lexicon.REDUNDANT_WORDS))
 _COUNTRY = re.compile(_alt(lexicon.COUNTRY_WORDS))
@@ -86,6 +88,12 @@ _BOUNDARY = re.compile(
     rf"|{_alt(lexicon.ASSIST_WORDS)}|{_alt(lexicon.REDUNDANT_WORDS)}"
     rf"|(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])"
 )
+# 春江景园龙祥园, 欧琳三期: a one-character ending then a second name, or any name then a section
+_SECOND_NAME = re.compile(
+    rf"[园苑城府居](?=[{_HAN}]{{2,5}}(?:{_alt(lexicon.POI_SUFFIXES)})$)"
+    rf"|(?<=[{_HAN}]{{2}})(?=(?:[A-Z0-9一二三四五六七八九十]{{1,3}}[区期]|[东西南北中][区]|组团)$)"
+)
+_POI_END = re.compile(rf"(?:{_alt(lexicon.POI_SUFFIXES)})$")
 _POI_SPLIT = re.compile(rf"(?:{_alt(lexicon.POI_SPLIT_SUFFIXES)})(?=[{_HAN}A-Z0-9]{{2,}})")
 
 
@@ -124,6 +132,15 @@ def _consistent(index: DivisionIndex, ident: int, anchors: list[list[int]]) -> b
     return True
 
 
+def _full_name_at(index: DivisionIndex, s: str, pos: int) -> bool:
+    """Whether the full name of a county or larger division starts at `pos`."""
+    for length in index.lengths.get(s[pos : pos + 2], ()):
+        for ident, short in index.by_name.get(s[pos : pos + length], ()):
+            if not short and index.divisions[ident].level in ("prov", "city", "district"):
+                return True
+    return False
+
+
 def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
     """Longest dictionary match at `pos`: (end, label, candidate ids) or None."""
     limit = len(s) - pos
@@ -147,7 +164,7 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
                     follows_word = (
                         _CONTINUES.match(s, end) is not None
                         or _ADMIN_AHEAD.match(s, end) is not None
-                    )
+                    ) and not _full_name_at(index, s, end)  # 台州路桥区: not 台州路
                 if follows_word:
                     continue
                 if division.level == "town" and _ROAD_AHEAD.search(division.name, 1, length + 1):
@@ -184,6 +201,10 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
         state.admin_ids.append(len(state.comps))
         state.emit(level, pos, end)
         return end
+    match = _FORMER_COUNTY.match(s, pos)
+    if match and "district" not in state.seen and "town" not in state.seen:
+        state.emit("district", pos, match.end())  # 绍兴县柯岩街道: a county since renamed
+        return match.end()
     for label, pattern in (("devzone", _DEVZONE), ("town", _TOWN), ("community", _COMMUNITY)):
         match = pattern.match(s, pos)
         if match and _ROAD_AHEAD.match(s, match.end()):
@@ -191,6 +212,8 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
         if match and not (label == "community" and match.group().endswith("新村")):
             if label == "town" and "town" in state.seen:
                 continue
+            if label == "community" and "community" in state.seen:
+                label = "poi"  # 西塘河村丁公村: a hamlet of the village
             state.emit(label, pos, match.end())
             return match.end()
     return None
@@ -223,6 +246,8 @@ def _label_hao(state: _State, digits: int) -> str:
         return "roadno"
     if "roadno" in seen and "poi" not in seen and "houseno" not in seen:
         return "houseno"
+    if last == "houseno" and digits <= 2:
+        return "cellno"  # 7幢6号: the entrance of the building
     if "houseno" in seen or "cellno" in seen or "floorno" in seen:
         return "roomno"
     return "houseno" if digits <= 2 else "roomno"
@@ -238,7 +263,7 @@ def _numbers(s: str, pos: int, state: _State) -> int | None:
         if kind in ("houseno", "cellno", "floorno", "roomno"):
             label = kind
         elif kind == "lane":
-            label = "subroad" if "roadno" in state.seen else "roadno"
+            label = "subroad" if "road" in state.seen else "roadno"  # 虹江路888弄12号
         elif kind == "hao":
             label = _label_hao(state, sum(ch.isdigit() for ch in match.group()))
         elif kind == "section":
@@ -292,7 +317,22 @@ def _road(s: str, pos: int, state: _State) -> int | None:
     name = match.group()
     if _TOWN.fullmatch(name) or name.endswith(("街道", "新村")):
         return None
+    split = _POI_SPLIT.search(s, pos, match.end())
+    if (
+        split
+        and "poi" not in state.seen
+        and split.end() - pos >= 4
+        and match.end() - split.end() >= 3
+        and _ROAD.fullmatch(s, split.end(), match.end())
+    ):
+        state.emit("poi", pos, split.end())  # 塘上工业区金清大道: a place, then its road
+        pos = split.end()
     label = "subroad" if "road" in state.seen else "road"
+    segment = match.start("segment")
+    if segment > pos:  # 环城南路东段: a named segment is written as a sub-road (人民南路4段 not)
+        state.emit(label, pos, segment)
+        label = "subroad"
+        pos = segment
     state.emit(label, pos, match.end())
     return match.end()
 
@@ -301,8 +341,12 @@ def _chunk(s: str, pos: int, state: _State) -> int:
     """A run of name characters up to the next element: poi, subpoi or person."""
     boundary = _BOUNDARY.search(s, pos + 1)
     end = boundary.start() if boundary else len(s)
-    split = _POI_SPLIT.search(s, pos, end)
-    if split and _name_label(state) == "poi":
+    if s[end - 1] in "东西南北" and end - pos >= 4 and _POI_END.search(s, pos, end - 1):
+        _chunk(s[: end - 1], pos, state)  # 聚宝电商园西: the place, then the side of it
+        state.emit("assist", end - 1, end)
+        return end
+    split = _POI_SPLIT.search(s, pos, end) or _SECOND_NAME.search(s, pos + 2, end)
+    if split and _name_label(state) == "poi" and split.end() < end:
         state.emit("poi", pos, split.end())
         state.emit("subpoi", split.end(), end)
         return end
@@ -407,7 +451,21 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
         return comps
     spans = crf.tokens(s)
     tags = crf.tag(crf.features(s, spans, crf.token_rules(comps, spans)))
-    return [list(span) for span in crf.spans_from_tags(tags, spans)]
+    comps = [list(span) for span in crf.spans_from_tags(tags, spans)]
+    return _structure(comps)
+
+
+def _structure(comps: list[list]) -> list[list]:
+    """A sub-place or recipient always belongs to a place named before it: the first
+    ``subpoi``/``person`` with no ``poi`` before it is the place itself."""
+    seen_poi = False
+    for comp in comps:
+        if comp[0] == "poi":
+            seen_poi = True
+        elif comp[0] in ("subpoi", "person") and not seen_poi:
+            comp[0] = "poi"
+            seen_poi = True
+    return comps
 
 
 def parse(text: str, *, index: DivisionIndex | None = None, model: bool = True) -> list[Component]:

@@ -43,6 +43,9 @@ def check_spans(text: str) -> None:
         ("南门", "南门"),
         ("中山路  100号", "中山路 100号"),
         ("十號樓", "10栋"),
+        ("三门县海游镇", "三门县海游镇"),  # a county's name, not a third door
+        ("三门峡市", "三门峡市"),
+        ("三门302", "3单元302"),
     ],
 )
 def test_normalize(text, expected):
@@ -269,3 +272,71 @@ def test_spans_are_ordered_disjoint_and_exact(text):
 @settings(max_examples=300, deadline=None)
 def test_spans_exact_on_any_text(text):
     check_spans(text)
+
+
+def rules(text: str) -> list[tuple[str, str]]:
+    return [(c.label, c.text) for c in parse(text, model=False)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # a county written with its former suffix (奉化市 became 奉化区, 玉环县 玉环市)
+        ("奉化市溪口镇", [("district", "奉化市"), ("town", "溪口镇")]),
+        (
+            "玉环县楚门镇石角村",
+            [("district", "玉环县"), ("town", "楚门镇"), ("community", "石角村")],
+        ),  # fmt: skip
+        # a county since merged away (绍兴县 → 柯桥区), known from the town after it
+        ("绍兴县柯岩街道", [("district", "绍兴县"), ("town", "柯岩街道")]),
+        # a short city name before a county whose name starts with a road ending
+        ("台州路桥区金鹊小区", [("city", "台州"), ("district", "路桥区"), ("poi", "金鹊小区")]),
+    ],
+)
+def test_former_and_abbreviated_county_names(text, expected):
+    assert rules(text) == expected
+    resolved = resolve_divisions(parse(text, model=False))
+    assert resolved["district"] is not None
+
+
+def test_renamed_county_resolves_to_todays_code():
+    resolved = resolve_divisions(parse("浙江省宁波市奉化市溪口镇", model=False))
+    assert resolved["district"]["name"] == "奉化区"
+    assert resolved["district"]["code"] == "330213"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "金清镇塘上工业区金清大道",
+            [("town", "金清镇"), ("poi", "塘上工业区"), ("road", "金清大道")],
+        ),  # fmt: skip
+        ("春江景园龙祥园", [("poi", "春江景园"), ("subpoi", "龙祥园")]),
+        ("浙南鞋料市场A区", [("poi", "浙南鞋料市场"), ("subpoi", "A区")]),
+        ("聚宝电商园西", [("poi", "聚宝电商园"), ("assist", "西")]),
+        (
+            "萧山区坎山镇民丰河村丁公村",
+            [
+                ("district", "萧山区"),
+                ("town", "坎山镇"),
+                ("community", "民丰河村"),
+                ("poi", "丁公村"),
+            ],
+        ),  # fmt: skip
+    ],
+)
+def test_place_boundaries(text, expected):
+    assert rules(text) == expected
+
+
+@pytest.mark.parametrize("text", ["幸福小区北路5号", "锦绣花园", "阳光城小区", "花园路3号"])
+def test_names_containing_place_endings_stay_whole(text):
+    first = rules(text)[0]
+    assert first[1] in (text.split("5")[0], text.split("3")[0], text)
+
+
+def test_named_zone_is_a_place_but_a_bare_zone_is_a_devzone():
+    assert ("poi", "塘上工业区") in rules("塘上工业区")
+    assert ("devzone", "工业园区") in rules("江苏省苏州市工业园区星湖街328号")
+    assert rules("宁波经济技术开发区")[-1] == ("devzone", "经济技术开发区")

@@ -123,3 +123,28 @@ def test_token_rules():
     assert crf.token_rules(comps, spans) == [
         "B-road", "I-road", "I-road", "B-roadno", "I-roadno", "O", "B-poi", "I-poi",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "宁波市江北区人民路88号小林理发店",
+        "杭州市西湖区文一路12号宏达科技",
+        "义乌市稠城街道工人北路300号阿芳水果店",
+    ],
+)
+def test_first_name_after_the_road_is_the_place(text):
+    """A sub-place or recipient needs a place before it: a lone shop name is the place."""
+    labels = [c.label for c in parse(text)]
+    assert "poi" in labels
+    assert labels.index("poi") > labels.index("roadno")
+    assert "person" not in labels and "subpoi" not in labels
+
+
+def test_structure_rule_relabels_only_an_orphan():
+    from geo.address.parse import _structure
+
+    comps = [["road", 0, 3], ["person", 3, 6], ["subpoi", 6, 8]]
+    assert [c[0] for c in _structure([list(c) for c in comps])] == ["road", "poi", "subpoi"]
+    kept = [["poi", 0, 3], ["floorno", 3, 5], ["person", 5, 8]]
+    assert _structure([list(c) for c in kept]) == kept
