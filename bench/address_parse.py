@@ -234,6 +234,8 @@ def report(numbers: dict) -> str:
         "synthetic-address generator that trains the CRF were improved by reading errors on the",
         "tune half only; the held-out half was never inspected address by address. Nothing is",
         "trained on the corpus: the CRF learns from the project's own generated addresses.",
+        "The generator's proportions (compared with aggregate label statistics of the tune half)",
+        "and the CRF's L1 weight (geo/address/train.py) were also chosen on the tune half.",
         "",
         "Micro span F1 (P / R / F1):",
         "",

@@ -185,9 +185,13 @@ def _road_name(rng: random.Random, pools: _Pools) -> str:
         body += rng.choice("东西南北中")
     elif rng.random() < 0.05:
         body += rng.choice("一二三四五")
+    if rng.random() < 0.05:  # 中关村大街, 周庄路: named after a village
+        body = body[:2] + rng.choice("村庄桥")
     suffix = _pick(rng, _ROAD_SUFFIX)
     if len(body) + len(suffix) > 4 and rng.random() < 0.8:
         suffix = rng.choice("路路街")  # names run to three or four characters: 文三路, 幸福南路
+    if suffix in ("路", "街", "大道") and rng.random() < 0.02:
+        suffix += rng.choice("一二三四五") + "段"  # 人民南路四段: a numbered segment is the name
     return body + suffix
 
 
@@ -400,9 +404,7 @@ def _road_part(rng: random.Random, pools: _Pools) -> tuple[list[Piece], bool]:
     roll = rng.random()
     if roll < 0.05:
         out += [(no, "roadno"), ("-", "redundant"), (_num(rng, 1, 99) + "号", "houseno")]
-    elif roll < 0.08:
-        out += [(no + "弄", "roadno"), (_num(rng, 1, 199) + "号", "houseno")]
-    elif roll < 0.13:  # 虹江路888弄12号
+    elif roll < 0.11:  # 虹江路888弄12号
         out += [(no + "弄", "subroad"), (_num(rng, 1, 199) + "号", "subroadno")]
         if rng.random() < 0.3:
             out += _numbers(rng, pools, False, rng.choice(("roomno", "houseno")))
@@ -477,6 +479,15 @@ def generate(rng: random.Random) -> list[Piece]:
                          for t, _ in again]  # fmt: skip
     elif repeat and roll < 0.1:  # the finest level repeated
         admin = admin + [(repeat[-1][0], "redundant")]
+    elif repeat and roll < 0.14:  # 宁波宁波市, 杭州市杭州市: one level twice in a row
+        k = rng.randrange(len(admin))
+        text, label = admin[k]
+        if label in ("prov", "city", "district"):
+            short = _short(text, label)
+            if rng.random() < 0.3 and short != text:  # the short form first is the noise
+                admin = [*admin[:k], (short, "redundant"), *admin[k:]]
+            else:  # the same name again: the second is the noise
+                admin = [*admin[: k + 1], (text, "redundant"), *admin[k + 1 :]]
     if rng.random() < 0.03:
         out.append((rng.choice(("收货地址", "地址:", "详细地址")), "redundant"))
     out += admin

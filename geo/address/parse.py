@@ -452,7 +452,27 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
     spans = crf.tokens(s)
     tags = crf.tag(crf.features(s, spans, crf.token_rules(comps, spans)))
     comps = [list(span) for span in crf.spans_from_tags(tags, spans)]
-    return _structure(comps)
+    return _structure(_lone_divisions(comps, s, index))
+
+
+def _lone_divisions(comps: list[list], s: str, index: DivisionIndex) -> list[list]:
+    """A county or larger written once in full is not noise (浙江省杭州市杭州市西湖区: the
+    second 杭州市 is, 西湖区 is not), even where the tagger calls it redundant."""
+    named = [{i for i, short in index.by_name.get(s[a:b], ()) if not short} for _, a, b in comps]
+    for k, comp in enumerate(comps):
+        if comp[0] != "redundant" or not named[k]:
+            continue
+        ids = named[k]
+        levels = {index.divisions[i].level for i in ids}
+        if len(levels) != 1 or not levels <= {"prov", "city", "district"}:
+            continue
+        others = set().union(*(n for j, n in enumerate(named) if j != k))
+        if ids & others:
+            continue  # written twice: one of the two is noise
+        if others and not any(index.ancestors[i] & others for i in ids):
+            continue  # does not belong to the divisions around it
+        comp[0] = levels.pop()
+    return comps
 
 
 def _structure(comps: list[list]) -> list[list]:

@@ -1,6 +1,6 @@
 """Train the address tagger on synthetic addresses: ``python -m geo.address.train``.
 
-    .venv/bin/python -m geo.address.train [--n 30000] [--seed 0] [--iterations 100] [--c1 2.5]
+    .venv/bin/python -m geo.address.train [--n 30000] [--seed 0] [--iterations 100] [--c1 6]
         [--c2 0.01] [--out PATH]
 
 The training data are the project's own generated addresses (:mod:`geo.address.generate`);
@@ -48,7 +48,7 @@ def train(
     n: int = 30000,
     seed: int = 0,
     iterations: int = 100,
-    c1: float = 2.5,
+    c1: float = 6.0,
     c2: float = 0.01,
 ) -> dict:
     """Generate `n` addresses, train the CRF and write it to `out`; return a summary."""
@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--iterations", type=int, default=100)
     # strong L1: the model learns from synthetic addresses and must not lean on their quirks
-    parser.add_argument("--c1", type=float, default=2.5, help="L1 regularisation")
+    parser.add_argument("--c1", type=float, default=6.0, help="L1 regularisation")
     parser.add_argument("--c2", type=float, default=0.01, help="L2 regularisation")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)

@@ -148,3 +148,14 @@ def test_structure_rule_relabels_only_an_orphan():
     assert [c[0] for c in _structure([list(c) for c in comps])] == ["road", "poi", "subpoi"]
     kept = [["poi", 0, 3], ["floorno", 3, 5], ["person", 5, 8]]
     assert _structure([list(c) for c in kept]) == kept
+
+
+@pytest.mark.parametrize(
+    ("text", "district"),
+    [("浙江省杭州市杭州市西湖区", "西湖区"), ("江苏省南京市南京市玄武区中山路1号", "玄武区")],
+)
+def test_repeated_city_is_noise_but_the_county_after_it_is_not(text, district):
+    comps = [(c.label, c.text) for c in parse(text)]
+    assert [label for label, _ in comps].count("city") == 1
+    assert [label for label, _ in comps].count("redundant") == 1
+    assert ("district", district) in comps
