@@ -2,9 +2,9 @@
 when the data change, and reverse geocoding through PostGIS.
 
 The index is built lazily on the first request for a database URL. Each later request compares
-:func:`api.storage.addresses.address_base_version` (row counts and largest ids) with the one the
-index was built from and rebuilds when it differs; :func:`invalidate` forces a rebuild (for
-edits in place that leave counts and ids alone).
+:func:`api.storage.addresses.address_base_version` (row counts, largest ids and a change counter
+that triggers bump on every write to an address column) with the one the index was built from
+and rebuilds when it differs; :func:`invalidate` forces a rebuild.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Float, Integer, case, cast, func, literal, select
+from sqlalchemy import Float, Integer, case, cast, func, literal, literal_column, select
 from sqlalchemy.orm import Session
 
 from api.storage import models
@@ -42,12 +42,11 @@ COLUMNS = ["id", "address", "name", "from_no", "to_no", "geometry"]
 
 
 def address_base_version(session: Session) -> tuple[int, ...]:
-    """A cheap fingerprint of the address base: row count and largest id of each source table.
-
-    It changes when rows are added or removed; edits of an address in place need an explicit
-    :func:`api.geocode_db.invalidate`.
-    """
-    parts = []
+    """A cheap fingerprint of the address base: row count and largest id of each source table,
+    and the change counter that statement triggers bump on every insert, delete and update of
+    an address column (migration 0005), so an address edited in place changes it too."""
+    # is_called: the first nextval leaves last_value at 1
+    parts = [literal_column("(SELECT last_value + is_called::int FROM address_base_changes)")]
     for model in ADDRESS_TABLES:
         parts.append(select(func.count()).select_from(model).scalar_subquery())
         parts.append(select(func.coalesce(func.max(model.id), 0)).scalar_subquery())
