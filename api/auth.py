@@ -11,6 +11,7 @@ random secret of that length; passwords get argon2).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import re
 import secrets
@@ -24,7 +25,7 @@ from pathlib import Path
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -69,6 +70,8 @@ class Principal(BaseModel):
     community_code: str | None = None
     street_code: str | None = None
     department: str | None = None
+    # the stored password hash, for tying access tokens to the password (never serialised)
+    _password_hash: str | None = PrivateAttr(default=None)
 
 
 def sees_personal_data(principal: Principal | None) -> bool:
@@ -282,7 +285,7 @@ def _principal(session: Session, user: User) -> Principal:
             community_code = session.scalar(
                 select(Community.code).where(Community.id == worker.community_id)
             )
-    return Principal(
+    principal = Principal(
         username=user.username,
         role=Role(user.role),
         display_name=user.display_name,
@@ -292,6 +295,8 @@ def _principal(session: Session, user: User) -> Principal:
         street_code=user.street_code,
         department=user.department,
     )
+    principal._password_hash = user.password_hash
+    return principal
 
 
 def list_users(session: Session) -> list[tuple[Principal, bool]]:
@@ -387,7 +392,15 @@ def issue_token(
         "exp": now + lifetime,
         "typ": "access",
     }
-    return jwt.encode(claims, signing_secret(settings), algorithm=ALGORITHM)
+    secret = signing_secret(settings)
+    if principal._password_hash:
+        claims["pwd"] = _password_stamp(principal._password_hash, secret)
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def _password_stamp(password_hash: str, secret: str) -> str:
+    """A keyed fingerprint of the password hash: a new password makes earlier tokens invalid."""
+    return hmac.new(secret.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:22]
 
 
 def principal_from_token(session: Session, token: str, settings: Settings | None = None):
@@ -407,7 +420,16 @@ def principal_from_token(session: Session, token: str, settings: Settings | None
         raise UnauthorizedError("invalid access token") from None
     if claims.get("typ") != "access":
         raise UnauthorizedError("invalid access token")
-    return principal_for(session, str(claims["sub"]))
+    principal = principal_for(session, str(claims["sub"]))
+    stamp = claims.get("pwd")
+    if stamp is not None and not (
+        principal._password_hash
+        and hmac.compare_digest(
+            stamp, _password_stamp(principal._password_hash, signing_secret(settings))
+        )
+    ):
+        raise UnauthorizedError("the password has changed since this token was issued: sign in")
+    return principal
 
 
 # -- API tokens ----------------------------------------------------------------------------------

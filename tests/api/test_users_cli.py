@@ -143,10 +143,17 @@ def test_passwd_and_existing_worker_rows(area, client):
     assert me.json()["grid_codes"] == [OTHER_GRID] and me.json()["worker_id"] == "W0001"
     weak = users("passwd", "W0001", "--password", "short")
     assert weak.exit_code == 1 and "too short" in weak.output
+    issued = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    assert client.get("/api/auth/me", headers=issued).status_code == 200  # weak: not changed
     assert users("passwd", "W0001", "--password", "Brand-new-pass-9").exit_code == 0
     old = client.post("/api/auth/token", data={"username": "W0001", "password": PASSWORD})
     new = client.post("/api/auth/token", data={"username": "W0001", "password": "Brand-new-pass-9"})
     assert (old.status_code, new.status_code) == (401, 200)
+    # a token issued before the change no longer works; one issued after it does
+    revoked = client.get("/api/auth/me", headers=issued)
+    assert revoked.status_code == 401 and "password has changed" in revoked.json()["detail"]
+    fresh = {"Authorization": f"Bearer {new.json()['access_token']}"}
+    assert client.get("/api/auth/me", headers=fresh).status_code == 200
     assert users("passwd", "nobody", "--password", "Brand-new-pass-9").exit_code == 1
     actions = rows(area, "SELECT action FROM audit_log WHERE object_id = 'W0001' ORDER BY id")
     assert actions == [("user.create",), ("user.password",)]
