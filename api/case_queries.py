@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,23 @@ PUBLIC_FIELDS = (
     "closed_at", "rating", "lon", "lat", "version", "duplicate_of",
 )  # fmt: skip
 PERSONAL = ("reporter_name", "reporter_phone")
+# phone and ID-card numbers residents type into a description (请联系13812345678)
+_CONTACT = re.compile(
+    r"(?<![0-9])(?:1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|[0-9]{17}[0-9Xx])(?![0-9])"
+)
+
+
+def mask_contacts(text: str | None) -> str | None:
+    """The text with phone and ID-card numbers masked but for their first three and last two
+    characters (138******78), for everyone who may not see reporters' personal data."""
+    if not text:
+        return text
+    return _CONTACT.sub(lambda m: m[0][:3] + "*" * (len(m[0]) - 5) + m[0][-2:], text)
+
+
+def without_personal(row: dict) -> dict:
+    """A case row as shown to someone who may not see reporters' personal data."""
+    return {**row, **dict.fromkeys(PERSONAL), "description": mask_contacts(row.get("description"))}
 
 
 def _columns() -> list:

@@ -208,8 +208,7 @@ def case_out(
     if not full:
         row = {k: row[k] for k in q.PUBLIC_FIELDS}
     elif not staff:
-        for k in q.PERSONAL:
-            row[k] = None
+        row = q.without_personal(row)
     out = CaseOut(**row, receipt=receipt)
     out.allowed = workflow.allowed_actions(out.status, actor.role)
     if history:
@@ -284,7 +283,7 @@ def list_cases(
     items = []
     for row in rows:
         if not auth.sees_personal_data(actor):
-            row = {**row, **dict.fromkeys(q.PERSONAL)}
+            row = q.without_personal(row)
         item = CaseOut(**row)
         item.allowed = workflow.allowed_actions(item.status, actor.role)
         items.append(item)
@@ -344,7 +343,10 @@ def export_cases(
     no personal data of reporters."""
     kw = dict(grid=grid, community=community, street=street, status=status, category=category,
               overdue=overdue, since=since, until=until)  # fmt: skip
-    rows = q.export_rows(session, cases.visible_filter(cases.Actor.of(user)), _filters(**kw))
+    rows = map(
+        q.without_personal,
+        q.export_rows(session, cases.visible_filter(cases.Actor.of(user)), _filters(**kw)),
+    )
     if format == "csv":
         return StreamingResponse(
             _csv(rows),

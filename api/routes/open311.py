@@ -128,7 +128,7 @@ def _public(row: dict) -> dict:
         "status_notes": row["status"],
         "service_name": cat.get("name"),
         "service_code": row["category"],
-        "description": row["description"],
+        "description": q.mask_contacts(row["description"]),
         "agency_responsible": row["department"]
         or (f"网格 {row['grid_code']}" if row["grid_code"] else row["community_code"]),
         "service_notice": None,

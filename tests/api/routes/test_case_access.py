@@ -127,3 +127,22 @@ def test_roles_that_may_not_act_get_403_or_404(world):
         "/api/audit", params={"object_id": str(ids["in_b"])}, headers=headers["admin1"]
     )
     assert [(e["action"], e["actor"]) for e in anonymous.json()] == [("case.create", "anonymous")]
+
+
+def test_phone_numbers_in_descriptions_are_masked_for_those_who_may_not_see_them(world):
+    client, headers, ids = world
+    lon, lat, category = PLACES["in_a"]
+    typed = "井盖松动，请联系13687654321或0571-87654321，身份证330106199001011234"
+    body = {"lon": lon, "lat": lat, "category": category, "description": typed}
+    case_id = client.post("/api/cases", json=body).json()["id"]
+    masked = "井盖松动，请联系136******21或057********21，身份证330*************34"
+    staff = client.get(f"/api/cases/{case_id}", headers=headers["admin1"]).json()
+    assert staff["description"] == typed
+    planner = client.get(f"/api/cases/{case_id}", headers=headers["planner1"]).json()
+    assert planner["description"] == masked
+    listed = client.get("/api/cases", headers=headers["planner1"], params={"page_size": 100})
+    assert {i["description"] for i in listed.json()["items"] if i["id"] == case_id} == {masked}
+    public = client.get("/open311/v2/requests.json").json()
+    assert [r["description"] for r in public if r["service_request_id"] == str(case_id)] == [masked]
+    export = client.get("/api/cases/export", headers=headers["admin1"])
+    assert masked in export.text and "13687654321" not in export.text
