@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Header, Path, Query, Request, Response, UploadFile
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api import auth, cases, workflow
 from api import case_queries as q
@@ -21,6 +21,7 @@ from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
 from api.settings import get_settings
 from api.storage import models
+from api.validation import check_lon_lat
 from data.catalogs import case_categories
 from geo.errors import InputError
 
@@ -63,6 +64,19 @@ class CaseIn(BaseModel):
     description: str = Field(description="what is wrong (free text)")
     reporter_name: str | None = Field(None, description="personal data: shown to staff only")
     reporter_phone: str | None = Field(None, pattern=r"^\+?[0-9][0-9 -]{4,30}$")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _point(cls, data: Any) -> Any:
+        """Name swapped or projected coordinates before the range checks reject them."""
+        if isinstance(data, dict):
+            lon, lat = data.get("lon"), data.get("lat")
+            numbers = all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in (lon, lat)
+            )
+            if numbers:
+                check_lon_lat(float(lon), float(lat))
+        return data
 
     @field_validator("description")
     @classmethod

@@ -119,6 +119,8 @@ def test_from_a_building(world, db_url):
         ({"category": "no_such"}, "unknown category"),
         ({"lon": 181}, "lon"),
         ({"lat": -91}, "lat"),
+        ({"lon": 32.005, "lat": 118.805}, "swap them to [longitude, latitude]"),
+        ({"lon": 13_226_000.0, "lat": 3_773_000.0}, "projected metres"),
         ({"crs": "utm"}, "crs"),
         ({"description": "   "}, "description is empty"),
         ({"description": "x" * 2001}, "at most 2000"),
