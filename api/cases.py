@@ -301,19 +301,10 @@ def _lookup(
 #: `metres` and `hours` (its original; the degree radius lets the GiST index find candidates,
 #: the geography distance decides) and the grid's
 #: on-duty workers with their open load (as dispatch.GRID_WORKERS), in one statement.
-LOOKUP = text("""
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g),
+LOOKUP = text(f"""
+{dispatch.POINT_CTE},
 grid AS (
-SELECT grid.code, c.code AS community, s.code AS street,
-       (SELECT m.code FROM grids m, pt
-         WHERE m.level = 'micro' AND m.valid_to IS NULL AND m.parent_code = grid.code
-           AND ST_Intersects(m.geom, pt.g)
-         ORDER BY m.code LIMIT 1) AS micro
-  FROM grids grid CROSS JOIN pt
-  LEFT JOIN communities c ON c.id = grid.community_id
-  LEFT JOIN streets s ON s.id = c.street_id
- WHERE grid.level = 'grid' AND grid.valid_to IS NULL AND ST_Intersects(grid.geom, pt.g)
- ORDER BY grid.code LIMIT 1),
+{dispatch.CONTAINED_GRID}),
 dup AS (
 SELECT c.id, c.duplicate_of FROM cases c, pt
  WHERE c.category = :code AND c.status <> 'closed' AND c.reported_at BETWEEN :start AND :end

@@ -52,9 +52,10 @@ def _grid_select():
 #: The usual case in one statement: the lowest-coded grid the point lies in or on, its micro-grid,
 #: community and street office. Plain text SQL: building the equivalent expression per call
 #: cost several milliseconds of Python on a busy machine, the query itself well under one.
-CONTAINED = text("""
-WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)
-SELECT grid.code, c.code AS community, s.code AS street,
+#: The point as a CTE ``pt`` and the SELECT of the contained route over it (api/cases.py builds
+#: its one-statement intake around the same SELECT).
+POINT_CTE = "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)"
+CONTAINED_GRID = """SELECT grid.code, c.code AS community, s.code AS street,
        (SELECT m.code FROM grids m, pt
          WHERE m.level = 'micro' AND m.valid_to IS NULL AND m.parent_code = grid.code
            AND ST_Intersects(m.geom, pt.g)
@@ -63,8 +64,8 @@ SELECT grid.code, c.code AS community, s.code AS street,
   LEFT JOIN communities c ON c.id = grid.community_id
   LEFT JOIN streets s ON s.id = c.street_id
  WHERE grid.level = 'grid' AND grid.valid_to IS NULL AND ST_Intersects(grid.geom, pt.g)
- ORDER BY grid.code LIMIT 1
-""")
+ ORDER BY grid.code LIMIT 1"""
+CONTAINED = text(f"\n{POINT_CTE}\n{CONTAINED_GRID}\n")
 
 
 def route_point(session: Session, lon: float, lat: float, *, tolerance_m: float) -> Route:
