@@ -407,10 +407,11 @@ def principal_from_token(session: Session, token: str, settings: Settings | None
     """The Principal a Bearer token (access token or API token) stands for; 401 otherwise."""
     if token.startswith(API_TOKEN_PREFIX):
         return _principal_from_api_token(session, token)
+    secret = signing_secret(settings)
     try:
         claims = jwt.decode(
             token,
-            signing_secret(settings),
+            secret,
             algorithms=[ALGORITHM],
             options={"require": ["exp", "sub"]},
         )
@@ -424,9 +425,7 @@ def principal_from_token(session: Session, token: str, settings: Settings | None
     stamp = claims.get("pwd")
     if stamp is not None and not (
         principal._password_hash
-        and hmac.compare_digest(
-            stamp, _password_stamp(principal._password_hash, signing_secret(settings))
-        )
+        and hmac.compare_digest(stamp, _password_stamp(principal._password_hash, secret))
     ):
         raise UnauthorizedError("the password has changed since this token was issued: sign in")
     return principal
