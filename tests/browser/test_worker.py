@@ -46,6 +46,8 @@ def test_worker_accepts_and_resolves_a_case_on_a_phone(live_server, phone):
     p.click("#signin button")
     item = p.locator(f'[data-case="{case["id"]}"]')
     item.wait_for(timeout=20_000)
+    # grids and buildings load beside the case list: wait for them rather than race them
+    p.wait_for_function("wangge.layers.grids.getLayers().length > 0", timeout=20_000)
     assert p.evaluate("wangge.layers.grids.getLayers().length") == 1
     assert p.evaluate("wangge.layers.cases.getLayers().length") >= 1
     if case["status"] == "dispatched":
