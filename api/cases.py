@@ -691,7 +691,13 @@ def _reroute(session: Session, case_id: int, route: dispatch.Route, *, actor: st
     data = {"from_grid": case.grid_code, "to_grid": route.grid_code,
             "from_micro": case.micro_grid_code, "to_micro": route.micro_grid_code,
             "from_assignee": case.assignee_worker_id}  # fmt: skip
-    if status == "dispatched" and case.grid_code != route.grid_code:
+    keeps = case.assignee_id is not None and route.grid_code is not None and any(
+        w[0] == case.assignee_id for w in dispatch.grid_workers(session, route.grid_code)
+    )
+    if status == "dispatched" and case.grid_code != route.grid_code and keeps:
+        status = case.status  # the assignee serves the new grid too: the work goes on
+        data["to_assignee_id"] = case.assignee_id
+    elif status == "dispatched" and case.grid_code != route.grid_code:
         assignee = dispatch.pick_assignee(session, route.grid_code)
         if assignee is None:
             status = "reported"

@@ -86,6 +86,49 @@ def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
         assert cases.reroute_open_cases(s, actor="test") == 0
 
 
+def test_assignee_serving_the_new_grid_keeps_the_accepted_case(db_url):
+    w.build(db_url)
+    new = w.C1 + "003"
+    with transaction(db_url) as s:
+        in_a = _report(s, 118.809, 32.0075)
+        s.execute(text("UPDATE cases SET status = 'accepted' WHERE id = :i"), {"i": in_a})
+        worker = _case(s, in_a).worker_id
+        s.execute(
+            text(
+                "INSERT INTO worker_grids (worker_id, grid_code) "
+                "SELECT id, :g FROM workers WHERE worker_id = :w"
+            ),
+            {"g": new, "w": worker},
+        )
+    with transaction(db_url) as s:
+        (area,) = grid_store.select_communities(s, community=[w.C1])
+        at = grid_store.lock_communities(s, [area.id])
+        layer = gpd.GeoDataFrame(
+            {
+                "code": [w.A, new],
+                "level": ["grid", "grid"],
+                "parent_code": [None, None],
+                "households": [300, 500],
+                "members": [[], []],
+            },
+            geometry=[box(118.80, 32.00, 118.808, 32.01), box(118.808, 32.00, 118.82, 32.01)],
+            crs=4326,
+        )
+        grid_store.write_version(s, area, layer, at=at)
+        assert cases.reroute_open_cases(s, actor="test") >= 1
+    with transaction(db_url) as s:
+        assert tuple(_case(s, in_a)) == (new, None, "accepted", worker)
+        last = s.execute(
+            text(
+                "SELECT from_status, to_status, data FROM case_events "
+                "WHERE case_id = :i ORDER BY id DESC LIMIT 1"
+            ),
+            {"i": in_a},
+        ).one()
+        assert (last.from_status, last.to_status) == ("accepted", "accepted")
+        assert last.data["to_grid"] == new
+
+
 @pytest.fixture
 def synthetic(db_url, monkeypatch):
     monkeypatch.setenv("WANGGE_RATE_LIMIT", "false")
