@@ -257,6 +257,18 @@ TEXT: dict[str, dict[str, str]] = {
         "circle_buffer": " (straight-line estimate)",
         "stations_missing": "The station service is not available yet",
         "your_location": "The address you searched",
+        # the functions of data/catalogs/station_types.json (their Chinese names live there)
+        "function.childcare": "Childcare",
+        "function.elderly_care": "Elderly care",
+        "function.health": "Health care",
+        "function.food": "Meals",
+        "function.leisure": "Leisure and culture",
+        "function.services": "Public services",
+        "function.legal_aid": "Legal aid",
+        "function.employment": "Employment services",
+        "function.volunteer": "Volunteering",
+        "function.reading": "Reading room",
+        "function.disability": "Disability support",
     },
 }
 
@@ -264,6 +276,11 @@ TEXT: dict[str, dict[str, str]] = {
 def text(key: str, lang: str = "zh") -> str:
     """The text for `key` in `lang` (falls back to Chinese, then to the key)."""
     return TEXT.get(lang, TEXT["zh"]).get(key) or TEXT["zh"].get(key, key)
+
+
+def function_label(code: str, name: str, lang: str) -> str:
+    """A station function's name: the catalog's Chinese `name`, or its English text."""
+    return TEXT[lang].get(f"function.{code}", name) if lang == "en" else name
 
 
 def language(value: str | None) -> str:

@@ -10,7 +10,7 @@ import folium
 import geopandas as gpd
 
 from maps.base import Legend, base_map, bounds_of, finish
-from maps.messages import text
+from maps.messages import function_label, text
 
 TYPE_COLOURS = (
     "#c0392b", "#d35400", "#8e44ad", "#2471a3", "#17a589",
@@ -32,7 +32,8 @@ def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> str:
     kind = row.get("type") or ""
     label = types.get(kind, {}).get("en") if lang == "en" else kind
     stars = int(row["stars"]) if row.get("stars") else 0
-    offered = "、".join(escape(functions.get(f, f)) for f in row.get("functions") or [])
+    comma = ", " if lang == "en" else "、"
+    offered = comma.join(escape(functions.get(f, f)) for f in row.get("functions") or [])
     lines = [
         f"<b>{escape(row['name'])}</b>",
         escape(label or ""),
@@ -71,6 +72,8 @@ def build_public_map(
     labels : mapping, optional
         Names of every function code a station may list (the six and the extras).
     """
+    functions = {code: function_label(code, name, lang) for code, name in functions.items()}
+    labels = {code: function_label(code, name, lang) for code, name in (labels or {}).items()}
     stations = stations[[c for c in PUBLIC_COLUMNS if c in stations.columns] + ["geometry"]]
     m = base_map(bounds=bounds_of(stations), tiles=tiles, attribution=attribution, lang=lang)
     colours = _colours(types)
@@ -93,7 +96,7 @@ def build_public_map(
             alt=row["station_id"],
         ).add_to(group)
         # popups are bound by public.js: folium's Popup needs jQuery, which the pages do not load
-        popup = _popup(row, types, {**functions, **(labels or {})}, lang)
+        popup = _popup(row, types, {**functions, **labels}, lang)
         records.append(row | {"lon": point.x, "lat": point.y, "popup": popup})
     circles = folium.FeatureGroup(name=text("circles", lang)).add_to(m)
     Legend(

@@ -55,6 +55,9 @@ def test_public_page_in_english(live_server, page):
     wait_drawn(p)
     assert p.locator("h1").inner_text() == "Neighborhood centers"
     assert p.locator("#lang-switch").inner_text() == "中文"
+    filters = p.locator("#functions").inner_text()
+    assert "Elderly care" in filters and "Public services" in filters
+    assert "老有所养" not in filters
 
 
 def test_data_layers_draw_when_the_tile_server_cannot_be_reached(live_server, page, monkeypatch):

@@ -121,3 +121,11 @@ def test_localize_refuses_an_asset_without_a_local_copy():
     MarkerCluster().add_to(m)
     with pytest.raises(ValueError, match="no local copy"):
         localize(m)
+
+
+def test_every_station_function_has_english_text():
+    from data.catalogs import function_names
+    from maps.messages import TEXT
+
+    missing = [code for code in function_names() if f"function.{code}" not in TEXT["en"]]
+    assert missing == []
