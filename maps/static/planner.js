@@ -67,14 +67,29 @@
       });
     }
 
+    var tileHighlighted = []; // codes drawn highlighted on vector-tile layers
+
+    function tileStyle(props) {
+      return featureStyle({ properties: props });
+    }
+
     function restyle() {
       ["grids", "micro_grids"].forEach(function (k) {
-        if (layers[k] && layers[k].setStyle) {
-          layers[k].setStyle(function (f) {
+        var layer = layers[k];
+        if (layer && layer.setStyle) {
+          layer.setStyle(function (f) {
             return featureStyle(f);
+          });
+        } else if (layer && layer.setFeatureStyle) {
+          tileHighlighted.forEach(function (code) {
+            if (state.selection.indexOf(code) < 0) layer.resetFeatureStyle(code);
+          });
+          state.selection.forEach(function (code) {
+            layer.setFeatureStyle(code, tileStyle);
           });
         }
       });
+      tileHighlighted = state.selection.slice();
       editLayer.setStyle(featureStyle);
     }
 

@@ -193,3 +193,15 @@ def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page
     selected = p.evaluate("wangge.planner.state.selection[0]")
     assert selected == code or selected.startswith(code)
     assert "户数" in p.locator("#info").inner_text()
+    layer = "grids" if selected == code else "micro_grids"
+    colours = (
+        "([layer, code]) => Object.values(wangge.layers[layer]._vectorTiles)"
+        ".filter(t => t._features[code]).map(t => t._features[code].feature.options.color)"
+    )
+    assert set(p.evaluate(colours, [layer, selected])) == {"#f5b800"}  # highlighted on the tiles
+    other = sorted(grid_layer(live_server))[-1]
+    p.mouse.click(*pixel(p, *open_spot(live_server, other)))
+    p.wait_for_function(
+        "(code) => wangge.planner.state.selection[0].startsWith(code)", arg=other, timeout=5000
+    )
+    assert "#f5b800" not in p.evaluate(colours, [layer, selected])  # the old one is plain again
