@@ -567,6 +567,9 @@ def _effects(
         changes["resolved_at"] = now
     elif action == "reopen":
         changes["resolved_at"] = None
+    elif action == "note" and not (step.note or "").strip():
+        msg = "a progress note (action 'note') needs the note text"
+        raise InputError(msg)
     elif action == "rate":
         if step.rating is None or not 1 <= step.rating <= 5:
             msg = "rate needs a rating from 1 to 5"
@@ -691,8 +694,10 @@ def _reroute(session: Session, case_id: int, route: dispatch.Route, *, actor: st
     data = {"from_grid": case.grid_code, "to_grid": route.grid_code,
             "from_micro": case.micro_grid_code, "to_micro": route.micro_grid_code,
             "from_assignee": case.assignee_worker_id}  # fmt: skip
-    keeps = case.assignee_id is not None and route.grid_code is not None and any(
-        w[0] == case.assignee_id for w in dispatch.grid_workers(session, route.grid_code)
+    keeps = (
+        case.assignee_id is not None
+        and route.grid_code is not None
+        and any(w[0] == case.assignee_id for w in dispatch.grid_workers(session, route.grid_code))
     )
     if status == "dispatched" and case.grid_code != route.grid_code and keeps:
         status = case.status  # the assignee serves the new grid too: the work goes on

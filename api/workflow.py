@@ -9,7 +9,8 @@ Nothing here touches FastAPI or the database. The loop (事件闭环):
 
 plus send back (退单: a worker returns a dispatched case to the triage queue, a department a
 transferred one to the street office), reassign (改派), supervise (督办: a flag, no status
-change), reopen (a resolution not accepted) and dismiss (duplicates, not a case: closed).
+change), note (进展反馈: a progress note from whoever handles the case, no status change),
+reopen (a resolution not accepted) and dismiss (duplicates, not a case: closed).
 `system` is the service itself (automatic dispatch at intake, re-routing after grid redraws).
 """
 
@@ -50,6 +51,7 @@ class Rule:
 _OPEN_NOT_DEPT = ("dispatched", "accepted", "in_progress", "escalated_community")
 _GRID_STAGE = ("reported", "dispatched", "accepted", "in_progress")
 _ABOVE_GRID = ("escalated_community", "escalated_street", "transferred", "claimed")
+_HANDLING = ("accepted", "in_progress", *_ABOVE_GRID)
 
 TRANSITIONS: tuple[Rule, ...] = (
     Rule("dispatch", ("reported",), "dispatched", COMMUNITY + STREET + ADMIN + SYSTEM, "派单"),
@@ -78,6 +80,7 @@ TRANSITIONS: tuple[Rule, ...] = (
     Rule("reroute", _GRID_STAGE, "dispatched", SYSTEM + ADMIN, "网格调整改派"),
     Rule("reroute", _ABOVE_GRID, None, SYSTEM + ADMIN, "网格调整改派"),
     Rule("supervise", tuple(sorted(OPEN)), None, COMMUNITY + STREET + ADMIN, "督办"),
+    Rule("note", _HANDLING, None, GRID + DEPT + COMMUNITY + STREET + ADMIN, "进展反馈"),
     Rule("reopen", ("resolved",), "dispatched", COMMUNITY + STREET + RESIDENT + ADMIN, "重新办理"),
     Rule("rate", ("resolved",), "rated", RESIDENT + ADMIN, "评价"),
     Rule("close", ("resolved", "rated"), "closed", COMMUNITY + STREET + ADMIN + SYSTEM, "结案"),

@@ -6,7 +6,7 @@
   var T = function (k, v) {
     return W.T(k, v);
   };
-  var ACTIONS = ["accept", "start", "resolve", "escalate"];
+  var ACTIONS = ["accept", "start", "note", "resolve", "escalate"];
   var OPEN = ["reported", "dispatched", "accepted", "in_progress", "escalated_community"];
 
   W.register("worker", function (map, layers, config) {
@@ -117,7 +117,7 @@
           return W.el("button", {
             type: "button",
             "data-action": a,
-            text: T(a === "start" ? "update" : a),
+            text: T(a === "note" ? "update" : a),
             onclick: function () {
               act(c, a, note.value);
             },

@@ -57,12 +57,24 @@ def test_worker_accepts_and_resolves_a_case_on_a_phone(live_server, phone):
             arg=case["id"],
             timeout=20_000,
         )
+    item = p.locator(f'[data-case="{case["id"]}"]')
+    version = p.evaluate("id => wangge.workerPage.cases.find(c => c.id === id).version", case["id"])
+    item.locator("input.note").fill("已到现场")
+    item.locator("[data-action=note]").click()  # 更新进展: a note, the status stays
+    headers = token(live_server, WORKER, PASSWORD)
+    p.wait_for_function(
+        "([id, v]) => wangge.workerPage.cases.some(c => c.id === id && c.version > v)",
+        arg=[case["id"], version],
+        timeout=20_000,
+    )
+    noted = httpx.get(f"{live_server.url}/api/cases/{case['id']}", headers=headers).json()
+    assert noted["status"] == "accepted"
+    assert (noted["events"][-1]["action"], noted["events"][-1]["note"]) == ("note", "已到现场")
     screenshot(p, "worker")
     p.locator(f'[data-case="{case["id"]}"] [data-action=resolve]').click()
     p.wait_for_function(
         "id => !wangge.workerPage.cases.some(c => c.id === id)", arg=case["id"], timeout=20_000
     )
-    headers = token(live_server, WORKER, PASSWORD)
     stored = httpx.get(f"{live_server.url}/api/cases/{case['id']}", headers=headers).json()
     assert stored["status"] == "resolved"
     assert [e["to_status"] for e in stored["events"]][-1] == "resolved"

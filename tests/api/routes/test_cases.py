@@ -197,6 +197,24 @@ def test_the_loop_at_the_grid_and_the_rating(world):
     assert events[2]["actor"] == "worker_a" and events[5]["actor"] == "anonymous"
 
 
+def test_progress_note_keeps_the_status_and_needs_text(world):
+    case = report(world, 118.805, 32.005).json()
+    case = _step(world, case, "accept", "worker_a").json()
+    empty = _step(world, case, "note", "worker_a", note="  ")
+    assert empty.status_code == 422 and "needs the note text" in empty.text
+    noted = _step(world, case, "note", "worker_a", note="已到现场，等待物业配合")
+    assert noted.status_code == 200, noted.text
+    after = noted.json()
+    assert after["status"] == "accepted" and after["version"] == case["version"] + 1
+    last = after["events"][-1]
+    assert (last["action"], last["from_status"], last["to_status"]) == (
+        "note", "accepted", "accepted",
+    )  # fmt: skip
+    assert last["note"] == "已到现场，等待物业配合" and last["actor"] == "worker_a"
+    assert _step(world, case, "note", "resident1", note="x").status_code == 404  # not theirs
+    assert _step(world, case, "note", "dept1", note="x").status_code in (403, 404)
+
+
 def _receipt(client, case_id):
     with transaction(client.app.state.database_url) as s:
         return s.execute(text("SELECT receipt FROM cases WHERE id = :i"), {"i": case_id}).scalar()
