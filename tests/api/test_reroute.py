@@ -31,6 +31,24 @@ def _case(session, case_id):
     ).one()
 
 
+def _redraw(session, new: str) -> None:
+    """A shrinks to x < 118.808 (its micro-grids dropped), the rest of the area is grid `new`."""
+    (area,) = grid_store.select_communities(session, community=[w.C1])
+    at = grid_store.lock_communities(session, [area.id])
+    layer = gpd.GeoDataFrame(
+        {
+            "code": [w.A, new],
+            "level": ["grid", "grid"],
+            "parent_code": [None, None],
+            "households": [300, 500],
+            "members": [[], []],
+        },
+        geometry=[box(118.80, 32.00, 118.808, 32.01), box(118.808, 32.00, 118.82, 32.01)],
+        crs=4326,
+    )
+    grid_store.write_version(session, area, layer, at=at)
+
+
 def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
     w.build(db_url)
     with transaction(db_url) as s:
@@ -41,22 +59,9 @@ def test_redraw_reroutes_open_cases_and_moves_assignments(db_url):
         s.execute(text("UPDATE cases SET status = 'accepted' WHERE id = :i"), {"i": in_a})
     # the redraw: A shrinks to x < 118.808 (its micro-grids dropped), B grows west; grid A's
     # code stays, B is renumbered 003 (B retired: its workers should follow to 003)
+    new = w.C1 + "003"
     with transaction(db_url) as s:
-        (area,) = grid_store.select_communities(s, community=[w.C1])
-        at = grid_store.lock_communities(s, [area.id])
-        new = w.C1 + "003"
-        layer = gpd.GeoDataFrame(
-            {
-                "code": [w.A, new],
-                "level": ["grid", "grid"],
-                "parent_code": [None, None],
-                "households": [300, 500],
-                "members": [[], []],
-            },
-            geometry=[box(118.80, 32.00, 118.808, 32.01), box(118.808, 32.00, 118.82, 32.01)],
-            crs=4326,
-        )
-        grid_store.write_version(s, area, layer, at=at)
+        _redraw(s, new)
         moved = cases.reroute_open_cases(s, actor="test")
     assert moved == 2  # in_a changes grid; deep loses its micro-grid
     with transaction(db_url) as s:
@@ -101,20 +106,7 @@ def test_assignee_serving_the_new_grid_keeps_the_accepted_case(db_url):
             {"g": new, "w": worker},
         )
     with transaction(db_url) as s:
-        (area,) = grid_store.select_communities(s, community=[w.C1])
-        at = grid_store.lock_communities(s, [area.id])
-        layer = gpd.GeoDataFrame(
-            {
-                "code": [w.A, new],
-                "level": ["grid", "grid"],
-                "parent_code": [None, None],
-                "households": [300, 500],
-                "members": [[], []],
-            },
-            geometry=[box(118.80, 32.00, 118.808, 32.01), box(118.808, 32.00, 118.82, 32.01)],
-            crs=4326,
-        )
-        grid_store.write_version(s, area, layer, at=at)
+        _redraw(s, new)
         assert cases.reroute_open_cases(s, actor="test") >= 1
     with transaction(db_url) as s:
         assert tuple(_case(s, in_a)) == (new, None, "accepted", worker)
