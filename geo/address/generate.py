@@ -61,7 +61,8 @@ _ASSIST = (("旁边", 6), ("对面", 6), ("附近", 5), ("东侧", 2), ("西侧"
            ("北侧", 2), ("隔壁", 2), ("门口", 2), ("后面", 2), ("旁", 2), ("往里", 1),
            ("斜对面", 1), ("楼下", 1), ("交叉口", 2), ("路口", 1), ("东", 1), ("西", 1),
            ("南", 1), ("北", 1), ("内", 1), ("里面", 1), ("边上", 1), ("前面", 1),
-           ("院内", 1), ("东门", 1), ("北门", 1), ("出口", 1), ("往东", 1))  # fmt: skip
+           ("院内", 1), ("东门", 1), ("北门", 1), ("出口", 1), ("往东", 1), ("左侧", 1),
+           ("右侧", 1), ("左转", 1), ("左手边", 1))  # fmt: skip
 _REDUNDANT_NOTE = ("电联", "电话联系", "请电联", "送货上门", "代收", "收", "转", "急", "谢谢",
                    "工号", "快递", "到了打电话", "地址")  # fmt: skip
 _DEVZONE = (("经济开发区", 4), ("开发区", 8), ("高新区", 5), ("经济技术开发区", 3),
@@ -344,13 +345,28 @@ def _room_text(rng: random.Random) -> str:
 # followed by its unit or the room, a unit by the room, a floor mostly ends the address or names
 # the recipient on it.
 _AFTER = {
-    "houseno": (("cellno", 37), ("roomno", 33), ("$", 15), ("floorno", 10), ("person", 5)),
+    "houseno": (
+        ("cellno", 37),
+        ("roomno", 33),
+        ("$", 15),
+        ("floorno", 10),
+        ("subpoi", 5),
+        ("person", 3),
+    ),
     "cellno": (("roomno", 73), ("$", 14), ("floorno", 8), ("person", 5)),
     "floorno": (("$", 52), ("person", 24), ("roomno", 16), ("subpoi", 4)),
     "roomno": (("$", 92), ("person", 8)),
 }
 _TEXT = {"houseno": _house_text, "cellno": _cell_text, "floorno": _floor_text,
          "roomno": _room_text}  # fmt: skip
+
+
+def _assist(rng: random.Random) -> str:
+    """A relative position: a word (对面), or a direction and a distance (向东500米)."""
+    if rng.random() < 0.1:
+        side = rng.choice(("向东", "往西", "往前", "往右", "向北", "东北", "西", ""))
+        return side + str(rng.choice((20, 30, 50, 100, 150, 200, 300, 500))) + "米"
+    return _pick(rng, _ASSIST)
 
 
 def _numbers(
@@ -398,7 +414,7 @@ def _road_part(rng: random.Random, pools: _Pools) -> tuple[list[Piece], bool]:
         return [*out, (building, "houseno"), *rest], False
     if roll < 0.27:  # no number: a place follows, or nothing
         if rng.random() < 0.1:
-            out.append((_pick(rng, _ASSIST), "assist"))
+            out.append((_assist(rng), "assist"))
         return out, rng.random() < 0.8
     no = _num(rng, 1, 1999)
     roll = rng.random()
@@ -416,7 +432,7 @@ def _road_part(rng: random.Random, pools: _Pools) -> tuple[list[Piece], bool]:
     else:
         out.append((no + rng.choice(("号", "号", "号", "号院")), "roadno"))
     if rng.random() < 0.02:
-        out.append((_pick(rng, _ASSIST), "assist"))
+        out.append((_assist(rng), "assist"))
     return out, True
 
 
@@ -443,7 +459,7 @@ def _poi_part(rng: random.Random, pools: _Pools) -> list[Piece]:
             return out + [(_person(rng, pools), "person")]
         if roll < 0.92:
             return out + _numbers(rng, pools, True, "roomno")
-        return out + [(_pick(rng, _ASSIST), "assist")]
+        return out + [(_assist(rng), "assist")]
     if roll < 0.42:
         return out
     if roll < 0.75:
@@ -453,7 +469,7 @@ def _poi_part(rng: random.Random, pools: _Pools) -> list[Piece]:
     if roll < 0.87:
         return out + _numbers(rng, pools, True, "roomno")
     if roll < 0.91:
-        out.append((_pick(rng, _ASSIST), "assist"))
+        out.append((_assist(rng), "assist"))
         if rng.random() < 0.4:
             out.append((_subpoi(rng, pools), "subpoi"))
         return out

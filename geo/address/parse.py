@@ -79,9 +79,18 @@ _CONTINUES = re.compile(
     rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})|(?:{_alt(lexicon.POI_SUFFIXES)})"
     rf"|(?:{_alt(lexicon.COMMUNITY_SUFFIXES)})|(?:{_alt(lexicon.TOWN_SUFFIXES)})"
 )
+# 兴达路口: the road, then 口 (at its mouth); a bare 路口 or 三叉路口 is an assist word
+_ROAD_MOUTH = re.compile(rf"[{_HAN}]{{2,6}}?路(?=口(?![村镇乡]))")
+# 迎驾桥社区卫生服务站: a facility named after the community is a place
+_AREA_SUFFIXES = lexicon.TOWN_SUFFIXES + lexicon.COMMUNITY_SUFFIXES
+_COMMUNITY_FACILITY = re.compile(r"卫生|服务|医院|诊所|活动|食堂|幼儿园|学校|党群")
 _ROAD_AHEAD = re.compile(rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})(?![道办])")
 _ADMIN_AHEAD = re.compile(r"[省市区县镇乡]")
+# 向东500米, 西北150米: a direction and a distance (a bare 100米 too)
+_DISTANCE_TEXT = r"(?:[往向朝][东西南北前后左右]|[东西南北]{1,2})?约?[0-9]+(?:米|公里|千米)"
+_DISTANCE = re.compile(_DISTANCE_TEXT)
 _BOUNDARY = re.compile(
+    _DISTANCE_TEXT + "|"
     r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@]"
     r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|F|室|号|期|区|弄|组)"
     r"|[0-9]+(?![0-9A-Z" + _HAN + "])"
@@ -151,6 +160,8 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
         if not entries:
             continue
         end = pos + length
+        if s[end - 1] == "市" and s.startswith("场", end):
+            continue  # 马山市场路: a market, not 马山市
         follows_word = None
         good: list[int] = []
         consistent: list[int] = []
@@ -209,6 +220,10 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
         match = pattern.match(s, pos)
         if match and _ROAD_AHEAD.match(s, match.end()):
             continue  # 中关村大街: the name of a road, not a village
+        if match and label != "devzone" and _road_inside(s, pos, match):
+            continue  # 华齐路迎驾桥社区: a road, then the community
+        if match and match.group().endswith("社区") and _COMMUNITY_FACILITY.match(s, match.end()):
+            continue
         if match and not (label == "community" and match.group().endswith("新村")):
             if label == "town" and "town" in state.seen:
                 continue
@@ -217,6 +232,15 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
             state.emit(label, pos, match.end())
             return match.end()
     return None
+
+
+def _road_inside(s: str, pos: int, match: re.Match) -> bool:
+    """Whether a road name starts the matched town or community with a name of 2+ characters
+    between the road and the suffix."""
+    road = _ROAD.match(s, pos, match.end())
+    word = match.group()
+    suffix = max(len(x) for x in _AREA_SUFFIXES if word.endswith(x))
+    return road is not None and match.end() - suffix - road.end() >= 2
 
 
 def _bare_group(s: str, pos: int) -> list[tuple[int, int]]:
@@ -260,7 +284,9 @@ def _numbers(s: str, pos: int, state: _State) -> int | None:
         if not match:
             continue
         end = match.end()
-        if kind in ("houseno", "cellno", "floorno", "roomno"):
+        if kind == "houseno" and state.last == "houseno":
+            label = "cellno"  # 3栋B座: the wing of the building
+        elif kind in ("houseno", "cellno", "floorno", "roomno"):
             label = kind
         elif kind == "lane":
             label = "subroad" if "road" in state.seen else "roadno"  # 虹江路888弄12号
@@ -305,15 +331,20 @@ def _bare(s: str, pos: int, state: _State) -> None:
 
 
 def _name_label(state: _State) -> str:
-    if state.seen & UNIT_LABELS:
-        return "person"
+    if state.seen & UNIT_LABELS and not (state.last == "houseno" and "poi" in state.seen):
+        return "person"  # a shop after the building number (淘宝城12号邮局) is a sub-place
     return "subpoi" if "poi" in state.seen else "poi"
 
 
 def _road(s: str, pos: int, state: _State) -> int | None:
     match = _ROAD.match(s, pos)
     if not match:
-        return None
+        mouth = _ROAD_MOUTH.match(s, pos)
+        if mouth is None or _ASSIST.match(s, pos):
+            return None
+        state.emit("subroad" if "road" in state.seen else "road", pos, mouth.end())
+        state.emit("assist", mouth.end(), mouth.end() + 1)
+        return mouth.end() + 1
     name = match.group()
     if _TOWN.fullmatch(name) or name.endswith(("街道", "新村")):
         return None
@@ -345,6 +376,11 @@ def _chunk(s: str, pos: int, state: _State) -> int:
         _chunk(s[: end - 1], pos, state)  # 聚宝电商园西: the place, then the side of it
         state.emit("assist", end - 1, end)
         return end
+    half = (end - pos) // 2
+    if half >= 2 and (end - pos) % 2 == 0 and s[pos : pos + half] == s[pos + half : end]:
+        state.emit(_name_label(state), pos, pos + half)  # 燕语林森燕语林森: written twice
+        state.emit("redundant", pos + half, end)
+        return end
     split = _POI_SPLIT.search(s, pos, end) or _SECOND_NAME.search(s, pos + 2, end)
     if split and _name_label(state) == "poi" and split.end() < end:
         state.emit("poi", pos, split.end())
@@ -368,6 +404,9 @@ def _function_words(s: str, pos: int, state: _State) -> int | None:
         return match.end()
     if s[pos] in lexicon.ROAD_CONJUNCTIONS and state.last == "road" and _ROAD.match(s, pos + 1):
         state.emit("assist", pos, pos + 1)
+        return pos + 1
+    if s[pos] == "号" and state.comps and state.comps[-1][2] == pos and s[pos - 1] == "号":
+        state.emit("redundant", pos, pos + 1)  # 46号号
         return pos + 1
     if s[pos] == "的" and state.last == "assist":
         state.emit("redundant", pos, pos + 1)
@@ -406,6 +445,11 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
                 continue
         elif "devzone" not in state.seen and (match := _DEVZONE.match(s, pos)):
             state.emit("devzone", pos, match.end())
+            pos = match.end()
+            continue
+        match = _DISTANCE.match(s, pos)
+        if match:
+            state.emit("assist", pos, match.end())
             pos = match.end()
             continue
         end = _numbers(s, pos, state)

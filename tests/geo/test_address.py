@@ -340,3 +340,42 @@ def test_named_zone_is_a_place_but_a_bare_zone_is_a_devzone():
     assert ("poi", "塘上工业区") in rules("塘上工业区")
     assert ("devzone", "工业园区") in rules("江苏省苏州市工业园区星湖街328号")
     assert rules("宁波经济技术开发区")[-1] == ("devzone", "经济技术开发区")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("兴达路口", [("road", "兴达路"), ("assist", "口")]),
+        ("三叉路口", [("assist", "三叉路口")]),
+        (
+            "文一西路与荆长大道交汇口",
+            [("road", "文一西路"), ("assist", "与"), ("subroad", "荆长大道"), ("assist", "交汇口")],
+        ),  # fmt: skip
+        ("华齐路迎驾桥社区", [("road", "华齐路"), ("poi", "迎驾桥社区")]),
+        ("迎驾桥社区卫生服务站", [("poi", "迎驾桥社区卫生服务站")]),
+        ("马山镇马山市场路", [("town", "马山镇"), ("road", "马山市场路")]),
+        ("丹宁路46号号", [("road", "丹宁路"), ("roadno", "46号"), ("redundant", "号")]),
+        ("燕语林森燕语林森", [("poi", "燕语林森"), ("redundant", "燕语林森")]),
+        ("浙江省null", [("prov", "浙江省"), ("redundant", "null")]),
+        (
+            "聚才路1364号向前300米",
+            [("road", "聚才路"), ("roadno", "1364号"), ("assist", "向前300米")],
+        ),
+        (
+            "江湾小学东北130米金隅天筑",
+            [("poi", "江湾小学"), ("assist", "东北130米"), ("subpoi", "金隅天筑")],
+        ),
+        ("交叉口西北侧100米", [("assist", "交叉口"), ("assist", "西北侧"), ("assist", "100米")]),
+        (
+            "慢城3栋B座3333",
+            [("poi", "慢城"), ("houseno", "3栋"), ("cellno", "B座"), ("roomno", "3333")],
+        ),
+        ("淘宝城12号邮局", [("poi", "淘宝城"), ("houseno", "12号"), ("subpoi", "邮局")]),
+        (
+            "淘宝城12号8楼邮局",
+            [("poi", "淘宝城"), ("houseno", "12号"), ("floorno", "8楼"), ("person", "邮局")],
+        ),
+    ],
+)
+def test_road_mouths_distances_repeats_and_noise(text, expected):
+    assert rules(text) == expected
