@@ -61,3 +61,18 @@ def test_report_names_the_halves(tmp_path):
     }
     text = report(numbers)
     assert "HELD-OUT" in text and "TUNE" in text and "held-out (headline)" in text
+
+
+def test_supervised_reference_trains_on_the_tune_half_and_restores_the_model():
+    from bench.address_parse import supervised_reference
+    from geo.address import crf
+
+    roads = ["文三路", "教工路", "莫干山路", "天目山路", "学院路"]
+    texts = [f"杭州市西湖区{roads[i % 5]}{i}号{i % 7 + 1}栋{i % 3 + 1}单元" for i in range(120)]
+    corpus = [(t, parse(t, model=False)) for t in texts]  # the rules' spans as the labels
+    shipped = crf.MODEL_PATH
+    scores = supervised_reference(corpus)
+    assert crf.MODEL_PATH == shipped
+    held = sum(1 for t in texts if half(t) == "held-out")
+    assert scores["micro"][3] == sum(len(g) for t, g in corpus if half(t) == "held-out") > held
+    assert scores["micro"][2] > 0.95

@@ -22,6 +22,7 @@ __all__ = [
     "tag",
     "token_rules",
     "tokens",
+    "use_model",
 ]
 
 MODEL_PATH = Path(__file__).resolve().parent / "data" / "address_crf.model"
@@ -120,6 +121,14 @@ def model_available() -> bool:
         known = (MODEL_PATH, MODEL_PATH.exists())
         _local.available = known
     return known[1]
+
+
+def use_model(path: Path) -> Path:
+    """Tag with the model file at `path` from now on; returns the previous path (benchmarks)."""
+    global MODEL_PATH
+    previous, MODEL_PATH = MODEL_PATH, Path(path)
+    _local.__dict__.clear()
+    return previous
 
 
 def _tagger():
