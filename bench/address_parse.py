@@ -26,7 +26,7 @@ Reported:
   (precision, recall, F1 of the code per level; levels inferred from a child count too);
 * throughput: addresses per second in this single process, ours (``parse`` per address, after
   a warm-up pass over the whole corpus that loads the dictionary, the model and the caches;
-  best of five passes; also the rule parser alone) next to cpca's ``transform`` over the whole
+  best of ten passes; also the rule parser alone) next to cpca's ``transform`` over the whole
   list and jionlp's ``parse_location`` per address, named as baselines.
 
 The numbers go to bench/RESULTS.md under "Address parsing" (replacing that section from an
@@ -238,7 +238,7 @@ def supervised_reference(corpus: list[tuple[str, list[Component]]], *, c1: float
             crf.use_model(shipped)
 
 
-def run(data: Path, *, repeat: int = 5, reference: bool = True) -> dict:
+def run(data: Path, *, repeat: int = 10, reference: bool = True) -> dict:
     """Score and time the parser and the baselines; return the numbers."""
     corpus = read_corpus(data / "dev.txt")
     texts = [t for t, _ in corpus]

@@ -72,7 +72,7 @@ def test_supervised_reference_trains_on_the_tune_half_and_restores_the_model():
     corpus = [(t, parse(t, model=False)) for t in texts]  # the rules' spans as the labels
     shipped = crf.MODEL_PATH
     scores = supervised_reference(corpus)
-    assert crf.MODEL_PATH == shipped
+    assert shipped == crf.MODEL_PATH
     held = sum(1 for t in texts if half(t) == "held-out")
     assert scores["micro"][3] == sum(len(g) for t, g in corpus if half(t) == "held-out") > held
     assert scores["micro"][2] > 0.95
