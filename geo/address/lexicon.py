@@ -71,6 +71,7 @@ ROAD_CONJUNCTIONS = ("与", "和", "跟", "交")
 REDUNDANT_WORDS = (
     "请电话联系", "电话联系", "请电联", "电联", "联系电话", "打电话", "送货上门", "代收", "转交",
     "收件人", "收货人", "收件", "收货", "详细地址", "地址", "NULL",
+    "市辖区", "其它区", "其他区",
 )  # fmt: skip
 
 #: Country names written at the start of an address.

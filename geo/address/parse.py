@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from geo.address import crf, lexicon
+from geo.address import crf, lexicon, tidy
 from geo.address.divisions import DivisionIndex, load_divisions
 from geo.address.normalize import normalize
 
@@ -48,16 +48,17 @@ _HAN = r"\u4e00-\u9fff"
 _SEP = re.compile(r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@$%^`~]+")
 _NUM = r"(?:第)?(?:[A-Z]?[0-9]+[A-Z]?|[A-Z])"
 _NUMBERS = (
-    ("houseno", re.compile(rf"{_NUM}栋")),
+    ("houseno", re.compile(rf"{_NUM}栋(?:楼(?![下上]))?")),  # 三栋楼 is one building
     ("cellno", re.compile(rf"{_NUM}单元")),
     ("floorno", re.compile(r"(?:第|负|地下|B|-)?[0-9]+(?:层|楼|F)")),
     ("roomno", re.compile(rf"{_NUM}(?:-[0-9]+)?(?:室|号房|号室|房)")),
     ("lane", re.compile(r"[0-9]+(?:-[0-9]+)?弄")),
-    ("hao", re.compile(rf"{_NUM}(?:-[0-9]+)*号(?:院)?")),
-    ("section", re.compile(rf"{_NUM}(?:期|区|街区|组团)")),
+    ("gate", re.compile(rf"{_NUM}号门")),
+    ("hao", re.compile(rf"{_NUM}(?:-[0-9]+)*号(?:院)?(?!{_alt(lexicon.ROAD_SUFFIXES)})")),
+    ("section", re.compile(rf"[东西南北中]?{_NUM}(?:期|区|街区|组团)")),
     ("group", re.compile(r"(?:第)?[0-9]+(?:组|队|社)")),
     ("phone", re.compile(r"1[3-9][0-9]{9}(?![0-9])")),
-    ("bare", re.compile(r"[A-Z]?[0-9]+[A-Z]?(?![" + _HAN + "])")),
+    ("bare", re.compile(r"[A-Z]?[0-9]+(?![0-9])[A-Z]*(?![A-Z" + _HAN + "])")),
 )
 _BARE_GROUP = re.compile(r"[ \-_/]+(?=[A-Z]?[0-9]+[A-Z]?(?:$|[ \-_/]|室|号))")
 _ROAD = re.compile(
@@ -92,7 +93,8 @@ _DISTANCE = re.compile(_DISTANCE_TEXT)
 _BOUNDARY = re.compile(
     _DISTANCE_TEXT + "|"
     r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@]"
-    r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|F|室|号|期|区|弄|组)"
+    r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|室|号|期|区|弄|组)|[0-9]+F"
+    rf"|(?<=[{_HAN}])[A-Z][0-9]+(?![0-9A-Z{_HAN}])"
     r"|[0-9]+(?![0-9A-Z" + _HAN + "])"
     rf"|{_alt(lexicon.ASSIST_WORDS)}|{_alt(lexicon.REDUNDANT_WORDS)}"
     rf"|(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])"
@@ -180,7 +182,11 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
                     continue
                 if division.level == "town" and _ROAD_AHEAD.search(division.name, 1, length + 1):
                     continue  # 花园路 short for 花园路街道 is read as the road
-                if state.anchors and (not within or any(a == [ident] for a in state.anchors)):
+                if (
+                    state.anchors
+                    and (not within or any(a == [ident] for a in state.anchors))
+                    and not _full_name_at(index, s, end)  # 浙江温州市: the chain again
+                ):
                     continue  # 西湖区西湖文化广场: a short repeat or stray short name starts a name
             good.append(ident)
             if within:
@@ -202,7 +208,7 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
 def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
     """Match an administrative element at `pos`; emit it and return its end, or None."""
     match = _COUNTRY.match(s, pos)
-    if match and not state.seen:
+    if match and not state.seen and _full_name_at(index, s, match.end()):  # 中国鞋都: a name
         state.emit("country", pos, match.end())
         return match.end()
     found = _match_division(index, s, pos, state)
@@ -262,6 +268,8 @@ def _bare_group(s: str, pos: int) -> list[tuple[int, int]]:
 def _label_hao(state: _State, digits: int) -> str:
     """Label of a number with 号 from what came before it."""
     last, seen = state.last, state.seen
+    if last == "assist" and len(state.comps) > 1 and state.comps[-2][0] in ("road", "subroad"):
+        last = state.comps[-2][0]  # 黄海大道西797号: the door number, on that side of the road
     if last == "subroad":
         return "subroadno"
     if last == "road" and "roadno" not in seen:
@@ -270,7 +278,10 @@ def _label_hao(state: _State, digits: int) -> str:
         return "roadno"
     if "roadno" in seen and "poi" not in seen and "houseno" not in seen:
         return "houseno"
-    if last == "houseno" and digits <= 2:
+    if last == "poi" and "roadno" not in seen and not seen & UNIT_LABELS:
+        # 临江工业区2308号: the place's door number (on its road, when that is not written)
+        return "houseno" if "road" in seen else "roadno"
+    if last == "houseno":
         return "cellno"  # 7幢6号: the entrance of the building
     if "houseno" in seen or "cellno" in seen or "floorno" in seen:
         return "roomno"
@@ -290,9 +301,21 @@ def _numbers(s: str, pos: int, state: _State) -> int | None:
             label = kind
         elif kind == "lane":
             label = "subroad" if "road" in state.seen else "roadno"  # 虹江路888弄12号
+        elif kind == "gate":
+            label = "subpoi" if "poi" in state.seen else "poi"  # 8号门: a gate of the place
         elif kind == "hao":
             label = _label_hao(state, sum(ch.isdigit() for ch in match.group()))
         elif kind == "section":
+            place = state.comps[-1] if state.comps else None
+            if (
+                place
+                and place[0] == "poi"
+                and place[2] == pos
+                and place[2] - place[1] == 3
+                and not _POI_END.search(s, place[1], place[2])
+            ):
+                place[2] = end  # 青岩刘A区: a three-character place and its section, one name
+                return end
             label = "subpoi" if "poi" in state.seen else "poi"
         elif kind == "group":
             label = "road" if "road" not in state.seen else "subroad"
@@ -301,22 +324,63 @@ def _numbers(s: str, pos: int, state: _State) -> int | None:
         else:
             _bare(s, pos, state)
             return state.comps[-1][2]
-        state.emit(label, pos, end)
+        if label in ("roadno", "subroadno"):
+            _emit_door(s, pos, end, label, state)
+        else:
+            state.emit(label, pos, end)
         return end
+    match = _DOOR_NUMBER.match(s, pos)
+    if match and state.last in ("road", "subroad") and "roadno" not in state.seen:
+        state.emit("subroadno" if state.last == "subroad" else "roadno", pos, match.end())
+        return match.end()  # 沈家路574星火公寓: a door number written without 号
     return None
+
+
+_POSTCODE = re.compile(r"[1-8][0-9]{5}")
+_PAIR = re.compile(r"([0-9]+)-([0-9]+)(?:号)?")
+
+
+def _emit_door(s: str, a: int, b: int, label: str, state: _State) -> None:
+    """A door number on a road; N-M that is no short range (43-47号) is the door, then the
+    house behind it (17-123号 → 17, -, 123号)."""
+    pair = _PAIR.fullmatch(s, a, b)
+    if pair and not int(pair.group(1)) < int(pair.group(2)) <= int(pair.group(1)) + 10:
+        state.emit(label, a, pair.end(1))
+        state.emit("redundant", pair.end(1), pair.start(2))
+        state.emit("houseno", pair.start(2), b)
+        return
+    state.emit(label, a, b)
+
+
+# 江东区兴宁路 (not 幸福小区北路: a 小区, 园区, 社区 … is a place)
+_COUNTY_IN_ROAD = re.compile(
+    rf"[{_HAN}]{{2,3}}(?<![小园社新城景校厂营矿发学军])[区县](?=[{_HAN}]{{3,}})"
+)
+_TOWN_IN_ROAD = re.compile(rf"[{_HAN}]{{2,4}}?(?:街道|镇|乡)(?=[{_HAN}]{{3,}})")
+_DOOR_NUMBER = re.compile(r"[0-9]{1,5}(?![0-9])")
 
 
 def _bare(s: str, pos: int, state: _State) -> None:
     """Label a run of bare numbers: door number after a road, else building-unit-room."""
     spans = _bare_group(s, pos)
     seen, last = state.seen, state.last
-    if (last in ("road", "subroad") or last in ADMIN and "poi" not in seen) and (
-        "roadno" not in seen or last == "subroad"
+    if all(_POSTCODE.fullmatch(s, a, b) for a, b in spans) and spans[-1][1] == len(s.rstrip()):
+        for a, b in spans:  # 257200 at the end: the postcode
+            if state.comps and state.comps[-1][2] < a:
+                state.emit("redundant", state.comps[-1][2], a)
+            state.emit("redundant", a, b)
+        return
+    if (
+        len(spans) <= 2
+        and (last in ("road", "subroad") or last in ADMIN and "poi" not in seen)
+        and ("roadno" not in seen or last == "subroad")
     ):
         label = "subroadno" if last == "subroad" else "roadno"
-        state.emit(label, spans[0][0], spans[-1][1])
+        _emit_door(s, spans[0][0], spans[-1][1], label, state)
         return
-    if len(spans) >= 3:
+    if len(spans) == 4:
+        slots = ["houseno", "cellno", "floorno", "roomno"]  # 2-6-5-1187
+    elif len(spans) >= 3:
         slots = ["houseno", "cellno"] + ["roomno"] * (len(spans) - 2)
     elif len(spans) == 2:
         slots = ["cellno" if "houseno" in seen else "houseno", "roomno"]
@@ -331,7 +395,7 @@ def _bare(s: str, pos: int, state: _State) -> None:
 
 
 def _name_label(state: _State) -> str:
-    if state.seen & UNIT_LABELS and not (state.last == "houseno" and "poi" in state.seen):
+    if state.seen & {"cellno", "floorno", "roomno"}:
         return "person"  # a shop after the building number (淘宝城12号邮局) is a sub-place
     return "subpoi" if "poi" in state.seen else "poi"
 
@@ -348,6 +412,13 @@ def _road(s: str, pos: int, state: _State) -> int | None:
     name = match.group()
     if _TOWN.fullmatch(name) or name.endswith(("街道", "新村")):
         return None
+    for label, pattern in (("district", _COUNTY_IN_ROAD), ("town", _TOWN_IN_ROAD)):
+        area = pattern.match(s, pos, match.end())
+        if area and label not in state.seen and _ROAD.fullmatch(s, area.end(), match.end()):
+            state.emit(label, pos, area.end())  # 江东区兴宁路: a county since merged away
+            pos = area.end()
+    if state.last == "town":
+        pos = _place_before_road(s, pos, match, state)
     split = _POI_SPLIT.search(s, pos, match.end())
     if (
         split
@@ -364,8 +435,32 @@ def _road(s: str, pos: int, state: _State) -> int | None:
         state.emit(label, pos, segment)
         label = "subroad"
         pos = segment
-    state.emit(label, pos, match.end())
-    return match.end()
+    end = match.end()
+    state.emit(label, pos, end)
+    if end + 1 < len(s) and s[end] in "东西南北" and s[end + 1].isdigit():
+        state.emit("assist", end, end + 1)  # 黄海大道西797号: on the west side, number 797
+        return end + 1
+    return end
+
+
+_ROAD_SUFFIX = re.compile(rf"[东西南北中]?(?:{_alt(lexicon.ROAD_SUFFIXES)})(?:[0-9]+段)?$")
+
+
+def _place_before_road(s: str, pos: int, match: re.Match, state: _State) -> int:
+    """Right after a town, a road name of four or more characters before its ending is a
+    village or place, then a road of two (白水洋镇双港中和路 → 双港, 中和路); returns where
+    the road starts."""
+    ending = _ROAD_SUFFIX.search(s, pos, match.end())
+    if ending is None or match.start("segment") > 0 or ending.start() - pos < 4:
+        return pos
+    cut = ending.start() - 2
+    if not _HAN_RUN.fullmatch(s, pos, cut):
+        return pos
+    state.emit("community" if cut - pos <= 3 else "poi", pos, cut)
+    return cut
+
+
+_HAN_RUN = re.compile(rf"[{_HAN}]+")
 
 
 def _chunk(s: str, pos: int, state: _State) -> int:
@@ -384,6 +479,8 @@ def _chunk(s: str, pos: int, state: _State) -> int:
     split = _POI_SPLIT.search(s, pos, end) or _SECOND_NAME.search(s, pos + 2, end)
     if split and _name_label(state) == "poi" and split.end() < end:
         state.emit("poi", pos, split.end())
+        if _ROAD.fullmatch(s, split.end(), end):  # 梧桐工业园区齐达路: the place, then its road
+            return _road(s, split.end(), state) or end
         state.emit("subpoi", split.end(), end)
         return end
     state.emit(_name_label(state), pos, end)
@@ -470,7 +567,9 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
 
 
 def _mark_repeats(state: _State, index: DivisionIndex) -> None:
-    """Of two mentions of the same division, keep the fuller one; the other is redundant."""
+    """Of two mentions of the same division, the later one is kept when it is fuller or when a
+    whole chain is written again (the first copy is noise); a name written twice in a row keeps
+    its first copy."""
     kept: dict[int, int] = {}  # division id → comps index
     for anchor, ci in zip(state.anchors, state.admin_ids, strict=True):
         if len(anchor) != 1:
@@ -481,7 +580,8 @@ def _mark_repeats(state: _State, index: DivisionIndex) -> None:
             continue
         first = state.comps[kept[ident]]
         second = state.comps[ci]
-        if second[2] - second[1] > first[2] - first[1]:
+        chain = ci - kept[ident] > 1  # 浙江省宁波市浙江省宁波市: the chain written again
+        if chain or second[2] - second[1] > first[2] - first[1]:
             first[0] = "redundant"
             kept[ident] = ci
         else:
@@ -495,41 +595,15 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
         return comps
     spans = crf.tokens(s)
     tags = crf.tag(crf.features(s, spans, crf.token_rules(comps, spans)))
-    comps = [list(span) for span in crf.spans_from_tags(tags, spans)]
-    return _structure(_lone_divisions(comps, s, index))
+    tagged = [list(span) for span in crf.spans_from_tags(tags, spans)]
+    tagged = tidy.units_whole(tidy.lone_divisions(tagged, s, index), s, comps)
+    tagged = tidy.keep_rule_spans(tagged, comps, _KEEP)
+    return tidy.structure(tidy.trim_separators(tagged, s))
 
 
-def _lone_divisions(comps: list[list], s: str, index: DivisionIndex) -> list[list]:
-    """A county or larger written once in full is not noise (浙江省杭州市杭州市西湖区: the
-    second 杭州市 is, 西湖区 is not), even where the tagger calls it redundant."""
-    named = [{i for i, short in index.by_name.get(s[a:b], ()) if not short} for _, a, b in comps]
-    for k, comp in enumerate(comps):
-        if comp[0] != "redundant" or not named[k]:
-            continue
-        ids = named[k]
-        levels = {index.divisions[i].level for i in ids}
-        if len(levels) != 1 or not levels <= {"prov", "city", "district"}:
-            continue
-        others = set().union(*(n for j, n in enumerate(named) if j != k))
-        if ids & others:
-            continue  # written twice: one of the two is noise
-        if others and not any(index.ancestors[i] & others for i in ids):
-            continue  # does not belong to the divisions around it
-        comp[0] = levels.pop()
-    return comps
-
-
-def _structure(comps: list[list]) -> list[list]:
-    """A sub-place or recipient always belongs to a place named before it: the first
-    ``subpoi``/``person`` with no ``poi`` before it is the place itself."""
-    seen_poi = False
-    for comp in comps:
-        if comp[0] == "poi":
-            seen_poi = True
-        elif comp[0] in ("subpoi", "person") and not seen_poi:
-            comp[0] = "poi"
-            seen_poi = True
-    return comps
+# a floor written with 楼/层/F and the door number right after a road are the rules' surest
+# reading; the tagger changed them more often wrongly than rightly (tune half)
+_KEEP = frozenset({"floorno", "roadno"})
 
 
 def parse(text: str, *, index: DivisionIndex | None = None, model: bool = True) -> list[Component]:

@@ -353,7 +353,7 @@ def test_named_zone_is_a_place_but_a_bare_zone_is_a_devzone():
         ),  # fmt: skip
         ("华齐路迎驾桥社区", [("road", "华齐路"), ("poi", "迎驾桥社区")]),
         ("迎驾桥社区卫生服务站", [("poi", "迎驾桥社区卫生服务站")]),
-        ("马山镇马山市场路", [("town", "马山镇"), ("road", "马山市场路")]),
+        ("马山镇马山市场路", [("town", "马山镇"), ("community", "马山"), ("road", "市场路")]),
         ("丹宁路46号号", [("road", "丹宁路"), ("roadno", "46号"), ("redundant", "号")]),
         ("燕语林森燕语林森", [("poi", "燕语林森"), ("redundant", "燕语林森")]),
         ("浙江省null", [("prov", "浙江省"), ("redundant", "null")]),
@@ -370,12 +370,76 @@ def test_named_zone_is_a_place_but_a_bare_zone_is_a_devzone():
             "慢城3栋B座3333",
             [("poi", "慢城"), ("houseno", "3栋"), ("cellno", "B座"), ("roomno", "3333")],
         ),
-        ("淘宝城12号邮局", [("poi", "淘宝城"), ("houseno", "12号"), ("subpoi", "邮局")]),
         (
-            "淘宝城12号8楼邮局",
-            [("poi", "淘宝城"), ("houseno", "12号"), ("floorno", "8楼"), ("person", "邮局")],
+            "文一西路1394号淘宝城12号邮局",
+            [
+                ("road", "文一西路"),
+                ("roadno", "1394号"),
+                ("poi", "淘宝城"),
+                ("houseno", "12号"),
+                ("subpoi", "邮局"),
+            ],
+        ),  # fmt: skip
+        ("沈家路574星火公寓", [("road", "沈家路"), ("roadno", "574"), ("poi", "星火公寓")]),
+        ("星火公寓三栋楼811室", [("poi", "星火公寓"), ("houseno", "三栋楼"), ("roomno", "811室")]),
+        (
+            "金华市-市辖区吴宁路",
+            [("city", "金华市"), ("redundant", "-"), ("redundant", "市辖区"), ("road", "吴宁路")],
+        ),
+        (
+            "淘宝城12栋8楼邮局",
+            [("poi", "淘宝城"), ("houseno", "12栋"), ("floorno", "8楼"), ("person", "邮局")],
         ),
     ],
 )
 def test_road_mouths_distances_repeats_and_noise(text, expected):
+    assert rules(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("梧桐工业园区齐达路", [("poi", "梧桐工业园区"), ("road", "齐达路")]),
+        ("青岩刘A区120栋", [("poi", "青岩刘A区"), ("houseno", "120栋")]),
+        ("浙南鞋料市场A区", [("poi", "浙南鞋料市场"), ("subpoi", "A区")]),
+        (
+            "滨港路17-123号",
+            [("road", "滨港路"), ("roadno", "17"), ("redundant", "-"), ("houseno", "123号")],
+        ),
+        ("笛扬路1386-1388号", [("road", "笛扬路"), ("roadno", "1386-1388号")]),
+        ("海宁路1296号环保局257200", [("road", "海宁路"), ("roadno", "1296号"),
+                                    ("poi", "环保局"), ("redundant", "257200")]),
+        ("宁波市江东区兴宁路", [("city", "宁波市"), ("district", "江东区"), ("road", "兴宁路")]),
+        ("余杭区临平南苑街道南大街", [("district", "余杭区"), ("town", "临平南苑街道"),
+                                    ("road", "南大街")]),
+        ("白水洋镇双港中和路", [("town", "白水洋镇"), ("community", "双港"), ("road", "中和路")]),
+        ("西塘镇解放东路", [("town", "西塘镇"), ("road", "解放东路")]),
+        ("中国鞋都3区", [("poi", "中国鞋都"), ("subpoi", "3区")]),
+        ("中国浙江省", [("country", "中国"), ("prov", "浙江省")]),
+        ("花鸟市场8号门", [("poi", "花鸟市场"), ("subpoi", "8号门")]),
+        ("黄海大道西797号", [("road", "黄海大道"), ("assist", "西"), ("roadno", "797号")]),
+        ("东洲工业园区7号路128号", [("poi", "东洲工业园区"), ("road", "7号路"),
+                                  ("roadno", "128号")]),
+        ("柯桥北五区九楼", [("district", "柯桥"), ("poi", "北五区"), ("floorno", "九楼")]),
+        (
+            "浙江省温州市null浙江温州市乐清市",
+            [("redundant", "浙江省"), ("redundant", "温州市"), ("redundant", "null"),
+             ("prov", "浙江"), ("city", "温州市"), ("district", "乐清市")],
+        ),
+        ("华领国际B3", [("poi", "华领国际"), ("roomno", "B3")]),
+        (
+            "浙江省宁波市浙江省宁波市江北区",
+            [("redundant", "浙江省"), ("redundant", "宁波市"), ("prov", "浙江省"),
+             ("city", "宁波市"), ("district", "江北区")],
+        ),
+        ("宁波市宁波市江北区", [("city", "宁波市"), ("redundant", "宁波市"),
+                              ("district", "江北区")]),
+        ("双益小区2-6-5-1187", [("poi", "双益小区"), ("houseno", "2"), ("redundant", "-"),
+                             ("cellno", "6"), ("redundant", "-"), ("floorno", "5"),
+                             ("redundant", "-"), ("roomno", "1187")]),
+        ("教工路348号CoffeeBeanery", [("road", "教工路"), ("roadno", "348号"),
+                                    ("poi", "CoffeeBeanery")]),
+    ],
+)  # fmt: skip
+def test_places_roads_and_door_numbers(text, expected):
     assert rules(text) == expected

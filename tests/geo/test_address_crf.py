@@ -142,7 +142,7 @@ def test_first_name_after_the_road_is_the_place(text):
 
 
 def test_structure_rule_relabels_only_an_orphan():
-    from geo.address.parse import _structure
+    from geo.address.tidy import structure as _structure
 
     comps = [["road", 0, 3], ["person", 3, 6], ["subpoi", 6, 8]]
     assert [c[0] for c in _structure([list(c) for c in comps])] == ["road", "poi", "subpoi"]
@@ -159,3 +159,44 @@ def test_repeated_city_is_noise_but_the_county_after_it_is_not(text, district):
     assert [label for label, _ in comps].count("city") == 1
     assert [label for label, _ in comps].count("redundant") == 1
     assert ("district", district) in comps
+
+
+def test_unit_words_cut_from_their_number_join_it_again():
+    from geo.address.tidy import units_whole as _units_whole
+
+    s = "屠甸路1057栋三栋楼"
+    tagged = [["road", 0, 3], ["roadno", 3, 7], ["redundant", 7, 8], ["houseno", 8, 10],
+              ["cellno", 10, 11]]  # fmt: skip
+    rules = [["road", 0, 3], ["houseno", 3, 8], ["houseno", 8, 11]]
+    assert _units_whole(tagged, s, rules) == [["road", 0, 3], ["houseno", 3, 8], ["houseno", 8, 11]]
+    # without a rule span over the whole, the word names the level
+    assert _units_whole([["roomno", 0, 3], ["redundant", 3, 5]], "301单元", []) == [
+        ["cellno", 0, 5]
+    ]
+    # a unit word after a name is left alone
+    assert _units_whole([["poi", 0, 2], ["floorno", 2, 3]], "商场楼", []) == [
+        ["poi", 0, 2], ["floorno", 2, 3]
+    ]  # fmt: skip
+
+
+def test_separators_at_the_ends_of_a_span_are_noise():
+    from geo.address.tidy import trim_separators as _trim_separators
+
+    s = "金华市-市辖区"
+    assert _trim_separators([["city", 0, 4], ["district", 4, 7]], s) == [
+        ["city", 0, 3], ["redundant", 3, 4], ["district", 4, 7]
+    ]  # fmt: skip
+    assert _trim_separators([["houseno", 0, 3]], "1-2") == [["houseno", 0, 3]]  # inside stays
+    assert _trim_separators([["poi", 0, 2]], " -") == [["redundant", 0, 2]]
+
+
+def test_rule_spans_of_sure_labels_replace_the_taggers():
+    from geo.address.tidy import keep_rule_spans
+
+    tagged = [["road", 0, 3], ["houseno", 3, 8], ["poi", 8, 12]]
+    rules = [["road", 0, 3], ["roadno", 3, 7], ["poi", 7, 12]]
+    # 1394 is the door number as the rules read it; the tagger's span keeps its part outside
+    assert keep_rule_spans(tagged, rules, frozenset({"roadno"})) == [
+        ["road", 0, 3], ["roadno", 3, 7], ["houseno", 7, 8], ["poi", 8, 12]
+    ]  # fmt: skip
+    assert keep_rule_spans(tagged, rules, frozenset({"floorno"})) == tagged
