@@ -105,7 +105,11 @@ _SECOND_NAME = re.compile(
     rf"|(?<=[{_HAN}]{{2}})(?=(?:[A-Z0-9一二三四五六七八九十]{{1,3}}[区期]|[东西南北中][区]|组团)$)"
 )
 _POI_END = re.compile(rf"(?:{_alt(lexicon.POI_SUFFIXES)})$")
-_POI_SPLIT = re.compile(rf"(?:{_alt(lexicon.POI_SPLIT_SUFFIXES)})(?=[{_HAN}A-Z0-9]{{2,}})")
+# a split point, unless only an organisation's branch or form follows (人民银行文成支行)
+_POI_SPLIT = re.compile(
+    rf"(?:{_alt(lexicon.POI_SPLIT_SUFFIXES)})(?=[{_HAN}A-Z0-9]{{2,}})"
+    rf"(?![{_HAN}]{{0,4}}(?:支行|分行|分理处|营业部|分公司|有限公司|有限责任公司)$)"
+)
 
 
 class _State:
@@ -207,6 +211,9 @@ def _match_division(index: DivisionIndex, s: str, pos: int, state: _State):
 
 def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
     """Match an administrative element at `pos`; emit it and return its end, or None."""
+    if state.last == "district" and s.startswith("城区", pos):
+        state.emit("redundant", pos, pos + 2)  # 鄞州区城区: the county's town area, no level
+        return pos + 2
     match = _COUNTRY.match(s, pos)
     if match and not state.seen and _full_name_at(index, s, match.end()):  # 中国鞋都: a name
         state.emit("country", pos, match.end())
@@ -364,6 +371,13 @@ def _bare(s: str, pos: int, state: _State) -> None:
     """Label a run of bare numbers: door number after a road, else building-unit-room."""
     spans = _bare_group(s, pos)
     seen, last = state.seen, state.last
+    if (
+        len(spans) > 1
+        and spans[-1][1] == len(s.rstrip())
+        and _POSTCODE.fullmatch(s, *spans[-1])
+        and s[spans[-1][0] - 1] == " "
+    ):
+        spans = spans[:-1]  # 1363 321200: the room, then the postcode (labelled on its own)
     if all(_POSTCODE.fullmatch(s, a, b) for a, b in spans) and spans[-1][1] == len(s.rstrip()):
         for a, b in spans:  # 257200 at the end: the postcode
             if state.comps and state.comps[-1][2] < a:
@@ -567,21 +581,29 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
 
 
 def _mark_repeats(state: _State, index: DivisionIndex) -> None:
-    """Of two mentions of the same division, the later one is kept when it is fuller or when a
-    whole chain is written again (the first copy is noise); a name written twice in a row keeps
-    its first copy."""
+    """Of two mentions of the same division one is noise. When the address starts over with its
+    first division (浙江省杭州市上城区浙江省杭州市余杭区), everything before the restart is;
+    otherwise the fuller mention is kept, the first of two alike (宁波市慈溪市宁波市慈溪市)."""
+    comps = state.comps
+    if len(comps) > 1 and comps[0][0] == "town" and comps[1][0] in ("prov", "city"):
+        comps[0][0] = "redundant"  # 永茂镇湖南省…永茂镇: a town written before its province
+    anchored = [(a[0], ci) for a, ci in zip(state.anchors, state.admin_ids, strict=True)
+                if len(a) == 1 and comps[ci][0] != "redundant"]  # fmt: skip
+    if anchored and comps[anchored[0][1]][0] in ("prov", "city"):
+        top, top_at = anchored[0]
+        again = next((ci for ident, ci in anchored[1:] if ident == top), None)
+        if again is not None and again - top_at > 1:  # (宁波市宁波市: a name written twice)
+            for comp in comps[top_at:again]:
+                if comp[0] in ADMIN:
+                    comp[0] = "redundant"
+            anchored = [(ident, ci) for ident, ci in anchored if ci >= again]
     kept: dict[int, int] = {}  # division id → comps index
-    for anchor, ci in zip(state.anchors, state.admin_ids, strict=True):
-        if len(anchor) != 1:
-            continue
-        ident = anchor[0]
+    for ident, ci in anchored:
         if ident not in kept:
             kept[ident] = ci
             continue
-        first = state.comps[kept[ident]]
-        second = state.comps[ci]
-        chain = ci - kept[ident] > 1  # 浙江省宁波市浙江省宁波市: the chain written again
-        if chain or second[2] - second[1] > first[2] - first[1]:
+        first, second = comps[kept[ident]], comps[ci]
+        if second[2] - second[1] > first[2] - first[1]:
             first[0] = "redundant"
             kept[ident] = ci
         else:
