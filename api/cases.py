@@ -694,15 +694,11 @@ def _reroute(session: Session, case_id: int, route: dispatch.Route, *, actor: st
     data = {"from_grid": case.grid_code, "to_grid": route.grid_code,
             "from_micro": case.micro_grid_code, "to_micro": route.micro_grid_code,
             "from_assignee": case.assignee_worker_id}  # fmt: skip
-    keeps = (
-        case.assignee_id is not None
-        and route.grid_code is not None
-        and any(w[0] == case.assignee_id for w in dispatch.grid_workers(session, route.grid_code))
-    )
-    if status == "dispatched" and case.grid_code != route.grid_code and keeps:
+    regrid = status == "dispatched" and case.grid_code != route.grid_code
+    if regrid and _serves(session, case.assignee_id, route.grid_code):
         status = case.status  # the assignee serves the new grid too: the work goes on
         data["to_assignee_id"] = case.assignee_id
-    elif status == "dispatched" and case.grid_code != route.grid_code:
+    elif regrid:
         assignee = dispatch.pick_assignee(session, route.grid_code)
         if assignee is None:
             status = "reported"
@@ -719,6 +715,13 @@ def _reroute(session: Session, case_id: int, route: dispatch.Route, *, actor: st
     session.execute(update(Case).where(Case.id == case_id).values(**changes))
     _event(session, case_id, actor=actor, before=before, after=status, kind="reroute",
            action="reroute", data=data)  # fmt: skip
+
+
+def _serves(session: Session, worker: int | None, grid_code: str | None) -> bool:
+    """Whether the worker (workers.id) is on duty for the grid."""
+    if worker is None or grid_code is None:
+        return False
+    return any(w[0] == worker for w in dispatch.grid_workers(session, grid_code))
 
 
 def move_retired_assignments(session: Session, *, share: float = 0.5) -> int:

@@ -413,7 +413,7 @@ def _bare(s: str, pos: int, state: _State) -> None:
 
 def _name_label(state: _State) -> str:
     if state.seen & {"cellno", "floorno", "roomno"}:
-        return "person"  # a shop after the building number (淘宝城12号邮局) is a sub-place
+        return "person"  # after a unit, floor or room: the recipient (after 12号 alone: a shop)
     return "subpoi" if "poi" in state.seen else "poi"
 
 
