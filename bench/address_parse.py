@@ -193,6 +193,19 @@ def _rate(texts: list[str], repeat: int, **options) -> tuple[list, float, float]
     return pred, len(texts) / cpu, len(texts) / wall
 
 
+def _pieces(text: str, gold: list[Component]) -> list[tuple[str, str]]:
+    """The address as (text, label) pieces, as the generator writes them ('' between spans)."""
+    pieces, pos = [], 0
+    for comp in gold:
+        if comp.start > pos:
+            pieces.append((text[pos : comp.start], ""))
+        pieces.append((comp.text, comp.label))
+        pos = comp.end
+    if pos < len(text):
+        pieces.append((text[pos:], ""))
+    return pieces
+
+
 def supervised_reference(corpus: list[tuple[str, list[Component]]], *, c1: float = 0.1) -> dict:
     """Diagnostic, never shipped: the same tagger (features, rule tags, post-processing) trained
     on the TUNE half's gold labels, scored on the held-out half. It estimates what this model
@@ -203,27 +216,13 @@ def supervised_reference(corpus: list[tuple[str, list[Component]]], *, c1: float
     import pycrfsuite
 
     from geo.address import crf
-    from geo.address.normalize import normalize
-    from geo.address.parse import _parse_normalized
+    from geo.address.train import example
 
     index = load_divisions()
     trainer = pycrfsuite.Trainer(verbose=False)
     for text, gold in corpus:
-        if half(text) != "tune":
-            continue
-        normalized = normalize(text)
-        s, owner = normalized.text, [None] * len(text)
-        for k, comp in enumerate(gold):
-            owner[comp.start : comp.end] = [(k, comp.label)] * (comp.end - comp.start)
-        spans, tags, previous = crf.tokens(s), [], None
-        for a, _ in spans:
-            at = normalized.starts[a]
-            piece = owner[at] if at < len(text) else None
-            bio = "" if piece is None else ("I-" if piece[0] == previous else "B-") + piece[1]
-            tags.append(bio or "O")
-            previous = piece[0] if piece else None
-        rule = crf.token_rules(_parse_normalized(s, index), spans)
-        trainer.append(crf.features(s, spans, rule), tags)
+        if half(text) == "tune":
+            trainer.append(*example(_pieces(text, gold), index))
     trainer.set_params(
         {"c1": c1, "c2": 0.01, "max_iterations": 150, "feature.possible_transitions": True}
     )
