@@ -418,21 +418,22 @@ def _name_label(state: _State) -> str:
 
 
 def _road(s: str, pos: int, state: _State) -> int | None:
+    label = "subroad" if "road" in state.seen else "road"
     match = _ROAD.match(s, pos)
     if not match:
         mouth = _ROAD_MOUTH.match(s, pos)
         if mouth is None or _ASSIST.match(s, pos):
             return None
-        state.emit("subroad" if "road" in state.seen else "road", pos, mouth.end())
+        state.emit(label, pos, mouth.end())
         state.emit("assist", mouth.end(), mouth.end() + 1)
         return mouth.end() + 1
     name = match.group()
     if _TOWN.fullmatch(name) or name.endswith(("街道", "新村")):
         return None
-    for label, pattern in (("district", _COUNTY_IN_ROAD), ("town", _TOWN_IN_ROAD)):
+    for level, pattern in (("district", _COUNTY_IN_ROAD), ("town", _TOWN_IN_ROAD)):
         area = pattern.match(s, pos, match.end())
-        if area and label not in state.seen and _ROAD.fullmatch(s, area.end(), match.end()):
-            state.emit(label, pos, area.end())  # 江东区兴宁路: a county since merged away
+        if area and level not in state.seen and _ROAD.fullmatch(s, area.end(), match.end()):
+            state.emit(level, pos, area.end())  # 江东区兴宁路: a county since merged away
             pos = area.end()
     if state.last == "town":
         pos = _place_before_road(s, pos, match, state)
@@ -446,7 +447,6 @@ def _road(s: str, pos: int, state: _State) -> int | None:
     ):
         state.emit("poi", pos, split.end())  # 塘上工业区金清大道: a place, then its road
         pos = split.end()
-    label = "subroad" if "road" in state.seen else "road"
     segment = match.start("segment")
     if segment > pos:  # 环城南路东段: a named segment is written as a sub-road (人民南路4段 not)
         state.emit(label, pos, segment)
