@@ -1,0 +1,158 @@
+"""Checking an edit's arguments and preparing the layer, buildings and boundary in metres."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.crs import WGS84, require_crs, utm_crs
+from geo.errors import InputError
+from geo.grids.codes import area_code
+from geo.grids.edit.layer import LEVELS, _Area, _Buildings, _Layer
+from geo.grids.inputs import require_buildings
+from geo.grids.tessellation import polygonal
+
+
+def _text(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
+    require_crs(grids, name="grids")
+    if "code" not in grids.columns:
+        msg = f"grids need a 'code' column; columns are {list(grids.columns)}"
+        raise InputError(msg)
+    frame = grids.reset_index(drop=True)
+    n = len(frame)
+    if "level" in frame.columns:
+        level = np.array([str(v).strip().lower() for v in frame["level"]], dtype=object)
+    else:
+        level = np.full(n, "grid", dtype=object)
+    odd = sorted({str(v) for v in level if v not in LEVELS})
+    if odd:
+        msg = f"level must be 'grid' or 'micro', got {odd}"
+        raise InputError(msg)
+    code = np.array([_text(v) for v in frame["code"]], dtype=object)
+    parent = np.array(
+        [_text(v) for v in frame["parent_code"]] if "parent_code" in frame.columns else [None] * n,
+        dtype=object,
+    )
+    raw = frame.geometry.to_crs(crs).to_numpy() if n else np.empty(0, dtype=object)
+    raw = np.array([g if g is not None else shapely.Polygon() for g in raw], dtype=object)
+    geom = raw.copy()
+    polygon = np.isin(shapely.get_type_id(raw), (3, 6))
+    bad = ~polygon | ~shapely.is_valid(raw)
+    for i in np.flatnonzero(bad):
+        geom[i] = polygonal(shapely.make_valid(raw[i])) if polygon[i] else shapely.Polygon()
+    top = "micro" if n and not (level == "grid").any() else "grid"
+    return _Layer(frame, grids.index, crs, raw, geom, code, level, parent, top)
+
+
+def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
+    require_buildings(buildings)
+    foot = buildings.geometry.to_crs(crs).to_numpy()
+    missing = np.flatnonzero(shapely.is_missing(foot) | shapely.is_empty(foot))
+    if len(missing):
+        first = buildings["building_id"].iloc[int(missing[0])]
+        msg = f"{len(missing)} buildings have no geometry (first: {first})"
+        raise InputError(msg)
+    invalid = ~shapely.is_valid(foot)
+    if invalid.any():
+        foot = foot.copy()
+        foot[invalid] = shapely.make_valid(foot[invalid])
+    ids = buildings["building_id"].astype(str).to_numpy()
+    estimated = (
+        buildings["households_estimated"].fillna(False).astype(bool).to_numpy()
+        if "households_estimated" in buildings.columns
+        else np.zeros(len(ids), dtype=bool)
+    )
+    index: dict[str, int] = {}
+    for i, building_id in enumerate(ids):
+        index.setdefault(building_id, i)
+    return _Buildings(
+        ids,
+        pd.to_numeric(buildings["households"]).to_numpy(dtype=np.int64),
+        estimated,
+        foot,
+        shapely.point_on_surface(foot),
+        index,
+    )
+
+
+def _prepare_boundary(boundary: gpd.GeoDataFrame, crs: CRS) -> _Area:
+    require_crs(boundary, name="boundary")
+    if len(boundary) == 0:
+        msg = "the boundary has no polygons"
+        raise InputError(msg)
+    kinds = set(boundary.geom_type.dropna())
+    if not kinds <= {"Polygon", "MultiPolygon"}:
+        msg = f"the boundary must be polygons, got {sorted(kinds)}"
+        raise InputError(msg)
+    geoms = boundary.geometry.to_crs(crs).to_numpy()
+    invalid = ~shapely.is_valid(geoms)
+    if invalid.any():
+        geoms = geoms.copy()
+        geoms[invalid] = [polygonal(shapely.make_valid(g)) for g in geoms[invalid]]
+    raw_codes = boundary["code"].tolist() if "code" in boundary.columns else [None] * len(geoms)
+    codes = []
+    for value in raw_codes:
+        text = _text(value)
+        codes.append(text if text and len(text) == 12 and text.isdigit() else None)
+    prefixes = [area_code(value, i) for i, value in enumerate(raw_codes)]
+    return _Area(geoms, codes, prefixes)
+
+
+def _metric_crs(frame: gpd.GeoDataFrame, *, name: str) -> CRS:
+    """geo.crs.utm_crs of the frame, remembered by extent (the look-up takes ~0.2 s)."""
+    require_crs(frame, name=name)
+    geoms = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if geoms.empty:
+        return utm_crs(frame)  # raises the usual error
+    minx, miny, maxx, maxy = (round(float(v), 3) for v in geoms.total_bounds)
+    return _utm_of_box(minx, miny, maxx, maxy)
+
+
+@functools.lru_cache(maxsize=64)
+def _utm_of_box(minx: float, miny: float, maxx: float, maxy: float) -> CRS:
+    box = gpd.GeoSeries([shapely.box(minx, miny, maxx, maxy)], crs=WGS84)
+    return utm_crs(box)
+
+
+def _check_bounds(grid_bounds, micro_bounds, tolerance_m: float | None = None) -> None:
+    for name, (lo, hi) in (("grid", grid_bounds), ("micro", micro_bounds)):
+        if not (0 < lo <= hi):
+            msg = f"{name} bounds must satisfy 0 < min <= max, got {lo}–{hi}"
+            raise InputError(msg)
+    if tolerance_m is not None and not tolerance_m > 0:
+        msg = f"tolerance_m must be > 0, got {tolerance_m}"
+        raise InputError(msg)
+
+
+def _prepare_inputs(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    *,
+    grid_bounds,
+    micro_bounds,
+    tolerance_m: float,
+    roads: gpd.GeoDataFrame | None = None,
+) -> tuple[CRS, _Area, _Layer, _Buildings]:
+    """Check an edit's arguments; the metric CRS, boundary, layer and buildings in it."""
+    _check_bounds(grid_bounds, micro_bounds, tolerance_m)
+    require_crs(grids, name="grids")
+    require_crs(buildings, name="buildings")
+    if roads is not None:
+        require_crs(roads, name="roads")
+    crs = _metric_crs(boundary, name="boundary")
+    area = _prepare_boundary(boundary, crs)
+    return crs, area, _prepare_layer(grids, crs), _prepare_buildings(buildings, crs)

@@ -1,0 +1,475 @@
+"""validate_layer: every problem of a grid layer, one row each, with where it is."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geo.crs import WGS84
+from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant
+from geo.grids.edit.holdings import _Holdings, _holdings
+from geo.grids.edit.layer import LEVELS, _Area, _bounds_of, _Buildings, _Layer, _name
+from geo.grids.edit.prepare import (
+    _prepare_inputs,
+)
+from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, NO_PARENT
+
+PROBLEM_KINDS = (
+    "invalid_geometry",
+    "not_contiguous",
+    "overlap",
+    "gap",
+    "outside_boundary",
+    "micro_not_nested",
+    "building_left_out",
+    "building_in_two_grids",
+    "micro_sum_mismatch",
+    "code_invalid",
+    "code_duplicate",
+    "households_out_of_bounds",
+    "households_stale",
+)
+PROBLEM_COLUMNS = ("kind", "severity", "level", "code", "other_code", "message")
+CODE_DIGITS = {"grid": 15, "micro": 18}
+SIMPLIFY_M = 0.05  # gap search runs on polygons simplified this much, then checks exactly
+SLIVER_M = 0.001  # problem polygons are reported without slivers thinner than twice this
+_POINT_IN_REASON = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\]")
+
+
+def validate_layer(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    boundary: gpd.GeoDataFrame,
+    *,
+    grid_bounds: tuple[int, int] = GRID_BOUNDS,
+    micro_bounds: tuple[int, int] = MICRO_BOUNDS,
+    tolerance_m: float = 0.5,
+) -> gpd.GeoDataFrame:
+    """List the problems of a grid layer, one row each, with where each one is.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        EPSG:4326 grid layer with `code` and, optionally, `level` ('grid' if missing),
+        `parent_code`, `households` and `members` (as from generate_grids).
+    buildings : GeoDataFrame
+        EPSG:4326 footprints or points with `building_id`, `households` and optionally
+        `households_estimated`.
+    boundary : GeoDataFrame
+        EPSG:4326 polygons the layer must cover, optionally with their 12-digit `code`.
+    grid_bounds, micro_bounds : (int, int)
+        Households per grid and per micro-grid.
+    tolerance_m : float, default 0.5
+        Overlaps, gaps and stray areas no larger than this squared, or no wider than this, are
+        rounding and not reported.
+
+    Returns
+    -------
+    GeoDataFrame
+        EPSG:4326, columns kind, severity ('error' or 'warning'), level, code, other_code,
+        message and geometry: the overlap or gap polygon, the stray part, the building's point
+        or the grid polygon. Errors first. Kinds are listed in ``PROBLEM_KINDS``.
+
+    Examples
+    --------
+    >>> layer = generate_grids(city.buildings, city.communities, level="both")
+    >>> problems = validate_layer(layer.grids, city.buildings, city.communities)
+    >>> problems[problems.severity == "error"].empty
+    True
+    """
+    crs, area, layer, b = _prepare_inputs(
+        grids, buildings, boundary, grid_bounds=grid_bounds, micro_bounds=micro_bounds,
+        tolerance_m=tolerance_m,
+    )  # fmt: skip
+    tol = float(tolerance_m)
+    out: list[dict] = []
+    eroded = shapely.buffer(layer.geom, -tol / 2, quad_segs=QUAD_SEGS)
+    _geometry_problems(layer, tol, out)
+    inside = _inside_boundary(b, area)
+    counted = np.zeros(len(layer.code), dtype=np.int64)
+    for level in LEVELS:
+        rows = layer.rows(level)
+        if len(rows) == 0:
+            continue
+        _overlap_problems(layer, rows, eroded, tol, out)
+        hold = _holdings(layer.geom[rows], layer.members(rows), b, tol=tol)
+        counted[rows] = hold.households(len(rows))
+        _building_problems(layer, rows, hold, b, inside, out)
+        _count_problems(layer, rows, hold, b, counted, grid_bounds, micro_bounds, out)
+    _outside_problems(layer, eroded, area, tol, out)
+    _gap_problems(layer, area, tol, out)
+    _nesting_problems(layer, eroded, counted, tol, out)
+    _code_problems(layer, area, out)
+    return _problem_frame(out, crs)
+
+
+def _problem(kind, severity, level, code, other, message, geometry) -> dict:
+    return {
+        "kind": kind,
+        "severity": severity,
+        "level": level,
+        "code": code,
+        "other_code": other,
+        "message": message,
+        "geometry": geometry,
+    }
+
+
+def _problem_frame(rows: list[dict], crs: CRS | None) -> gpd.GeoDataFrame:
+    if not rows:
+        empty = {c: pd.Series([], dtype=object) for c in PROBLEM_COLUMNS}
+        return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
+    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(WGS84)
+    rank = {k: i for i, k in enumerate(PROBLEM_KINDS)}
+    frame["_s"] = (frame["severity"] != "error").astype(int)
+    frame["_k"] = frame["kind"].map(rank)
+    frame["_c"] = frame["code"].fillna("")
+    frame = frame.sort_values(["_s", "_k", "_c"], kind="stable").drop(columns=["_s", "_k", "_c"])
+    frame = frame.astype({c: object for c in ("code", "other_code")})
+    frame = frame.where(frame.notna(), None)
+    return frame.reset_index(drop=True)
+
+
+def _significant_union(geom, tol: float):
+    parts = _parts(geom)
+    keep = _clean(parts[_significant(parts, tol)], tol)
+    if len(keep) == 0:
+        return None
+    return keep[0] if len(keep) == 1 else shapely.MultiPolygon(list(keep))
+
+
+def _clean(parts: np.ndarray, tol: float) -> np.ndarray:
+    """Parts without the hairline slivers (under 2 mm) that overlay leaves along shared edges,
+    and without the crumbs (under tol²) that removing them leaves."""
+    if len(parts) == 0:
+        return parts
+    opened = shapely.buffer(
+        shapely.buffer(parts, -SLIVER_M, join_style="mitre"), SLIVER_M, join_style="mitre"
+    )
+    opened = shapely.intersection(opened, parts)
+    out = np.asarray([p for g in opened for p in _parts(g)], dtype=object)
+    return out[shapely.area(out) > tol**2] if len(out) else out
+
+
+def _geometry_problems(layer: _Layer, tol: float, out: list[dict]) -> None:
+    raw = layer.raw
+    type_id = shapely.get_type_id(raw)
+    valid = shapely.is_valid(raw)
+    for i in range(len(raw)):
+        name, level, code = _name(layer, i), layer.level[i], layer.code[i]
+        if shapely.is_empty(raw[i]):
+            out.append(
+                _problem("invalid_geometry", "error", level, code, None,
+                         f"{name} has an empty geometry", None)
+            )  # fmt: skip
+            continue
+        if type_id[i] not in (3, 6):
+            out.append(
+                _problem("invalid_geometry", "error", level, code, None,
+                         f"{name} is a {raw[i].geom_type}, not a polygon", raw[i])
+            )  # fmt: skip
+            continue
+        if not valid[i]:
+            reason = shapely.is_valid_reason(raw[i])
+            found = _POINT_IN_REASON.search(reason)
+            where = shapely.Point(float(found.group(1)), float(found.group(2))) if found else raw[i]
+            out.append(
+                _problem("invalid_geometry", "error", level, code, None,
+                         f"{name} has an invalid geometry: {reason}", where)
+            )  # fmt: skip
+    # parts: of the repaired polygons
+    counts = shapely.get_num_geometries(layer.geom)
+    for i in np.flatnonzero(counts > 1):
+        parts = _parts(layer.geom[i])
+        areas = shapely.area(parts)
+        order = np.argsort(-areas)
+        parts, areas = parts[order], areas[order]
+        real = areas > tol**2
+        strays = parts[1:]
+        if len(strays) == 0:
+            continue
+        where = strays[0] if len(strays) == 1 else shapely.MultiPolygon(list(strays))
+        name, level, code = _name(layer, i), layer.level[i], layer.code[i]
+        if real.sum() > 1:
+            sizes = ", ".join(f"{a:,.1f}" for a in areas[1:6])
+            more = " …" if len(areas) > 6 else ""
+            msg = (
+                f"{name} is in {len(parts)} separate parts: the largest {areas[0]:,.1f} m², "
+                f"the others {sizes}{more} m²"
+            )
+            out.append(_problem("not_contiguous", "error", level, code, None, msg, where))
+        else:
+            msg = (
+                f"{name} has {len(strays)} tiny stray part(s) of {areas[1:].sum():.2f} m² in all "
+                f"(below {tol**2:g} m²) besides its main polygon"
+            )
+            out.append(_problem("not_contiguous", "warning", level, code, None, msg, where))
+
+
+def _overlap_problems(layer: _Layer, rows, eroded, tol: float, out: list[dict]) -> None:
+    cores = eroded[rows]
+    tree = shapely.STRtree(cores)
+    i, j = tree.query(cores, predicate="intersects")
+    keep = i < j
+    i, j = rows[i[keep]], rows[j[keep]]
+    if len(i) == 0:
+        return
+    shared = shapely.intersection(layer.geom[i], layer.geom[j])
+    for a, c, geom in zip(i, j, shared, strict=True):
+        where = _significant_union(geom, tol)
+        if where is None:
+            continue
+        msg = f"{_name(layer, a)} and {_name(layer, c)} overlap by {where.area:,.1f} m²"
+        out.append(
+            _problem("overlap", "error", layer.level[a], layer.code[a], layer.code[c], msg, where)
+        )
+
+
+def _inside_boundary(b: _Buildings, area: _Area) -> np.ndarray:
+    tree = shapely.STRtree(area.geoms)
+    hit, _ = tree.query(b.point, predicate="intersects")
+    inside = np.zeros(len(b.ids), dtype=bool)
+    inside[hit] = True
+    return inside
+
+
+def _building_problems(layer, rows, hold: _Holdings, b, inside, out: list[dict]) -> None:
+    level = layer.level[rows[0]]
+    word = "micro-grid" if level == "micro" else "grid"
+    for bi, g, other in hold.doubles:
+        msg = (
+            f"building {b.ids[bi]} ({b.households[bi]} households) has its point inside both "
+            f"{_name(layer, rows[g])} and {_name(layer, rows[other])}"
+        )
+        out.append(
+            _problem("building_in_two_grids", "error", level, layer.code[rows[g]],
+                     layer.code[rows[other]], msg, b.point[bi])
+        )  # fmt: skip
+    left = np.flatnonzero(inside & (b.households > 0) & ~hold.held(len(b.ids)))
+    for bi in left:
+        estimated = " (estimated)" if b.estimated[bi] else ""
+        msg = f"building {b.ids[bi]} ({b.households[bi]} households{estimated}) is in no {word}"
+        out.append(_problem("building_left_out", "error", level, None, None, msg, b.point[bi]))
+
+
+def _count_problems(layer, rows, hold, b, counted, grid_bounds, micro_bounds, out) -> None:
+    level = layer.level[rows[0]]
+    lo, hi = _bounds_of(level, grid_bounds, micro_bounds)
+    n = len(rows)
+    n_buildings = np.bincount(hold.grid, weights=hold.share > 0, minlength=n).astype(int)
+    n_estimated = np.bincount(
+        hold.grid, weights=(hold.share > 0) & b.estimated[hold.building], minlength=n
+    ).astype(int)
+    stored = layer.stored_households()
+
+    def warn(kind: str, i: int, msg: str) -> None:
+        out.append(_problem(kind, "warning", level, layer.code[i], None, msg, layer.geom[i]))
+
+    for k, i in enumerate(rows):
+        h = int(counted[i])
+        if not lo <= h <= hi:
+            side = f"fewer than the minimum {lo}" if h < lo else f"more than the maximum {hi}"
+            estimated = (
+                f", {n_estimated[k]} of them with estimated households" if n_estimated[k] else ""
+            )
+            households = f"{h} households ({n_buildings[k]} buildings{estimated})"
+            warn("households_out_of_bounds", i, f"{_name(layer, i)} has {households}, {side}")
+        if not math.isnan(stored[i]) and int(stored[i]) != h:
+            recorded = f"{_name(layer, i)} records {int(stored[i])} households"
+            warn(
+                "households_stale",
+                i,
+                f"{recorded} but the buildings inside it hold {h}; run recount",
+            )
+
+
+def _outside_problems(layer: _Layer, eroded, area: _Area, tol: float, out: list[dict]) -> None:
+    if len(layer.geom) == 0:
+        return
+    whole = shapely.union_all(area.geoms)
+    shapely.prepare(whole)
+    # a stray part wider than tol holds a disc whose centre lies in the eroded grid
+    suspects = np.flatnonzero(~shapely.is_empty(eroded) & ~shapely.covered_by(eroded, whole))
+    for i in suspects:
+        where = _significant_union(shapely.difference(layer.geom[i], whole), tol)
+        if where is None:
+            continue
+        msg = f"{_name(layer, i)} reaches {where.area:,.1f} m² beyond the boundary"
+        out.append(
+            _problem("outside_boundary", "error", layer.level[i], layer.code[i], None, msg, where)
+        )
+
+
+def _holes(container, rows, layer: _Layer, rough, tol: float) -> np.ndarray:
+    """Significant parts of `container` outside the polygons `rows`.
+
+    Searched first on the `rough` (simplified) polygons; computed exactly only where found.
+    """
+    if len(rows) == 0:
+        parts = _parts(container)
+        return _clean(parts[_significant(parts, tol)], tol)
+    try:
+        near = shapely.difference(_simplify(container), shapely.union_all(rough[rows]))
+    except shapely.errors.GEOSException:  # a simplified polygon folded over: go exact
+        near = shapely.difference(container, shapely.union_all(layer.geom[rows]))
+    parts = _parts(near)
+    if not _significant(parts, tol, slack=2 * SIMPLIFY_M).any():
+        return np.empty(0, dtype=object)
+    exact = shapely.difference(container, shapely.union_all(layer.geom[rows]))
+    parts = _parts(exact)
+    return _clean(parts[_significant(parts, tol)], tol)
+
+
+def _simplify(geoms):
+    """Douglas-Peucker at SIMPLIFY_M: five times faster than the topology-preserving kind."""
+    return shapely.simplify(geoms, SIMPLIFY_M, preserve_topology=False)
+
+
+def _neighbours(layer: _Layer, tree, rows, part, limit: int = 4) -> str:
+    near = rows[tree.query(part, predicate="dwithin", distance=0.1)]
+    codes = sorted({layer.code[i] for i in near if layer.code[i]})
+    if not codes:
+        return ""
+    listed = ", ".join(codes[:limit]) + (" …" if len(codes) > limit else "")
+    return f", next to {listed}"
+
+
+def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> None:
+    simple = _simplify(layer.geom)
+    top = layer.top
+    rows = layer.rows(top)
+    tree = shapely.STRtree(layer.geom[rows])
+    hit_a, hit_g = tree.query(area.geoms, predicate="intersects")
+    word = "micro-grid" if top == "micro" else "grid"
+    for a, container in enumerate(area.geoms):
+        for part in _holes(container, rows[hit_g[hit_a == a]], layer, simple, tol):
+            where = f"boundary polygon {area.codes[a] or a + 1}"
+            msg = f"{part.area:,.1f} m² of {where} is in no {word}" + _neighbours(
+                layer, tree, rows, part
+            )
+            out.append(_problem("gap", "error", top, None, None, msg, part))
+    micro = layer.rows("micro")
+    if top != "grid" or len(micro) == 0:
+        return
+    children = pd.Series(micro).groupby(pd.Series(layer.parent[micro], dtype=object)).agg(list)
+    micro_tree = shapely.STRtree(layer.geom[micro])
+    for g in layer.rows("grid"):
+        mine = np.asarray(children.get(layer.code[g], []), dtype=np.int64)
+        if len(mine) == 0:
+            msg = f"{_name(layer, g)} has no micro-grids"
+            out.append(_problem("gap", "error", "micro", layer.code[g], None, msg, layer.geom[g]))
+            continue
+        for part in _holes(layer.geom[g], mine, layer, simple, tol):
+            msg = (
+                f"{part.area:,.1f} m² of {_name(layer, g)} is in none of its micro-grids"
+                + _neighbours(layer, micro_tree, micro, part)
+            )
+            out.append(_problem("gap", "error", "micro", layer.code[g], None, msg, part))
+
+
+def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict]) -> None:
+    micro = layer.rows("micro")
+    if layer.top != "grid" or len(micro) == 0:
+        return
+    grid_rows = layer.rows("grid")
+    position: dict[str, int] = {}
+    for g in grid_rows:
+        if layer.code[g]:
+            position.setdefault(layer.code[g], int(g))
+    parent_of = np.array([position.get(p, -1) if p else -1 for p in layer.parent[micro]])
+    for m in micro[parent_of < 0]:
+        parent = layer.parent[m]
+        why = "has no parent_code" if not parent else f"names parent {parent}, not in the layer"
+        msg = f"{_name(layer, m)} {why}"
+        out.append(
+            _problem("micro_not_nested", "error", "micro", layer.code[m], parent, msg,
+                     layer.geom[m])
+        )  # fmt: skip
+    nested = parent_of >= 0
+    m_rows, p_rows = micro[nested], parent_of[nested]
+    cores = eroded[m_rows]
+    suspects = ~shapely.is_empty(cores) & ~shapely.covered_by(cores, layer.geom[p_rows])
+    for m, p in zip(m_rows[suspects], p_rows[suspects], strict=True):
+        where = _significant_union(shapely.difference(layer.geom[m], layer.geom[p]), tol)
+        if where is None:
+            continue
+        msg = (
+            f"{_name(layer, m)} reaches {where.area:,.1f} m² outside its parent grid "
+            f"{layer.code[p]}"
+        )
+        out.append(
+            _problem("micro_not_nested", "error", "micro", layer.code[m], layer.code[p], msg,
+                     where)
+        )  # fmt: skip
+    # households: what the layer records where it does, else what the buildings give
+    stored = layer.stored_households()
+    value = np.where(np.isnan(stored), counted, stored).astype(np.int64)
+    sums = pd.Series(value[m_rows]).groupby(p_rows).sum()
+    for p, total in sums.items():
+        if int(total) != int(value[p]):
+            msg = (
+                f"the micro-grids of {_name(layer, p)} hold {int(total)} households, the grid "
+                f"{int(value[p])}"
+            )
+            out.append(
+                _problem("micro_sum_mismatch", "error", "micro", layer.code[p], None, msg,
+                         layer.geom[p])
+            )  # fmt: skip
+
+
+def _code_problems(layer: _Layer, area: _Area, out: list[dict]) -> None:
+    def bad(i, why):
+        msg = f"{_name(layer, i)}: {why}"
+        out.append(
+            _problem("code_invalid", "error", layer.level[i], layer.code[i], layer.parent[i], msg,
+                     layer.geom[i])
+        )  # fmt: skip
+
+    community = _community_of(layer, area)
+    for i in range(len(layer.code)):
+        code, level, parent = layer.code[i], layer.level[i], layer.parent[i]
+        if not code:
+            bad(i, "no code")
+            continue
+        digits = CODE_DIGITS[level]
+        if len(code) != digits or not code.isdigit():
+            bad(i, f"code {code!r} is not {digits} digits")
+            continue
+        if level == "micro" and parent and not code.startswith(parent):
+            bad(i, f"code {code} does not start with its parent's code {parent}")
+            continue
+        if level == "micro" and layer.top == "micro" and code[12:15] != NO_PARENT:
+            bad(i, f"code {code}: micro-grids without grids have {NO_PARENT} in digits 13–15")
+            continue
+        expected = community[i]
+        if level == layer.top and expected and not code.startswith(expected):
+            bad(i, f"code {code} does not start with {expected}, the code of the area it lies in")
+    codes = pd.Series(layer.code, dtype=object)
+    counts = codes[codes.notna()].value_counts()
+    for code, n in counts[counts > 1].items():
+        rows = np.flatnonzero(layer.code == code)
+        where = shapely.union_all(layer.geom[rows])
+        msg = f"code {code} is used by {n} rows"
+        out.append(
+            _problem("code_duplicate", "error", layer.level[rows[0]], code, None, msg, where)
+        )
+
+
+def _community_of(layer: _Layer, area: _Area) -> list[str | None]:
+    """The code of the boundary polygon holding each row's representative point."""
+    out: list[str | None] = [None] * len(layer.code)
+    if not any(area.codes) or len(layer.geom) == 0:
+        return out
+    points = shapely.point_on_surface(layer.geom)
+    tree = shapely.STRtree(area.geoms)
+    hit_r, hit_a = tree.query(points, predicate="intersects")
+    for r, a in zip(hit_r, hit_a, strict=True):
+        if out[r] is None:
+            out[r] = area.codes[a]
+    return out
