@@ -9,7 +9,8 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, Role, principal_from_token
+from api.accounts import Principal, Role, principal_from_token
+from api.accounts.access import GRID_EDIT_ROLES
 from api.errors import ForbiddenError, UnauthorizedError
 from api.settings import Settings, get_settings
 
@@ -60,3 +61,7 @@ def require_roles(*roles: Role | str):
         return user
 
     return dependency
+
+
+grid_editor = require_roles(*GRID_EDIT_ROLES)
+GridEditor = Annotated[Principal, Depends(grid_editor)]

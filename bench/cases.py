@@ -12,7 +12,7 @@ schema and indexes.
 
 1. Latency: POST /api/cases one at a time over loopback HTTP to uvicorn in a subprocess
    (rate limits off), random points over the area; baseline GET /api/health on the same
-   connection. Also the dispatch queries alone (api.dispatch.route_point) in this process.
+   connection. Also the dispatch queries alone (api.cases.dispatch.route_point) in this process.
 2. Bulk: geo.dispatch.route_points over N random points (STRtree build included) vs a per-row
    loop of ``SELECT code FROM grids WHERE ST_Contains(geom, point)`` on a sample, scaled to N
    (said so in the output); the two answers are compared on the sample (full rule both sides).
@@ -235,7 +235,7 @@ def latency(server: Server, n: int, rng: np.random.Generator) -> dict:
 
 
 def route_sql_latency(url: str, n: int, rng: np.random.Generator) -> dict:
-    from api import dispatch
+    from api.cases import dispatch
     from api.db import transaction
 
     times = []
@@ -248,7 +248,7 @@ def route_sql_latency(url: str, n: int, rng: np.random.Generator) -> dict:
 
 
 def bulk(url: str, n: int, sample: int, agree: int, rng: np.random.Generator) -> dict:
-    from api import dispatch
+    from api.cases import dispatch
     from api.db import transaction
     from geo.dispatch import route_points
 

@@ -66,7 +66,7 @@ def mclp_vs_greedy(url: str, *, function: str = "health", minutes: float = 10.0,
     from spopt.locate import MCLP
 
     from api.db import transaction
-    from api.network_db import get_network
+    from api.stations.network import get_network
     from api.storage import stations as store
     from geo import coverage as cov
     from geo.network import reach_matrix
@@ -156,11 +156,12 @@ def _measure(
 
     from fastapi.testclient import TestClient
 
-    from api import demo, network_db
-    from api.circles import build_circles
     from api.db import get_engine, transaction
+    from api.demo import datasets as demo
     from api.main import create_app
     from api.settings import get_settings
+    from api.stations import network as network_db
+    from api.stations.circles import build_circles
     from api.storage import migrate
     from api.storage import stations as store
 

@@ -191,8 +191,8 @@ def serve(url: str, *, workers: int, state: Path, env_extra: dict | None = None)
 
 
 def load_city(url: str, size: str) -> None:
-    from api import demo
     from api.db import transaction
+    from api.demo import datasets as demo
     from api.storage import migrate
 
     migrate.upgrade(url)
@@ -204,7 +204,7 @@ def load_city(url: str, size: str) -> None:
 def staff_token(url: str, secret: str) -> str | None:
     """A street admin's token (sees cases), signed with `secret`; None without accounts."""
     try:
-        from api import auth
+        from api import accounts as auth
     except ImportError:
         return None
     from api.db import transaction

@@ -54,7 +54,7 @@ class Served:
 def load_city(size: str, *, log=print):
     """A throwaway cluster with the synthetic city and its grids: (cluster, database URL)."""
     from api.db import get_engine, transaction
-    from api.demo import build_grids, load_synthetic
+    from api.demo.datasets import build_grids, load_synthetic
     from api.storage import migrate
     from api.storage.launcher import Cluster
 

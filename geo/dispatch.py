@@ -1,6 +1,6 @@
 """Routing case points to grids, vectorised (shapely STRtree); the same rule as the PostGIS path.
 
-The rule, used here and in :mod:`api.dispatch` alike:
+The rule, used here and in :mod:`api.cases.dispatch` alike:
 
 1. **Contained**: the grid-level polygon the point lies in *or on* (``intersects``). On a
    boundary shared by several grids the lowest code wins (:func:`geo.lookup.first_containing`

@@ -30,7 +30,7 @@ def make_state_dir(prefix: str = "wangge-test-") -> Path:
 def load_gridded_city(url: str, *, size: str = "community") -> None:
     """Load the synthetic city into a migrated database and build its grids and micro-grids."""
     from api.db import transaction
-    from api.demo import build_grids, load_synthetic
+    from api.demo.datasets import build_grids, load_synthetic
 
     with transaction(url) as session:
         load_synthetic(session, size=size, log=lambda _: None)
@@ -41,8 +41,9 @@ def load_gridded_city(url: str, *, size: str = "community") -> None:
 def gridded_city_database(cluster: Cluster, prefix: str) -> Iterator[str]:
     """A database of its own holding the gridded synthetic community (for module fixtures),
     dropped afterwards with the service's caches of it."""
-    from api import geocode_db, network_db
+    from api.addresses import geocode as geocode_db
     from api.db import get_engine
+    from api.stations import network as network_db
 
     name = f"{prefix}_{os.getpid()}_{next(_numbers)}"
     cluster.ensure_database(name, template=TEMPLATE)
@@ -112,7 +113,7 @@ def client(db_url: str):
 def planner_headers(db_url: str) -> dict[str, str]:
     """Authorization headers of a planner account ('planner') made in this test's database;
     `client.headers.update(planner_headers)` lets a test use the grid-editing endpoints."""
-    from api import auth
+    from api import accounts as auth
     from api.db import transaction
 
     with transaction(db_url) as session:

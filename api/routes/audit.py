@@ -8,8 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
-from api import audit
-from api.auth import Principal, Role
+from api.accounts import Principal, Role, audit
 from api.deps import SessionDep, require_roles
 from geo.errors import InputError
 

@@ -10,8 +10,8 @@ from fastapi import APIRouter, Depends, Path, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from api import auth
-from api.auth import Principal, Role
+from api import accounts
+from api.accounts import Principal, Role
 from api.deps import CurrentUser, SessionDep, require_roles
 
 router = APIRouter(tags=["accounts"])
@@ -72,9 +72,9 @@ def sign_in(
     """
     from api.settings import get_settings
 
-    principal = auth.authenticate(session, form.username, form.password)
+    principal = accounts.authenticate(session, form.username, form.password)
     minutes = get_settings().token_minutes
-    return TokenResponse(access_token=auth.issue_token(principal), expires_in=minutes * 60)
+    return TokenResponse(access_token=accounts.issue_token(principal), expires_in=minutes * 60)
 
 
 @router.get("/api/auth/me", response_model=Principal)
@@ -87,14 +87,14 @@ def me(user: CurrentUser) -> Principal:
 def list_users(session: SessionDep, admin: Admin) -> list[UserOut]:
     """Every account (admins only)."""
     return [
-        UserOut(**p.model_dump(), disabled=disabled) for p, disabled in auth.list_users(session)
+        UserOut(**p.model_dump(), disabled=disabled) for p, disabled in accounts.list_users(session)
     ]
 
 
 @router.post("/api/users", response_model=Principal, status_code=201)
 def create_user(session: SessionDep, admin: Admin, body: UserIn) -> Principal:
     """Create an account (admins only); 422 for a weak password or unknown codes, 409 if taken."""
-    return auth.create_user(
+    return accounts.create_user(
         session,
         body.username,
         body.role,
@@ -112,14 +112,14 @@ def create_user(session: SessionDep, admin: Admin, body: UserIn) -> Principal:
 @router.post("/api/users/{username}/disable", status_code=204)
 def disable_user(session: SessionDep, admin: Admin, username: Username) -> Response:
     """Disable an account: its tokens stop working at once (admins only)."""
-    auth.set_disabled(session, username, disabled=True, actor=admin.username)
+    accounts.set_disabled(session, username, disabled=True, actor=admin.username)
     return Response(status_code=204)
 
 
 @router.post("/api/users/{username}/enable", status_code=204)
 def enable_user(session: SessionDep, admin: Admin, username: Username) -> Response:
     """Enable a disabled account again (admins only)."""
-    auth.set_disabled(session, username, disabled=False, actor=admin.username)
+    accounts.set_disabled(session, username, disabled=False, actor=admin.username)
     return Response(status_code=204)
 
 
@@ -128,7 +128,7 @@ def create_api_token(
     session: SessionDep, admin: Admin, username: Username, body: ApiTokenIn
 ) -> ApiTokenCreated:
     """A long-lived API token acting as `username`, for another system (admins only)."""
-    token_id, token = auth.create_api_token(
+    token_id, token = accounts.create_api_token(
         session, username, label=body.label, days=body.days, actor=admin.username
     )
     return ApiTokenCreated(id=token_id, username=username, token=token)
@@ -137,7 +137,7 @@ def create_api_token(
 @router.get("/api/users/{username}/tokens", response_model=list[ApiTokenOut])
 def list_api_tokens(session: SessionDep, admin: Admin, username: Username) -> list[ApiTokenOut]:
     """The user's API tokens, without their secrets (admins only)."""
-    return [ApiTokenOut(**t) for t in auth.list_api_tokens(session, username)]
+    return [ApiTokenOut(**t) for t in accounts.list_api_tokens(session, username)]
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
@@ -145,5 +145,5 @@ def revoke_api_token(
     session: SessionDep, admin: Admin, token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> Response:
     """Revoke an API token (admins only)."""
-    auth.revoke_api_token(session, token_id, actor=admin.username)
+    accounts.revoke_api_token(session, token_id, actor=admin.username)
     return Response(status_code=204)

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Form, Header, Path, Query, Request, Response, Upl
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api import auth, cases, workflow
-from api import case_queries as q
+from api import accounts, cases
+from api.cases import intake, workflow
+from api.cases import queries as q
 from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
 from api.settings import get_settings
@@ -218,7 +219,7 @@ def case_out(
     if row is None:
         raise NotFoundError(f"no case {case_id}")
     receipt = row.pop("receipt", None)
-    staff = auth.sees_personal_data(actor)  # reporters' name and phone
+    staff = accounts.sees_personal_data(actor)  # reporters' name and phone
     if not full:
         row = {k: row[k] for k in q.PUBLIC_FIELDS}
     elif not staff:
@@ -258,7 +259,7 @@ def create_case(
 
     The answer carries a `receipt` token: the reporter's key to follow and rate the case."""
     actor = cases.Actor.of(user)
-    case_id, created, row = cases.intake(
+    case_id, created, row = intake.intake(
         session,
         body.new_case(),
         actor=actor,
@@ -296,7 +297,7 @@ def list_cases(
     )
     items = []
     for row in rows:
-        if not auth.sees_personal_data(actor):
+        if not accounts.sees_personal_data(actor):
             row = q.without_personal(row)
         item = CaseOut(**row)
         item.allowed = workflow.allowed_actions(item.status, actor.role)

@@ -10,8 +10,8 @@ import shapely
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field, model_validator
 
-from api import coverage as service
 from api.deps import SessionDep
+from api.stations import coverage as service
 from geo.coords import to_wgs84
 from geo.io import json_ready
 

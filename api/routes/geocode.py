@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, field_validator
 
-from api import geocode_db
+from api.addresses import geocode as geocode_db
 from api.deps import SessionDep
 from geo.geocode import Match
 

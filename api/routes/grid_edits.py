@@ -3,7 +3,7 @@ merge, history and undo. One router, so that a later role check can guard all of
 
 Every edit answers with the community's whole resulting layer and its problems; with
 ``save: true`` (always, for /save and /undo) the layer is stored as the next layer version and
-the previous one kept as history. The logic lives in api.grid_edits.
+the previous one kept as history. The logic lives in api.grids.edits.
 """
 
 from __future__ import annotations
@@ -14,16 +14,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field, field_validator
 
-from api import access, audit, grid_edits, validation
-from api.deps import SessionDep
+from api import validation
+from api.accounts import access, audit
+from api.deps import GridEditor, SessionDep, grid_editor
+from api.grids import edits as grid_edits
 from api.routes.grids import COMMUNITY_CODE, GRID_CODE
 from api.validation import Identifier
 
-# planners and admins; street and community admins within their area (api.access)
+# planners and admins; street and community admins within their area (api.accounts.access)
 router = APIRouter(
     prefix="/api/grids",
     tags=["grid editing"],
-    dependencies=[Depends(access.grid_editor)],
+    dependencies=[Depends(grid_editor)],
 )
 
 CommunityCode = Annotated[str, Field(pattern=COMMUNITY_CODE, description="12-digit community code")]
@@ -224,7 +226,7 @@ def _edited(result: grid_edits.EditResult) -> EditResponse:
 
 
 def _audited(
-    session: SessionDep, user: access.GridEditor, action: str, result: grid_edits.EditResult
+    session: SessionDep, user: GridEditor, action: str, result: grid_edits.EditResult
 ) -> EditResponse:
     """The response; a saved edit also writes an audit row with the versions before and after."""
     if result.saved:
@@ -245,7 +247,7 @@ def _audited(
 
 @router.post("/validate", response_model=ValidateResponse)
 def validate_layer(
-    session: SessionDep, user: access.GridEditor, body: ValidateRequest
+    session: SessionDep, user: GridEditor, body: ValidateRequest
 ) -> ValidateResponse:
     """Check an edited layer against the community's stored buildings and polygon.
 
@@ -261,7 +263,7 @@ def validate_layer(
 
 
 @router.post("/save", response_model=EditResponse)
-def save_layer(session: SessionDep, user: access.GridEditor, body: SaveRequest) -> EditResponse:
+def save_layer(session: SessionDep, user: GridEditor, body: SaveRequest) -> EditResponse:
     """Store an edited layer, recounted, as the community's next version.
 
     422 with `problems` when it has errors; 409 when `base_version` is stale or a locked grid
@@ -275,7 +277,7 @@ def save_layer(session: SessionDep, user: access.GridEditor, body: SaveRequest) 
 
 
 @router.post("/move", response_model=EditResponse)
-def move_buildings(session: SessionDep, user: access.GridEditor, body: MoveRequest) -> EditResponse:
+def move_buildings(session: SessionDep, user: GridEditor, body: MoveRequest) -> EditResponse:
     """Hand buildings, with their land, to the grid (or micro-grid) `to_code`."""
     access.check_community(session, user, body.community)
     result = grid_edits.move(
@@ -291,7 +293,7 @@ def move_buildings(session: SessionDep, user: access.GridEditor, body: MoveReque
 
 
 @router.post("/lock", response_model=LockResponse)
-def lock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest) -> LockResponse:
+def lock_grids(session: SessionDep, user: GridEditor, body: LockRequest) -> LockResponse:
     """Lock grids: regeneration keeps them, and edits that would change them are refused.
 
     Sets `locked` on the current rows in place; no new layer version is made.
@@ -303,7 +305,7 @@ def lock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest) 
 
 
 @router.post("/unlock", response_model=LockResponse)
-def unlock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest) -> LockResponse:
+def unlock_grids(session: SessionDep, user: GridEditor, body: LockRequest) -> LockResponse:
     """Unlock grids. Sets `locked` on the current rows in place; no new layer version is made."""
     access.check_grid_codes(session, user, body.codes)
     changed = grid_edits.set_locked(session, body.codes, locked=False)
@@ -313,7 +315,7 @@ def unlock_grids(session: SessionDep, user: access.GridEditor, body: LockRequest
 
 @router.post("/regenerate", response_model=EditResponse)
 def regenerate_layer(
-    session: SessionDep, user: access.GridEditor, body: RegenerateRequest
+    session: SessionDep, user: GridEditor, body: RegenerateRequest
 ) -> EditResponse:
     """Divide the community again, keeping its locked grids (and their micro-grids) as stored."""
     access.check_community(session, user, body.community)
@@ -324,7 +326,7 @@ def regenerate_layer(
 
 
 @router.post("/split", response_model=EditResponse)
-def split_grid(session: SessionDep, user: access.GridEditor, body: SplitRequest) -> EditResponse:
+def split_grid(session: SessionDep, user: GridEditor, body: SplitRequest) -> EditResponse:
     """Divide one grid (or micro-grid) into `parts` of about equal households."""
     access.check_community(session, user, body.community)
     result = grid_edits.split(
@@ -340,7 +342,7 @@ def split_grid(session: SessionDep, user: access.GridEditor, body: SplitRequest)
 
 
 @router.post("/merge", response_model=EditResponse)
-def merge_grids(session: SessionDep, user: access.GridEditor, body: MergeRequest) -> EditResponse:
+def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> EditResponse:
     """Join neighbouring grids (or micro-grids of one grid) into the one with the lowest code."""
     access.check_community(session, user, body.community)
     result = grid_edits.merge(
@@ -357,7 +359,7 @@ def merge_grids(session: SessionDep, user: access.GridEditor, body: MergeRequest
 @router.get("/history", response_model=HistoryResponse)
 def layer_history(
     session: SessionDep,
-    user: access.GridEditor,
+    user: GridEditor,
     community: Annotated[str, Query(pattern=COMMUNITY_CODE, description="community code")],
 ) -> HistoryResponse:
     """Every version of the community's layer with its time span and counts, oldest first."""
@@ -382,7 +384,7 @@ def layer_history(
 
 
 @router.post("/undo", response_model=EditResponse)
-def undo_layer(session: SessionDep, user: access.GridEditor, body: UndoRequest) -> EditResponse:
+def undo_layer(session: SessionDep, user: GridEditor, body: UndoRequest) -> EditResponse:
     """Make the previous version current again, stored as a new version (history is kept)."""
     access.check_community(session, user, body.community)
     result = grid_edits.undo(session, body.community, base_version=body.base_version)
@@ -390,7 +392,7 @@ def undo_layer(session: SessionDep, user: access.GridEditor, body: UndoRequest) 
 
 
 def _audit_locks(
-    session: SessionDep, user: access.GridEditor, codes: list[str], *, locked: bool, changed: int
+    session: SessionDep, user: GridEditor, codes: list[str], *, locked: bool, changed: int
 ) -> None:
     """One audit row per community whose grids' lock flag changed."""
     if not changed:

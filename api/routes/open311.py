@@ -16,13 +16,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api import case_queries as q
 from api import cases
+from api.cases import queries as q
+from api.cases.workflow import DONE
 from api.deps import OptionalUser, SessionDep
 from api.errors import ConflictError, NotFoundError
 from api.routes.cases import CaseIn
 from api.storage import models
-from api.workflow import DONE
 from data.catalogs import case_categories
 from geo.errors import InputError
 

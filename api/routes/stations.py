@@ -16,10 +16,10 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.coverage import check_function
 from api.deps import SessionDep
 from api.errors import NotFoundError
-from api.network_db import get_network
+from api.stations.coverage import check_function
+from api.stations.network import get_network
 from api.storage import stations as store
 from data.catalogs import station_types, type_defaults
 from geo.coords import to_wgs84

@@ -7,7 +7,7 @@ from unittest.mock import patch
 
 from sqlalchemy import text
 
-from api import auth
+from api import accounts as auth
 from api.db import transaction
 
 STREET = "990101001"

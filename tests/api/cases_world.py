@@ -100,7 +100,7 @@ ACCOUNTS = {
 
 def accounts(url: str) -> dict[str, dict]:
     """Create the accounts; return username → Authorization headers."""
-    from api import auth
+    from api import accounts as auth
 
     headers = {}
     with transaction(url) as session:

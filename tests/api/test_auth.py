@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import UTC, datetime
 
 import jwt
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from api import auth
+from api import accounts as auth
+from api.accounts import tokens
 from api.db import transaction
 from api.settings import Settings
-from api.storage.models import User, Worker, WorkerGrid
+from api.storage.models import ApiToken, User, Worker, WorkerGrid
 from geo.errors import InputError
 from tests.api.auth_helpers import (
     ACCOUNTS,
@@ -118,9 +120,9 @@ def test_expired_api_token(client, accounts, db_url):
     with transaction(db_url) as session:
         token_id, token = auth.create_api_token(session, "dept1", days=1)
         session.execute(
-            auth.update(auth.ApiToken)
-            .where(auth.ApiToken.id == token_id)
-            .values(expires_at=auth.datetime(2020, 1, 1, tzinfo=auth.UTC))
+            update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(expires_at=datetime(2020, 1, 1, tzinfo=UTC))
         )
     me = client.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
     assert me.status_code == 401 and "expired" in me.json()["detail"]
@@ -200,7 +202,7 @@ def test_generated_secret_is_kept_0600(tmp_path):
     token = auth.issue_token(principal, settings=settings)
     path = tmp_path / "state" / "secret_key"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    auth._generated.clear()  # a restart: the secret is read back from the file
+    tokens._generated.clear()  # a restart: the secret is read back from the file
     claims = jwt.decode(token, auth.signing_secret(settings), algorithms=["HS256"])
     assert claims["sub"] == "x"
     configured = Settings(state_dir=tmp_path / "other", secret_key="from-the-environment")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from api.case_demo import seed_cases
 from api.db import transaction
+from api.demo.cases import seed_cases
 
 
 def test_seed_cases_on_the_synthetic_community(db_url):
-    from api.demo import build_grids, load_synthetic
+    from api.demo.datasets import build_grids, load_synthetic
 
     with transaction(db_url) as session:
         load_synthetic(session, size="community", log=lambda _: None)

@@ -110,7 +110,7 @@ def test_failure_in_the_last_row_leaves_the_previous_version_current(
 
 def test_db_mode_regeneration_failing_midway_writes_nothing(city, failing_last_row):  # noqa: F811
     from api.db import transaction
-    from api.grids import generate_communities
+    from api.grids.generation import generate_communities
 
     before = snapshot(city)
     with pytest.raises(Exception, match="households_nonnegative"), transaction(city) as session:

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.db import transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.settings import get_settings
 from api.storage import grids as store
 from tests.api.test_grids_db import load_city, rows

@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api import demo
+from api.demo import datasets as demo
 from api.main import create_app
 from api.storage.launcher import Cluster, find_free_port
 from tests.api.storage.test_launcher import WANGGE
@@ -45,7 +45,7 @@ def test_synthetic_demo_loads_every_layer(use_database):
     assert scalar(url, "SELECT count(*) FROM workers") > 0
     cases = scalar(url, "SELECT count(*) FROM cases")
     assert cases > 0 and scalar(url, "SELECT count(*) FROM case_events") > cases
-    # sample cases (api.case_demo): all routed, carried into several statuses
+    # sample cases (api.demo.cases): all routed, carried into several statuses
     assert scalar(url, "SELECT count(*) FROM cases WHERE routing IS NULL") == 0
     assert scalar(url, "SELECT count(DISTINCT status) FROM cases") >= 3
     inside = scalar(

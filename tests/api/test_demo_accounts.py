@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from api import demo
-from api.auth import Role
-from api.demo_accounts import DEMO_PASSWORD
+from api.accounts import Role
+from api.demo import datasets as demo
+from api.demo.accounts import DEMO_PASSWORD
 from api.main import create_app
 
 

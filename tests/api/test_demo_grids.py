@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from api import demo
+from api.demo import datasets as demo
 from api.main import create_app
 from tests.api.test_grids_db import rows
 

@@ -1,4 +1,4 @@
-"""The vectorised router (geo.dispatch) and the PostGIS one (api.dispatch) give the same answers,
+"""The vectorised router (geo.dispatch) and the PostGIS one (api.cases.dispatch) agree,
 boundary ties included, on the synthetic community's generated grids and on the small world."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
-from api import dispatch
+from api.cases import dispatch
 from api.db import transaction
 from geo.dispatch import route_points
 from tests.api import cases_world as w

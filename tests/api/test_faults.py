@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from api.db import transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.storage import grids as store
 from api.storage import migrate
 from api.storage.launcher import Cluster
@@ -37,7 +37,7 @@ SECRET = uuid.uuid4().hex * 2
 
 def planner_token(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """A planner's bearer token, signed with the secret the server is given."""
-    from api import auth
+    from api import accounts as auth
     from api.settings import get_settings
 
     monkeypatch.setenv("WANGGE_SECRET_KEY", SECRET)

@@ -17,7 +17,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from api.db import get_engine, transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.storage import grids as store
 from tests.api.test_grids_db import load_city
 from tests.conftest import TEMPLATE
@@ -35,7 +35,7 @@ def fuzz_world(pg_cluster):
     load_city(url)
     with transaction(url) as session:
         generate_communities(session, store.select_communities(session, every=True))
-    from api import auth
+    from api import accounts as auth
     from api.main import create_app
 
     with transaction(url) as session:

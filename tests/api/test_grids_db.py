@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from api import demo
 from api.cli import app
 from api.db import transaction
-from api.grids import plan_assignments
+from api.demo import datasets as demo
+from api.grids.generation import plan_assignments
 
 runner = CliRunner()
 COMMUNITY = "990101001001"  # the synthetic 'community' city's only community
@@ -220,7 +220,7 @@ def test_plan_assignments_gives_every_grid_a_leader_and_a_full_timer():
 def test_concurrent_runs_queue_up_into_versions(city):
     from concurrent.futures import ThreadPoolExecutor
 
-    from api.grids import generate_db
+    from api.grids.generation import generate_db
 
     with ThreadPoolExecutor(3) as pool:
         runs = [pool.submit(generate_db, city, every=True, level="grid") for _ in range(3)]

@@ -319,7 +319,7 @@ def test_osm_pbf_loads_buildings_roads_pois_in_one_go(use_database, tmp_path):
 
 
 def test_osm_xml_xuanwu(use_database):
-    from api.demo import XUANWU_OSM
+    from api.demo.datasets import XUANWU_OSM
 
     result = ingest("osm", XUANWU_OSM)
     assert result.exit_code == 0, result.output

@@ -11,8 +11,8 @@ import shapely
 from shapely.geometry import LineString, Point
 from typer.testing import CliRunner
 
-from api import cli_isochrones
 from api.cli import app
+from api.stations import isochrone_files as cli_isochrones
 from geo import isochrones as geo_isochrones
 from geo import network as geo_network
 from tests.geo.test_network import OSM_XML

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typer.testing import CliRunner
 
-from api import demo, network_db
 from api.cli import app
 from api.db import transaction
+from api.demo import datasets as demo
+from api.stations import network as network_db
 from tests.api.test_grids_db import rows
 
 runner = CliRunner()

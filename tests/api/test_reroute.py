@@ -134,7 +134,7 @@ def synthetic(db_url, monkeypatch):
 
 
 def test_split_over_http_reroutes(synthetic, db_url):
-    from api import auth
+    from api import accounts as auth
 
     with transaction(db_url) as s:
         routed = cases.route_unrouted(s)

@@ -7,10 +7,11 @@ import pytest
 from shapely.geometry import Point
 from typer.testing import CliRunner
 
-from api import demo, geocode_db
+from api.addresses import geocode as geocode_db
 from api.cli import app
 from api.db import transaction
-from api.stations_import import prepare_stations
+from api.demo import datasets as demo
+from api.stations.importing import prepare_stations
 from geo.coords import from_wgs84
 from tests.api.test_grids_db import rows
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from api import workflow
-from api.workflow import CaseState, RoleError, TransitionError, advance
+from api.cases import workflow
+from api.cases.workflow import CaseState, RoleError, TransitionError, advance
 from data.catalogs import case_categories
 
 LEGAL = [(r, s) for r in workflow.TRANSITIONS for s in r.sources]

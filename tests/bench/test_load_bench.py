@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 def test_load_smoke(db_url):
     load_city(db_url)
     from api.db import transaction
-    from api.grids import generate_communities
+    from api.grids.generation import generate_communities
     from api.storage import grids as store
 
     with transaction(db_url) as session:

@@ -46,9 +46,9 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def city_template(pg_cluster) -> str:
     """A database with the synthetic community city, its grids and workers (loaded once)."""
-    from api.auth import create_user
+    from api.accounts import create_user
     from api.db import get_engine, transaction
-    from api.demo import build_grids, load_synthetic
+    from api.demo.datasets import build_grids, load_synthetic
     from tests.conftest import TEMPLATE
 
     pg_cluster.drop_database(CITY_TEMPLATE)

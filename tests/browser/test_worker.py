@@ -13,7 +13,7 @@ WORKER, PASSWORD = "wangwu", "Field-worker-2026"
 
 
 def test_worker_accepts_and_resolves_a_case_on_a_phone(live_server, phone):
-    from api.auth import create_user
+    from api.accounts import create_user
     from api.db import transaction
 
     grids = httpx.get(

@@ -294,7 +294,7 @@ def test_invariants_on_random_cities(data, level):
 
 
 def test_real_nanjing_xuanwu_buildings():
-    from api.demo import XUANWU_OSM
+    from api.demo.datasets import XUANWU_OSM
     from geo.households import estimate_households
     from geo.osm import read_osm
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from api import auth
+from api import accounts as auth
 from api.db import transaction
 from api.main import create_app
 from tests.api import cases_world as w

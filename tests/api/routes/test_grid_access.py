@@ -7,9 +7,9 @@ import psycopg
 import pytest
 from sqlalchemy import text
 
-from api import auth
+from api import accounts as auth
 from api.db import transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.storage import grids as store
 from tests.api.auth_helpers import PASSWORD, bearer
 from tests.api.test_grids_db import COMMUNITY, load_city, rows

@@ -8,7 +8,7 @@ import shapely
 from shapely.geometry import mapping, shape
 
 from api.db import transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.storage import grids as store
 from tests.api.test_grids_db import COMMUNITY, load_city, rows
 
@@ -424,8 +424,8 @@ def test_concurrent_saves_on_one_base_version_let_one_through(client, city):
     """Both read version 1; the row lock queues them, and the second sees version 2: 409."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from api import grid_edits
     from api.errors import ConflictError
+    from api.grids import edits as grid_edits
 
     features = current_layer(client)["features"]
 

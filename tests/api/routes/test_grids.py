@@ -10,7 +10,7 @@ from shapely.geometry import shape
 from sqlalchemy import text
 
 from api.db import transaction
-from api.grids import generate_communities
+from api.grids.generation import generate_communities
 from api.storage import grids as store
 from tests.api.test_grids_db import COMMUNITY, load_city
 

@@ -15,10 +15,10 @@ import shapely
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from api import network_db
 from api.cli import app as cli
 from api.db import transaction
 from api.main import create_app
+from api.stations import network as network_db
 from api.storage import stations as store
 from geo.coords import from_wgs84
 from geo.coverage import minutes_by_function
@@ -124,7 +124,7 @@ def test_circles_stored_and_served(api, city_url, circles):
 def test_circles_replace_old_rows(city_url, circles):
     before = rows(city_url, "SELECT count(*) FROM isochrones")[0][0]
     with transaction(city_url) as session:
-        from api.circles import build_circles
+        from api.stations.circles import build_circles
 
         report = build_circles(session, minutes="5,10,15")
     assert report.stored == before

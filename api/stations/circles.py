@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
-from api.network_db import get_network
+from api.stations.network import get_network
 from api.storage import stations as store
 from geo.isochrones import isochrones, parse_minutes
 

@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
-from api.network_db import get_network
+from api.stations.network import get_network
 from api.storage import stations as store
 from data.catalogs import function_names
 from geo import coverage as cov

@@ -1,4 +1,4 @@
-"""`wangge db dump FILE` and `wangge db restore FILE`: backups with pg_dump -Fc / pg_restore.
+"""Database backups with pg_dump -Fc / pg_restore (`wangge db dump FILE`, `wangge db restore FILE`).
 
 Both work on the managed cluster and on WANGGE_DATABASE_URL. The client programs come from
 WANGGE_PG_BIN and, when we are root, run as ``postgres`` like the launcher's server; the
@@ -11,14 +11,8 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
-from typing import Annotated
 
-import typer
-from rich.console import Console
 from sqlalchemy.engine import URL, make_url
-
-console = Console()
-err = Console(stderr=True)
 
 # tables that PostGIS itself owns; a database holding only these counts as empty
 POSTGIS_TABLES = {"spatial_ref_sys"}
@@ -28,7 +22,8 @@ class BackupError(RuntimeError):
     """pg_dump or pg_restore failed, or the target is not fit for a restore."""
 
 
-def _url() -> URL:
+def target_url() -> URL:
+    """The database URL (the managed cluster started when needed) as a SQLAlchemy URL."""
     from api.storage.launcher import database_url
 
     return make_url(database_url(start=True))
@@ -122,36 +117,3 @@ def restore(url: URL, source: Path, *, force: bool = False) -> None:
     cmd += ["-d", url.database or "postgres"]
     with source.open("rb") as f:
         _run("pg_restore", cmd, env, stdin=f, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-
-
-def register(db_app: typer.Typer) -> None:
-    """Add `dump` and `restore` to the `wangge db` sub-app."""
-
-    @db_app.command("dump")
-    def db_dump(
-        file: Annotated[Path, typer.Argument(help="the backup file to write")],
-    ) -> None:
-        """Back up the database to FILE (pg_dump custom format)."""
-        url = _url()
-        try:
-            size = dump(url, file.absolute())
-        except (BackupError, OSError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        console.print(f"database {url.database} dumped to {file} ({size:,} bytes)")
-
-    @db_app.command("restore")
-    def db_restore(
-        file: Annotated[Path, typer.Argument(help="a file written by 'wangge db dump'")],
-        force: Annotated[
-            bool, typer.Option("--force", help="replace the contents of a non-empty database")
-        ] = False,
-    ) -> None:
-        """Restore FILE into the database (refuses a non-empty one unless --force)."""
-        url = _url()
-        try:
-            restore(url, file.absolute(), force=force)
-        except (BackupError, OSError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(1) from None
-        console.print(f"{file} restored into database {url.database}")

@@ -1,83 +1,28 @@
-"""Accounts, roles and credentials: argon2 password hashes, short-lived JWT access tokens and
-long-lived API tokens for other systems.
+"""Accounts: argon2 password hashes, creating, listing, disabling users, signing in.
 
 Every request loads its user from the database again (`principal_for`), so disabling an account
-or changing its grids takes effect at once, even for tokens already issued. Access tokens are
-HS256 JWTs signed with the settings' secret (`signing_secret`). API tokens are 43 random
-characters after the prefix ``wg_``; only their SHA-256 is stored (a fast hash is enough for a
-random secret of that length; passwords get argon2).
+or changing its grids takes effect at once, even for tokens already issued.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import os
 import re
-import secrets
-import warnings
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import cache
-from pathlib import Path
 
-import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from pydantic import BaseModel, PrivateAttr
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from api.accounts import audit
+from api.accounts.roles import WORKER_ROLES, Principal, Role
 from api.errors import ConflictError, NotFoundError, UnauthorizedError
-from api.settings import Settings, get_settings
-from api.storage.models import ApiToken, Community, Grid, Street, User, Worker, WorkerGrid
+from api.storage.models import Community, Grid, Street, User, Worker, WorkerGrid
 from geo.errors import InputError
 
-
-class Role(StrEnum):
-    public = "public"
-    resident = "resident"
-    grid_worker = "grid_worker"
-    grid_leader = "grid_leader"
-    community_admin = "community_admin"
-    street_admin = "street_admin"
-    department = "department"
-    planner = "planner"
-    admin = "admin"
-
-
-WORKER_ROLES = frozenset({Role.grid_worker, Role.grid_leader})
-# roles that contact reporters and so see their name and phone; every other role (planner,
-# department, resident, public, anonymous callers) gets them masked or absent
-PERSONAL_DATA_ROLES = frozenset(
-    {Role.grid_worker, Role.grid_leader, Role.community_admin, Role.street_admin, Role.admin}
-)
-API_TOKEN_PREFIX = "wg_"
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
 MIN_PASSWORD = 8
-ALGORITHM = "HS256"
-
-
-class Principal(BaseModel):
-    """Who is asking: the signed-in user's role and the area or department it covers."""
-
-    username: str
-    role: Role
-    display_name: str | None = None
-    worker_id: str | None = None
-    grid_codes: list[str] = []
-    community_code: str | None = None
-    street_code: str | None = None
-    department: str | None = None
-    # the stored password hash, for tying access tokens to the password (never serialised)
-    _password_hash: str | None = PrivateAttr(default=None)
-
-
-def sees_personal_data(principal: Principal | None) -> bool:
-    """Whether `principal` may see reporters' names and phone numbers (never when anonymous)."""
-    return principal is not None and str(principal.role) in PERSONAL_DATA_ROLES
-
 
 # -- passwords ------------------------------------------------------------------------------------
 
@@ -223,8 +168,6 @@ def create_user(
     and to worker_grids rows for `grid_codes` added to the row's own, so that dispatch and the
     account agree.
     """
-    from api import audit
-
     if not USERNAME.match(username or ""):
         raise InputError(
             f"invalid username {username!r}: 2–64 letters, digits or the characters . _ @ -"
@@ -307,8 +250,6 @@ def list_users(session: Session) -> list[tuple[Principal, bool]]:
 
 def set_disabled(session: Session, username: str, *, disabled: bool, actor: str | None) -> bool:
     """Disable (or enable) an account; True when the flag changed. NotFoundError if unknown."""
-    from api import audit
-
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFoundError(f"no user named {username!r}")
@@ -323,8 +264,6 @@ def set_disabled(session: Session, username: str, *, disabled: bool, actor: str 
 
 def set_password(session: Session, username: str, password: str, *, actor: str | None) -> None:
     """Replace an account's password (same strength rules as create_user); audited."""
-    from api import audit
-
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         raise NotFoundError(f"no user named {username!r}")
@@ -342,179 +281,3 @@ def authenticate(session: Session, username: str, password: str) -> Principal:
     if not verify_password(password, user.password_hash if user else None) or user.disabled:
         raise UnauthorizedError("wrong username or password, or the account is disabled")
     return _principal(session, user)
-
-
-# -- access tokens (JWT) --------------------------------------------------------------------------
-
-_generated: dict[Path, str] = {}
-
-
-def signing_secret(settings: Settings | None = None) -> str:
-    """WANGGE_SECRET_KEY, else a secret generated once into <state_dir>/secret_key (mode 0600).
-
-    When the state directory cannot be written, a per-process secret is used (with a warning):
-    tokens then stop working when the service restarts.
-    """
-    settings = settings or get_settings()
-    if settings.secret_key:
-        return settings.secret_key
-    path = Path(settings.state_dir) / "secret_key"
-    if path in _generated:
-        return _generated[path]
-    try:
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "w") as f:
-                f.write(secrets.token_urlsafe(48))
-        secret = path.read_text().strip()
-    except FileExistsError:
-        secret = path.read_text().strip()
-    except OSError as exc:
-        msg = f"cannot keep the token secret in {path} ({exc}); tokens end with this process"
-        warnings.warn(msg, stacklevel=2)
-        secret = secrets.token_urlsafe(48)
-    _generated[path] = secret
-    return secret
-
-
-def issue_token(
-    principal: Principal, *, minutes: float | None = None, settings: Settings | None = None
-) -> str:
-    """A signed access token for `principal`, valid for `minutes` (WANGGE_TOKEN_MINUTES)."""
-    settings = settings or get_settings()
-    now = datetime.now(UTC)
-    lifetime = timedelta(minutes=settings.token_minutes if minutes is None else minutes)
-    claims = {
-        "sub": principal.username,
-        "role": principal.role.value,
-        "iat": now,
-        "exp": now + lifetime,
-        "typ": "access",
-    }
-    secret = signing_secret(settings)
-    if principal._password_hash:
-        claims["pwd"] = _password_stamp(principal._password_hash, secret)
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
-
-
-def _password_stamp(password_hash: str, secret: str) -> str:
-    """A keyed fingerprint of the password hash: a new password makes earlier tokens invalid."""
-    return hmac.new(secret.encode(), password_hash.encode(), hashlib.sha256).hexdigest()[:22]
-
-
-def principal_from_token(session: Session, token: str, settings: Settings | None = None):
-    """The Principal a Bearer token (access token or API token) stands for; 401 otherwise."""
-    if token.startswith(API_TOKEN_PREFIX):
-        return _principal_from_api_token(session, token)
-    secret = signing_secret(settings)
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=[ALGORITHM],
-            options={"require": ["exp", "sub"]},
-        )
-    except jwt.ExpiredSignatureError:
-        raise UnauthorizedError("the access token has expired: sign in again") from None
-    except jwt.InvalidTokenError:
-        raise UnauthorizedError("invalid access token") from None
-    if claims.get("typ") != "access":
-        raise UnauthorizedError("invalid access token")
-    principal = principal_for(session, str(claims["sub"]))
-    stamp = claims.get("pwd")
-    if stamp is not None and not (
-        principal._password_hash
-        and hmac.compare_digest(stamp, _password_stamp(principal._password_hash, secret))
-    ):
-        raise UnauthorizedError("the password has changed since this token was issued: sign in")
-    return principal
-
-
-# -- API tokens ----------------------------------------------------------------------------------
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_api_token(
-    session: Session,
-    username: str,
-    *,
-    label: str = "api",
-    days: int | None = None,
-    actor: str | None = None,
-) -> tuple[int, str]:
-    """A new API token for `username`: (its id, the token, shown only this once)."""
-    from api import audit
-
-    user = session.scalar(select(User).where(User.username == username))
-    if user is None:
-        raise NotFoundError(f"no user named {username!r}")
-    if user.disabled:
-        raise ConflictError(f"the user {username!r} is disabled")
-    if days is not None and days <= 0:
-        raise InputError("days must be positive")
-    token = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    expires = datetime.now(UTC) + timedelta(days=days) if days else None
-    row = ApiToken(
-        user_id=user.id,
-        label=label[:100],
-        token_hash=_token_hash(token),
-        prefix=token[:10],
-        expires_at=expires,
-    )
-    session.add(row)
-    session.flush()
-    detail = {"after": {"label": row.label, "prefix": row.prefix, "days": days}}
-    audit.record(session, actor, "api_token.create", "user", username, detail)
-    return row.id, token
-
-
-def revoke_api_token(session: Session, token_id: int, *, actor: str | None = None) -> bool:
-    """Revoke an API token by id; True when it was active. NotFoundError if unknown."""
-    from api import audit
-
-    row = session.get(ApiToken, token_id)
-    if row is None:
-        raise NotFoundError(f"no API token with id {token_id}")
-    if row.revoked_at is not None:
-        return False
-    session.execute(
-        update(ApiToken).where(ApiToken.id == token_id).values(revoked_at=datetime.now(UTC))
-    )
-    username = session.scalar(select(User.username).where(User.id == row.user_id))
-    detail = {"before": {"label": row.label, "prefix": row.prefix, "token_id": token_id}}
-    audit.record(session, actor, "api_token.revoke", "user", username, detail)
-    return True
-
-
-def list_api_tokens(session: Session, username: str | None = None) -> list[dict]:
-    """API tokens (never the secrets): id, user, label, prefix, created, expires, revoked."""
-    query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
-    if username is not None:
-        query = query.where(User.username == username)
-    rows = session.execute(query.order_by(ApiToken.id)).all()
-    return [
-        {
-            "id": t.id,
-            "username": name,
-            "label": t.label,
-            "prefix": t.prefix,
-            "created_at": t.created_at,
-            "expires_at": t.expires_at,
-            "revoked_at": t.revoked_at,
-        }
-        for t, name in rows
-    ]
-
-
-def _principal_from_api_token(session: Session, token: str) -> Principal:
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None:
-        raise UnauthorizedError("unknown or revoked API token")
-    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
-        raise UnauthorizedError("the API token has expired")
-    username = session.scalar(select(User.username).where(User.id == row.user_id))
-    return principal_for(session, username)

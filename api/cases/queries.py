@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from api.cases.workflow import DONE
 from api.storage import models
-from api.workflow import DONE
 from data.catalogs import case_categories
 
 Case, Event, W = models.Case, models.CaseEvent, models.Worker

@@ -15,8 +15,8 @@ import shapely
 from sqlalchemy import func, literal, select, text
 from sqlalchemy.orm import Session
 
+from api.cases.workflow import OPEN
 from api.storage import models
-from api.workflow import OPEN
 from geo.dispatch import search_radius_deg, utm_epsg
 
 G, C, S, W, WG = models.Grid, models.Community, models.Street, models.Worker, models.WorkerGrid
@@ -52,8 +52,8 @@ def _grid_select():
 #: The usual case in one statement: the lowest-coded grid the point lies in or on, its micro-grid,
 #: community and street office. Plain text SQL: building the equivalent expression per call
 #: cost several milliseconds of Python on a busy machine, the query itself well under one.
-#: The point as a CTE ``pt`` and the SELECT of the contained route over it (api/cases.py builds
-#: its one-statement intake around the same SELECT).
+#: The point as a CTE ``pt`` and the SELECT of the contained route over it (api/cases/intake.py
+#: builds its one-statement intake around the same SELECT).
 POINT_CTE = "WITH pt AS (SELECT ST_SetSRID(ST_MakePoint(:lon, :lat), 4326) AS g)"
 CONTAINED_GRID = """SELECT grid.code, c.code AS community, s.code AS street,
        (SELECT m.code FROM grids m, pt

@@ -4,20 +4,15 @@ office's communities, community admins in their own community; nobody else."""
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Annotated
 
-from fastapi import Depends
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal, Role
-from api.deps import require_roles
+from api.accounts.roles import Principal, Role
 from api.errors import ForbiddenError
 from api.storage.models import Community, Street
 
 GRID_EDIT_ROLES = (Role.planner, Role.admin, Role.street_admin, Role.community_admin)
-grid_editor = require_roles(*GRID_EDIT_ROLES)
-GridEditor = Annotated[Principal, Depends(grid_editor)]
 
 
 def street_of(session: Session, community_code: str) -> str | None:

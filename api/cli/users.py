@@ -11,7 +11,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-# kept in step with api.auth.Role (not imported: the CLI starts without loading the models)
+from api.cli.common import console, database_url, err, fail
+
+# kept in step with api.accounts.Role (not imported: the CLI starts without loading the models)
 ROLES = (
     "public, resident, grid_worker, grid_leader, community_admin, street_admin, department, "
     "planner, admin"
@@ -28,12 +30,11 @@ def _actor() -> str:
 
 def _run(work):
     """Run `work(session)` in one transaction on the configured database; errors exit 1."""
-    from api.cli import _url, fail
     from api.db import transaction
     from api.errors import WanggeError
     from geo.errors import InputError
 
-    url = _url()
+    url = database_url()
     try:
         with transaction(url) as session:
             return work(session)
@@ -60,13 +61,12 @@ def add(
     ] = None,
 ) -> None:
     """Create an account. Grid workers and leaders are linked to a workers row and its grids."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     principal = _run(
-        lambda s: auth.create_user(
+        lambda s: accounts.create_user(
             s,
             name,
             role,
@@ -88,10 +88,9 @@ def add(
 @app.command("list")
 def list_users() -> None:
     """Every account with its role, area and state."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
-    users = _run(auth.list_users)
+    users = _run(accounts.list_users)
     # plain columns (no table): one line per account, easy to grep
     print(f"{'name':<20} {'role':<16} {'state':<8} area")
     for p, disabled in users:
@@ -109,20 +108,18 @@ def list_users() -> None:
 @app.command("disable")
 def disable(name: Annotated[str, typer.Argument(help="login name")]) -> None:
     """Disable an account: sign-in and every token of it stop working at once."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
-    changed = _run(lambda s: auth.set_disabled(s, name, disabled=True, actor=_actor()))
+    changed = _run(lambda s: accounts.set_disabled(s, name, disabled=True, actor=_actor()))
     console.print(f"{name} disabled" if changed else f"{name} was already disabled")
 
 
 @app.command("enable")
 def enable(name: Annotated[str, typer.Argument(help="login name")]) -> None:
     """Enable a disabled account again."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
-    changed = _run(lambda s: auth.set_disabled(s, name, disabled=False, actor=_actor()))
+    changed = _run(lambda s: accounts.set_disabled(s, name, disabled=False, actor=_actor()))
     console.print(f"{name} enabled" if changed else f"{name} was already enabled")
 
 
@@ -132,12 +129,11 @@ def passwd(
     password: Annotated[str | None, typer.Option(help="the new password (else prompted)")] = None,
 ) -> None:
     """Set a new password for an account (tokens already issued stay valid until they expire)."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
     if password is None:
         password = typer.prompt("new password", hide_input=True, confirmation_prompt=True)
-    _run(lambda s: auth.set_password(s, name, password, actor=_actor()))
+    _run(lambda s: accounts.set_password(s, name, password, actor=_actor()))
     console.print(f"password of {name} changed")
 
 
@@ -148,11 +144,10 @@ def token(
     days: Annotated[int | None, typer.Option(min=1, help="lifetime; default until revoked")] = None,
 ) -> None:
     """Create an API token for another system; it is printed once (only its hash is kept)."""
-    from api import auth
-    from api.cli import err
+    from api import accounts
 
     token_id, secret = _run(
-        lambda s: auth.create_api_token(s, name, label=label, days=days, actor=_actor())
+        lambda s: accounts.create_api_token(s, name, label=label, days=days, actor=_actor())
     )
     err.print(f"API token {token_id} for {name} (store it now, it is not shown again):")
     print(secret)
@@ -161,10 +156,9 @@ def token(
 @app.command("tokens")
 def tokens(name: Annotated[str | None, typer.Argument(help="only this user's")] = None) -> None:
     """API tokens (without their secrets)."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
-    rows = _run(lambda s: auth.list_api_tokens(s, name))
+    rows = _run(lambda s: accounts.list_api_tokens(s, name))
     table = Table("id", "user", "label", "prefix", "created", "expires", "revoked")
     for t in rows:
         table.add_row(
@@ -182,8 +176,7 @@ def tokens(name: Annotated[str | None, typer.Argument(help="only this user's")] 
 @app.command("revoke")
 def revoke(token_id: Annotated[int, typer.Argument(help="API token id (see `users tokens`)")]):
     """Revoke an API token."""
-    from api import auth
-    from api.cli import console
+    from api import accounts
 
-    changed = _run(lambda s: auth.revoke_api_token(s, token_id, actor=_actor()))
+    changed = _run(lambda s: accounts.revoke_api_token(s, token_id, actor=_actor()))
     console.print(f"token {token_id} revoked" if changed else f"token {token_id} already revoked")

@@ -21,10 +21,10 @@ import shapely
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api.case_demo import seed_cases
 from api.db import get_engine, transaction
-from api.demo_accounts import create_demo_accounts
-from api.grids import assign_workers, generate_communities
+from api.demo.accounts import create_demo_accounts
+from api.demo.cases import seed_cases
+from api.grids.generation import assign_workers, generate_communities
 from api.settings import get_settings
 from api.storage import grids as grid_store
 from api.storage import ingest as store
@@ -38,7 +38,7 @@ from geo.osm import read_osm
 from geo.validate import validate_features
 
 DEMO_DATABASE = "wangge_demo"
-XUANWU_DIR = Path(__file__).resolve().parent.parent / "data" / "nanjing_xuanwu"
+XUANWU_DIR = Path(__file__).resolve().parents[2] / "data" / "nanjing_xuanwu"
 XUANWU_OSM = XUANWU_DIR / "nanjing_xuanwu_2021-06-12.osm"
 # Xuanwu's communities have codes but no polygons; the extract's area stands in for them (below)
 XUANWU_AREA_CODE = "320102000000"
@@ -184,7 +184,7 @@ def build_grids(session: Session, *, log: Log = print) -> None:
 
 def build_station_circles(session: Session, *, log: Log = print) -> None:
     """Every station's 5/10/15-minute walking circles on the loaded roads, stored."""
-    from api.circles import build_circles
+    from api.stations.circles import build_circles
 
     report = build_circles(session)
     methods = ", ".join(f"{n:,} {m}" for m, n in sorted(report.methods.items()))
@@ -266,13 +266,3 @@ def load_xuanwu(session: Session, *, log: Log = print) -> None:
     stations = stations.rename(columns={"poi_id": "station_id"})
     stations["name"] = stations["name"].fillna(stations["type"])
     store.load_stations(session, stations, functions_by_type=offered_by_type())
-
-
-def serve(prepared: Prepared, *, host: str, port: int, log: Log = print) -> None:
-    """Serve the app under uvicorn until Ctrl-C."""
-    import uvicorn
-
-    from api.main import create_app
-
-    log(f"serving on http://{host}:{port}/  (Ctrl-C stops the service and the database)")
-    uvicorn.run(create_app(prepared.url), host=host, port=port, log_level="info")

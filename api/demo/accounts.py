@@ -16,7 +16,7 @@ from collections.abc import Callable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from api import auth
+from api import accounts
 from api.storage import models
 
 DEMO_PASSWORD = "Wangge-demo-2026"
@@ -119,7 +119,7 @@ def create_demo_accounts(session: Session, *, log: Callable[[str], None] = print
         if None in area.values():
             log(f"  no {role} demo account: the dataset has no area for it")
             continue
-        auth.create_user(session, role, role, DEMO_PASSWORD, actor="demo", **area)
+        accounts.create_user(session, role, role, DEMO_PASSWORD, actor="demo", **area)
         made.append(role)
     log(
         f"demo accounts (password {DEMO_PASSWORD}): {', '.join(made)}; "

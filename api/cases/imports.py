@@ -23,7 +23,7 @@ from geoalchemy2.elements import WKBElement
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from api import dispatch
+from api.cases import dispatch
 from api.storage import models
 from data.catalogs import case_categories
 from geo.coords import to_wgs84
@@ -161,7 +161,7 @@ def check_rows(session: Session, frame: pd.DataFrame, *, max_chars: int) -> list
 
 
 class Assigner:
-    """Least-open-load assignment over all grids at once (same rule as api.dispatch)."""
+    """Least-open-load assignment over all grids at once (same rule as api.cases.dispatch)."""
 
     def __init__(self, session: Session) -> None:
         W, WG = models.Worker, models.WorkerGrid

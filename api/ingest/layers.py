@@ -13,7 +13,7 @@ from pathlib import Path
 import geopandas as gpd
 from sqlalchemy.orm import Session
 
-from api.stations_import import Geocoder, prepare_stations, read_station_file
+from api.stations.importing import Geocoder, prepare_stations, read_station_file
 from api.storage import ingest as store
 from data.catalogs import offered_by_type
 from geo.households import estimate_households
@@ -102,7 +102,7 @@ def read_layers(
     """Read and validate `path` as `kind`; an OSM file gives buildings, roads and POIs.
 
     Station rows are checked against the catalog first; rows without a point are placed by
-    `geocode` from their address (see api.stations_import)."""
+    `geocode` from their address (see api.stations.importing)."""
     if kind not in KINDS:
         msg = f"unknown kind {kind!r}: expected one of {', '.join(KINDS)}"
         raise ValueError(msg)
@@ -180,7 +180,7 @@ def ingest_file(
 
 def _db_geocoder(session: Session) -> Geocoder:
     """Geocode against the address base of the session's database."""
-    from api.geocode_db import geocode_many_db
+    from api.addresses.geocode import geocode_many_db
 
     url = session.get_bind().url.render_as_string(hide_password=False)
     return lambda texts: geocode_many_db(session, url, list(texts))

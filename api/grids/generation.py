@@ -241,7 +241,7 @@ def generate_db(
     Raises api.errors.NotFoundError for an unknown community or street code; nothing is
     written then.
     """
-    from api import audit
+    from api.accounts import audit
     from api.db import transaction
 
     if not (community or street or every):

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from api.cli.common import console, database_url, err, fail, progress_bars
+
 app = typer.Typer(help="Cases (事件): bulk import.", no_args_is_help=True)
 
 
@@ -32,8 +34,7 @@ def import_cmd(
     description, optional address, external_id (or case_id), reported_at (ISO 8601)."""
     from rich.table import Table
 
-    from api.case_import import ImportRejected, import_cases, read_cases
-    from api.cli import _url, console, err, fail, progress_bars
+    from api.cases.imports import ImportRejected, import_cases, read_cases
     from api.db import transaction
     from api.settings import get_settings
     from geo.errors import GeoError
@@ -43,7 +44,7 @@ def import_cmd(
     settings = get_settings()
     try:
         frame = read_cases(path, lon_column=lon_column, lat_column=lat_column, crs=crs)
-        with progress_bars() as progress_for, transaction(_url()) as session:
+        with progress_bars() as progress_for, transaction(database_url()) as session:
             report = import_cases(
                 session,
                 frame,

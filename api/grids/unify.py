@@ -7,7 +7,7 @@ from pathlib import Path
 
 import geopandas as gpd
 
-from api.grids import read_boundary, read_buildings, write_layer
+from api.grids.generation import read_boundary, read_buildings, write_layer
 from geo.errors import InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer
 from geo.grids.unify import compare_layers, summarise, unify_layers

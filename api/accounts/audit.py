@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from api.auth import Principal
+from api.accounts.roles import Principal
 from api.storage.models import AuditEntry
 
 MAX_DETAIL_CHARS = 20_000

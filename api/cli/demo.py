@@ -1,0 +1,80 @@
+"""`wangge demo` (load a demo dataset and serve it) and `wangge serve` (a loaded database)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from api.cli.common import console, database_url, fail
+
+
+class Dataset(StrEnum):
+    synthetic = "synthetic"
+    nanjing_xuanwu = "nanjing-xuanwu"
+
+
+class Size(StrEnum):
+    community = "community"
+    street = "street"
+    district = "district"
+
+
+def demo(
+    dataset: Annotated[Dataset, typer.Option(help="Which demo data to load.")] = Dataset.synthetic,
+    size: Annotated[Size, typer.Option(help="Synthetic city size.")] = Size.street,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+    serve: Annotated[
+        bool, typer.Option(help="Serve the app after loading (--no-serve: load only).")
+    ] = True,
+    reload: Annotated[
+        bool,
+        typer.Option(
+            help="With WANGGE_DATABASE_URL: wipe and reload a database that already holds data."
+        ),
+    ] = False,
+) -> None:
+    """Start PostGIS, load a demo dataset and serve the app; Ctrl-C stops both."""
+    from api.demo import datasets as demo_module
+
+    try:
+        prepared = demo_module.prepare(
+            dataset=dataset.value, size=size.value, reload=reload, log=console.print
+        )
+    except demo_module.DemoError as exc:
+        raise fail(str(exc)) from None
+    if not serve:
+        prepared.close()
+        return
+    try:
+        _serve(prepared.url, host=host, port=port)
+    finally:
+        prepared.close()
+        console.print("stopped.")
+
+
+def serve(
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    port: Annotated[int, typer.Option()] = 8000,
+) -> None:
+    """Serve the app on the configured database (migrating it first)."""
+    import uvicorn
+
+    from api.main import create_app
+    from api.storage import migrate
+
+    url = database_url()
+    migrate.upgrade(url)
+    uvicorn.run(create_app(url), host=host, port=port)
+
+
+def _serve(url: str, *, host: str, port: int) -> None:
+    """Serve the app under uvicorn until Ctrl-C."""
+    import uvicorn
+
+    from api.main import create_app
+
+    console.print(f"serving on http://{host}:{port}/  (Ctrl-C stops the service and the database)")
+    uvicorn.run(create_app(url), host=host, port=port, log_level="info")

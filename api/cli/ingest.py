@@ -1,0 +1,112 @@
+"""`wangge ingest KIND FILE`: buildings, roads, boundaries, stations or OSM into PostGIS."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli.common import console, database_url, err, fail, print_problems, progress_bars
+
+
+class Kind(StrEnum):
+    buildings = "buildings"
+    roads = "roads"
+    boundaries = "boundaries"
+    stations = "stations"
+    osm = "osm"
+
+
+class Level(StrEnum):
+    district = "district"
+    street = "street"
+    community = "community"
+    compound = "compound"
+
+
+def _print_result(result) -> None:
+    table = Table(title=f"loaded from {result.source.name}")
+    table.add_column("layer")
+    for column in ("loaded", "rejected", "repaired", "households estimated"):
+        table.add_column(column, justify="right")
+    for r in result.reports:
+        counts = (r.loaded, len(r.rejected), len(r.repaired), r.estimated)
+        table.add_row(r.kind, *map(str, counts))
+    console.print(table)
+    for reason, count in result.skipped.items():
+        console.print(f"skipped in the file: {count} × {reason}")
+    for report in result.reports:
+        print_problems(report.kind, report.rejected)
+        print_problems(report.kind, report.repaired)
+
+
+def ingest(
+    kind: Annotated[
+        Kind, typer.Argument(help="What the file holds; 'osm' loads buildings, roads and POIs.")
+    ],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="GeoJSON, GeoPackage, Shapefile, CSV or .osm/.osm.pbf"
+        ),
+    ],
+    level: Annotated[
+        Level | None, typer.Option(help="For boundaries: district, street, community or compound.")
+    ] = None,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            help="Load the good rows and report the bad ones (default: refuse the whole file)."
+        ),
+    ] = False,
+    layer: Annotated[str | None, typer.Option(help="GeoPackage layer.")] = None,
+    crs: Annotated[
+        str | None, typer.Option(help="CRS of a file that declares none, e.g. EPSG:32650.")
+    ] = None,
+    lon_column: Annotated[str | None, typer.Option(help="CSV longitude column.")] = None,
+    lat_column: Annotated[str | None, typer.Option(help="CSV latitude column.")] = None,
+    dwelling_m2: Annotated[
+        float, typer.Option(help="Gross floor area per dwelling for household estimates.")
+    ] = 90.0,
+) -> None:
+    """Load buildings, roads, boundaries or stations from a file into PostGIS, all or nothing."""
+    from api.db import transaction
+    from api.ingest.layers import IngestRejected, ingest_file
+    from geo.errors import GeoError
+
+    url = database_url()
+    options = {"layer": layer, "crs": crs, "lon_column": lon_column, "lat_column": lat_column}
+    try:
+        with progress_bars() as progress_for, transaction(url) as session:
+            result = ingest_file(
+                session,
+                path,
+                kind=kind.value,
+                level=level.value if level else None,
+                skip_invalid=skip_invalid,
+                dwelling_m2=dwelling_m2,
+                progress_for=progress_for,
+                **(
+                    {k: v for k, v in options.items() if v is not None} if not _is_osm(path) else {}
+                ),
+            )
+    except IngestRejected as exc:
+        for layer_name, problems in exc.problems.items():
+            for problem in problems[:50]:
+                ident = f" ({problem.id})" if problem.id else ""
+                err.print(
+                    f"  {layer_name} row {problem.row}{ident}: {problem.reason}", highlight=False
+                )
+        raise fail(str(exc)) from None
+    except (GeoError, ValueError) as exc:
+        raise fail(str(exc)) from None
+    _print_result(result)
+
+
+def _is_osm(path: Path) -> bool:
+    from api.ingest.layers import is_osm
+
+    return is_osm(path)
