@@ -1,0 +1,58 @@
+"""What the `wangge` command groups share: consoles, errors, progress bars, the database URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+# soft_wrap: messages are never broken at the terminal's width (none without a TTY), so what
+# a script or a test reads does not depend on where the command runs
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
+    """A rich progress display; yields a factory of per-task advance callbacks."""
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=False) as progress:
+
+        def progress_for(label: str, total: int) -> Callable[[int], None]:
+            task = progress.add_task(label, total=total)
+            return lambda n: progress.advance(task, n)
+
+        yield progress_for
+
+
+def database_url() -> str:
+    """The database URL (WANGGE_DATABASE_URL, or the managed cluster, started when needed)."""
+    from api.storage.launcher import LauncherError
+    from api.storage.launcher import database_url as resolve
+
+    try:
+        return resolve(start=True)
+    except LauncherError as exc:
+        raise fail(str(exc)) from None
+
+
+def print_problems(kind: str, problems, *, limit: int = 50, out: Console = console) -> None:
+    """The rejected or repaired rows of a file, at most `limit` of them."""
+    for problem in problems[:limit]:
+        ident = f" ({problem.id})" if problem.id else ""
+        out.print(f"  {kind} row {problem.row}{ident}: {problem.reason}", highlight=False)
+    if len(problems) > limit:
+        out.print(f"  … and {len(problems) - limit} more")
