@@ -155,37 +155,29 @@ def load_buildings(
     locations = np.where(is_point, geoms, shapely.point_on_surface(geoms))
     compounds = _code_map(session, models.Compound, "compound_id")
     communities = _code_map(session, models.Community)
-    estimated = _column(frame, "households_estimated")
+    estimated = [e or False for e in _column(frame, "households_estimated")]
+    sources = [
+        src or ("estimated" if est else "given")
+        for src, est in zip(_column(frame, "households_source"), estimated, strict=True)
+    ]
+    columns = {
+        "building_id": [str(b) for b in frame["building_id"]],
+        "name": _column(frame, "name"),
+        "building_type": _column(frame, "building_type"),
+        "households": [int(h) for h in _column(frame, "households")],
+        "households_estimated": [bool(e) for e in estimated],
+        "households_source": sources,
+        "households_rule": _column(frame, "households_rule"),
+        "units": _column(frame, "units"),
+        "floors": _column(frame, "floors"),
+        "address": _column(frame, "address"),
+        "compound_id": _lookup(_column(frame, "compound"), compounds),
+        "community_id": _lookup(_column(frame, "community_code"), communities),
+        "footprint": _wkb(footprints, multi=True),
+        "location": _wkb(locations),
+    }
     rows = [
-        {
-            "building_id": str(bid),
-            "name": name,
-            "building_type": btype,
-            "households": int(hh),
-            "households_estimated": bool(est),
-            "units": units,
-            "floors": floors,
-            "address": address,
-            "compound_id": compound,
-            "community_id": community,
-            "footprint": fp,
-            "location": loc,
-        }
-        for bid, name, btype, hh, est, units, floors, address, compound, community, fp, loc in zip(
-            frame["building_id"],
-            _column(frame, "name"),
-            _column(frame, "building_type"),
-            _column(frame, "households"),
-            [e or False for e in estimated],
-            _column(frame, "units"),
-            _column(frame, "floors"),
-            _column(frame, "address"),
-            _lookup(_column(frame, "compound"), compounds),
-            _lookup(_column(frame, "community_code"), communities),
-            _wkb(footprints, multi=True),
-            _wkb(locations),
-            strict=True,
-        )
+        dict(zip(columns, values, strict=True)) for values in zip(*columns.values(), strict=True)
     ]
     report.loaded = _insert(session, models.Building, rows, progress)
     report.estimated = sum(1 for r in rows if r["households_estimated"])

@@ -75,24 +75,37 @@ class Street(Base):
     """街道/镇 street office, 9-digit code."""
 
     __tablename__ = "streets"
-    __table_args__ = (valid_geom(),)
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint(
+            "boundary_source IN ('official', 'approximate')", name="boundary_source_known"
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(9), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     geom = geom("MULTIPOLYGON", nullable=True)
+    boundary_source: Mapped[str] = mapped_column(String(16), server_default=text("'official'"))
 
 
 class Community(Base):
     """社区/村, 12-digit code."""
 
     __tablename__ = "communities"
-    __table_args__ = (valid_geom(),)
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint(
+            "boundary_source IN ('official', 'approximate')", name="boundary_source_known"
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(12), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     street_id: Mapped[int | None] = mapped_column(ForeignKey("streets.id"))
     geom = geom("MULTIPOLYGON", nullable=True)
+    # 'official' (a published boundary) or 'approximate' (derived where none is published)
+    boundary_source: Mapped[str] = mapped_column(String(16), server_default=text("'official'"))
 
 
 class Compound(Base):
@@ -118,6 +131,10 @@ class Building(Base):
         CheckConstraint("households >= 0", name="households_nonnegative"),
         CheckConstraint("units IS NULL OR units >= 0", name="units_nonnegative"),
         CheckConstraint("floors IS NULL OR floors >= 0", name="floors_nonnegative"),
+        CheckConstraint(
+            "households_source IN ('register', 'given', 'estimated')",
+            name="households_source_known",
+        ),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     building_id: Mapped[str] = mapped_column(String(64), unique=True)
@@ -125,6 +142,10 @@ class Building(Base):
     building_type: Mapped[str | None] = mapped_column(String(64))
     households: Mapped[int] = mapped_column(Integer)
     households_estimated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # 'register' (楼栋台账), 'given' (a count in the loaded file) or 'estimated'; for estimates
+    # the rule that decided (residential or not, and why)
+    households_source: Mapped[str] = mapped_column(String(16), server_default=text("'given'"))
+    households_rule: Mapped[str | None] = mapped_column(Text)
     units: Mapped[int | None] = mapped_column(Integer)
     floors: Mapped[int | None] = mapped_column(Integer)
     address: Mapped[str | None] = mapped_column(Text)
