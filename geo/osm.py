@@ -6,7 +6,10 @@
 * ``network``: ways tagged ``highway=*`` as LineStrings;
 * ``pois``: nodes tagged ``amenity``/``shop``/``office`` and, unless ``area_pois=False``, the
   representative point of ways/relations carrying those tags (community centres are often mapped
-  as polygons).
+  as polygons);
+* ``landuse``: areas that say what the land around buildings is used for: ``landuse=*``,
+  ``military=*`` and the grounds of schools, universities and hospitals (``amenity`` in
+  :data:`SITE_AMENITIES`) that are not themselves buildings.
 
 Extracts cut out of a larger map (Overpass, bounding-box clips) often reference nodes or member
 ways that are not in the file. Such objects are skipped and counted in ``OsmLayers.skipped``
@@ -29,8 +32,16 @@ import shapely
 
 from geo.crs import WGS84
 from geo.errors import InputError
+from geo.osm_barriers import BARRIER_COLUMNS, read_barriers
 
-__all__ = ["BUILDING_COLUMNS", "NETWORK_COLUMNS", "POI_COLUMNS", "OsmLayers", "read_osm"]
+__all__ = [
+    "BUILDING_COLUMNS",
+    "LANDUSE_COLUMNS",
+    "NETWORK_COLUMNS",
+    "POI_COLUMNS",
+    "OsmLayers",
+    "read_osm",
+]
 
 BUILDING_COLUMNS = (
     "building_id",
@@ -40,13 +51,22 @@ BUILDING_COLUMNS = (
     "units",
     "name",
     "address",
+    "tags",
     "source_row",
 )
 NETWORK_COLUMNS = ("road_id", "name", "class", "foot", "access", "source_row")
-POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "source_row")
+POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "osm_tags", "source_row")
+LANDUSE_COLUMNS = ("landuse_id", "key", "value", "name", "source_row")
 
 #: Keys that make an object a point of interest, in order of precedence for ``kind``.
 POI_KEYS = ("amenity", "shop", "office")
+#: Tags of a building kept in its ``tags`` column ('key=value;…'): they say what it is used for.
+USE_TAGS = (
+    "building:use", "amenity", "shop", "office", "tourism", "healthcare", "education",
+    "public_transport", "railway", "leisure", "military",
+)  # fmt: skip
+#: ``amenity`` values whose areas are grounds (a campus, a hospital) rather than one building.
+SITE_AMENITIES = frozenset({"school", "university", "college", "kindergarten", "hospital"})
 #: Tags giving a dwelling count, first present wins.
 HOUSEHOLD_TAGS = ("building:flats", "flats", "addr:flats")
 #: Address tags, in the order of a Chinese address (large to small).
@@ -80,6 +100,8 @@ class OsmLayers:
         Columns :data:`NETWORK_COLUMNS` + geometry (LineString).
     pois : GeoDataFrame
         Columns :data:`POI_COLUMNS` + geometry (Point).
+    landuse : GeoDataFrame
+        Columns :data:`LANDUSE_COLUMNS` + geometry (Polygon/MultiPolygon).
     skipped : Mapping[str, int]
         Objects left out, by reason (only reasons that occurred).
     """
@@ -88,6 +110,9 @@ class OsmLayers:
     network: gpd.GeoDataFrame
     pois: gpd.GeoDataFrame
     skipped: Mapping[str, int] = field(default_factory=dict)
+    landuse: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], LANDUSE_COLUMNS))
+    #: water and rail lines grids should not cross (geo.osm_barriers)
+    barriers: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], BARRIER_COLUMNS))
 
 
 def parse_count(value: str | None, *, low: int = 0, high: int | None = None) -> int | None:
@@ -156,6 +181,7 @@ class _Collector:
         self.buildings: list[dict] = []
         self.network: list[dict] = []
         self.pois: list[dict] = []
+        self.landuse: list[dict] = []
         self.skipped: Counter[str] = Counter()
         self.building_ways: set[int] = set()  # closed, all locations present
         self.building_relations: set[int] = set()
@@ -228,7 +254,8 @@ class _Collector:
         tags = dict(obj.tags)
         is_building = "building" in tags and tags["building"] != "no"
         kind = next((key for key in POI_KEYS if key in tags), None) if self.area_pois else None
-        if not (is_building or kind):
+        use = None if is_building else _land_use(tags)
+        if not (is_building or kind or use):
             return
         osm_type = "way" if obj.from_way() else "relation"
         osm_id = f"osm-{osm_type}-{obj.orig_id()}"
@@ -243,6 +270,12 @@ class _Collector:
         if kind:
             point = shapely.point_on_surface(geom)
             self.pois.append(self._poi_row(osm_id, tags, kind, point.x, point.y))
+        if use:
+            key, value = use
+            self.landuse.append(
+                {"landuse_id": osm_id, "key": key, "value": value, "name": _name(tags)}
+                | {"geometry": geom}
+            )
 
     @staticmethod
     def _building_row(osm_id: str, tags: dict[str, str], geom: shapely.Geometry) -> dict:
@@ -256,6 +289,7 @@ class _Collector:
             "units": None,
             "name": _name(tags),
             "address": assemble_address(tags),
+            "tags": ";".join(f"{k}={tags[k]}" for k in USE_TAGS if k in tags) or None,
             "geometry": geom,
         }
 
@@ -267,6 +301,7 @@ class _Collector:
             "kind": kind,
             "value": tags[kind],
             "address": assemble_address(tags),
+            "osm_tags": dict(tags),  # all of them: the station rules read more than the kind
             "geometry": shapely.Point(lon, lat),
         }
 
@@ -279,6 +314,17 @@ class _Collector:
         if relations:
             self.skipped["building relation incomplete or with broken rings"] += relations
         return self.skipped
+
+
+def _land_use(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """The (key, value) that makes an area a land-use area, or None."""
+    if tags.get("landuse"):
+        return "landuse", tags["landuse"]
+    if tags.get("military"):
+        return "military", tags["military"]
+    if tags.get("amenity") in SITE_AMENITIES:
+        return "amenity", tags["amenity"]
+    return None
 
 
 def _frame(rows: list[dict], columns: tuple[str, ...], int_columns: tuple[str, ...] = ()):
@@ -314,8 +360,11 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         Int64 from building:levels, households Int64 from building:flats/flats, units Int64
         (always missing), name, address, source_row), ``network`` (road_id, name, class = the
         highway value, foot, access, source_row), ``pois`` (poi_id 'osm-node-<id>' or the
-        area's id, name, kind = 'amenity'|'shop'|'office', value, address, source_row), and
-        ``skipped`` counts. ``source_row`` is the 1-based order within each layer.
+        area's id, name, kind = 'amenity'|'shop'|'office', value, address, osm_tags = a dict
+        of all the object's tags, source_row),
+        ``landuse`` (landuse_id, key = 'landuse'|'military'|'amenity', value, name, source_row)
+        and ``skipped`` counts. Buildings' ``tags`` keeps their :data:`USE_TAGS` as
+        'key=value;…' (None without any). ``source_row`` is the 1-based order within each layer.
 
     Raises
     ------
@@ -327,7 +376,7 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         msg = f"{path}: file not found"
         raise InputError(msg)
     collector = _Collector(area_pois=area_pois, node_ids=node_ids)
-    relation_filter = osmium.filter.KeyFilter("building", *POI_KEYS)
+    relation_filter = osmium.filter.KeyFilter("building", *POI_KEYS, "landuse", "military")
     handlers = {
         osmium.osm.Node: collector.node,
         osmium.osm.Way: collector.way,
@@ -353,4 +402,6 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         network=network,
         pois=_frame(collector.pois, POI_COLUMNS),
         skipped=dict(sorted(skipped.items())),
+        landuse=_frame(collector.landuse, LANDUSE_COLUMNS),
+        barriers=read_barriers(path),
     )

@@ -277,6 +277,8 @@ def test_xuanwu_buildings_through_validation_and_estimation():
     assert len(estimated) == len(buildings)
     assert estimated["households"].dtype == "int64" and (estimated["households"] >= 0).all()
     schools = estimated["building_type"] == "school"
-    assert schools.sum() > 0 and (estimated.loc[schools, "households"] == 0).all()
+    dormitory = estimated["name"].fillna("").str.contains("宿舍")  # 汇智楼（学生宿舍）
+    assert dormitory.sum() == 1 and (estimated.loc[dormitory, "households"] > 0).all()
+    assert schools.sum() > 0 and (estimated.loc[schools & ~dormitory, "households"] == 0).all()
     homes = estimated["building_type"].isin(["residential", "apartments"])
     assert (estimated.loc[homes, "households"] >= 1).all()
