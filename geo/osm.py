@@ -32,7 +32,6 @@ import shapely
 
 from geo.crs import WGS84
 from geo.errors import InputError
-from geo.osm_barriers import BARRIER_COLUMNS, read_barriers
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -55,7 +54,7 @@ BUILDING_COLUMNS = (
     "source_row",
 )
 NETWORK_COLUMNS = ("road_id", "name", "class", "foot", "access", "source_row")
-POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "osm_tags", "source_row")
+POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "source_row")
 LANDUSE_COLUMNS = ("landuse_id", "key", "value", "name", "source_row")
 
 #: Keys that make an object a point of interest, in order of precedence for ``kind``.
@@ -111,8 +110,6 @@ class OsmLayers:
     pois: gpd.GeoDataFrame
     skipped: Mapping[str, int] = field(default_factory=dict)
     landuse: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], LANDUSE_COLUMNS))
-    #: water and rail lines grids should not cross (geo.osm_barriers)
-    barriers: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], BARRIER_COLUMNS))
 
 
 def parse_count(value: str | None, *, low: int = 0, high: int | None = None) -> int | None:
@@ -301,7 +298,6 @@ class _Collector:
             "kind": kind,
             "value": tags[kind],
             "address": assemble_address(tags),
-            "osm_tags": dict(tags),  # all of them: the station rules read more than the kind
             "geometry": shapely.Point(lon, lat),
         }
 
@@ -360,8 +356,7 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         Int64 from building:levels, households Int64 from building:flats/flats, units Int64
         (always missing), name, address, source_row), ``network`` (road_id, name, class = the
         highway value, foot, access, source_row), ``pois`` (poi_id 'osm-node-<id>' or the
-        area's id, name, kind = 'amenity'|'shop'|'office', value, address, osm_tags = a dict
-        of all the object's tags, source_row),
+        area's id, name, kind = 'amenity'|'shop'|'office', value, address, source_row),
         ``landuse`` (landuse_id, key = 'landuse'|'military'|'amenity', value, name, source_row)
         and ``skipped`` counts. Buildings' ``tags`` keeps their :data:`USE_TAGS` as
         'key=value;…' (None without any). ``source_row`` is the 1-based order within each layer.
@@ -403,5 +398,4 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         pois=_frame(collector.pois, POI_COLUMNS),
         skipped=dict(sorted(skipped.items())),
         landuse=_frame(collector.landuse, LANDUSE_COLUMNS),
-        barriers=read_barriers(path),
     )
