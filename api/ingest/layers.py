@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from api.stations.importing import Geocoder, prepare_stations, read_station_file
 from api.storage import ingest as store
 from data.catalogs import offered_by_type
-from geo.households import estimate_households
+from geo.households import classify_buildings, estimate_households
 from geo.io import read_vector
 from geo.osm import read_osm
 from geo.validate import RowProblem, validate_features
@@ -90,6 +90,11 @@ def _validate(frame: gpd.GeoDataFrame, layer: str, *, level: str | None, bounds)
     return layer, checked.frame, list(checked.problems), list(checked.repaired)
 
 
+def _classified(osm) -> gpd.GeoDataFrame:
+    """OSM buildings with their residential share, judged from land use and POIs around them."""
+    return classify_buildings(osm.buildings, landuse=osm.landuse, pois=osm.pois)
+
+
 def read_layers(
     path: Path,
     *,
@@ -112,7 +117,7 @@ def read_layers(
     if kind == "osm" or is_osm(path):
         osm = read_osm(path)
         layers = [
-            _validate(osm.buildings, "buildings", level=None, bounds=bounds),
+            _validate(_classified(osm), "buildings", level=None, bounds=bounds),
             _validate(osm.network, "roads", level=None, bounds=bounds),
             _validate(osm.pois, "pois", level=None, bounds=bounds),
         ]
