@@ -1,4 +1,5 @@
-"""`wangge ingest KIND FILE`: buildings, roads, boundaries, stations or OSM into PostGIS."""
+"""`wangge ingest KIND FILE`: buildings, roads, boundaries, stations or OSM into PostGIS, or a
+household register (楼栋台账) joined to the buildings already there."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ class Kind(StrEnum):
     boundaries = "boundaries"
     stations = "stations"
     osm = "osm"
+    register = "register"
 
 
 class Level(StrEnum):
@@ -71,8 +73,44 @@ def ingest(
     dwelling_m2: Annotated[
         float, typer.Option(help="Gross floor area per dwelling for household estimates.")
     ] = 90.0,
+    households_column: Annotated[
+        str | None, typer.Option(help="Register: households header (default 户数/住户数).")
+    ] = None,
+    address_column: Annotated[
+        str | None, typer.Option(help="Register: address header (default 地址/楼栋地址).")
+    ] = None,
+    compound_column: Annotated[
+        str | None, typer.Option(help="Register: compound header (default 小区/小区名称).")
+    ] = None,
+    building_column: Annotated[
+        str | None, typer.Option(help="Register: building number header (default 楼栋/楼号).")
+    ] = None,
+    id_column: Annotated[
+        str | None, typer.Option(help="Register: building id header (default 楼栋编号/楼栋ID).")
+    ] = None,
+    units_column: Annotated[
+        str | None, typer.Option(help="Register: units header (default 单元/单元数).")
+    ] = None,
+    floors_column: Annotated[
+        str | None, typer.Option(help="Register: floors header (default 层数/楼层).")
+    ] = None,
 ) -> None:
-    """Load buildings, roads, boundaries or stations from a file into PostGIS, all or nothing."""
+    """Load buildings, roads, boundaries or stations from a file into PostGIS, all or nothing;
+    or join a household register (.xlsx/.csv) to the buildings and set their households."""
+    if kind is Kind.register:
+        columns = {
+            "households": households_column,
+            "address": address_column,
+            "compound": compound_column,
+            "building": building_column,
+            "building_id": id_column,
+            "units": units_column,
+            "floors": floors_column,
+            "lon": lon_column,
+            "lat": lat_column,
+        }
+        _register(path, skip_invalid=skip_invalid, columns=columns)
+        return
     from api.db import transaction
     from api.ingest.layers import IngestRejected, ingest_file
     from geo.errors import GeoError
@@ -104,6 +142,43 @@ def ingest(
     except (GeoError, ValueError) as exc:
         raise fail(str(exc)) from None
     _print_result(result)
+
+
+def _register(path: Path, *, skip_invalid: bool, columns: dict[str, str | None]) -> None:
+    from api.db import transaction
+    from api.ingest.register import RegisterError, RegisterRejected, ingest_register
+
+    url = database_url()
+    try:
+        with transaction(url) as session:
+            report = ingest_register(session, path, skip_invalid=skip_invalid, columns=columns)
+    except RegisterRejected as exc:
+        _print_unmatched(exc.report, out=err)
+        raise fail(str(exc)) from None
+    except RegisterError as exc:
+        raise fail(str(exc)) from None
+    ways = {"id": "楼栋编号 id", "point": "坐标 point", "address": "地址 address"}
+    by_way = "，".join(f"{ways[w]} {n}" for w, n in sorted(report.matched.items()))
+    console.print(
+        f"{path.name}：{report.rows} 行，对应到楼栋 {report.written} 行（{by_way or '无'}），"
+        f"未对应 {len(report.problems)} 行 ({report.rows} rows, {report.written} joined and "
+        f"written, {len(report.problems)} not joined)",
+        highlight=False,
+        markup=False,
+    )
+    _print_unmatched(report, out=console)
+
+
+def _print_unmatched(report, *, out, limit: int = 50) -> None:
+    for problem in report.problems[:limit]:
+        shown = f"；候选 candidates: {' | '.join(problem.candidates)}" if problem.candidates else ""
+        out.print(
+            f"  第 {problem.row} 行 row {problem.row}: {problem.reason}{shown}",
+            highlight=False,
+            markup=False,
+        )
+    if len(report.problems) > limit:
+        out.print(f"  … 另有 {len(report.problems) - limit} 行 (and more)", highlight=False)
 
 
 def _is_osm(path: Path) -> bool:
