@@ -118,6 +118,28 @@ def buildings(
     return _frame(session.execute(query).all(), columns)
 
 
+BUILDING_DETAIL = (
+    "building_id", "name", "address", "building_type", "floors", "units", "households",
+    "households_source", "households_rule",
+)  # fmt: skip
+
+
+def building_detail(session: Session, building_id: str) -> dict:
+    """One building for its popup: :data:`BUILDING_DETAIL` and its community's code and name,
+    where its households come from (register, given, estimated) and the rule of an estimate."""
+    columns = [getattr(B, c) for c in BUILDING_DETAIL]
+    query = (
+        select(*columns, C.code, C.name)
+        .outerjoin(C, C.id == B.community_id)
+        .where(B.building_id == building_id)
+    )
+    row = session.execute(query).first()
+    if row is None:
+        msg = f"楼栋 {building_id} 不存在 (unknown building {building_id})"
+        raise NotFoundError(msg)
+    return dict(zip((*BUILDING_DETAIL, "community_code", "community_name"), row, strict=True))
+
+
 def barriers(session: Session, communities: Sequence[str]) -> gpd.GeoDataFrame:
     """Roads of the barrier classes (major roads, railways, waterways) across the communities."""
     query = (

@@ -187,6 +187,32 @@
           );
         }
         editState(T("buildings_selected") + ": " + state.buildings.size);
+        showBuilding(p.building_id, e.latlng);
+      });
+    }
+
+    // a building's popup: name, households and where they come from (text nodes only)
+    function showBuilding(id, latlng) {
+      W.api("GET", "/api/buildings/" + encodeURIComponent(id)).then(function (r) {
+        if (!r.ok) return;
+        var b = r.data;
+        var box = document.createElement("div");
+        var rows = [
+          [T("buildings"), b.name || b.address || b.building_id],
+          [T("households"), String(b.households)],
+          [T("households_source"), T("source_" + b.households_source)],
+        ];
+        if (b.households_rule) rows.push([T("households_rule"), b.households_rule]);
+        rows.forEach(function (row) {
+          var line = document.createElement("div");
+          var label = document.createElement("b");
+          label.textContent = row[0] + "：";
+          line.appendChild(label);
+          line.appendChild(document.createTextNode(row[1]));
+          box.appendChild(line);
+        });
+        box.className = "building-popup";
+        L.popup({ maxWidth: 280 }).setLatLng(latlng).setContent(box).openOn(map);
       });
     }
 
