@@ -250,7 +250,9 @@ def load_xuanwu(session: Session, *, log: Log = print) -> None:
     t0 = time.perf_counter()
     osm = read_osm(XUANWU_OSM)
     log(f"read {XUANWU_OSM.name} in {time.perf_counter() - t0:.1f} s")
-    buildings = estimate_households(_checked(osm.buildings, "buildings", "building_id"))
+    buildings = estimate_households(
+        _checked(osm.buildings, "buildings", "building_id"), landuse=osm.landuse, pois=osm.pois
+    )
     area = gpd.GeoDataFrame(
         {"code": [XUANWU_AREA_CODE], "name": [XUANWU_AREA_NAME]},
         geometry=[extract_area(buildings)],
