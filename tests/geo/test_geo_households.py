@@ -320,3 +320,22 @@ def test_labelled_xuanwu_sample_floor():
     assert ours.tp + ours.fn == 94 and sum(vars(ours).values()) == 298
     assert ours.precision >= 0.95 and ours.recall >= 0.95
     assert baseline.precision < 0.6  # the type-only rule this replaces
+
+
+@pytest.mark.skipif(
+    not (Path(__file__).parents[2] / "data" / "nanjing_xuanwu").exists(),
+    reason="Xuanwu extract not available",
+)
+def test_xuanwu_buildings_named_in_issue_15_get_no_households():
+    from bench.households import NAMED_IN_ISSUE, XUANWU
+    from geo.osm import read_osm
+
+    osm = read_osm(XUANWU)
+    out = estimate_households(osm.buildings, landuse=osm.landuse, pois=osm.pois)
+    named = out[out["name"].isin(NAMED_IN_ISSUE)]
+    assert set(named["name"]) == set(NAMED_IN_ISSUE)
+    assert (named["households"] == 0).all()
+    assert (named["households_source"] == "estimated").all()
+    assert named["households_rule"].str.startswith("非住宅：").all()
+    homes = out["building_type"].isin(["residential", "apartments"])
+    assert (out.loc[homes, "households"] > 0).all()
