@@ -20,7 +20,7 @@ import re
 import unicodedata
 import zipfile
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import bindparam, func, select, update
@@ -99,13 +99,16 @@ class RowMatch:
     candidates: tuple[str, ...] = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class RegisterReport:
+    """What a register did: data rows read, rows joined by each way, buildings written (0 when
+    refused) and the rows not joined, in sheet order."""
+
     source: Path
-    rows: int = 0
-    matched: Counter[str] = field(default_factory=Counter)
-    written: int = 0
-    problems: list[RowMatch] = field(default_factory=list)
+    rows: int
+    matched: Counter[str]
+    written: int
+    problems: tuple[RowMatch, ...]
 
 
 class RegisterRejected(Exception):
@@ -459,11 +462,10 @@ def ingest_register(
     rows = read_register(path, columns=columns)
     url = session.get_bind().url.render_as_string(hide_password=False)
     matches = match_rows(session, url, rows)
-    report = RegisterReport(path, rows=len(rows))
-    report.problems = [m for m in matches if m.building_id is None]
-    report.matched = Counter(m.way for m in matches if m.building_id)
-    if report.problems and not skip_invalid:
-        raise RegisterRejected(report)
+    problems = tuple(m for m in matches if m.building_id is None)
+    matched = Counter(m.way for m in matches if m.building_id)
+    if problems and not skip_invalid:
+        raise RegisterRejected(RegisterReport(path, len(rows), matched, 0, problems))
     by_row = {r.row: r for r in rows}
     values = [
         {
@@ -490,5 +492,4 @@ def ingest_register(
             )
         )
         session.connection().execute(statement, values)
-    report.written = len(values)
-    return report
+    return RegisterReport(path, len(rows), matched, len(values), problems)

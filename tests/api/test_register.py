@@ -6,13 +6,13 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
-from api.addresses import geocode as geocode_db
 from api.cli import app
 from api.db import transaction
-from api.demo import datasets as demo
 from api.ingest.register import read_register
+from api.settings import get_settings
 from data.register import messy_register, write_register
 from data.synthetic import generate_city
+from tests.conftest import gridded_city_database
 
 runner = CliRunner()
 
@@ -32,12 +32,19 @@ def register_rows():
     return rows, truth, households
 
 
+@pytest.fixture(scope="module")
+def city_url(pg_cluster):
+    with gridded_city_database(pg_cluster, "test_register") as url:
+        yield url
+
+
 @pytest.fixture
-def city(use_database):
-    with transaction(use_database) as session:
-        demo.load_synthetic(session, size="community", log=lambda _: None)
-    yield use_database
-    geocode_db.invalidate(use_database)
+def city(city_url, monkeypatch):
+    """The module's city database for the CLI; each test compares before and after itself."""
+    monkeypatch.setenv("WANGGE_DATABASE_URL", city_url)
+    get_settings.cache_clear()
+    yield city_url
+    get_settings.cache_clear()
 
 
 def _stored(url: str) -> dict[str, tuple]:
