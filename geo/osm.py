@@ -54,7 +54,7 @@ BUILDING_COLUMNS = (
     "source_row",
 )
 NETWORK_COLUMNS = ("road_id", "name", "class", "foot", "access", "source_row")
-POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "source_row")
+POI_COLUMNS = ("poi_id", "name", "kind", "value", "address", "osm_tags", "source_row")
 LANDUSE_COLUMNS = ("landuse_id", "key", "value", "name", "source_row")
 
 #: Keys that make an object a point of interest, in order of precedence for ``kind``.
@@ -298,6 +298,7 @@ class _Collector:
             "kind": kind,
             "value": tags[kind],
             "address": assemble_address(tags),
+            "osm_tags": dict(tags),  # all of them: the station rules read more than the kind
             "geometry": shapely.Point(lon, lat),
         }
 
@@ -356,7 +357,8 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         Int64 from building:levels, households Int64 from building:flats/flats, units Int64
         (always missing), name, address, source_row), ``network`` (road_id, name, class = the
         highway value, foot, access, source_row), ``pois`` (poi_id 'osm-node-<id>' or the
-        area's id, name, kind = 'amenity'|'shop'|'office', value, address, source_row),
+        area's id, name, kind = 'amenity'|'shop'|'office', value, address, osm_tags = a dict
+        of all the object's tags, source_row),
         ``landuse`` (landuse_id, key = 'landuse'|'military'|'amenity', value, name, source_row)
         and ``skipped`` counts. Buildings' ``tags`` keeps their :data:`USE_TAGS` as
         'key=value;…' (None without any). ``source_row`` is the 1-based order within each layer.

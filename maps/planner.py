@@ -21,6 +21,12 @@ LEVEL_STYLE = {
     "grid": {"weight": 2.5, "opacity": 0.9, "fillOpacity": 0.22},
     "micro": {"weight": 0.8, "opacity": 0.8, "fillOpacity": 0.12, "dashArray": "3 3"},
 }
+#: Community outlines: official solid, approximate dashed (and named in the legend).
+OUTLINE_STYLE = {
+    "official": {"color": "#6a3d9a", "weight": 2, "fill": False},
+    "approximate": {"color": "#6a3d9a", "weight": 2, "fill": False, "dashArray": "10 6"},
+}
+APPROXIMATE_LEGEND = "border:2px dashed #6a3d9a;background:none"
 BUILDING_STYLE = {"color": "#555", "weight": 0.6, "fillColor": "#9a9a9a", "fillOpacity": 0.6}
 BARRIER_STYLE = {"color": "#333", "weight": 4, "opacity": 0.7}
 GRID_COLUMNS = ("code", "level", "parent_code", "households", "community_code", "locked", "status")
@@ -78,6 +84,7 @@ def build_planner_map(
     selected: Mapping[str, str | None] | None = None,
     workers: Mapping[str, Sequence[Mapping]] | None = None,
     layers: Collection[str] = TILE_LAYERS,
+    outlines: gpd.GeoDataFrame | None = None,
     grid_bounds: tuple[int, int] = GRID_BOUNDS,
     micro_bounds: tuple[int, int] = MICRO_BOUNDS,
     vector_tiles: Collection[str] = (),
@@ -107,6 +114,9 @@ def build_planner_map(
         Layers among grids, micro_grids, buildings to show (all three by default).
     vector_tiles : collection of str
         Layers among grids, micro_grids, buildings to draw as vector tiles.
+    outlines : GeoDataFrame, optional
+        Community outlines (code, name, boundary_source); approximate ones are dashed and
+        the legend says so.
     """
     unknown = set(vector_tiles) - set(TILE_LAYERS)
     if unknown:
@@ -148,20 +158,17 @@ def build_planner_map(
         elements["buildings"] = _tile_layer("buildings", options, lang).add_to(m)
     elif buildings is not None:
         elements["buildings"] = folium.GeoJson(
-            geojson(buildings, ("building_id", "households", "name", "address")),
+            geojson(buildings, ("building_id", "title", "households", "name", "address")),
             name=text("buildings", lang),
             style_function=lambda f: BUILDING_STYLE,
-            tooltip=folium.GeoJsonTooltip(
-                fields=["building_id", "households"],
-                aliases=[text("buildings", lang), text("households", lang)],
-            ),
-        ).add_to(m)
+        ).add_to(m)  # tooltips bound by planner.js as text (folium's would be HTML)
     if barriers is not None and len(barriers):
         elements["barriers"] = folium.GeoJson(
             geojson(barriers, ("class", "name")),
             name=text("barriers", lang),
             style_function=lambda f: BARRIER_STYLE,
         ).add_to(m)
+    approximate = _outlines(outlines, lang, elements, m)
     drawn = folium.FeatureGroup(name=text("drawn", lang)).add_to(m)
     elements["drawn"] = drawn
     draw = Draw(
@@ -191,7 +198,8 @@ def build_planner_map(
                 "background:repeating-linear-gradient(45deg,#c00 0 3px,#fdd 3px 6px)",
                 text("problems", lang),
             ),
-        ],
+        ]
+        + ([(APPROXIMATE_LEGEND, text("approximate_boundary", lang))] if approximate else []),
     ).add_to(m)
     config = {
         "selected": selected,
@@ -208,6 +216,19 @@ def build_planner_map(
         config=config,
         panel_html=_panel(areas, selected, lang),
     )
+
+
+def _outlines(outlines, lang: str, elements: dict, m: folium.Map) -> bool:
+    """Draw the community outlines (names bound as text by planner.js); True when some are
+    approximate."""
+    if outlines is None or not len(outlines):
+        return False
+    elements["communities"] = folium.GeoJson(
+        geojson(outlines, ("code", "name", "boundary_source")),
+        name=text("community", lang),
+        style_function=lambda f: OUTLINE_STYLE[f["properties"]["boundary_source"]],
+    ).add_to(m)
+    return bool((outlines["boundary_source"] == "approximate").any())
 
 
 def _json(value) -> str:

@@ -19,7 +19,7 @@ TYPE_COLOURS = (
 CIRCLE_COLOURS = {5: "#1a9850", 10: "#fdae61", 15: "#d73027"}
 PUBLIC_COLUMNS = (
     "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
-    "address",
+    "address", "location_source",
 )  # fmt: skip
 
 
@@ -43,6 +43,7 @@ def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> str:
         f"{t('services')}: {escape(row['services'])}" if row.get("services") else "",
         f"{t('address')}: {escape(row['address'])}" if row.get("address") else "",
         f"{t('phone')}: {escape(row['phone'])}" if row.get("phone") else "",
+        f"<i>{t('approximate_location')}</i>" if row.get("location_source") == "geocoded" else "",
     ]
     return "<br>".join(line for line in lines if line)
 
@@ -92,8 +93,7 @@ def build_public_map(
         folium.Marker(
             [point.y, point.x],
             icon=folium.DivIcon(html=html, icon_size=(26, 26), icon_anchor=(13, 13)),
-            tooltip=row["name"],
-            alt=row["station_id"],
+            alt=row["station_id"],  # public.js binds the name as a text tooltip
         ).add_to(group)
         # popups are bound by public.js: folium's Popup needs jQuery, which the pages do not load
         popup = _popup(row, types, {**functions, **labels}, lang)

@@ -18,31 +18,31 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import shapely
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlalchemy.orm import Session
 
 from api.db import get_engine, transaction
 from api.demo.accounts import create_demo_accounts
 from api.demo.cases import seed_cases
+from api.demo.stations import xuanwu_stations
+from api.demo.xuanwu_areas import approximate
 from api.grids.generation import assign_workers, generate_communities
 from api.settings import get_settings
 from api.storage import grids as grid_store
 from api.storage import ingest as store
-from api.storage import migrate
+from api.storage import migrate, models
 from api.storage.launcher import Cluster, LauncherError, default_cluster
 from api.storage.models import Base
 from api.storage.queries import layer_counts
-from data.catalogs import offered_by_type, station_type_for_osm
+from data.catalogs import offered_by_type
 from geo.households import estimate_households
 from geo.osm import read_osm
+from geo.osm_places import read_boundary, read_places
 from geo.validate import validate_features
 
 DEMO_DATABASE = "wangge_demo"
 XUANWU_DIR = Path(__file__).resolve().parents[2] / "data" / "nanjing_xuanwu"
 XUANWU_OSM = XUANWU_DIR / "nanjing_xuanwu_2021-06-12.osm"
-# Xuanwu's communities have codes but no polygons; the extract's area stands in for them (below)
-XUANWU_AREA_CODE = "320102000000"
-XUANWU_AREA_NAME = "玄武区OSM摘录范围（未划分社区）"
 
 Log = Callable[[str], None]
 
@@ -198,8 +198,8 @@ def extract_area(buildings: gpd.GeoDataFrame, *, buffer_m: float = 50.0) -> shap
     """The area an extract's buildings cover (EPSG:4326): the concave hull (ratio 0.3) of their
     footprints in the UTM zone, grown by `buffer_m` so that the outer buildings have some land.
 
-    It is an outline of the data, not an administrative boundary: used as the one area to
-    divide where no community polygons are known.
+    It is an outline of the data, not an administrative boundary: the Xuanwu demo cuts it by
+    the district boundary the extract holds (api.demo.xuanwu_areas).
     """
     utm = buildings.estimate_utm_crs()
     footprints = shapely.union_all(buildings.to_crs(utm).geometry.to_numpy())
@@ -217,54 +217,66 @@ def xuanwu_divisions() -> tuple[pd.DataFrame, pd.DataFrame]:
 def load_xuanwu(session: Session, *, log: Log = print) -> None:
     """Load the Nanjing Xuanwu OpenStreetMap extract and the district's real divisions.
 
-    The real streets and communities come with codes and names only: where their boundaries
-    run is not in the data, so no building can honestly be placed in one of them. Instead the
-    extract's outline (extract_area: a buffered concave hull of the buildings) is stored as
-    one extra community-level row, code 320102000000 (the district's code, street 000 and
-    community 000, which GB/T 2260 never assigns) named 玄武区OSM摘录范围（未划分社区）, with no
-    street office. Its buildings belong to it, and build_grids divides it like any community,
-    so its grids are coded 320102000000NNN. Household counts there are estimates from
-    footprints and floors (buildings.households_estimated).
+    The 8 street offices and 61 communities come with codes and names only. The communities
+    that can be placed get approximate areas (api.demo.xuanwu_areas: seeds from OSM names,
+    Voronoi cells snapped to major roads, inside the district's part of the extract), stored
+    with boundary_source 'approximate', and so do their street offices (the union of their
+    communities). The others keep no polygon and are listed in the log. Stations: OSM service
+    places by the catalog's rules inside the district part, and an office per placed
+    community (api.demo.stations). Household counts are estimates from footprints and floors.
     """
-    district = gpd.GeoDataFrame({"code": ["320102"], "name": ["玄武区"]}, geometry=[None], crs=4326)
     streets, communities = xuanwu_divisions()
-    store.load_boundaries(session, district, level="district")
-    store.load_boundaries(
-        session,
-        gpd.GeoDataFrame(
-            streets.rename(columns={"areaCode": "district_code"}),
-            geometry=[None] * len(streets),
-            crs=4326,
-        ),
-        level="street",
-    )
-    store.load_boundaries(
-        session,
-        gpd.GeoDataFrame(
-            communities.rename(columns={"streetCode": "street_code"}),
-            geometry=[None] * len(communities),
-            crs=4326,
-        ),
-        level="community",
-    )
+    communities = communities.rename(columns={"streetCode": "street_code"})
     t0 = time.perf_counter()
     osm = read_osm(XUANWU_OSM)
-    log(f"read {XUANWU_OSM.name} in {time.perf_counter() - t0:.1f} s")
     buildings = estimate_households(
         _checked(osm.buildings, "buildings", "building_id"), landuse=osm.landuse, pois=osm.pois
     )
-    area = gpd.GeoDataFrame(
-        {"code": [XUANWU_AREA_CODE], "name": [XUANWU_AREA_NAME]},
-        geometry=[extract_area(buildings)],
-        crs=4326,
+    boundary = read_boundary(XUANWU_OSM, name="玄武区")
+    approx = approximate(
+        communities,
+        area=extract_area(buildings),
+        boundary_lines=boundary.lines,
+        label=boundary.label,
+        places=read_places(XUANWU_OSM),
+        roads=osm.network,
     )
-    store.load_boundaries(session, area, level="community")
+    log(f"read {XUANWU_OSM.name} in {time.perf_counter() - t0:.1f} s")
+    _log_approximation(approx, log)
+    district = gpd.GeoDataFrame({"code": ["320102"], "name": ["玄武区"]}, geometry=[None], crs=4326)
+    store.load_boundaries(session, district, level="district")
+    for level, frame, shapes in (
+        ("street", streets.rename(columns={"areaCode": "district_code"}), approx.streets),
+        ("community", communities, approx.communities),
+    ):
+        geometry = frame["code"].map(shapes.set_index("code").geometry)
+        rows = gpd.GeoDataFrame(frame, geometry=list(geometry.where(geometry.notna(), None)),
+                                crs=4326)  # fmt: skip
+        store.load_boundaries(session, rows, level=level)
+        model = models.Street if level == "street" else models.Community
+        session.execute(
+            update(model)
+            .where(model.code.in_(list(shapes["code"])))
+            .values(boundary_source="approximate")
+        )
     store.load_buildings(session, buildings)
     store.load_roads(session, _checked(osm.network, "roads", "road_id"))
     pois = _checked(osm.pois, "pois", "poi_id")
     store.load_pois(session, pois)
-    types = [station_type_for_osm(k, v) for k, v in zip(pois["kind"], pois["value"], strict=True)]
-    stations = pois.assign(type=types)[[t is not None for t in types]]
-    stations = stations.rename(columns={"poi_id": "station_id"})
-    stations["name"] = stations["name"].fillna(stations["type"])
-    store.load_stations(session, stations, functions_by_type=offered_by_type())
+    stations = xuanwu_stations(pois, approx.seeds, inside=approx.district)
+    store.load_stations(session, stations)
+    rules = ", ".join(f"{n} {r}" for r, n in stations["rule"].value_counts().items())
+    log(f"stations: {len(stations)} of {len(pois):,} POIs and community seeds ({rules})")
+
+
+def _log_approximation(approx, log: Log) -> None:
+    log(
+        f"approximate areas for {len(approx.communities)} communities and "
+        f"{len(approx.streets)} street offices (boundary_source 'approximate'):"
+    )
+    for seed in approx.seeds.itertuples(index=False):
+        log(f"  {seed.code} {seed.name}: seed by {seed.how} ({', '.join(seed.matched)})")
+    log(
+        f"  {len(approx.unplaced)} communities without a seed in the extract's Xuanwu part "
+        f"keep no polygon: {'、'.join(approx.unplaced)}"
+    )

@@ -33,6 +33,7 @@ class BuildingDetail(BaseModel):
     """A building as its popup shows it; households_source is register, given or estimated."""
 
     building_id: str
+    title: str  # the name, else the address, else 未命名楼栋（kind）: never the id
     name: str | None
     address: str | None
     building_type: str | None

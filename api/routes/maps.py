@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -10,7 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from api.deps import SessionDep, SettingsDep
 from api.errors import NotFoundError
-from api.routes.grids import COMMUNITY_CODE
+from api.routes.grids import COMMUNITY_CODE, GeoJSONResponse
 from api.storage import map_data
 from data.catalogs import function_names, station_types
 from maps import build_planner_map, build_public_map, build_worker_map
@@ -97,12 +98,26 @@ def planner_page(
         selected={"street": street, "community": community},
         workers=map_data.workers_by_grid(session, map_data.grid_codes(session, codes)),
         layers=shown,
+        outlines=map_data.outlines(session, codes),
         vector_tiles=vector,
         lang=language(lang),
         tiles=settings.tile_url,
         attribution=settings.tile_attribution,
     )
     return _html(m)
+
+
+@router.get("/communities", response_class=GeoJSONResponse)
+def communities_geojson(
+    session: SessionDep,
+    street: Annotated[str | None, Query(pattern=STREET_CODE, description="street office")] = None,
+) -> GeoJSONResponse:
+    """Community outlines as GeoJSON (every one, or a street office's): code, name,
+    street_code, street_name, boundary_source ('official' or 'approximate': derived where none
+    is published) and street_boundary_source. 404 for an unknown street code."""
+    codes = map_data.communities_of(session, street=street, community=None)
+    frame = map_data.outlines(session, codes)
+    return GeoJSONResponse(json.loads(frame.to_json(drop_id=True, to_wgs84=False)))
 
 
 @router.get("/public", response_class=HTMLResponse)

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from geoalchemy2.elements import WKBElement
-from sqlalchemy import insert, select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from api.storage import models
@@ -234,7 +234,11 @@ def load_boundaries(
         msg = f"unknown boundary level {level!r}: expected district, street, community or compound"
         raise ValueError(msg)
     model, parent_col, parent_model = BOUNDARY_LEVELS[level]
+    replaced = 0
+    if hasattr(model, "boundary_source"):  # streets and communities
+        frame, replaced = _replace_placeholders(session, model, frame)
     frame, report = _prepare(session, model, "code", frame, f"{level} boundaries")
+    report.loaded += replaced
     codes = [str(c) for c in frame["code"]]
     rows = [
         {"code": code, "name": name or code, "geom": g}
@@ -249,8 +253,46 @@ def load_boundaries(
         ids = _lookup(parents, _code_map(session, parent_model))
         for row, pid in zip(rows, ids, strict=True):
             row[PARENT_COLUMN[model]] = pid
-    report.loaded = _insert(session, model, rows, progress)
+    report.loaded += _insert(session, model, rows, progress)
     return report
+
+
+def _replace_placeholders(session: Session, model, frame: gpd.GeoDataFrame):
+    """Official polygons for stored streets/communities that are approximate or have none: the
+    row keeps its id, takes the polygon (and name), becomes 'official'; buildings and
+    stations are linked again by location. Returns the other rows and how many were replaced."""
+    codes = [str(c) for c in frame["code"]]
+    stored = set(
+        session.execute(
+            select(model.code).where(
+                model.code.in_(codes),
+                (model.boundary_source == "approximate") | model.geom.is_(None),
+            )
+        ).scalars()
+    )
+    hit = frame[[c in stored and g is not None for c, g in zip(codes, frame.geometry, strict=True)]]
+    if hit.empty:
+        return frame, 0
+    for code, name, g in zip(
+        hit["code"], _column(hit, "name"), _wkb(hit.geometry, multi=True), strict=True
+    ):
+        values = {"geom": g, "boundary_source": "official"} | ({"name": name} if name else {})
+        session.execute(update(model).where(model.code == str(code)).values(**values))
+    if model is models.Community:
+        ids = select(model.id).where(model.code.in_([str(c) for c in hit["code"]]))
+        for table in (models.Building, models.Station):
+            session.execute(
+                update(table).where(table.community_id.in_(ids)).values(community_id=None)
+            )
+        session.execute(text(
+            "UPDATE buildings b SET community_id = c.id FROM communities c WHERE b.community_id "
+            "IS NULL AND c.geom IS NOT NULL AND ST_Intersects(c.geom, b.location)"
+        ))  # fmt: skip
+        session.execute(text(
+            "UPDATE stations s SET community_id = c.id FROM communities c WHERE s.community_id "
+            "IS NULL AND c.geom IS NOT NULL AND ST_Intersects(c.geom, s.geom)"
+        ))  # fmt: skip
+    return frame.drop(index=hit.index), len(hit)
 
 
 def load_compounds(

@@ -25,17 +25,40 @@ def _frame(rows: Sequence, columns: Sequence[str]) -> gpd.GeoDataFrame:
 
 
 def areas(session: Session) -> list[dict]:
-    """Every community with its street office: code, name, street_code, street_name."""
+    """Every community with its street office: code, name, street_code, street_name and
+    boundary_source ('official' or 'approximate')."""
     query = (
-        select(C.code, C.name, S.code, S.name)
+        select(C.code, C.name, S.code, S.name, C.boundary_source)
         .outerjoin(S, S.id == C.street_id)
         .where(C.geom.is_not(None))
         .order_by(S.code, C.code)
     )
     return [
-        {"code": c, "name": n, "street_code": sc, "street_name": sn}
-        for c, n, sc, sn in session.execute(query)
+        {"code": c, "name": n, "street_code": sc, "street_name": sn, "boundary_source": bs}
+        for c, n, sc, sn, bs in session.execute(query)
     ]
+
+
+def outlines(session: Session, communities: Sequence[str]) -> gpd.GeoDataFrame:
+    """The communities' polygons: code, name, street_code, street_name, boundary_source (and
+    street_boundary_source, the street office's)."""
+    columns = ["code", "name", "street_code", "street_name", "boundary_source",
+               "street_boundary_source"]  # fmt: skip
+    query = (
+        select(
+            C.code,
+            C.name,
+            S.code,
+            S.name,
+            C.boundary_source,
+            S.boundary_source,
+            func.ST_AsBinary(C.geom),
+        )
+        .outerjoin(S, S.id == C.street_id)
+        .where(C.code.in_(list(communities)), C.geom.is_not(None))
+        .order_by(C.code)
+    )
+    return _frame(session.execute(query).all(), columns)
 
 
 def communities_of(session: Session, *, street: str | None, community: str | None) -> list[str]:
@@ -103,19 +126,47 @@ def count_buildings(session: Session, communities: Sequence[str]) -> int:
     return int(session.execute(query).scalar_one())
 
 
+#: OSM building values in words, for the title of a building without name or address.
+BUILDING_KINDS = {
+    "residential": "住宅", "apartments": "住宅", "house": "住宅", "detached": "住宅",
+    "dormitory": "宿舍", "commercial": "商业", "retail": "商业", "office": "办公",
+    "school": "学校", "university": "学校", "college": "学校", "kindergarten": "幼儿园",
+    "hospital": "医院", "hotel": "酒店", "industrial": "工业", "warehouse": "仓库",
+    "public": "公共建筑", "government": "机关", "civic": "公共建筑", "church": "宗教建筑",
+    "temple": "宗教建筑", "train_station": "车站", "garage": "车库", "parking": "停车楼",
+}  # fmt: skip
+
+
+def building_title(name: str | None, address: str | None, building_type: str | None) -> str:
+    """What a person reads for a building: its name, else its address, else 未命名楼栋（住宅）
+    (the kind from the OSM building value where one is known); never its id."""
+    for text in (name, address):
+        if isinstance(text, str) and text.strip():  # frames hold NaN for missing text
+            return text
+    kind = BUILDING_KINDS.get(building_type.lower() if isinstance(building_type, str) else "")
+    return f"未命名楼栋（{kind}）" if kind else "未命名楼栋"
+
+
 def buildings(
     session: Session, communities: Sequence[str], *, points: bool = False
 ) -> gpd.GeoDataFrame:
-    """Buildings whose location lies in the communities: building_id, households, name,
-    address, floors; footprints (or the point where there is none), or points only."""
+    """Buildings whose location lies in the communities: building_id, title (building_title),
+    households, name, address, floors; footprints (or the point where there is none), or
+    points only."""
     geometry = B.location if points else func.coalesce(B.footprint, B.location)
-    columns = ["building_id", "households", "name", "address", "floors"]
+    columns = ["building_id", "households", "name", "address", "floors", "building_type"]
     query = (
-        select(B.building_id, B.households, B.name, B.address, B.floors, func.ST_AsBinary(geometry))
+        select(*(getattr(B, c) for c in columns), func.ST_AsBinary(geometry))
         .where(_in_communities(B.location, communities))
         .order_by(B.building_id)
     )
-    return _frame(session.execute(query).all(), columns)
+    frame = _frame(session.execute(query).all(), columns)
+    titles = [
+        building_title(n, a, t)
+        for n, a, t in zip(frame["name"], frame["address"], frame["building_type"], strict=True)
+    ]
+    frame.insert(1, "title", titles)
+    return frame.drop(columns="building_type")
 
 
 BUILDING_DETAIL = (
@@ -137,7 +188,9 @@ def building_detail(session: Session, building_id: str) -> dict:
     if row is None:
         msg = f"楼栋 {building_id} 不存在 (unknown building {building_id})"
         raise NotFoundError(msg)
-    return dict(zip((*BUILDING_DETAIL, "community_code", "community_name"), row, strict=True))
+    found = dict(zip((*BUILDING_DETAIL, "community_code", "community_name"), row, strict=True))
+    title = building_title(found["name"], found["address"], found["building_type"])
+    return found | {"title": title}
 
 
 def barriers(session: Session, communities: Sequence[str]) -> gpd.GeoDataFrame:
@@ -175,7 +228,7 @@ def stations(session: Session) -> gpd.GeoDataFrame:
     St = models.Station
     columns = [
         "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
-        "address",
+        "address", "location_source",
     ]  # fmt: skip
     query = select(*(getattr(St, c) for c in columns), func.ST_AsBinary(St.geom)).order_by(
         St.station_id

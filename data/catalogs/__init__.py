@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -19,13 +20,47 @@ def functions_by_type() -> dict[str, list[str]]:
     return {name: spec["functions"] for name, spec in station_types()["types"].items()}
 
 
-def station_type_for_osm(key: str, value: str) -> str | None:
-    """The station type an OSM tag maps to, if any (e.g. amenity=clinic → 社区卫生服务站)."""
-    tag = f"{key}={value}"
-    for name, spec in station_types()["types"].items():
-        if tag in spec["osm"]:
-            return name
-    return None
+def _tags_match(wanted: dict[str, list[str]], tags: Mapping[str, str]) -> bool:
+    """Every wanted key present with one of its values ('*': any; 'a;b' values split)."""
+    for key, values in wanted.items():
+        have = [v.strip() for v in str(tags.get(key, "")).split(";") if v.strip()]
+        if not have or ("*" not in values and not set(have) & set(values)):
+            return False
+    return True
+
+
+def _has_any(name: str, words: list[str]) -> bool:
+    return any(w in name for w in words)
+
+
+def _rule_matches(rule: dict, tags: Mapping[str, str], name: str) -> bool:
+    if "tags" in rule and not _tags_match(rule["tags"], tags):
+        return False
+    if "name_any" in rule and not _has_any(name, rule["name_any"]):
+        return False
+    return not _has_any(name, rule.get("name_none", []))
+
+
+def station_from_osm(tags: Mapping[str, str]) -> tuple[str, list[str], str] | None:
+    """(station type, functions, rule id) for an OSM object's tags, or None when it is no
+    service place (see osm_rules in station_types.json; the first rule that matches wins).
+
+    Functions: the rule's own, plus those of function_rules matching the tags or the name, in
+    the order of the six.
+    """
+    catalog = station_types()
+    name = tags.get("name") or tags.get("name:zh") or ""
+    if any(_tags_match({k: v}, tags) for k, v in catalog["osm_exclude"].items()):
+        return None
+    rule = next((r for r in catalog["osm_rules"] if _rule_matches(r, tags, name)), None)
+    if rule is None:
+        return None
+    found = set(rule["functions"])
+    for extra in catalog["function_rules"]:
+        by_tags = "tags" in extra and _tags_match(extra["tags"], tags)
+        if by_tags or _has_any(name, extra.get("name_any", [])):
+            found.add(extra["function"])
+    return rule["type"], [f for f in catalog["functions"] if f in found], rule["id"]
 
 
 @cache

@@ -172,6 +172,25 @@
       });
     });
 
+    // a building's name or address (never its id), as a text node
+    if (layers.buildings && layers.buildings.eachLayer) {
+      layers.buildings.eachLayer(function (l) {
+        var p = l.feature && l.feature.properties;
+        if (!p) return;
+        var title = (p.title || T("unnamed_building")) + " · " + p.households + " " + T("households");
+        l.bindTooltip(W.el("span", { text: title }));
+      });
+    }
+
+    // community outlines: the name, and whether the boundary is approximate (text only)
+    if (layers.communities && layers.communities.eachLayer) {
+      layers.communities.eachLayer(function (l) {
+        var p = l.feature.properties;
+        var label = p.name + (p.boundary_source === "approximate" ? " · " + T("approximate_boundary") : "");
+        l.bindTooltip(W.el("span", { text: label }), { sticky: true });
+      });
+    }
+
     if (layers.buildings) {
       layers.buildings.on("click", function (e) {
         var p = e.layer && (e.layer.feature ? e.layer.feature.properties : e.layer.properties);
@@ -198,7 +217,7 @@
         var b = r.data;
         var box = document.createElement("div");
         var rows = [
-          [T("buildings"), b.name || b.address || b.building_id],
+          [T("buildings"), b.title || b.name || b.address || T("unnamed_building")],
           [T("households"), String(b.households)],
           [T("households_source"), T("source_" + b.households_source)],
         ];

@@ -12,6 +12,7 @@
     layers.stations.eachLayer(function (marker) {
       markers[marker.options.alt] = marker;
       marker.bindPopup(config.stations[marker.options.alt].popup, { maxWidth: 280 });
+      marker.bindTooltip(W.el("span", { text: config.stations[marker.options.alt].name }));
       marker.on("click", function () {
         showCircles(marker.options.alt);
       });

@@ -66,7 +66,7 @@
               if (!members[p.building_id]) return;
               var c = f.geometry.coordinates;
               L.circleMarker([c[1], c[0]], { radius: 4, color: "#555", weight: 1, fillOpacity: 0.7 })
-                .bindTooltip((p.name || p.address || p.building_id) + " · " + p.households + " " + T("households"))
+                .bindTooltip(W.el("span", { text: (p.title || T("unnamed_building")) + " · " + p.households + " " + T("households") }))
                 .addTo(layers.buildings);
             });
           }

@@ -66,48 +66,6 @@ def test_external_database_with_data_is_not_wiped_without_reload(use_database):
     assert scalar(use_database, "SELECT count(*) FROM districts WHERE code = '990101'") == 0
 
 
-def test_xuanwu_demo_has_real_divisions_and_osm(use_database):
-    demo.prepare(dataset="nanjing-xuanwu", log=lambda _: None).close()
-    url = use_database
-    assert scalar(url, "SELECT count(*) FROM streets") == 8
-    # the 61 real communities, plus the extract's outline standing in for them (see demo.py)
-    assert (
-        scalar(url, f"SELECT count(*) FROM communities WHERE code <> '{demo.XUANWU_AREA_CODE}'")
-        == 61
-    )
-    assert scalar(url, "SELECT name FROM streets WHERE code = '320102003'") == "新街口街道"
-    parent = scalar(
-        url,
-        "SELECT s.code FROM communities c JOIN streets s ON s.id = c.street_id "
-        "WHERE c.code = '320102002001'",
-    )
-    assert parent == "320102002"
-    assert scalar(url, "SELECT count(*) FROM buildings") == 1277
-    assert scalar(url, "SELECT bool_and(households_estimated) FROM buildings "
-                       "WHERE building_type = 'yes'")  # fmt: skip
-    assert scalar(url, "SELECT count(*) FROM roads") > 300
-    assert scalar(url, "SELECT count(*) FROM stations") > 0
-    assert scalar(url, "SELECT count(*) FROM isochrones") == 3 * scalar(
-        url, "SELECT count(*) FROM stations"
-    )
-    # its grids divide the extract's outline (households estimated), coded under it
-    area = scalar(
-        url,
-        "SELECT ARRAY[c.name, c.street_id::text, ST_GeometryType(c.geom)] FROM communities c "
-        f"WHERE c.code = '{demo.XUANWU_AREA_CODE}'",
-    )
-    assert area == [demo.XUANWU_AREA_NAME, None, "ST_MultiPolygon"]
-    assert scalar(url, "SELECT count(*) FROM communities WHERE geom IS NOT NULL") == 1
-    outside = "SELECT count(*) FROM buildings b, communities c WHERE c.geom IS NOT NULL "
-    assert scalar(url, outside + "AND NOT ST_Intersects(c.geom, b.location)") == 0
-    households = scalar(url, "SELECT sum(households) FROM buildings")
-    for level in ("grid", "micro"):
-        layer = f"FROM grids WHERE valid_to IS NULL AND level = '{level}'"
-        assert scalar(url, f"SELECT sum(households) {layer}") == households
-        assert scalar(url, f"SELECT bool_and(code LIKE '{demo.XUANWU_AREA_CODE}%') {layer}")
-    assert scalar(url, "SELECT count(*) FROM grids WHERE level = 'grid'") > 10
-
-
 def test_landing_page_and_health(use_database):
     demo.prepare(dataset="synthetic", size="community", log=lambda _: None).close()
     with TestClient(create_app(use_database)) as client:

@@ -1,4 +1,5 @@
-"""The station-type catalog is consistent: known functions, icons, hours, unique OSM tags."""
+"""The station-type catalog is consistent: known functions, icons, hours (OSM rules:
+test_station_rules.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import re
 from data.catalogs import (
     function_names,
     offered_by_type,
-    station_type_for_osm,
     station_types,
     type_defaults,
 )
@@ -27,13 +27,6 @@ def test_every_type_names_known_functions_an_icon_and_hours():
         assert HOURS.match(spec["opening_hours"]), name
     assert set(function_names()) == six | extras
     assert set(function_names(extras=False)) == six
-
-
-def test_osm_tags_map_to_one_type():
-    tags = [t for spec in station_types()["types"].values() for t in spec["osm"]]
-    assert len(tags) == len(set(tags))
-    assert station_type_for_osm("amenity", "clinic") == "社区卫生服务站"
-    assert station_type_for_osm("amenity", "bank") is None
 
 
 def test_offered_and_defaults():
