@@ -8,9 +8,12 @@ import pandas as pd
 import shapely
 
 from api.demo.xuanwu_areas import stem
-from data.catalogs import offered_by_type, station_from_osm, station_types
+from data.catalogs import offered_by_type, station_from_osm, station_types, type_defaults
 
-COLUMNS = ["station_id", "name", "type", "functions", "address", "location_source", "rule"]
+COLUMNS = [
+    "station_id", "name", "type", "functions", "opening_hours", "address", "location_source",
+    "rule",
+]  # fmt: skip
 
 
 def service_places(pois: gpd.GeoDataFrame, *, inside: shapely.Geometry) -> gpd.GeoDataFrame:
@@ -18,14 +21,15 @@ def service_places(pois: gpd.GeoDataFrame, *, inside: shapely.Geometry) -> gpd.G
     functions (the rule's and the tags', then the type's extras) and the rule's id."""
     rows = []
     for poi in pois[pois.geometry.within(inside)].itertuples(index=False):
-        found = station_from_osm(poi.osm_tags or {})
+        found = station_from_osm(poi.osm_tags)
         if found is None:
             continue
         kind, functions, rule = found
         extras = station_types()["types"][kind].get("extras", [])
+        hours = poi.osm_tags.get("opening_hours") or type_defaults(kind)["opening_hours"]
         rows.append(
             {"station_id": poi.poi_id, "name": poi.name or kind, "type": kind,
-             "functions": [*functions, *extras], "address": poi.address,
+             "functions": [*functions, *extras], "opening_hours": hours, "address": poi.address,
              "location_source": "given", "rule": rule, "geometry": poi.geometry}
         )  # fmt: skip
     return gpd.GeoDataFrame(rows, columns=[*COLUMNS, "geometry"], crs=pois.crs)
@@ -43,6 +47,7 @@ def community_offices(seeds: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "name": list(placed["name"]),
             "type": kind,
             "functions": [offered_by_type()[kind]] * len(placed),
+            "opening_hours": type_defaults(kind)["opening_hours"],
             "address": [f"{stem(n)}一带（位置按社区名称推定）" for n in placed["name"]],
             "location_source": "geocoded",
             "rule": "community_seed",

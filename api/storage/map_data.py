@@ -137,13 +137,16 @@ BUILDING_KINDS = {
 }  # fmt: skip
 
 
-def building_title(name: str | None, address: str | None, building_type: str | None) -> str:
+def building_title(
+    name: str | None, address: str | None, building_type: str | None, households: int = 0
+) -> str:
     """What a person reads for a building: its name, else its address, else 未命名楼栋（住宅）
-    (the kind from the OSM building value where one is known); never its id."""
+    (the kind from the OSM building value, else 住宅 where it has households); never its id."""
     for text in (name, address):
         if isinstance(text, str) and text.strip():  # frames hold NaN for missing text
             return text
     kind = BUILDING_KINDS.get(building_type.lower() if isinstance(building_type, str) else "")
+    kind = kind or ("住宅" if households and households > 0 else None)
     return f"未命名楼栋（{kind}）" if kind else "未命名楼栋"
 
 
@@ -162,8 +165,14 @@ def buildings(
     )
     frame = _frame(session.execute(query).all(), columns)
     titles = [
-        building_title(n, a, t)
-        for n, a, t in zip(frame["name"], frame["address"], frame["building_type"], strict=True)
+        building_title(n, a, t, h)
+        for n, a, t, h in zip(
+            frame["name"],
+            frame["address"],
+            frame["building_type"],
+            frame["households"],
+            strict=True,
+        )
     ]
     frame.insert(1, "title", titles)
     return frame.drop(columns="building_type")
@@ -189,7 +198,9 @@ def building_detail(session: Session, building_id: str) -> dict:
         msg = f"楼栋 {building_id} 不存在 (unknown building {building_id})"
         raise NotFoundError(msg)
     found = dict(zip((*BUILDING_DETAIL, "community_code", "community_name"), row, strict=True))
-    title = building_title(found["name"], found["address"], found["building_type"])
+    title = building_title(
+        found["name"], found["address"], found["building_type"], found["households"]
+    )
     return found | {"title": title}
 
 
