@@ -113,6 +113,17 @@ def _make_reports(session: Session, *, count: int, seed: int, now: datetime | No
     return cases.route_unrouted(session)
 
 
+def recent_reports(
+    frame: gpd.GeoDataFrame, *, seed: int = 0, now: datetime | None = None
+) -> gpd.GeoDataFrame:
+    """The reports of a dataset dated as if they came in over the last days (see _age): a
+    demo's open cases are then not overdue by months."""
+    now = now or datetime.now(UTC)
+    rng = np.random.default_rng(seed)
+    hours = [case_categories()[c]["deadline_hours"] for c in frame["category"]]
+    return frame.assign(reported_at=[now - _age(h, rng) for h in hours])
+
+
 def _age(deadline_hours: float, rng: np.random.Generator) -> timedelta:
     """How long ago a report came in: within its deadline (at most four days), or for a few
     just past it (by up to 18 hours)."""

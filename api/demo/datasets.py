@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from api.db import get_engine, transaction
 from api.demo.accounts import create_demo_accounts
-from api.demo.cases import seed_cases
+from api.demo.cases import recent_reports, seed_cases
 from api.demo.stations import xuanwu_stations
 from api.demo.xuanwu_areas import approximate
 from api.grids.generation import assign_workers, generate_communities
@@ -100,7 +100,7 @@ def prepare(
                 wipe(session)
             t0 = time.perf_counter()
             if dataset == "synthetic":
-                load_synthetic(session, size=size, log=log)
+                load_synthetic(session, size=size, recent=True, log=log)
             elif dataset == "nanjing-xuanwu":
                 load_xuanwu(session, log=log)
             else:
@@ -137,8 +137,11 @@ def _checked(frame: gpd.GeoDataFrame, kind: str, id_column: str) -> gpd.GeoDataF
     return result.frame
 
 
-def load_synthetic(session: Session, *, size: str, seed: int = 0, log: Log = print) -> None:
-    """Generate the synthetic city and insert every layer."""
+def load_synthetic(
+    session: Session, *, size: str, seed: int = 0, recent: bool = False, log: Log = print
+) -> None:
+    """Generate the synthetic city and insert every layer; `recent` dates its reports over
+    the last days (the demo) instead of the city's fixed dates (tests)."""
     from data.synthetic import generate_city
 
     t0 = time.perf_counter()
@@ -159,7 +162,7 @@ def load_synthetic(session: Session, *, size: str, seed: int = 0, log: Log = pri
         functions_by_type=offered_by_type(),
     )
     store.load_workers(session, city.workers)
-    store.load_cases(session, city.cases)
+    store.load_cases(session, recent_reports(city.cases, seed=seed) if recent else city.cases)
 
 
 def build_grids(session: Session, *, log: Log = print) -> None:

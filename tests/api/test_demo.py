@@ -48,6 +48,9 @@ def test_synthetic_demo_loads_every_layer(use_database):
     # sample cases (api.demo.cases): all routed, carried into several statuses
     assert scalar(url, "SELECT count(*) FROM cases WHERE routing IS NULL") == 0
     assert scalar(url, "SELECT count(DISTINCT status) FROM cases") >= 3
+    # dated from the day the demo runs: reported in the last days, none overdue by more than a day
+    old = "SELECT count(*) FROM cases WHERE reported_at < now() - interval '5 days' "
+    assert scalar(url, old + "OR due_at < now() - interval '1 day'") == 0
     inside = scalar(
         url,
         "SELECT bool_and(ST_Within(b.location, c.geom)) FROM buildings b "
