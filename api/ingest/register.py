@@ -397,11 +397,51 @@ def _by_address(row: RegisterRow, match) -> RowMatch:
     return RowMatch(row.row, reason=reason, candidates=shown)
 
 
+_BUILDING_NO = re.compile(r"(\d+)(?:号楼|号|栋|幢|座)$")
+_SPLITS = "省市区县号"
+
+
+def address_key(text: str) -> str:
+    """An address as offices write it, compared: NFKC, no spaces, a closing 号楼/幢/座/号 as 栋."""
+    plain = re.sub(r"\s+", "", _plain(text))
+    return _BUILDING_NO.sub(r"\1栋", plain)
+
+
+def _address_index(session: Session) -> dict[str, set[str]]:
+    """Each building's address key and its tails after 省/市/区/县/号 → building ids, so that
+    "滨江区…" or "荷塘花园1号楼" finds "江苏省示范市滨江区柳荫路79号荷塘花园1栋"."""
+    index: dict[str, set[str]] = {}
+    query = select(models.Building.building_id, models.Building.address).where(
+        models.Building.address.is_not(None)
+    )
+    for building_id, address in session.execute(query):
+        key = address_key(address)
+        tails = {key} | {key[i + 1 :] for i, ch in enumerate(key) if ch in _SPLITS}
+        for tail in tails:
+            if len(tail) >= 4:
+                index.setdefault(tail, set()).add(building_id)
+    return index
+
+
+def _by_key(row: RegisterRow, index: dict[str, set[str]]) -> RowMatch | None:
+    """The one building whose address ends as the row's does; ambiguous when several do;
+    None (try the geocoder) when none does."""
+    found = index.get(address_key(row.address_text or ""), set())
+    if len(found) == 1:
+        return RowMatch(row.row, next(iter(found)), "address")
+    if found:
+        reason = f"地址“{row.address_text}”可对应多栋楼 (ambiguous address)"
+        return RowMatch(row.row, reason=reason, candidates=tuple(sorted(found))[:3])
+    return None
+
+
 def match_rows(session: Session, url: str, rows: list[RegisterRow]) -> list[RowMatch]:
-    """Join every row to a building (or say why not), in row order."""
+    """Join every row to a building (or say why not), in row order: by id, by point, by the
+    address as written (exact after :func:`address_key`), else by the geocoder."""
     from api.addresses.geocode import geocode_many_db
 
     known = _by_id(session, rows)
+    keys = _address_index(session) if any(r.address_text for r in rows) else {}
     out: dict[int, RowMatch] = {}
     to_geocode: list[RegisterRow] = []
     for row in rows:
@@ -412,7 +452,11 @@ def match_rows(session: Session, url: str, rows: list[RegisterRow]) -> list[RowM
         elif row.lon is not None:
             out[row.row] = _by_point(session, row)
         elif row.address_text:
-            to_geocode.append(row)
+            exact = _by_key(row, keys)
+            if exact is None:
+                to_geocode.append(row)
+            else:
+                out[row.row] = exact
         elif row.building_id:
             reason = f"楼栋编号 {row.building_id} 不存在 (unknown building id)"
             out[row.row] = RowMatch(row.row, reason=reason)
