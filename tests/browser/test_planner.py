@@ -26,6 +26,12 @@ def test_planner_draws_the_grids_and_shows_a_grid_on_click(live_server, page):
     assert drawn["paths"] >= drawn["grids"] + drawn["micro"]
     assert p.locator(".leaflet-control-scale").count() == 1
     assert p.locator(".wangge-legend").inner_text().count("户数") >= 2
+    # buildings' tooltips: their title (name, address or 未命名楼栋), never the id, as text
+    tips = p.evaluate(
+        "wangge.layers.buildings.getLayers().map(l => [l.feature.properties.building_id,"
+        " l.getTooltip().getContent().textContent])"
+    )
+    assert tips and all(bid not in tip and "户" in tip for bid, tip in tips)
     code = sorted(grid_layer(live_server))[0]
     select_grid(p, live_server, code)  # a click shows the grid's numbers and workers
     info = p.locator("#info").inner_text()

@@ -19,6 +19,9 @@ def test_public_search_finds_the_nearest_center_and_never_touches_cases(live_ser
     stations = p.evaluate("Object.values(wangge.config.stations)")
     assert len(stations) >= 1
     assert p.locator(".station-icon i.fa-solid").count() == len(stations)
+    # each marker's tooltip is its name, as a text node (no HTML from data)
+    script = "wangge.layers.stations.getLayers().map(m => m.getTooltip().getContent().textContent)"
+    assert sorted(p.evaluate(script)) == sorted(s["name"] for s in stations)
     for private in ("contact", "reporter_phone", "contact_person"):
         assert all(private not in s for s in stations)
     # filters: only childcare
