@@ -12,7 +12,9 @@ import geopandas as gpd
 import shapely
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner
 
+from api.cli import app
 from api.db import transaction
 from api.demo import datasets as demo
 from api.main import create_app
@@ -88,7 +90,8 @@ def test_xuanwu_demo_reads_true(use_database):
     assert len(outlines) == len(placed)
 
 
-def test_official_boundaries_replace_approximate_ones(db_url):
+def test_official_boundaries_replace_approximate_ones(use_database, tmp_path):
+    db_url = use_database
     area = shapely.box(118.78, 32.04, 118.79, 32.05)
     west, east = (
         shapely.box(118.78, 32.04, 118.785, 32.05),
@@ -121,12 +124,13 @@ def test_official_boundaries_replace_approximate_ones(db_url):
             crs=4326,
         )
         store.load_buildings(session, buildings)
-    with transaction(db_url) as session:
-        official = frame(["320102003001", "320102003002"], [west, east], name=["香铺营社区", None])
-        report = store.load_boundaries(session, official, level="community")
-        assert report.loaded == 2 and not report.rejected
-        again = store.load_boundaries(session, official, level="community")
-        assert again.loaded == 0 and len(again.rejected) == 2  # official rows stay as they are
+    official = frame(["320102003001", "320102003002"], [west, east], name=["香铺营社区", None])
+    official.to_file(tmp_path / "official.geojson")
+    cli = ["ingest", "boundaries", str(tmp_path / "official.geojson"), "--level", "community"]
+    loaded = CliRunner().invoke(app, cli)
+    assert loaded.exit_code == 0, loaded.output
+    again = CliRunner().invoke(app, cli)  # official rows stay as they are: refused, as before
+    assert again.exit_code != 0 and "already" in again.output
     found = rows(
         db_url,
         "SELECT c.code, c.name, c.boundary_source, round(ST_XMax(c.geom)::numeric, 3)::float8, "
