@@ -128,6 +128,8 @@ def grids_generate(
 
 
 def _grids_generate_file(buildings, boundary, out, roads, level, bounds, report, skip_invalid):
+    from shapely.errors import GEOSException
+
     from api.grids.generation import generate_file
     from geo.errors import GeoError
 
@@ -140,6 +142,8 @@ def _grids_generate_file(buildings, boundary, out, roads, level, bounds, report,
         problems = getattr(exc, "problems", [])
         print_problems("buildings", problems, out=err)
         raise fail(str(exc)) from None
+    except GEOSException as exc:  # geometry the checks let through: say so, no traceback
+        raise fail(f"几何运算出错 (geometry error): {exc}") from None
     for lvl in ("grid", "micro"):
         if lvl in layer.report:
             r = layer.report[lvl]

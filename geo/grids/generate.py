@@ -18,8 +18,10 @@ import pandas as pd
 import shapely
 
 from geo.crs import require_crs, utm_crs
-from geo.errors import InputError
+from geo.errors import GeoError, InputError
+from geo.grids.clean import fill_pinholes
 from geo.grids.codes import area_code, sequence_codes
+from geo.grids.footprints import clean_footprints, merge_stacked
 from geo.grids.graph import (
     Graph,
     build_graph,
@@ -38,14 +40,17 @@ from geo.grids.partition import (
     refine,
     repair,
     score,
+    unavoidable,
     violation,
 )
 from geo.grids.split import (
+    MIN_STRIP_M,
     describe_slots,
     drop_empty,
     piece_shares,
     slice_cell,
     slot_ranges,
+    strip_count,
 )
 from geo.grids.tessellation import PRECISION_M, polygonal, tessellate
 from geo.lookup import first_containing
@@ -125,7 +130,9 @@ def generate_grids(
     """
     _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds)
     crs = utm_crs(boundary)
-    b_m = buildings.to_crs(crs).reset_index(drop=True)
+    b_m = clean_footprints(buildings.to_crs(crs).reset_index(drop=True))
+    b_m, merged = merge_stacked(b_m)
+    b_m = b_m.reset_index(drop=True)
     area_m = boundary.to_crs(crs).reset_index(drop=True)
     barriers = _barrier_lines(roads.to_crs(crs), area_m) if roads is not None else None
     compounds = _compound_index(b_m)
@@ -135,7 +142,9 @@ def generate_grids(
 
     rows: list[dict] = []
     report = _empty_report(level, grid_bounds, micro_bounds)
-    report["buildings"] = int(len(b_m))
+    report["buildings"] = int(len(buildings))
+    report["buildings_merged"] = len(merged)  # stacked parts and duplicates, into the survivor
+    report["merged"] = merged
     report["households"] = int(b_m["households"].sum())
     report["buildings_outside"] = b_m.loc[area_of < 0, "building_id"].astype(str).tolist()
     if "households_estimated" in b_m.columns:
@@ -146,18 +155,32 @@ def generate_grids(
     for a, geom in enumerate(area_geoms):
         prefix = area_code(codes_col.iloc[a], a)
         inside = np.flatnonzero(area_of == a)
-        rows += _divide_area(
-            geom,
-            b_m.iloc[inside].reset_index(drop=True),
-            compounds[inside],
-            barriers,
-            prefix=prefix,
-            level=level,
-            grid_bounds=grid_bounds,
-            micro_bounds=micro_bounds,
-            report=report,
-        )
+        try:
+            rows += _divide_area(
+                geom,
+                b_m.iloc[inside].reset_index(drop=True),
+                compounds[inside],
+                barriers,
+                prefix=prefix,
+                level=level,
+                grid_bounds=grid_bounds,
+                micro_bounds=micro_bounds,
+                report=report,
+            )
+        except InputError as exc:
+            msg = f"区域 {prefix} (area {prefix}): {exc}"
+            raise InputError(msg) from exc
+        except (shapely.errors.GEOSException, ValueError, IndexError) as exc:
+            msg = (
+                f"区域 {prefix} 划分时几何运算出错 (geometry error while dividing area {prefix}): "
+                f"{type(exc).__name__}: {exc}"
+            )
+            raise GeoError(msg) from exc
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else _empty_frame(crs)
+    for lvl in ("grid", "micro"):
+        at = (frame["level"] == lvl).to_numpy()
+        if at.any():
+            frame.loc[at, "geometry"] = fill_pinholes(frame.geometry.to_numpy()[at])
     frame = frame.to_crs(4326)
     compound_households = np.bincount(
         compounds[compounds >= 0], weights=b_m["households"].to_numpy()[compounds >= 0]
@@ -258,7 +281,7 @@ def _divide_grid(cells: _Cells, graph: Graph, b: gpd.GeoDataFrame, bounds: tuple
     buildings are cut into finer pieces (a few floors each) and divided again."""
     labels, reasons = _partition_area(cells, graph, bounds, keep_compounds=False)
     missed = score(graph, cells.households, labels, *bounds)[0]
-    if missed == 0:
+    if missed <= unavoidable(cells.households, bounds[1]):
         return cells, labels, reasons
     finer = _resplit(cells, b, bounds, grain=max(1, bounds[0] // 10))
     finer_graph = _graph(finer)
@@ -282,7 +305,9 @@ def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
             pieces, bi, shares, parts, slots = [cell], -1, [0], [-1], [(-1, -1)]
         else:
             bi = int(i)
-            shares, part_of = piece_shares(int(households[i]), lo, hi)
+            _require_land(cell, b, bi)
+            most = strip_count(cell, footprints[i]) if households[i] > hi else None
+            shares, part_of = piece_shares(int(households[i]), lo, hi, most=most)
             parts = (next_part + part_of).tolist()
             next_part += int(part_of.max()) + 1
             if len(shares) == 1:
@@ -302,6 +327,17 @@ def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
     return _pack(out)
 
 
+def _require_land(cell: shapely.Geometry, b: gpd.GeoDataFrame, bi: int) -> None:
+    """A building inside the area whose land came out empty cannot be placed: say which."""
+    if cell.is_empty:
+        bid = b["building_id"].iloc[bi]
+        msg = (
+            f"楼栋 {bid} 未分到土地，请检查其轮廓 (building {bid} got no land of its own: "
+            "check its footprint against its neighbours and the boundary)"
+        )
+        raise InputError(msg)
+
+
 def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cells:
     """The same land and households, with each building's cells re-cut into `grain` pieces."""
     footprints = b.geometry.to_numpy()
@@ -315,15 +351,16 @@ def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cell
         else:
             land = polygonal(shapely.union_all(cells.geom[nodes], grid_size=PRECISION_M))
             h = int(cells.households[nodes].sum())
-            shares, part_of = piece_shares(h, *bounds, grain=grain)
+            most = strip_count(land, footprints[bi])
+            shares, part_of = piece_shares(h, *bounds, grain=grain, most=most)
             parts = (next_part + part_of).tolist()
             next_part += int(part_of.max()) + 1
-            pieces = slice_cell(land, footprints[bi], shares) if len(shares) > 1 else [land]
             covered = cells.slots[nodes]
             first = int(covered[:, 0].min()) if (covered >= 0).any() else 0
             last = int(covered[:, 1].max()) if (covered >= 0).any() else len(shares) - 1
             edges = np.round(np.linspace(first, last + 1, len(shares) + 1)).astype(int)
             slots = [(a, max(a, z - 1)) for a, z in zip(edges[:-1], edges[1:], strict=True)]
+            pieces = slice_cell(land, footprints[bi], shares) if len(shares) > 1 else [land]
             if len(shares) == 1:
                 slots = [tuple(covered[0])]
             pieces, shares, parts, slots = drop_empty(pieces, shares, parts, slots)
@@ -491,14 +528,48 @@ def _partition_area(
             for r in range(k):
                 reasons[next_label + r] = reason
         next_label += k
+    joined = _absorb_empty(graph, cells.households, labels)
+    kept, labels = np.unique(joined, return_inverse=True)
+    reasons = {int(np.searchsorted(kept, r)): why for r, why in reasons.items() if r in kept}
     return labels, reasons
+
+
+def _absorb_empty(graph: Graph, households: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Regions without households join the neighbouring region they share most edge with.
+
+    Land where nobody lives still belongs to a region, but is never one of its own where it
+    touches one with households (a lake or square enclosed by roads joins its neighbour).
+    """
+    labels = labels.copy()
+    rows = np.repeat(np.arange(graph.n), np.diff(graph.indptr))
+    for _ in range(graph.n):
+        totals = np.bincount(labels, weights=households)
+        present = np.bincount(labels) > 0
+        empty = np.flatnonzero(present & (totals == 0))
+        if len(empty) == 0 or present.sum() == len(empty):
+            break
+        moved = False
+        for r in empty:
+            out = (labels[rows] == r) & (labels[graph.indices] != r)
+            if not out.any():
+                continue
+            shared = np.bincount(
+                labels[graph.indices][out], weights=graph.shared[out], minlength=len(totals)
+            )
+            labels[labels == r] = int(np.argmax(shared))
+            moved = True
+            break
+        if not moved:
+            break
+    return labels
 
 
 def _anchor_xy(geoms: np.ndarray) -> np.ndarray:
     """Centroid of each cell; a cell that snapping collapsed gets the mean of the others."""
-    centroids = shapely.centroid(geoms)
-    xy = np.column_stack([shapely.get_x(centroids), shapely.get_y(centroids)])
-    missing = np.isnan(xy).any(axis=1)
+    missing = shapely.is_empty(geoms)
+    xy = np.full((len(geoms), 2), np.nan)
+    centroids = shapely.centroid(geoms[~missing])
+    xy[~missing] = np.column_stack([shapely.get_x(centroids), shapely.get_y(centroids)])
     if missing.any():
         xy[missing] = np.nanmean(xy, axis=0) if (~missing).any() else 0.0
     return xy
@@ -525,8 +596,10 @@ def _best_partition(
     def best() -> np.ndarray:
         return min(candidates, key=lambda labels: score(graph, weight, labels, lo, hi))
 
+    floor = unavoidable(weight, hi)
+
     def done() -> bool:
-        return score(graph, weight, best(), lo, hi)[0] == 0
+        return score(graph, weight, best(), lo, hi)[0] <= floor
 
     for groups in [*levels, np.full(graph.n, -1)]:
         coarse, new = contract(graph, connected_groups(graph, groups))
@@ -546,15 +619,22 @@ def _best_partition(
         if done():
             break
     result = best()
-    if score(graph, weight, result, lo, hi)[0] > 0:
+    if score(graph, weight, result, lo, hi)[0] > floor:
         result = refine(fine, repair(fine, result))
     return result
 
 
 def _levels(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) -> list:
-    """Groupings from coarse to fine: compounds and buildings whole; compounds whole only."""
+    """Groupings from coarse to fine: small blocks, compounds and buildings whole; compounds
+    and buildings whole; compounds whole only."""
     levels = [_groups(cells, nodes, hi, keep_compounds=keep_compounds)]
-    if keep_compounds:
+    if keep_compounds:  # coarsest: blocks between barriers that fit in one grid stay whole
+        enclosure = cells.enclosure[nodes]
+        e_total = pd.Series(cells.households[nodes]).groupby(enclosure).transform("sum")
+        whole = (e_total <= hi).to_numpy()
+        blocks = levels[0].copy()
+        blocks[whole] = enclosure[whole] + int(blocks.max()) + 1
+        levels.insert(0, blocks)
         compound = cells.compound[nodes]
         h = cells.households[nodes]
         c_total = pd.Series(h).groupby(compound).transform("sum").to_numpy()
@@ -623,7 +703,9 @@ def _regions(cells, b, labels, reasons, *, level, bounds) -> list[dict]:
         perimeter = polygon.length
         reason = reasons.get(r)
         if reason is None and violation(households, lo, hi) > 0:
-            reason = f"{households} households, outside {lo}–{hi}: no split within bounds found"
+            reason = _narrow_reason(cells, nodes, ids, units, floors, hi) or (
+                f"{households} households, outside {lo}–{hi}: no split within bounds found"
+            )
         centroid = polygon.centroid
         rows.append(
             {
@@ -637,13 +719,30 @@ def _regions(cells, b, labels, reasons, *, level, bounds) -> list[dict]:
                 "geometry": polygon,
                 "_nodes": nodes,
                 "_xy": (centroid.x, centroid.y),
-                "_enclosures": sorted(
-                    {int(e) for e in cells.enclosure[nodes][cells.households[nodes] > 0]}
-                ),
+                "_enclosures": _sides(cells, nodes),
+                "_bounds": (lo, hi),
                 "_compounds": sorted({int(c) for c in cells.compound[nodes] if c >= 0}),
             }
         )
     return rows
+
+
+def _narrow_reason(cells, nodes, ids, units, floors, hi) -> str | None:
+    """Why a region holds more than `hi`: one piece of a building that cannot be cut thinner."""
+    heaviest = nodes[int(np.argmax(cells.households[nodes]))]
+    h, bi = int(cells.households[heaviest]), int(cells.building[heaviest])
+    if h <= hi or bi < 0:
+        return None
+    where = ""
+    if cells.slots[heaviest, 0] >= 0:
+        first, last = cells.slots[heaviest]
+        where = " " + describe_slots(first, last, units=units[bi], floors=floors[bi])
+    return (
+        f"楼栋 {ids[bi]}{where} 有 {h} 户，超过上限 {hi}：轮廓太短，不能再切出不窄于 "
+        f"{MIN_STRIP_M:g} 米的条带，楼层不在地图上分开画 (part of building {ids[bi]}{where} holds "
+        f"{h} households, above {hi}: its footprint is too short for strips of at least "
+        f"{MIN_STRIP_M:g} m, and floors are not drawn apart on a map)"
+    )
 
 
 def _one_polygon(geom: shapely.Geometry) -> shapely.Geometry:
@@ -662,8 +761,33 @@ def _one_polygon(geom: shapely.Geometry) -> shapely.Geometry:
 
 def _public(row: dict) -> dict:
     row = dict(row)
-    row["_barrier_crossing"] = len(row["_enclosures"]) > 1
-    return {k: v for k, v in row.items() if k not in ("_nodes", "_xy", "_enclosures")}
+    row["_barrier_crossing"] = _crossing_reason(row["_enclosures"], *row["_bounds"])
+    hidden = ("_nodes", "_xy", "_enclosures", "_bounds")
+    return {k: v for k, v in row.items() if k not in hidden}
+
+
+def _sides(cells: _Cells, nodes: np.ndarray) -> dict[int, int]:
+    """Households of a region per enclosure (the faces barrier lines cut the area into)."""
+    held = nodes[cells.households[nodes] > 0]
+    sides = np.bincount(cells.enclosure[held] + 1, weights=cells.households[held])
+    return {int(e) - 1: int(h) for e, h in enumerate(sides) if h > 0}
+
+
+def _crossing_reason(sides: dict[int, int], lo: int, hi: int) -> str | None:
+    """Why a region holds households on both sides of a barrier (None if it does not)."""
+    if len(sides) < 2:
+        return None
+    smallest = min(sides.values())
+    if smallest < lo:
+        return (
+            f"跨越道路、河流或铁路：一侧只有 {smallest} 户，不足下限 {lo}，无法单独成格 "
+            f"(crosses a barrier: one side holds only {smallest} households, below the "
+            f"minimum {lo}, too few for a region of its own)"
+        )
+    return (
+        f"跨越道路、河流或铁路：沿障碍线未找到各部分都在 {lo}–{hi} 户之内的划分 (crosses a "
+        f"barrier: no division along it kept every part within {lo}–{hi} households)"
+    )
 
 
 # -- report ---------------------------------------------------------------------------------
@@ -701,7 +825,12 @@ def _summarise(
             "polsby_popper_mean": float(part["polsby_popper"].mean()) if len(part) else 0.0,
             "split_compounds": compounds_split,
             "split_compounds_within_max": small_split,
-            "barrier_crossing": int(part["_barrier_crossing"].sum()),
+            "barrier_crossing": int(part["_barrier_crossing"].notna().sum()),
+            "barrier_crossing_reasons": [
+                {"code": c, "reason": r}
+                for c, r in zip(part["code"], part["_barrier_crossing"], strict=True)
+                if isinstance(r, str)
+            ],
             "split_buildings": _split_buildings(part),
             "not_contiguous": int((part.geom_type != "Polygon").sum()),
             "infeasible": [

@@ -298,6 +298,11 @@ def _stays_connected(nbrs: list[list[int]], label: list[int], v: int) -> bool:
     return not targets
 
 
+def unavoidable(weight: np.ndarray, hi: int) -> float:
+    """The violation no labelling avoids: nodes heavier than the maximum, each somewhere."""
+    return float(np.maximum(np.asarray(weight, dtype=float) - hi, 0).sum())
+
+
 def score(graph: Graph, weight: np.ndarray, labels: np.ndarray, lo: int, hi: int):
     """(total bound violation, total cut cost) of a labelling; lower is better."""
     weights = np.bincount(labels, weights=weight)
@@ -449,10 +454,12 @@ def repair(p: Problem, labels: np.ndarray, *, rounds: int = 50) -> np.ndarray:
     rows = np.repeat(np.arange(p.graph.n), np.diff(p.graph.indptr))
     for _ in range(rounds):
         totals = np.bincount(labels, weights=p.weight)
+        heaviest = np.zeros(len(totals))
+        np.maximum.at(heaviest, labels, p.weight)
         bad = [
             r
             for r in np.argsort(-np.abs(totals - (lo + hi) / 2))
-            if violation(totals[r], lo, hi) > 0
+            if violation(totals[r], lo, hi) > max(0.0, heaviest[r] - hi)  # else unavoidable
         ]
         if not bad:
             break

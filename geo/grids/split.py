@@ -2,7 +2,10 @@
 
 Households are split by unit (单元) and floor range, in unit-major order (unit 1 floors 1…F, then
 unit 2 …), into near-equal parts; the building's land cell is cut into strips across its long
-axis, one strip per part, in the same order, so each part has a polygon of its own.
+axis in the same order, and no strip is narrower than MIN_STRIP_M across the footprint: a
+footprint too short for a strip per part gets fewer, larger parts (floor ranges of one unit
+are not drawn as thinner and thinner strips). Such a part can hold more households than a
+micro-grid's maximum; the micro-grid holding it says why in its reason.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from geo.grids.tessellation import polygonal
 UNIT = "{unit}单元"
 FLOORS = "{first}–{last}层"
 ONE_FLOOR = "{first}层"
+MIN_STRIP_M = 6.0  # no strip of a building narrower across its footprint (5 m, and a margin)
 
 
 def part_count(households: int, lo: int, hi: int) -> int:
@@ -37,18 +41,23 @@ def split_households(households: int, parts: int) -> np.ndarray:
 
 
 def piece_shares(
-    households: int, lo: int, hi: int, *, grain: int | None = None
+    households: int, lo: int, hi: int, *, grain: int | None = None, most: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Households per piece and the part each piece belongs to.
 
     A building is cut into parts that each fit the bounds where possible (part_count), and
     each part into pieces of about `grain` (default lo/3) households, so that the partition
     can still move a few floors to a neighbour when whole parts leave no layer within bounds.
+    At most `most` pieces in all (strip_count): a footprint too short for more gives fewer,
+    larger parts, above the maximum if need be, rather than thinner strips.
     """
     grain = max(1, lo // 3) if grain is None else grain
+    most = most if most else households + 1
+    parts = max(1, min(part_count(households, lo, hi), most))
     shares, part_of = [], []
-    for p, part in enumerate(split_households(households, part_count(households, lo, hi))):
+    for p, part in enumerate(split_households(households, parts)):
         n = max(1, math.ceil(part / grain)) if part > 2 * grain else 1
+        n = min(n, max(1, most // parts))
         shares += split_households(int(part), n).tolist()
         part_of += [p] * n
     return np.asarray(shares, dtype=np.int64), np.asarray(part_of, dtype=np.int64)
@@ -78,25 +87,43 @@ def describe_slots(first: int, last: int, *, units: int | None, floors: int | No
     return f"{start}–{end}"
 
 
+def strip_count(cell: Geometry, footprint: Geometry) -> int:
+    """How many strips the building's land can be cut into, none narrower than MIN_STRIP_M
+    across the footprint (the footprint on this land, else the land)."""
+    axis = _long_axis(cell, footprint)
+    return 1 if axis is None else max(1, int((axis[3] - axis[2]) // MIN_STRIP_M))
+
+
+def _long_axis(cell: Geometry, footprint: Geometry):
+    """(shape cut across, origin, t_min, t_max, axis): the footprint on this land (else the
+    land) and its extent along its long axis; None for empty land."""
+    shape = cell
+    if footprint.geom_type != "Point":
+        on_land = shapely.intersection(footprint, cell)
+        if on_land.area > 0.05 * footprint.area:
+            shape = on_land
+    if shape.is_empty:
+        return None
+    rect = shapely.get_coordinates(shapely.minimum_rotated_rectangle(shape))[:4]
+    edges = np.diff(np.vstack([rect, rect[:1]]), axis=0)
+    long_edge = edges[int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))]
+    axis = long_edge / max(np.hypot(*long_edge), 1e-9)
+    origin = rect.mean(axis=0)
+    t_shape = (shapely.get_coordinates(shape) - origin) @ axis
+    return shape, origin, float(t_shape.min()), float(t_shape.max()), axis
+
+
 def slice_cell(cell: Geometry, footprint: Geometry, shares: np.ndarray) -> list[Geometry]:
     """Cut `cell` into len(shares) strips across the footprint's long axis."""
     k = len(shares)
     if k == 1:
         return [cell]
     # cut across the part of the footprint on this land (all of it, for a whole building)
-    shape = cell
-    if footprint.geom_type != "Point":
-        on_land = shapely.intersection(footprint, cell)
-        if on_land.area > 0.05 * footprint.area:
-            shape = on_land
-    rect = shapely.get_coordinates(shapely.minimum_rotated_rectangle(shape))[:4]
-    edges = np.diff(np.vstack([rect, rect[:1]]), axis=0)
-    long_edge = edges[int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))]
-    axis = long_edge / max(np.hypot(*long_edge), 1e-9)
+    found = _long_axis(cell, footprint)
+    if found is None:  # no land to cut: the first strip takes it all (see drop_empty)
+        return [cell] + [shapely.Polygon()] * (k - 1)
+    _, origin, t_min, t_max, axis = found
     normal = np.array([-axis[1], axis[0]])
-    origin = rect.mean(axis=0)
-    t_shape = shapely.get_coordinates(shape) - origin
-    t_min, t_max = (t_shape @ axis).min(), (t_shape @ axis).max()
     t_cell = (shapely.get_coordinates(cell) - origin) @ axis
     reach = float(np.abs(shapely.get_coordinates(cell) - origin).max()) * 4 + 10
     cuts = t_min + (t_max - t_min) * np.cumsum(shares)[:-1] / shares.sum()

@@ -139,6 +139,11 @@ def _voronoi_cells(footprints: np.ndarray, face: Geometry) -> np.ndarray:
         shapely.segmentize(shapely.boundary(inside), SAMPLE_SPACING_M),
     )
     points, which = shapely.get_coordinates(outline, return_index=True)
+    # each building's representative point seeds its own cell too, so the cell holds it
+    # (validation places a building by that point; overlapping outlines could cut it off)
+    anchors = shapely.get_coordinates(shapely.point_on_surface(footprints))
+    points = np.vstack([anchors, points])
+    which = np.concatenate([np.arange(len(footprints)), which])
     # the same point sampled twice (ring closure, touching buildings): keep the first
     points = np.round(points, 2)
     _, keep = np.unique(points, axis=0, return_index=True)

@@ -15,6 +15,7 @@ from geo.crs import WGS84, require_crs, utm_crs
 from geo.errors import InputError
 from geo.grids.codes import area_code
 from geo.grids.edit.layer import LEVELS, _Area, _Buildings, _Layer
+from geo.grids.footprints import clean_footprints, merge_stacked
 from geo.grids.inputs import require_buildings
 from geo.grids.tessellation import polygonal
 
@@ -65,10 +66,20 @@ def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
         first = buildings["building_id"].iloc[int(missing[0])]
         msg = f"{len(missing)} buildings have no geometry (first: {first})"
         raise InputError(msg)
-    invalid = ~shapely.is_valid(foot)
-    if invalid.any():
-        foot = foot.copy()
-        foot[invalid] = shapely.make_valid(foot[invalid])
+    # the same buildings the engine divides: footprints repaired, stacked ones merged
+    frame = gpd.GeoDataFrame(
+        {
+            "building_id": buildings["building_id"].to_numpy(),
+            "households": pd.to_numeric(buildings["households"]).to_numpy(dtype=np.int64),
+            "households_estimated": buildings["households_estimated"].to_numpy()
+            if "households_estimated" in buildings.columns
+            else False,
+        },
+        geometry=foot,
+        crs=crs,
+    )
+    buildings, _ = merge_stacked(clean_footprints(frame))
+    foot = buildings.geometry.to_numpy()
     ids = buildings["building_id"].astype(str).to_numpy()
     estimated = (
         buildings["households_estimated"].fillna(False).astype(bool).to_numpy()
