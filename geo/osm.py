@@ -32,6 +32,7 @@ import shapely
 
 from geo.crs import WGS84
 from geo.errors import InputError
+from geo.osm_barriers import BARRIER_COLUMNS, read_barriers
 
 __all__ = [
     "BUILDING_COLUMNS",
@@ -110,6 +111,8 @@ class OsmLayers:
     pois: gpd.GeoDataFrame
     skipped: Mapping[str, int] = field(default_factory=dict)
     landuse: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], LANDUSE_COLUMNS))
+    #: water and rail lines grids should not cross (geo.osm_barriers)
+    barriers: gpd.GeoDataFrame = field(default_factory=lambda: _frame([], BARRIER_COLUMNS))
 
 
 def parse_count(value: str | None, *, low: int = 0, high: int | None = None) -> int | None:
@@ -400,4 +403,5 @@ def read_osm(path: str | Path, *, area_pois: bool = True, node_ids: bool = False
         pois=_frame(collector.pois, POI_COLUMNS),
         skipped=dict(sorted(skipped.items())),
         landuse=_frame(collector.landuse, LANDUSE_COLUMNS),
+        barriers=read_barriers(path),
     )

@@ -84,6 +84,7 @@ def _validate(frame: gpd.GeoDataFrame, layer: str, *, level: str | None, bounds)
         "roads": ("roads", "road_id"),
         "stations": ("stations", "station_id"),
         "pois": ("pois", "poi_id"),
+        "barriers": ("roads", "barrier_id"),  # lines, checked as roads are
         "boundaries": ("boundaries", "compound_id" if level == "compound" else "code"),
     }[layer]
     checked = validate_features(frame, kind=kind, id_column=id_column, bounds=bounds)
@@ -120,6 +121,7 @@ def read_layers(
             _validate(_classified(osm), "buildings", level=None, bounds=bounds),
             _validate(osm.network, "roads", level=None, bounds=bounds),
             _validate(osm.pois, "pois", level=None, bounds=bounds),
+            _validate(osm.barriers, "barriers", level=None, bounds=bounds),
         ]
         wanted = {"osm": None, "buildings": "buildings", "roads": "roads"}.get(kind, "pois")
         if wanted is not None:
@@ -169,6 +171,8 @@ def ingest_file(
             report = store.load_roads(session, frame, progress=progress)
         elif layer == "pois":
             report = store.load_pois(session, frame, progress=progress)
+        elif layer == "barriers":
+            report = store.load_barriers(session, frame, progress=progress)
         elif layer == "stations":
             report = store.load_stations(
                 session, frame, functions_by_type=offered_by_type(), progress=progress

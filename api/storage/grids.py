@@ -161,12 +161,17 @@ def buildings_outside(session: Session, area: Area) -> tuple[int, int]:
 
 
 def read_roads(session: Session, area: Area) -> gpd.GeoDataFrame:
-    """Roads touching `area`'s polygon, with their `class` (OSM highway value)."""
+    """Roads, then water and rail lines (barriers), touching `area`'s polygon, with their
+    `class` (OSM highway, waterway or railway value, or 'water')."""
     polygon = select(C.geom).where(C.id == area.id).scalar_subquery()
     query = select(models.Road.class_, func.ST_AsBinary(models.Road.geom)).where(
         func.ST_Intersects(models.Road.geom, polygon)
     )
     rows = session.execute(query.order_by(models.Road.id)).all()
+    water_rail = select(models.Barrier.class_, func.ST_AsBinary(models.Barrier.geom)).where(
+        func.ST_Intersects(models.Barrier.geom, polygon)
+    )
+    rows += session.execute(water_rail.order_by(models.Barrier.id)).all()
     classes = [r[0] for r in rows]
     geoms = shapely.from_wkb([bytes(r[1]) for r in rows]) if rows else []
     return gpd.GeoDataFrame({"class": classes}, geometry=list(geoms), crs=models.SRID)

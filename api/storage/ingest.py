@@ -205,14 +205,26 @@ def load_roads(
     progress: Progress | None = None,
 ) -> LoadReport:
     """Insert road and path lines; `class` holds the OSM highway value."""
-    frame, report = _prepare(session, models.Road, "road_id", frame, "roads")
-    rows = _records(
-        frame,
-        {"name": "name", "class_": "class", "from_no": "from_no", "to_no": "to_no"},
-        road_id=[str(r) for r in frame["road_id"]],
-        geom=_wkb(frame.geometry, multi=True),
-    )
-    report.loaded = _insert(session, models.Road, rows, progress)
+    columns = {"name": "name", "class_": "class", "from_no": "from_no", "to_no": "to_no"}
+    return _load_lines(session, models.Road, "road_id", frame, columns, "roads", progress)
+
+
+def load_barriers(
+    session: Session,
+    frame: gpd.GeoDataFrame,
+    *,
+    progress: Progress | None = None,
+) -> LoadReport:
+    """Insert water and rail lines (geo.osm_barriers): barriers to grids, never walked."""
+    columns = {"name": "name", "class_": "class"}
+    return _load_lines(session, models.Barrier, "barrier_id", frame, columns, "barriers", progress)
+
+
+def _load_lines(session, model, id_column, frame, columns, kind, progress) -> LoadReport:
+    frame, report = _prepare(session, model, id_column, frame, kind)
+    ids = {id_column: [str(r) for r in frame[id_column]]}
+    rows = _records(frame, columns, **ids, geom=_wkb(frame.geometry, multi=True))
+    report.loaded = _insert(session, model, rows, progress)
     return report
 
 

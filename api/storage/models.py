@@ -169,6 +169,19 @@ class Road(Base):
     geom = geom("MULTILINESTRING")
 
 
+class Barrier(Base):
+    """A water or rail line grids should not cross; `class_` is the waterway/railway value or
+    'water' (an outline). Kept apart from roads: walking and geocoding never use it."""
+
+    __tablename__ = "barriers"
+    __table_args__ = (valid_geom(),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    barrier_id: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    class_: Mapped[str] = mapped_column("class", String(32))
+    geom = geom("MULTILINESTRING")
+
+
 class Poi(Base):
     """A point of interest from OpenStreetMap (amenity, shop, office)."""
 
@@ -440,6 +453,7 @@ SPATIAL_COLUMNS = {
     "stations": ["geom"],
     "isochrones": ["geom"],
     "cases": ["geom"],
+    "barriers": ["geom"],
 }
 
 for _table, _columns in SPATIAL_COLUMNS.items():
