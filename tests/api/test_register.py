@@ -174,3 +174,11 @@ def test_a_building_named_twice_is_reported_not_summed(city, tmp_path):
     assert result.exit_code == 1
     assert "第 3 行" in result.stderr and "与第 2 行是同一楼栋" in result.stderr
     assert _stored(city) == before
+
+
+def test_address_key_reads_offices_spelling():
+    from api.ingest.register import address_key
+
+    assert address_key("荷塘花园 １号楼") == address_key("荷塘花园1幢") == "荷塘花园1栋"
+    assert address_key("南米市三巷11号") == "南米市三巷11栋"  # both sides read the same way
+    assert address_key("华庭新村3座") != address_key("华庭新村13座")
