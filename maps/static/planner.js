@@ -22,9 +22,14 @@
     };
     var editLayer = L.geoJSON(null, { style: featureStyle, onEachFeature: bindFeature }).addTo(map);
     var problemLayer = L.geoJSON(null, {
-      style: { color: "#c00", weight: 3, fillColor: "#f33", fillOpacity: 0.45, dashArray: "4 3" },
+      style: function (f) { // warnings amber, errors red
+        var warn = f.properties.severity === "warning";
+        return { color: warn ? "#d08700" : "#c00", weight: 3, fillColor: warn ? "#ffb627" : "#f33",
+          fillOpacity: 0.45, dashArray: "4 3" };
+      },
       pointToLayer: function (f, latlng) {
-        return L.circleMarker(latlng, { radius: 8, color: "#c00", fillOpacity: 0.6 });
+        var warn = f.properties.severity === "warning";
+        return L.circleMarker(latlng, { radius: 8, color: warn ? "#d08700" : "#c00", fillOpacity: 0.6 });
       },
       onEachFeature: function (f, layer) {
         layer.bindTooltip(f.properties.message);
@@ -322,9 +327,18 @@
         });
         list.appendChild(item);
       });
+      state.warnings = features.filter(function (f) {
+        return f.properties.severity === "warning";
+      }).length;
       return features.filter(function (f) {
         return f.properties.severity === "error";
       }).length;
+    }
+
+    function checkedStatus(errors) { // errors block saving; warnings are shown, in amber
+      if (errors) return W.status(T("has_problems") + errors, "error");
+      if (state.warnings) return W.status(T("has_warnings") + state.warnings, "warning");
+      W.status(T("ok_to_save"), "ok");
     }
 
     function signedIn() {
@@ -388,7 +402,7 @@
           return r;
         }
         var errors = showProblems(r.data.problems);
-        W.status(errors ? T("has_problems") + errors : T("ok_to_save"), errors ? "error" : "ok");
+        checkedStatus(errors);
         return r;
       });
     }
@@ -415,7 +429,7 @@
         state.dirty = true;
         var errors = showProblems(r.data.problems);
         editState(T("preview"));
-        W.status(errors ? T("has_problems") + errors : T("ok_to_save"), errors ? "error" : "ok");
+        checkedStatus(errors);
         return r;
       });
     }
