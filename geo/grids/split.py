@@ -21,7 +21,7 @@ from geo.grids.tessellation import polygonal
 UNIT = "{unit}单元"
 FLOORS = "{first}–{last}层"
 ONE_FLOOR = "{first}层"
-MIN_STRIP_M = 6.0  # no strip of a building narrower across its footprint (5 m, and a margin)
+MIN_STRIP_M = 5.25  # no strip of a building narrower across its footprint (5 m and a margin)
 
 
 def part_count(households: int, lo: int, hi: int) -> int:
