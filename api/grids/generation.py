@@ -209,8 +209,8 @@ def _generate_one(
             micro_bounds=bounds.micro,
         )
         written = store.write_version(session, area, layer.grids, at=at)
-    except (GeoError, ValueError) as exc:
-        result.skipped, result.failed = f"generation failed: {exc}", True
+    except (GeoError, ValueError, shapely.errors.GEOSException) as exc:  # named by community
+        result.skipped, result.failed = f"生成失败 (generation failed): {exc}", True
         return result
     result.version = max(written.versions.values(), default=0)
     result.trimmed = written.trimmed

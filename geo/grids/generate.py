@@ -62,7 +62,8 @@ BARRIER_CLASSES = frozenset(
     {
         "motorway", "motorway_link", "trunk", "trunk_link", "primary", "primary_link",
         "secondary", "secondary_link", "tertiary", "tertiary_link",
-        "rail", "railway", "light_rail", "river", "canal", "stream", "riverbank", "water",
+        "rail", "railway", "light_rail", "narrow_gauge", "river", "canal", "stream", "riverbank",
+        "water",
     }
 )  # fmt: skip
 NO_PARENT = "000"  # grid sequence in the codes of micro-grids generated without grids
