@@ -264,6 +264,8 @@ def load_xuanwu(session: Session, *, log: Log = print) -> None:
         )
     store.load_buildings(session, buildings)
     store.load_roads(session, _checked(osm.network, "roads", "road_id"))
+    # water and rail: barriers to the grids, never walked (geo/osm_barriers.py)
+    store.load_barriers(session, _checked(osm.barriers, "roads", "barrier_id"))
     pois = _checked(osm.pois, "pois", "poi_id")
     store.load_pois(session, pois)
     stations = xuanwu_stations(pois, approx.seeds, inside=approx.district)

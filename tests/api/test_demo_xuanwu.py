@@ -40,6 +40,9 @@ def test_xuanwu_demo_reads_true(use_database):
     demo.prepare(dataset="nanjing-xuanwu", log=lambda _: None).close()
     assert rows(url, "SELECT count(*) FROM streets")[0][0] == 8
     assert rows(url, "SELECT count(*) FROM communities")[0][0] == 61
+    # the extract's rivers (内秦淮河, 珍珠河) are stored as barriers to the grids
+    rivers = rows(url, "SELECT count(*) FROM barriers WHERE class = 'river' AND name LIKE '%河%'")
+    assert rivers[0][0] >= 2
     # approximate communities, each with grids and micro-grids, grouped under street offices
     placed = rows(
         url,
