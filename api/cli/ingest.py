@@ -22,6 +22,12 @@ class Kind(StrEnum):
     register = "register"
 
 
+#: A register option naming the header of one field; the Chinese defaults are in the README.
+Header = Annotated[
+    str | None, typer.Option(help="Register (楼栋台账): the header of this field in the file.")
+]
+
+
 class Level(StrEnum):
     district = "district"
     street = "street"
@@ -73,27 +79,13 @@ def ingest(
     dwelling_m2: Annotated[
         float, typer.Option(help="Gross floor area per dwelling for household estimates.")
     ] = 90.0,
-    households_column: Annotated[
-        str | None, typer.Option(help="Register: households header (default 户数/住户数).")
-    ] = None,
-    address_column: Annotated[
-        str | None, typer.Option(help="Register: address header (default 地址/楼栋地址).")
-    ] = None,
-    compound_column: Annotated[
-        str | None, typer.Option(help="Register: compound header (default 小区/小区名称).")
-    ] = None,
-    building_column: Annotated[
-        str | None, typer.Option(help="Register: building number header (default 楼栋/楼号).")
-    ] = None,
-    id_column: Annotated[
-        str | None, typer.Option(help="Register: building id header (default 楼栋编号/楼栋ID).")
-    ] = None,
-    units_column: Annotated[
-        str | None, typer.Option(help="Register: units header (default 单元/单元数).")
-    ] = None,
-    floors_column: Annotated[
-        str | None, typer.Option(help="Register: floors header (default 层数/楼层).")
-    ] = None,
+    households_column: Header = None,
+    address_column: Header = None,
+    compound_column: Header = None,
+    building_column: Header = None,
+    id_column: Header = None,
+    units_column: Header = None,
+    floors_column: Header = None,
 ) -> None:
     """Load buildings, roads, boundaries or stations from a file into PostGIS, all or nothing;
     or join a household register (.xlsx/.csv) to the buildings and set their households."""
