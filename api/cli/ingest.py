@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from api.cli.common import console, database_url, err, fail, print_problems, progress_bars
@@ -146,9 +147,9 @@ def _register(path: Path, *, skip_invalid: bool, columns: dict[str, str | None])
             report = ingest_register(session, path, skip_invalid=skip_invalid, columns=columns)
     except RegisterRejected as exc:
         _print_unmatched(exc.report, out=err)
-        raise fail(str(exc)) from None
-    except RegisterError as exc:
-        raise fail(str(exc)) from None
+        raise fail(escape(str(exc))) from None
+    except RegisterError as exc:  # the message quotes the file's own text: no rich markup
+        raise fail(escape(str(exc))) from None
     ways = {"id": "楼栋编号 id", "point": "坐标 point", "address": "地址 address"}
     by_way = "，".join(f"{ways[w]} {n}" for w, n in sorted(report.matched.items()))
     console.print(

@@ -182,3 +182,12 @@ def test_address_key_reads_offices_spelling():
     assert address_key("荷塘花园 １号楼") == address_key("荷塘花园1幢") == "荷塘花园1栋"
     assert address_key("南米市三巷11号") == "南米市三巷11栋"  # both sides read the same way
     assert address_key("华庭新村3座") != address_key("华庭新村13座")
+
+
+def test_header_text_from_the_file_is_shown_as_written(city, tmp_path):
+    path = tmp_path / "markup.csv"
+    path.write_text("[bold]名称[/bold],地址\n甲,乙\n", encoding="utf-8")
+    result = _ingest(path, "--households-column", "[red]户口[/red]")
+    assert result.exit_code == 1
+    assert "表头中没有“[red]户口[/red]”列" in result.stderr
+    assert "[bold]名称[/bold]" in result.stderr
