@@ -22,18 +22,31 @@ PUBLIC_FIELDS = (
     "closed_at", "rating", "lon", "lat", "version", "duplicate_of",
 )  # fmt: skip
 PERSONAL = ("reporter_name", "reporter_phone")
-# phone and ID-card numbers residents type into a description (请联系13812345678)
+# phone and ID-card numbers residents type into a description (请联系13812345678), also with
+# spaces or dashes inside (139 0000 2222) and in full-width digits (１３９…)
+_D, _S = "[0-9０-９]", r"[ \t\u3000\-－‐—.·]?"
 _CONTACT = re.compile(
-    r"(?<![0-9])(?:1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8}|[0-9]{17}[0-9Xx])(?![0-9])"
+    rf"(?<![0-9０-９])(?:"
+    rf"{_D}(?:{_S}{_D}){{16}}{_S}[0-9０-９XxＸｘ]"  # ID card
+    rf"|(?:[+＋]?[8８][6６]{_S})?[1１][3-9３-９](?:{_S}{_D}){{9}}"  # mobile
+    rf"|[0０]{_D}{{2,3}}{_S}{_D}(?:{_S}{_D}){{6,7}}"  # landline with area code
+    rf")(?![0-9０-９])"
+)
+# names after a label (联系人王某, 姓名：张三): the surname stays, the rest is masked
+_NAME = re.compile(
+    r"((?:联系人|联系|姓名|户主|业主|租户|报告人|反映人|举报人|当事人)[：:\s是为叫]*)"
+    r"([\u4e00-\u9fff](?:(?!电话|手机|先生|女士|号码|联系|住在|家住)[\u4e00-\u9fff]){0,2})"
 )
 
 
 def mask_contacts(text: str | None) -> str | None:
     """The text with phone and ID-card numbers masked but for their first three and last two
-    characters (138******78), for everyone who may not see reporters' personal data."""
+    characters (138******78) and labelled names masked but for the surname (联系人王*), for
+    everyone who may not see reporters' personal data."""
     if not text:
         return text
-    return _CONTACT.sub(lambda m: m[0][:3] + "*" * (len(m[0]) - 5) + m[0][-2:], text)
+    text = _CONTACT.sub(lambda m: m[0][:3] + "*" * (len(m[0]) - 5) + m[0][-2:], text)
+    return _NAME.sub(lambda m: m[1] + m[2][0] + "*" * (len(m[2]) - 1), text)
 
 
 def without_personal(row: dict) -> dict:

@@ -5,6 +5,11 @@ resolved (resolved, rated, closed → closed); lat/long are WGS-84. Requests are
 the same intake as POST /api/cases (dispatch, duplicates, idempotency by the optional
 Idempotency-Key header). Errors answer in the GeoReport format: 400 with
 [{"code", "description"}]. No personal data of reporters is ever returned.
+
+Reads follow the rules of /api/cases: a signed-in caller gets the cases it may see (others
+are absent, one by id is 404), descriptions masked unless its role sees personal data; an
+anonymous caller gets every case's public part only: category, status, dates, the handling
+unit and a location rounded to 0.01° (about 1 km), never the description or address.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
-from api import cases
+from api import accounts, cases
 from api.cases import queries as q
 from api.cases.workflow import DONE
 from api.deps import OptionalUser, SessionDep
@@ -119,7 +124,8 @@ async def create_request(
     ]
 
 
-def _public(row: dict) -> dict:
+def _public(row: dict, actor: cases.Actor | None) -> dict:
+    """The GeoReport view of a case row: full (masked) for `actor`, coarse when None."""
     cat = case_categories().get(row["category"], {})
     closed = row["status"] in DONE
     return {
@@ -128,25 +134,36 @@ def _public(row: dict) -> dict:
         "status_notes": row["status"],
         "service_name": cat.get("name"),
         "service_code": row["category"],
-        "description": q.mask_contacts(row["description"]),
+        "description": None if actor is None else row["description"],
         "agency_responsible": row["department"]
         or (f"网格 {row['grid_code']}" if row["grid_code"] else row["community_code"]),
         "service_notice": None,
         "requested_datetime": row["reported_at"].isoformat(),
         "updated_datetime": row["updated_at"].isoformat() if row["updated_at"] else None,
         "expected_datetime": row["due_at"].isoformat() if row["due_at"] else None,
-        "address": row["address"],
-        "address_id": row["building_id"],
+        "address": None if actor is None else row["address"],
+        "address_id": None if actor is None else row["building_id"],
         "zipcode": None,
-        "lat": row["lat"],
-        "long": row["lon"],
+        "lat": _coarse(row["lat"]) if actor is None else row["lat"],
+        "long": _coarse(row["lon"]) if actor is None else row["lon"],
         "media_url": None,
     }
+
+
+def _coarse(degrees: float | None) -> float | None:
+    return None if degrees is None else round(degrees, 2)
+
+
+def _shown(row: dict, actor: cases.Actor | None) -> dict:
+    if actor is not None and not accounts.sees_personal_data(actor):
+        row = q.without_personal(row)
+    return _public(row, actor)
 
 
 @router.get("/requests.json")
 def list_requests(
     session: SessionDep,
+    user: OptionalUser,
     service_request_id: str | None = None,
     service_code: str | None = None,
     start_date: datetime | None = None,
@@ -156,7 +173,10 @@ def list_requests(
     """Requests, newest first: by ids (comma-separated) or filtered (default: last 90 days,
     at most 1000)."""
     C = models.Case
+    actor = None if user is None else cases.Actor.of(user)
     query = q.base_query()
+    if actor is not None:
+        query = query.where(cases.visible_filter(actor))
     if service_request_id:
         try:
             ids = [int(i) for i in service_request_id.split(",") if i.strip()]
@@ -173,15 +193,18 @@ def list_requests(
             done = C.status.in_(sorted(DONE))
             query = query.where(done if status == "closed" else ~done)
     query = query.order_by(C.reported_at.desc(), C.id.desc()).limit(MAX_LIST)
-    return [_public(q.as_dict(r)) for r in session.execute(query)]
+    return [_shown(q.as_dict(r), actor) for r in session.execute(query)]
 
 
 @router.get("/requests/{request_id}.json")
-def get_request(session: SessionDep, request_id: str):
+def get_request(session: SessionDep, user: OptionalUser, request_id: str):
     """One request, as a list of one (the GeoReport convention)."""
     if not request_id.isdigit() or int(request_id) > 2**62:
         return _error(404, f"no request {request_id}")
+    actor = None if user is None else cases.Actor.of(user)
+    if actor is not None and not cases.may_see(actor, cases.load_case(session, int(request_id))):
+        raise NotFoundError(f"no request {request_id}")
     row = q.one(session, int(request_id))
     if row is None:
         raise NotFoundError(f"no request {request_id}")
-    return [_public(row)]
+    return [_shown(row, actor)]

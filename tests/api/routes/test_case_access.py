@@ -142,7 +142,58 @@ def test_phone_numbers_in_descriptions_are_masked_for_those_who_may_not_see_them
     assert planner["description"] == masked
     listed = client.get("/api/cases", headers=headers["planner1"], params={"page_size": 100})
     assert {i["description"] for i in listed.json()["items"] if i["id"] == case_id} == {masked}
-    public = client.get("/open311/v2/requests.json").json()
-    assert [r["description"] for r in public if r["service_request_id"] == str(case_id)] == [masked]
+    open311 = client.get("/open311/v2/requests.json", headers=headers["planner1"]).json()
+    assert [r["description"] for r in open311 if r["service_request_id"] == str(case_id)] == [
+        masked
+    ]
     export = client.get("/api/cases/export", headers=headers["admin1"])
     assert masked in export.text and "13687654321" not in export.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "masked"),
+    [
+        ("电话 139 0000 2222 谢谢", "电话 139********22 谢谢"),
+        ("请打１３９００００２２２２", "请打１３９******２２"),
+        ("联系人王某，电话：139-0000-2222", "联系人王*，电话：139********22"),
+        ("姓名：张小明，手机+86 13900002222", "姓名：张**，手机+86**********22"),
+        ("2024-01-01 10:30 共3户，5号楼", "2024-01-01 10:30 共3户，5号楼"),
+    ],
+)
+def test_evasive_contacts_are_masked(typed, masked):
+    from api.cases.queries import mask_contacts
+
+    assert mask_contacts(typed) == masked
+
+
+def test_open311_reads_follow_the_area_rules(world):
+    client, headers, ids = world
+    secret = "独居老人需上门探访，联系人王某 139 0000 2222"
+    category = PLACES["in_a"][2]
+    body = {"lon": 118.80537, "lat": 32.00561, "category": category, "description": secret}
+    made = client.post("/api/cases", json=body)
+    assert made.status_code == 201, made.text
+    case_id = made.json()["id"]
+    everything = {"start_date": "2000-01-01T00:00:00Z"}
+    anonymous = client.get("/open311/v2/requests.json", params=everything).json()
+    assert len(anonymous) == len(PLACES) + 1
+    mine = next(r for r in anonymous if r["service_request_id"] == str(case_id))
+    assert (mine["lat"], mine["long"]) == (32.01, 118.81)
+    assert mine["service_code"] == category and mine["status"] == "open"
+    assert {(r["description"], r["address"], r["address_id"]) for r in anonymous} == {
+        (None, None, None)
+    }
+    one = client.get(f"/open311/v2/requests/{case_id}.json").json()[0]
+    assert one["description"] is None and "独居" not in str(one)
+    for user, expected in SEES.items():
+        listed = client.get("/open311/v2/requests.json", params=everything, headers=headers[user])
+        seen = {int(r["service_request_id"]) for r in listed.json()}
+        rule = client.get("/api/cases", params={"page_size": 100}, headers=headers[user])
+        assert seen == {i["id"] for i in rule.json()["items"]} >= {ids[k] for k in expected}
+        for key in PLACES:
+            got = client.get(f"/open311/v2/requests/{ids[key]}.json", headers=headers[user])
+            assert got.status_code == (200 if key in expected else 404), (user, key)
+    admin = client.get(f"/open311/v2/requests/{case_id}.json", headers=headers["community1"])
+    assert admin.json()[0]["description"] == secret
+    planner = client.get(f"/open311/v2/requests/{case_id}.json", headers=headers["planner1"])
+    assert planner.json()[0]["description"] == "独居老人需上门探访，联系人王* 139********22"
