@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from api.accounts import audit
-from api.cases import dispatch, workflow
+from api.cases import dispatch, reach, workflow
 from api.cases.actors import Actor, may_see
 from api.cases.intake import category
 from api.cases.rows import Case, W, _event, _now, load_case
@@ -119,7 +119,7 @@ def _effects(
         changes["assignee_id"] = _worker_pk(session, actor.worker_id)[0]
         data["assignee"] = actor.worker_id
     elif action in ("dispatch", "reassign") and changes["status"] == "dispatched":
-        target = _assign_target(session, case, step)
+        target = _assign_target(session, case, step, actor)
         changes.update(target)
         data.update({k: v for k, v in target.items() if k != "assignee_id"}, assignee=step.assignee)
         data["assignee_id"] = target.get("assignee_id")
@@ -159,13 +159,20 @@ def _effects(
     return data
 
 
-def _assign_target(session: Session, case: Any, step: Step) -> dict:
-    """assignee_id (and grid codes when they change) for dispatch and reassign."""
+def _assign_target(session: Session, case: Any, step: Step, actor: Actor) -> dict:
+    """assignee_id (and the area codes when the grid changes) for dispatch and reassign, only
+    inside the actor's area (ForbiddenError otherwise)."""
     if step.assignee:
         pk, grids = _worker_pk(session, step.assignee)
         out = {"assignee_id": pk, "queue": "grid"}
-        if case.grid_code not in grids and grids:
-            out["grid_code"] = sorted(grids)[0]
+        if grids:
+            grid = case.grid_code if case.grid_code in grids else sorted(grids)[0]
+            place = reach.grid_place(session, grid, case)
+        else:
+            place = reach.worker_place(session, pk)
+        reach.check_reach(actor, place)
+        if grids and grid != case.grid_code:
+            out.update(place)
         return out
     grid = step.grid_code or case.grid_code
     if grid is None:
@@ -184,8 +191,10 @@ def _assign_target(session: Session, case: Any, step: Step) -> dict:
         for w in dispatch.grid_workers(session, grid)
         if w[0] != case.assignee_id or step.action != "reassign"
     ]
+    place = reach.grid_place(session, grid, case)
+    reach.check_reach(actor, place)
     pk = dispatch.choose_worker(workers)
     if pk is None:
         msg = f"grid {grid} has no other worker on duty; name an assignee"
         raise InputError(msg)
-    return {"assignee_id": pk, "grid_code": grid, "queue": "grid"}
+    return {"assignee_id": pk, "queue": "grid", **(place if grid != case.grid_code else {})}

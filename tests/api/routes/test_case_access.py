@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text as sql
 
 from api import accounts as auth
 from api.db import transaction
@@ -197,3 +198,65 @@ def test_open311_reads_follow_the_area_rules(world):
     assert admin.json()[0]["description"] == secret
     planner = client.get(f"/open311/v2/requests/{case_id}.json", headers=headers["planner1"])
     assert planner.json()[0]["description"] == "独居老人需上门探访，联系人王* 139********22"
+
+
+def _grid_in_community_2(db_url):
+    """A grid with a micro-grid and a worker (LC) in community 2."""
+    grid, square = w.C2 + "001", w.box(118.82, 32.00, 118.83, 32.01)
+    with transaction(db_url) as s:
+        for code, level, parent in ((grid, "grid", None), (grid + "001", "micro", grid)):
+            s.execute(
+                sql(
+                    "INSERT INTO grids (code, level, parent_code, households, community_id, geom)"
+                    " SELECT :code, :level, :parent, 400, id, :geom FROM communities"
+                    " WHERE code = :c"
+                ),
+                {"code": code, "level": level, "parent": parent, "c": w.C2, "geom": square},
+            )
+        s.execute(
+            sql(
+                "INSERT INTO workers (worker_id, name, role, community_id) "
+                "SELECT 'LC', 'LC', 'grid_leader', id FROM communities WHERE code = :c"
+            ),
+            {"c": w.C2},
+        )
+        s.execute(
+            sql(
+                "INSERT INTO worker_grids (worker_id, grid_code) "
+                "SELECT id, :g FROM workers WHERE worker_id = 'LC'"
+            ),
+            {"g": grid},
+        )
+    return grid
+
+
+def test_reassign_stays_inside_the_callers_area(world, db_url):
+    client, headers, ids = world
+    grid_c = _grid_in_community_2(db_url)
+    url = f"/api/cases/{ids['in_a']}/transitions"
+
+    def step(user, **kw):
+        case = client.get(f"/api/cases/{ids['in_a']}", headers=headers["admin1"]).json()
+        body = {"action": "reassign", "version": case["version"]} | kw
+        return client.post(url, json=body, headers=headers[user])
+
+    for user, kw in [
+        ("community1", {"assignee": "LC"}),
+        ("community1", {"grid_code": grid_c}),
+        ("leader_a", {"assignee": "LC"}),
+        ("leader_a", {"assignee": "LB"}),  # grid B: same community, not the leader's grid
+    ]:
+        refused = step(user, **kw)
+        assert refused.status_code == 403, (user, kw, refused.text)
+        assert "辖区" in refused.json()["detail"], refused.text
+    still = client.get(f"/api/cases/{ids['in_a']}", headers=headers["admin1"]).json()
+    assert (still["grid_code"], still["community_code"]) == (w.A, w.C1)
+    assert step("community1", assignee="LB").status_code == 200
+    moved = step("street1", assignee="LC")
+    assert moved.status_code == 200, moved.text
+    case = moved.json()
+    assert case["assignee"] == "LC"
+    assert (case["grid_code"], case["micro_grid_code"]) == (grid_c, None)
+    assert (case["community_code"], case["street_code"]) == (w.C2, w.STREET)
+    assert client.get(f"/api/cases/{ids['in_a']}", headers=headers["community2"]).status_code == 200
+    assert client.get(f"/api/cases/{ids['in_a']}", headers=headers["community1"]).status_code == 404
