@@ -27,25 +27,26 @@ def _colours(types: Mapping[str, Mapping]) -> dict[str, str]:
     return {name: TYPE_COLOURS[i % len(TYPE_COLOURS)] for i, name in enumerate(types)}
 
 
-def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> str:
-    t = lambda key: escape(text(key, lang))  # noqa: E731
+def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> list[str]:
+    """The popup's lines as plain text (public.js shows them as text nodes, the name bold)."""
+    t = lambda key: text(key, lang)  # noqa: E731
     kind = row.get("type") or ""
     label = types.get(kind, {}).get("en") if lang == "en" else kind
     stars = int(row["stars"]) if row.get("stars") else 0
     comma = ", " if lang == "en" else "、"
-    offered = comma.join(escape(functions.get(f, f)) for f in row.get("functions") or [])
+    offered = comma.join(functions.get(f, f) for f in row.get("functions") or [])
     lines = [
-        f"<b>{escape(row['name'])}</b>",
-        escape(label or ""),
-        f'{t("stars")}: <span class="stars">{"★" * stars}</span>' if stars else "",
-        f"{t('opening_hours')}: {escape(row.get('opening_hours') or '–')}",
+        row["name"],
+        label or "",
+        f"{t('stars')}: {'★' * stars}" if stars else "",
+        f"{t('opening_hours')}: {row.get('opening_hours') or '–'}",
         f"{t('functions')}: {offered}" if offered else "",
-        f"{t('services')}: {escape(row['services'])}" if row.get("services") else "",
-        f"{t('address')}: {escape(row['address'])}" if row.get("address") else "",
-        f"{t('phone')}: {escape(row['phone'])}" if row.get("phone") else "",
-        f"<i>{t('approximate_location')}</i>" if row.get("location_source") == "geocoded" else "",
+        f"{t('services')}: {row['services']}" if row.get("services") else "",
+        f"{t('address')}: {row['address']}" if row.get("address") else "",
+        f"{t('phone')}: {row['phone']}" if row.get("phone") else "",
+        t("approximate_location") if row.get("location_source") == "geocoded" else "",
     ]
-    return "<br>".join(line for line in lines if line)
+    return [line for line in lines if line]
 
 
 def build_public_map(

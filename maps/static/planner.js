@@ -32,7 +32,7 @@
         return L.circleMarker(latlng, { radius: 8, color: warn ? "#d08700" : "#c00", fillOpacity: 0.6 });
       },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(f.properties.message);
+        layer.bindTooltip(W.el("span", { text: f.properties.message }));
       },
     }).addTo(map);
     var diffLayer = L.geoJSON(null, {

@@ -11,7 +11,7 @@
     var markers = {};
     layers.stations.eachLayer(function (marker) {
       markers[marker.options.alt] = marker;
-      marker.bindPopup(config.stations[marker.options.alt].popup, { maxWidth: 280 });
+      marker.bindPopup(popup(config.stations[marker.options.alt].popup), { maxWidth: 280 });
       marker.bindTooltip(W.el("span", { text: config.stations[marker.options.alt].name }));
       marker.on("click", function () {
         showCircles(marker.options.alt);
@@ -19,6 +19,12 @@
     });
     var here = null;
     W.publicPage = { markers: markers };
+
+    function popup(lines) { // text nodes only: names and addresses come from imported data
+      return W.el("div", {}, lines.map(function (line, i) {
+        return W.el(i ? "div" : "b", { text: line });
+      }));
+    }
 
     // -- filters by the six functions ---------------------------------------------------------
 
@@ -67,7 +73,7 @@
           var buffer = r.data.properties && r.data.properties.method === "buffer";
           L.geoJSON(r.data, {
             style: { color: config.circleColours[m], weight: 1.5, fillOpacity: 0.15 },
-          }).bindTooltip(T("minutes_" + m) + (buffer ? T("circle_buffer") : "")).addTo(layers.circles);
+          }).bindTooltip(W.el("span", { text: T("minutes_" + m) + (buffer ? T("circle_buffer") : "") })).addTo(layers.circles);
         });
         if (!results.some(function (r) {
           return r.ok;
@@ -131,7 +137,7 @@
         if (here) map.removeLayer(here);
         here = L.circleMarker([g.data.lat, g.data.lon], {
           radius: 7, color: "#000", weight: 2, fillColor: "#ffd400", fillOpacity: 1,
-        }).bindTooltip(T("your_location") + ": " + (g.data.matched_address || q)).addTo(map);
+        }).bindTooltip(W.el("span", { text: T("your_location") + ": " + (g.data.matched_address || q) })).addTo(map);
         return W.api("GET", "/api/stations/nearest?lon=" + g.data.lon + "&lat=" + g.data.lat)
           .then(function (r) {
             if (!r.ok) return W.status(T("stations_missing") + " (" + W.detail(r) + ")", "error");

@@ -56,7 +56,8 @@
                 : { color: "#1f6feb", weight: 1, dashArray: "3 3", fillOpacity: 0 };
             },
           }).bindTooltip(function (l) {
-            return l.feature.properties.code + " · " + l.feature.properties.households + " " + T("households");
+            var p = l.feature.properties;
+            return W.el("span", { text: p.code + " · " + p.households + " " + T("households") });
           });
           layers.grids.addLayer(drawn);
           if (grids.length) map.fitBounds(drawn.getBounds(), { maxZoom: 18 });
@@ -104,7 +105,7 @@
             weight: c.overdue ? 3 : 1.5,
             fillColor: colour,
             fillOpacity: 0.9,
-          }).bindTooltip("#" + c.id + " " + (c.category_name || c.category)).on("click", function () {
+          }).bindTooltip(W.el("span", { text: "#" + c.id + " " + (c.category_name || c.category) })).on("click", function () {
             var item = document.querySelector('[data-case="' + c.id + '"]');
             if (item) item.scrollIntoView({ block: "nearest" });
           }).addTo(layers.cases);
