@@ -6,13 +6,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api import accounts
-from api.accounts import Principal, Role
+from api.accounts import Principal, Role, throttle
 from api.deps import CurrentUser, SessionDep, require_roles
+from api.errors import UnauthorizedError
 
 router = APIRouter(tags=["accounts"])
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
@@ -62,19 +64,42 @@ class ApiTokenOut(BaseModel):
     revoked_at: datetime | None
 
 
-@router.post("/api/auth/token", response_model=TokenResponse)
+@router.post(
+    "/api/auth/token",
+    response_model=TokenResponse,
+    responses={429: {"description": "this account name is locked after failed sign-ins"}},
+)
 def sign_in(
-    session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
-) -> TokenResponse:
+    request: Request, session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
+) -> TokenResponse | JSONResponse:
     """OAuth2 password flow: form fields `username` and `password` → a short-lived Bearer token.
 
-    401 for a wrong username or password or a disabled account (the same answer for all three).
+    401 for a wrong username or password or a disabled account (the same answer for all three);
+    after 5 failures in a row the account name is locked for 1 s, doubling up to 15 min
+    (429 with Retry-After, answered before any password check).
     """
     from api.settings import get_settings
 
-    principal = accounts.authenticate(session, form.username, form.password)
+    wait = throttle.wait_seconds(session, form.username)
+    if wait:
+        return _locked(wait)
+    try:
+        principal = accounts.authenticate(session, form.username, form.password)
+    except UnauthorizedError:
+        with request.app.state.sessions() as own, own.begin():  # kept when this one rolls back
+            throttle.failed(own, form.username)
+        raise
+    throttle.succeeded(session, form.username)
     minutes = get_settings().token_minutes
     return TokenResponse(access_token=accounts.issue_token(principal), expires_in=minutes * 60)
+
+
+def _locked(wait: int) -> JSONResponse:
+    detail = (
+        f"登录失败次数过多，该账号已暂时锁定，请 {wait} 秒后再试 / too many failed sign-ins "
+        f"for this account; try again in {wait} s"
+    )
+    return JSONResponse({"detail": detail}, status_code=429, headers={"Retry-After": str(wait)})
 
 
 @router.get("/api/auth/me", response_model=Principal)

@@ -427,6 +427,16 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class SignInFailure(Base):
+    """Failed sign-ins per account name, for the lockout that holds across processes."""
+
+    __tablename__ = "sign_in_failures"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Who changed what: one row per change, never updated or deleted (trigger)."""
 
