@@ -3,7 +3,9 @@ requests in progress (503 when the service is saturated).
 
 Body size: a declared Content-Length over the limit is refused before anything is read; a
 body without one (chunked) is read up to the limit and refused as soon as it goes over.
-Multipart bodies (photo uploads) get their own, larger limit.
+Multipart bodies (photo uploads) get their own, larger limit. The whole body is read here,
+outside the in-flight slots and within `read_timeout_s` (408 after it), so clients that send
+slowly hold only their own connection, never a slot other requests need.
 
 Rate limits: one token bucket per (client IP, route group) for the public groups below; a
 request that finds its bucket empty gets 429 with Retry-After (seconds). Buckets live in this
@@ -46,12 +48,16 @@ def _header(scope: Scope, name: bytes) -> str | None:
 
 
 class BodySizeLimit:
-    """Refuse request bodies over `max_bytes` (`max_upload_bytes` for multipart) with 413."""
+    """Refuse request bodies over `max_bytes` (`max_upload_bytes` for multipart) with 413, and
+    bodies not sent whole within `read_timeout_s` with 408; hand the app the body read."""
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int) -> None:
+    def __init__(
+        self, app: ASGIApp, *, max_bytes: int, max_upload_bytes: int, read_timeout_s: float = 30.0
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.max_upload_bytes = max_upload_bytes
+        self.read_timeout_s = read_timeout_s
 
     def limit_for(self, scope: Scope) -> int:
         kind = (_header(scope, b"content-type") or "").lower()
@@ -63,35 +69,33 @@ class BodySizeLimit:
             return
         limit = self.limit_for(scope)
         too_big = (
-            f"the request body is larger than the limit of {limit} bytes "
-            "(WANGGE_MAX_BODY_BYTES, WANGGE_MAX_UPLOAD_BYTES for uploads); send less at once"
+            f"请求体超过 {limit} 字节的上限，请分批发送 (the request body is larger than the limit "
+            f"of {limit} bytes (WANGGE_MAX_BODY_BYTES, WANGGE_MAX_UPLOAD_BYTES for uploads); "
+            "send less at once)"
         )
         declared = _header(scope, b"content-length")
         if declared is not None:
             try:
                 size = int(declared)
             except ValueError:
-                await _reply(send, 400, f"Content-Length is not a number: {declared!r}")
+                detail = f"Content-Length 不是数字 (Content-Length is not a number: {declared!r})"
+                await _reply(send, 400, detail)
                 return
             if size > limit:
                 await _reply(send, 413, too_big)
                 return
-            await self.app(scope, receive, send)
+        try:
+            messages = await asyncio.wait_for(self._read(receive, limit), self.read_timeout_s)
+        except TimeoutError:
+            detail = (
+                f"请求体未在 {self.read_timeout_s:g} 秒内发送完毕 (the request body did not arrive "
+                f"within {self.read_timeout_s:g} s, WANGGE_BODY_READ_TIMEOUT_S)"
+            )
+            await _reply(send, 408, detail, {"Connection": "close"})
             return
-        # no declared length: read the body here, counting, and hand it on whole
-        messages: list[Message] = []
-        total = 0
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                break
-            total += len(message.get("body", b""))
-            if total > limit:
-                await _reply(send, 413, too_big)
-                return
-            if not message.get("more_body", False):
-                break
+        if messages is None:
+            await _reply(send, 413, too_big)
+            return
         queued = iter(messages)
 
         async def replay() -> Message:
@@ -101,6 +105,22 @@ class BodySizeLimit:
                 return await receive()
 
         await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _read(receive: Receive, limit: int) -> list[Message] | None:
+        """The request's messages up to the end of its body; None once it goes over `limit`."""
+        messages: list[Message] = []
+        total = 0
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request":
+                return messages
+            total += len(message.get("body", b""))
+            if total > limit:
+                return None
+            if not message.get("more_body", False):
+                return messages
 
 
 @dataclass(frozen=True)
@@ -240,6 +260,7 @@ def add_limits(app: Any, settings: Any) -> None:
         BodySizeLimit,
         max_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        read_timeout_s=settings.body_read_timeout_s,
     )
     if settings.rate_limit:  # added last: outermost, so a refused request costs least
         rates = {

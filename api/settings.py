@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # request limits (api/middleware.py) and write validation (api/validation.py)
     max_body_bytes: int = 8 * 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
+    body_read_timeout_s: float = 30.0  # a body not sent whole by then: 408 (outside the slots)
+    max_address_chars: int = 200  # one address to geocode (422 above it)
     rate_limit: bool = True
     rate_limit_public_per_minute: float = 300.0
     rate_limit_public_burst: int = 60

@@ -292,18 +292,30 @@ def require_in_service_area(
 # -- 422 answers ------------------------------------------------------------------------------
 
 
-def _printable(value: Any) -> Any:
-    """`value` made JSON-ready: bytes as (replaced) text, at most 200 characters."""
+ECHO_CHARS, ECHO_ITEMS, ECHO_DEPTH = 200, 20, 6  # how much of a bad input a 422 repeats
+
+
+def _printable(value: Any, depth: int = 0) -> Any:
+    """`value` made JSON-ready and small: text and bytes cut at ECHO_CHARS characters, lists and
+    objects at ECHO_ITEMS items and ECHO_DEPTH levels, NaN and ±Infinity as text."""
     if isinstance(value, bytes | bytearray):
-        text = bytes(value[:200]).decode("utf-8", errors="replace")
-        return text + ("…" if len(value) > 200 else "")
-    if isinstance(value, dict):
-        return {str(k): _printable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_printable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
+        value = bytes(value[:ECHO_CHARS]).decode("utf-8", errors="replace")
+    if isinstance(value, str):
+        return value[:ECHO_CHARS] + ("…" if len(value) > ECHO_CHARS else "")
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or Infinity
+    if isinstance(value, int | float | bool) or value is None:
         return value
-    return str(value)
+    if isinstance(value, dict | list | tuple) and depth >= ECHO_DEPTH:
+        return "…"
+    if isinstance(value, dict):
+        items = list(value.items())
+        out = {str(k)[:ECHO_CHARS]: _printable(v, depth + 1) for k, v in items[:ECHO_ITEMS]}
+        return out | ({"…": f"{len(items) - ECHO_ITEMS} more"} if len(items) > ECHO_ITEMS else {})
+    if isinstance(value, list | tuple):
+        out = [_printable(v, depth + 1) for v in value[:ECHO_ITEMS]]
+        return out + (["…"] if len(value) > ECHO_ITEMS else [])
+    return _printable(str(value), depth)
 
 
 async def request_validation_handler(request: Any, exc: Any) -> Any:

@@ -30,6 +30,9 @@ router = APIRouter(prefix="/api", tags=["cases"])
 Crs = Literal["wgs84", "gcj02", "bd09"]
 CaseId = Annotated[int, Path(ge=1, le=2**62)]
 ALLOWED_CONTROL = {"\n", "\r", "\t"}
+# a filter value of the query string: one short line (a NUL would fail in the database, in an
+# export only after the answer has begun)
+Filter = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -279,11 +282,11 @@ def list_cases(
     community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     street: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
     status: Annotated[list[str] | None, Query()] = None,
-    category: str | None = None,
+    category: Filter = None,
     overdue: bool | None = None,
     supervised: bool | None = None,
-    assignee: str | None = None,
-    department: str | None = None,
+    assignee: Filter = None,
+    department: Filter = None,
     since: datetime | None = None,
     until: datetime | None = None,
     page: Annotated[int, Query(ge=1)] = 1,
@@ -320,7 +323,7 @@ def case_stats(
     by: Literal["grid", "community", "street"] = "grid",
     community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     street: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
-    category: str | None = None,
+    category: Filter = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[dict]:
@@ -349,7 +352,7 @@ def export_cases(
     community: Annotated[str | None, Query(pattern=r"^[0-9]{12}$")] = None,
     street: Annotated[str | None, Query(pattern=r"^[0-9]{9}$")] = None,
     status: Annotated[list[str] | None, Query()] = None,
-    category: str | None = None,
+    category: Filter = None,
     overdue: bool | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -476,7 +479,10 @@ async def add_attachment(
         raise InputError(
             f"not a JPEG, PNG or WebP image (declared {file.content_type or 'no type'})"
         )
-    name = clean_text(file.filename, name="filename", max_chars=200)
+    try:
+        name = clean_text(file.filename, name="filename", max_chars=200)
+    except ValueError as exc:
+        raise InputError(str(exc)) from None
     A = models.CaseAttachment
     row = A(
         case_id=case_id,

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from api.addresses import geocode as geocode_db
 from api.deps import SessionDep
+from api.settings import get_settings
 from geo.geocode import Match
 
 router = APIRouter(prefix="/api", tags=["geocode"])
@@ -31,18 +32,30 @@ MAX_BATCH = 1000
 CRS_HELP = "datum of the coordinates: wgs84 (GPS), gcj02 (高德/腾讯) or bd09 (百度)"
 
 
-def _not_blank(text: str) -> str:
+def _address_problem(text: str) -> str | None:
+    """Why `text` is not an address to geocode (empty, or over WANGGE_MAX_ADDRESS_CHARS)."""
     if not text.strip():
-        msg = "the address is empty"
-        raise ValueError(msg)
+        return "地址为空 (the address is empty)"
+    limit = get_settings().max_address_chars
+    if len(text) > limit:
+        return (
+            f"地址有 {len(text)} 个字符，超过 {limit} 个字符的上限 (the address has {len(text)} "
+            f"characters, more than the limit of {limit}, WANGGE_MAX_ADDRESS_CHARS)"
+        )
+    return None
+
+
+def _address(text: str) -> str:
+    if problem := _address_problem(text):
+        raise ValueError(problem)
     return text
 
 
 class GeocodeQuery(BaseModel):
-    q: str = Field(min_length=1, max_length=500, description="an address as people write it")
+    q: str = Field(min_length=1, description="an address as people write it (≤ 200 characters)")
     crs: Crs = Field("wgs84", description=f"output {CRS_HELP}")
 
-    _q = field_validator("q")(_not_blank)
+    _q = field_validator("q")(_address)
 
 
 class BatchRequest(BaseModel):
@@ -54,10 +67,10 @@ class BatchRequest(BaseModel):
     @field_validator("addresses")
     @classmethod
     def _each_not_blank(cls, texts: list[str]) -> list[str]:
-        blank = [i for i, t in enumerate(texts) if not t.strip()]
-        if blank:
-            msg = f"empty addresses at positions {', '.join(map(str, blank[:10]))}"
-            raise ValueError(msg)
+        for position, text in enumerate(texts):
+            if problem := _address_problem(text):
+                msg = f"第 {position} 个地址 (address at position {position}): {problem}"
+                raise ValueError(msg)
         return texts
 
 

@@ -57,6 +57,17 @@ def services() -> list[dict]:
     ]
 
 
+TEXT_FIELDS = ("service_code", "description", "first_name", "last_name", "phone",
+               "address_string", "address_id")  # fmt: skip
+
+
+def _not_text(form: dict) -> str | None:
+    """The first field of `form` that should be text and is not (JSON numbers, lists …)."""
+    return next(
+        (k for k in TEXT_FIELDS if form.get(k) is not None and not isinstance(form[k], str)), None
+    )
+
+
 def _body_fields(form: dict) -> dict:
     text = [form.get("description") or ""]
     name = " ".join(p for p in (form.get("last_name"), form.get("first_name")) if p) or None
@@ -84,11 +95,16 @@ async def create_request(
 ):
     """Create a service request (form-encoded, as the standard says, or JSON)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        form = await request.json()
+        try:
+            form = await request.json()
+        except ValueError as exc:  # not JSON, or not UTF-8
+            return _error(400, f"请求体不是有效的 JSON (the body is not valid JSON: {exc})")
         if not isinstance(form, dict):
-            return _error(400, "the body must be a JSON object")
+            return _error(400, "请求体须为 JSON 对象 (the body must be a JSON object)")
     else:
         form = dict(await request.form())
+    if field := _not_text(form):
+        return _error(400, f"{field} 须为文本 ({field} must be text)")
     if not form.get("service_code"):
         return _error(400, "service_code is required")
     try:
@@ -185,7 +201,10 @@ def list_requests(
         query = query.where(C.id.in_(ids))
     else:
         end = end_date or datetime.now(UTC)
-        start = start_date or end - timedelta(days=90)
+        try:
+            start = start_date or end - timedelta(days=90)
+        except OverflowError:  # end_date in the first 90 days of year 1
+            return _error(400, f"end_date 超出范围 (end_date out of range: {end.isoformat()})")
         query = query.where(C.reported_at >= start, C.reported_at <= end)
         if service_code:
             query = query.where(C.category == service_code)
@@ -199,7 +218,7 @@ def list_requests(
 @router.get("/requests/{request_id}.json")
 def get_request(session: SessionDep, user: OptionalUser, request_id: str):
     """One request, as a list of one (the GeoReport convention)."""
-    if not request_id.isdigit() or int(request_id) > 2**62:
+    if not (request_id.isascii() and request_id.isdigit()) or int(request_id) > 2**62:
         return _error(404, f"no request {request_id}")
     actor = None if user is None else cases.Actor.of(user)
     if actor is not None and not cases.may_see(actor, cases.load_case(session, int(request_id))):

@@ -93,12 +93,14 @@ _DISTANCE = re.compile(_DISTANCE_TEXT)
 _BOUNDARY = re.compile(
     _DISTANCE_TEXT + "|"
     r"[\s\-_/\\,.;:!?()\[\]<>\"'|+*=&@]"
-    r"|(?:第)?[0-9A-Z]+(?:栋|单元|层|楼|室|号|期|区|弄|组)|[0-9]+F"
+    r"|(?:第)?(?<![0-9A-Z])[0-9A-Z]+(?:栋|单元|层|楼|室|号|期|区|弄|组)|(?<![0-9])[0-9]+F"
     rf"|(?<=[{_HAN}])[A-Z][0-9]+(?![0-9A-Z{_HAN}])"
-    r"|[0-9]+(?![0-9A-Z" + _HAN + "])"
+    r"|(?<![0-9])[0-9]+(?![0-9A-Z" + _HAN + "])"
     rf"|{_alt(lexicon.ASSIST_WORDS)}|{_alt(lexicon.REDUNDANT_WORDS)}"
     rf"|(?:{_alt(lexicon.ASSIST_CHARS)})(?=$|[\s\-_/,.;:()0-9])"
 )
+# the same at the start of a chunk, where a run may already be under way
+_BOUNDARY_HERE = re.compile(re.sub(r"\(\?<!\[0-9(?:A-Z)?\]\)", "", _BOUNDARY.pattern))
 # 春江景园龙祥园, 欧琳三期: a one-character ending then a second name, or any name then a section
 _SECOND_NAME = re.compile(
     rf"[园苑城府居](?=[{_HAN}]{{2,5}}(?:{_alt(lexicon.POI_SUFFIXES)})$)"
@@ -480,9 +482,18 @@ def _place_before_road(s: str, pos: int, match: re.Match, state: _State) -> int:
 _HAN_RUN = re.compile(rf"[{_HAN}]+")
 
 
+def _next_boundary(s: str, pos: int) -> re.Match | None:
+    """The first element boundary at or after `pos`.
+
+    Its number patterns only start where a run of digits and letters starts (linear on long
+    runs); a run already under way at `pos` is tried once there, as if it started at `pos`.
+    """
+    return _BOUNDARY_HERE.match(s, pos) or _BOUNDARY.search(s, pos + 1)
+
+
 def _chunk(s: str, pos: int, state: _State) -> int:
     """A run of name characters up to the next element: poi, subpoi or person."""
-    boundary = _BOUNDARY.search(s, pos + 1)
+    boundary = _next_boundary(s, pos + 1)
     end = boundary.start() if boundary else len(s)
     if s[end - 1] in "东西南北" and end - pos >= 4 and _POI_END.search(s, pos, end - 1):
         _chunk(s[: end - 1], pos, state)  # 聚宝电商园西: the place, then the side of it

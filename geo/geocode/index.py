@@ -57,6 +57,7 @@ class Fuzzy:
     replaced: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     dropped: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     pinyin: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    longest: int = 0  # characters of the longest surface: no edit of a longer text matches
 
     def add(self, surface: str, key: str, sim: float) -> None:
         """Add one surface form of `key`."""
@@ -65,6 +66,7 @@ class Fuzzy:
             return
         new = not known
         known[key] = sim
+        self.longest = max(self.longest, len(surface))
         if not new or len(surface) < 3:
             return
         for i in range(len(surface)):

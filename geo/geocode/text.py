@@ -45,12 +45,16 @@ _ROAD = re.compile(
 )
 _ROADNO = re.compile(r"([0-9]+(?:-[0-9]+)?)号")
 _UNITS = (
-    ("houseno", re.compile(r"([0-9]+[A-Z]?|[A-Z])栋")),
-    ("cellno", re.compile(r"([0-9]+)单元")),
-    ("floorno", re.compile(r"(-?[0-9]+)(?:层|楼)")),
-    ("roomno", re.compile(r"([0-9]+)(?:室|房|号)?$")),
+    ("houseno", re.compile(r"((?<![0-9])[0-9]+[A-Z]?|[A-Z])栋")),
+    ("cellno", re.compile(r"(?<![0-9])([0-9]+)单元")),
+    ("floorno", re.compile(r"(-?(?<![0-9])[0-9]+)(?:层|楼)")),
+    ("roomno", re.compile(r"(?<![0-9])([0-9]+)(?:室|房|号)?$")),
 )
-_UNIT_START = re.compile(r"(?:[0-9]+[A-Z]?|[A-Z])栋|[0-9]+单元|[0-9]+(?:-[0-9]+){1,3}$")
+# (?<![0-9]): a number starts where a run of digits starts, so searching a long run of digits
+# tries one start instead of rescanning the run from every position in it (quadratic)
+_UNIT_START = re.compile(
+    r"(?:(?<![0-9])[0-9]+[A-Z]?|[A-Z])栋|(?<![0-9])[0-9]+(?:单元|(?:-[0-9]+){1,3}$)"
+)
 _BARE = re.compile(r"([0-9]+)-([0-9]+)(?:-([0-9]+))?(?:-([0-9]+))?$")
 _DROP = re.compile(r"\([^()]*\)|[\s,.;:!?\"'<>\[\]{}|/\\_*=&@#~`^]+")
 _ASSIST = re.compile(
@@ -197,7 +201,7 @@ def split_address(s: str) -> dict[str, str]:
             pos = number.end()
     rest = head[pos:]
     if rest:
-        number = re.search(r"([0-9]+)号$", rest)
+        number = re.search(r"(?<![0-9])([0-9]+)号$", rest)
         if number and number.start() > 0 and "houseno" not in out:
             out["houseno"] = number.group(1)
             rest = rest[: number.start()]
