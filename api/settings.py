@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     body_read_timeout_s: float = 30.0  # a body not sent whole by then: 408 (outside the slots)
     max_address_chars: int = 200  # one address to geocode (422 above it)
     rate_limit: bool = True
+    # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For gives the client's
+    # address; none by default: every other sender's header is ignored
+    trusted_proxies: str = ""
     rate_limit_public_per_minute: float = 300.0
     rate_limit_public_burst: int = 60
     rate_limit_intake_per_minute: float = 30.0

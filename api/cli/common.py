@@ -49,6 +49,14 @@ def database_url() -> str:
         raise fail(str(exc)) from None
 
 
+def uvicorn_options() -> dict:
+    """Proxy headers for uvicorn: honoured only from WANGGE_TRUSTED_PROXIES (none by default)."""
+    from api.settings import get_settings
+
+    trusted = get_settings().trusted_proxies.strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
 def print_problems(kind: str, problems, *, limit: int = 50, out: Console = console) -> None:
     """The rejected or repaired rows of a file, at most `limit` of them."""
     for problem in problems[:limit]:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import console, database_url, fail
+from api.cli.common import console, database_url, fail, uvicorn_options
 
 
 class Dataset(StrEnum):
@@ -67,7 +67,7 @@ def serve(
 
     url = database_url()
     migrate.upgrade(url)
-    uvicorn.run(create_app(url), host=host, port=port)
+    uvicorn.run(create_app(url), host=host, port=port, **uvicorn_options())
 
 
 def _serve(url: str, *, host: str, port: int) -> None:
@@ -77,4 +77,4 @@ def _serve(url: str, *, host: str, port: int) -> None:
     from api.main import create_app
 
     console.print(f"serving on http://{host}:{port}/  (Ctrl-C stops the service and the database)")
-    uvicorn.run(create_app(url), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(url), host=host, port=port, log_level="info", **uvicorn_options())
