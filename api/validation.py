@@ -54,7 +54,13 @@ def _max_vertices() -> int:
 
 # -- text -------------------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
+# control characters, line/paragraph separators, the byte-order mark and the bidirectional
+# controls (U+202E shows "gpj.exe" as "exe.jpg"): never part of a name or a description
+HIDDEN = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+    r"\u2066-\u2069\ufeff]"
+)
+_CONTROL = HIDDEN
 
 
 def clean_text(value: str, *, multiline: bool = False) -> str:
@@ -66,8 +72,9 @@ def clean_text(value: str, *, multiline: bool = False) -> str:
     bad = _CONTROL.search(value) or (None if multiline else re.search(r"[\t\r\n]", value))
     if bad:
         msg = (
-            f"contains the control character U+{ord(bad.group()):04X} at position {bad.start()}"
-            "; send plain text"
+            f"含有控制字符 U+{ord(bad.group()):04X}（第 {bad.start()} 个字符），请发送纯文本 "
+            f"(contains the control character U+{ord(bad.group()):04X} at position {bad.start()}"
+            "; send plain text)"
         )
         raise ValueError(msg)
     if "\x00" in value:
@@ -184,6 +191,8 @@ def check_geojson_geometry(
     xy = np.array([p[:2] for p in positions], dtype=float).reshape(-1, 2)
     if problem := coordinate_problem(xy):
         raise ValueError(problem)
+    if problem := _open_ring(kind, geometry.get("coordinates")):
+        raise ValueError(problem)
     try:
         geom = shapely.force_2d(shape(geometry))
     except (TypeError, ValueError, KeyError, IndexError, AttributeError, GEOSException) as exc:
@@ -201,6 +210,21 @@ def check_geojson_geometry(
     return geom
 
 
+def _open_ring(kind: str, coords: Any) -> str | None:
+    """Why a (Multi)Polygon has a ring whose last position is not its first, or None."""
+    polygons = {"Polygon": [coords], "MultiPolygon": coords}.get(kind) or []
+    for p, rings in enumerate(polygons, start=1):
+        for r, ring in enumerate(rings if isinstance(rings, list) else [], start=1):
+            ends = [ring[0], ring[-1]] if isinstance(ring, list) and ring else []
+            if all(isinstance(e, list) for e in ends) and ends and ends[0][:2] != ends[1][:2]:
+                return (
+                    f"第 {p} 个多边形的第 {r} 个环未闭合 (ring {r} of polygon {p} is not closed: "
+                    f"it starts at {ring[0][:2]} and ends at {ring[-1][:2]}; repeat the first "
+                    "position at the end)"
+                )
+    return None
+
+
 def _positions(coords: Any, limit: int) -> list[list[float]]:
     """The positions (lists of numbers) in nested GeoJSON coordinates, up to `limit` + 1."""
     found: list[list[float]] = []
@@ -208,7 +232,12 @@ def _positions(coords: Any, limit: int) -> list[list[float]]:
     while stack and len(found) <= limit:
         item = stack.pop()
         if not isinstance(item, list | tuple):
-            continue
+            shown = str(_printable(item))[:60]
+            msg = (
+                f"坐标须为数字 (coordinates must be numbers, [longitude, latitude] in nested "
+                f"lists): found {type(item).__name__} {shown!r}"
+            )
+            raise ValueError(msg)
         if item and all(isinstance(v, int | float) and not isinstance(v, bool) for v in item):
             found.append(list(item))
         else:

@@ -167,13 +167,25 @@ def layer_from_features(features: Sequence[dict], community: str) -> gpd.GeoData
         if level not in edit.LEVELS:
             msg = f"{name}: level must be 'grid' or 'micro', got {level!r}"
             raise InputError(msg)
+        digits = 18 if level == "micro" else 15
+        if not (code.isascii() and code.isdigit() and len(code) == digits):
+            msg = f"{name}: {level} 编码须为 {digits} 位数字 (a {level} code is {digits} digits)"
+            raise InputError(msg)
         parent = props.get("parent_code")
+        parent = str(parent).strip() if parent not in (None, "") else None
+        grid_code = parent is None or (parent.isascii() and parent.isdigit() and len(parent) == 15)
+        if not grid_code or (parent is not None and not parent.startswith(community)):
+            msg = (
+                f"{name}: parent_code 须为本社区的 15 位网格编码 (parent_code must be a 15-digit "
+                f"grid code of community {community}), got {parent[:40]!r}"
+            )
+            raise InputError(msg)
         members = props.get("members")
         rows.append(
             {
                 "code": code,
                 "level": level,
-                "parent_code": str(parent) if parent not in (None, "") else None,
+                "parent_code": parent,
                 "members": members if isinstance(members, list) else None,
             }
         )

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 from sqlalchemy.orm import Session
 
 from api.stations.importing import Geocoder, prepare_stations, read_station_file
 from api.storage import ingest as store
 from data.catalogs import offered_by_type
+from geo.errors import InputError
 from geo.households import classify_buildings, estimate_households
 from geo.io import read_vector
 from geo.osm import read_osm
@@ -33,6 +35,9 @@ KNOWN_COLUMNS = (
 )  # fmt: skip
 
 ProgressFor = Callable[[str, int], Callable[[int], None]]
+# China's extent (lon, lat), a little widened: a file read in a wrong CRS lands far outside it
+CHINA = (73.0, 3.0, 136.0, 54.0)
+CODE_DIGITS = {"district": 6, "street": 9, "community": 12}  # GB/T 2260 and its extensions
 
 
 class IngestRejected(Exception):
@@ -133,11 +138,56 @@ def read_layers(
         frame = read_vector(path, **read_options)
     if path.suffix.lower() == ".shp":
         frame = restore_truncated_names(frame)
+    check_in_china(frame, path=path, crs=read_options.get("crs"))
     if kind == "stations":
         frame, early = prepare_stations(frame, geocode=geocode)
         name, good, problems, repaired = _validate(frame, kind, level=level, bounds=bounds)
         return [(name, good, sorted(early + problems, key=lambda p: p.row), repaired)], {}
+    if kind == "boundaries" and level in CODE_DIGITS:
+        frame, early = _bad_codes(frame, level)
+        name, good, problems, repaired = _validate(frame, kind, level=level, bounds=bounds)
+        return [(name, good, sorted(early + problems, key=lambda p: p.row), repaired)], {}
     return [_validate(frame, kind, level=level, bounds=bounds)], {}
+
+
+def check_in_china(frame: gpd.GeoDataFrame, *, path: Path, crs: object = None) -> None:
+    """InputError when most features, read into WGS-84, lie outside China: the coordinate
+    system the file was read in (`crs`, else the file's own) is wrong. A few stray rows are
+    left to the row checks."""
+    shapes = frame.geometry[frame.geometry.notna() & ~frame.geometry.is_empty]
+    if shapes.empty:
+        return
+    x0, y0, x1, y1 = CHINA
+    bounds = shapes.bounds
+    inside = (bounds.minx >= x0) & (bounds.maxx <= x1) & (bounds.miny >= y0) & (bounds.maxy <= y1)
+    if inside.mean() >= 0.5:
+        return
+    minx, miny, maxx, maxy = shapes.total_bounds
+    used = f"--crs {crs}" if crs else "the file's own coordinate system"
+    msg = (
+        f"{path}: 按 {used} 换算后坐标不在中国范围内 ({minx:.4f}, {miny:.4f} – {maxx:.4f}, "
+        f"{maxy:.4f})，坐标系可能有误 (read with {used}, the features lie outside China: "
+        "is that the file's coordinate system?)"
+    )
+    raise InputError(msg)
+
+
+def _bad_codes(frame: gpd.GeoDataFrame, level: str) -> tuple[gpd.GeoDataFrame, list[RowProblem]]:
+    """`frame` without the rows whose code is not the level's number of digits, and those."""
+    digits = CODE_DIGITS[level]
+    if "code" not in frame.columns:
+        return frame, []
+    codes = frame["code"].astype("string").str.strip()
+    good = codes.str.fullmatch(f"[0-9]{{{digits}}}").fillna(False).astype(bool)
+    problems = [
+        RowProblem(
+            int(row),
+            None if code is None or code is pd.NA else str(code)[:40],
+            f"{level} 编码须为 {digits} 位数字 (a {level} code is {digits} digits)",
+        )
+        for row, code in zip(frame.loc[~good, "source_row"], codes[~good], strict=True)
+    ]
+    return frame[good.to_numpy()], problems
 
 
 def ingest_file(

@@ -22,7 +22,7 @@ from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
 from api.settings import get_settings
 from api.storage import models
-from api.validation import check_lon_lat
+from api.validation import HIDDEN, check_lon_lat
 from data.catalogs import case_categories
 from geo.errors import InputError
 
@@ -42,9 +42,16 @@ def clean_text(value: str | None, *, name: str, max_chars: int, required: bool =
         if required:
             raise ValueError(f"{name} is required")
         return None
-    bad = [c for c in value if unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL]
+    bad = [
+        c
+        for c in value
+        if (unicodedata.category(c) == "Cc" or HIDDEN.match(c)) and c not in ALLOWED_CONTROL
+    ]
     if bad:
-        raise ValueError(f"{name} contains control characters (e.g. U+{ord(bad[0]):04X})")
+        raise ValueError(
+            f"{name} 含有不可见的控制字符 U+{ord(bad[0]):04X} "
+            f"({name} contains control characters (e.g. U+{ord(bad[0]):04X}))"
+        )
     value = value.strip()
     if not value:
         if required:

@@ -148,3 +148,103 @@ def test_a_photo_name_with_a_control_character_is_422(admin, db_url):
     answer = admin.post(f"/api/cases/{case.json()['id']}/attachments", files=files)
     assert answer.status_code == 422, answer.text
     assert "U+001B" in answer.json()["detail"]
+
+
+# -- validation gaps that changed stored data (item 9) -----------------------------------------
+
+GRID = "990101001001001"
+
+
+def _grid_feature(**props) -> dict:
+    ring = [[118.8, 32.0], [118.801, 32.0], [118.801, 32.001], [118.8, 32.0]]
+    return {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [ring]},
+            "properties": {"code": GRID, "level": "grid", **props}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("props", "needle"),
+    [
+        ({"parent_code": "' OR 1=1"}, "parent_code 须为本社区的 15 位网格编码"),
+        ({"parent_code": "990101001002001"}, "parent_code 须为本社区"),  # another community
+        ({"code": "99010100100100X"}, "grid 编码须为 15 位数字"),
+        ({"code": GRID + "1", "level": "grid"}, "grid 编码须为 15 位数字"),
+        ({"code": GRID + "00x", "level": "micro"}, "micro 编码须为 18 位数字"),
+    ],
+)
+def test_grid_codes_must_be_digits_of_the_community(props, needle):
+    from api.grids.edits import layer_from_features
+    from geo.errors import InputError
+
+    with pytest.raises(InputError, match=needle):
+        layer_from_features([_grid_feature(**props)], "990101001001")
+    micro = _grid_feature(code=GRID + "001", level="micro", parent_code=GRID)
+    fine = layer_from_features([_grid_feature(), micro], "990101001001")
+    assert fine["parent_code"].iloc[1] == GRID and fine["parent_code"].isna().iloc[0]
+
+
+@pytest.mark.parametrize(
+    ("coordinates", "needle"),
+    [
+        ([[[118.8, 32.0], [118.801, 32.0], [118.801, 32.001], [118.8, 32.001]]], "未闭合"),
+        ([[["118.8", "32"], [118.801, 32.0], [118.801, 32.001], ["118.8", "32"]]], "坐标须为数字"),
+        ([[[118.8, 32.0], [118.801, True], [118.801, 32.001], [118.8, 32.0]]], "坐标须为数字"),
+    ],
+)
+def test_open_rings_and_text_coordinates_are_refused(coordinates, needle):
+    from api.validation import check_geojson_geometry
+
+    with pytest.raises(ValueError, match=needle):
+        check_geojson_geometry({"type": "Polygon", "coordinates": coordinates})
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2028", "\ufeff", "\u2066", "\u200f"])
+def test_bidi_controls_and_separators_are_refused_in_names_and_descriptions(admin, char):
+    from api.validation import clean_text
+
+    with pytest.raises(ValueError, match=f"U\\+{ord(char):04X}"):
+        clean_text(f"和平{char}小区", multiline=True)
+    report = {"category": "dispute.neighbour", "description": f"噪音{char}gpj.exe",
+              "lon": 118.8005, "lat": 32.0005}  # fmt: skip
+    answer = admin.post("/api/cases", json=report)
+    assert answer.status_code == 422
+    assert f"U+{ord(char):04X}" in answer.text
+
+
+def test_boundary_codes_must_be_digits_of_their_level(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from api.ingest.layers import read_layers
+
+    path = tmp_path / "communities.geojson"
+    frame = gpd.GeoDataFrame(
+        {"code": ["990101001001", "99010100100X", "9901010010"], "name": ["甲", "乙", "丙"]},
+        geometry=[box(118.8, 32.0, 118.81, 32.01)] * 3,
+        crs=4326,
+    )
+    frame.to_file(path)
+    [(_, good, problems, _)] = read_layers(path, kind="boundaries", level="community")[0]
+    assert good["code"].tolist() == ["990101001001"]
+    assert [(p.row, p.id) for p in problems] == [(2, "99010100100X"), (3, "9901010010")]
+    assert all("community 编码须为 12 位数字" in p.reason for p in problems)
+
+
+def test_a_wrong_crs_that_lands_outside_china_is_an_error_naming_it(tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from api.ingest.layers import read_layers
+    from geo.errors import InputError
+
+    path = tmp_path / "buildings.shp"
+    frame = gpd.GeoDataFrame(
+        {"building_id": ["b1"], "households": [10]},
+        geometry=[box(118.8, 32.0, 118.8005, 32.0005)],
+        crs=4326,
+    )
+    frame.to_file(path)
+    path.with_suffix(".prj").unlink()  # degrees, with no .prj to say so
+    with pytest.raises(InputError, match="--crs EPSG:32650"):
+        read_layers(path, kind="buildings", crs="EPSG:32650")
+    [(_, good, _, _)] = read_layers(path, kind="buildings", crs="EPSG:4326")[0]
+    assert good["building_id"].tolist() == ["b1"]
