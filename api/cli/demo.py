@@ -67,7 +67,20 @@ def serve(
 
     url = database_url()
     migrate.upgrade(url)
-    uvicorn.run(create_app(url), host=host, port=port, **uvicorn_options())
+    uvicorn.run(create_app(_service_url(url)), host=host, port=port, **uvicorn_options())
+
+
+def _service_url(url: str) -> str:
+    """What the app connects with: on the managed cluster its own role that owns nothing (the
+    migrations ran as the owner); WANGGE_DATABASE_URL as it is."""
+    from sqlalchemy.engine import make_url
+
+    from api.settings import get_settings
+    from api.storage.launcher import default_cluster
+
+    if get_settings().database_url:
+        return url
+    return default_cluster().service_url(make_url(url).database)
 
 
 def _serve(url: str, *, host: str, port: int) -> None:
@@ -77,4 +90,5 @@ def _serve(url: str, *, host: str, port: int) -> None:
     from api.main import create_app
 
     console.print(f"serving on http://{host}:{port}/  (Ctrl-C stops the service and the database)")
-    uvicorn.run(create_app(url), host=host, port=port, log_level="info", **uvicorn_options())
+    app = create_app(_service_url(url))
+    uvicorn.run(app, host=host, port=port, log_level="info", **uvicorn_options())

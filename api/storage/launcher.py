@@ -304,6 +304,23 @@ class Cluster:
         with self.connect(name) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
 
+    def service_url(self, database: str | None = None) -> str:
+        """The URL of the service's own role (owns nothing, see roles.py) for `database`:
+        the role is made on first use and granted what it needs in that database."""
+        from api.storage import roles
+
+        config = self._config()
+        if "service_password" not in config:
+            config["service_password"] = secrets.token_urlsafe(18)
+            self._save_config(config)
+        db = database or self.database
+        with self.connect() as conn:
+            roles.ensure_role(conn, roles.SERVICE_ROLE, config["service_password"])
+        with self.connect(db) as conn:
+            roles.grant(conn, roles.SERVICE_ROLE)
+        password = config["service_password"]
+        return f"postgresql+psycopg://{roles.SERVICE_ROLE}:{password}@127.0.0.1:{config['port']}/{db}"
+
     def drop_database(self, name: str) -> None:
         with self.connect() as conn:
             stmt = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
