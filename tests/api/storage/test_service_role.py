@@ -40,9 +40,11 @@ def _plain(url: str) -> str:
 
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_service_role_may_not(service_url, statement):
-    with psycopg.connect(_plain(service_url)) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(statement)
+    with (
+        psycopg.connect(_plain(service_url)) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(statement)
 
 
 def test_the_service_role_owns_nothing_and_is_no_superuser(service_url):
