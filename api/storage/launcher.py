@@ -319,7 +319,9 @@ class Cluster:
         with self.connect(db) as conn:
             roles.grant(conn, roles.SERVICE_ROLE)
         password = config["service_password"]
-        return f"postgresql+psycopg://{roles.SERVICE_ROLE}:{password}@127.0.0.1:{config['port']}/{db}"
+        return (
+            f"postgresql+psycopg://{roles.SERVICE_ROLE}:{password}@127.0.0.1:{config['port']}/{db}"
+        )
 
     def drop_database(self, name: str) -> None:
         with self.connect() as conn:
