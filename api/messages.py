@@ -25,6 +25,8 @@ TEXT: dict[str, dict[str, str]] = {
         "micro_grids": "微网格",
         "api_docs": "接口文档",
         "health": "运行状态",
+        "demo_accounts": "演示账号（每个角色一个，用户名即角色，密码见 README 的 Demo accounts；"
+        "仅供本地演示）",
     },
     "en": {
         "title": "Wangge · community grid governance",
@@ -48,6 +50,8 @@ TEXT: dict[str, dict[str, str]] = {
         "micro_grids": "Micro-grids",
         "api_docs": "API documentation",
         "health": "Health",
+        "demo_accounts": "Demo accounts (one per role, named after it; password: README, "
+        "Demo accounts; for a local demo only)",
     },
 }
 

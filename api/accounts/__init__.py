@@ -20,6 +20,7 @@ from api.accounts.tokens import (
 from api.accounts.users import (
     authenticate,
     create_user,
+    demo_accounts,
     hash_password,
     list_users,
     password_problem,
@@ -37,6 +38,7 @@ __all__ = [
     "authenticate",
     "create_api_token",
     "create_user",
+    "demo_accounts",
     "hash_password",
     "issue_token",
     "list_api_tokens",

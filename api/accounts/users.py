@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from api.accounts import audit
 from api.accounts.roles import WORKER_ROLES, Principal, Role
 from api.errors import ConflictError, NotFoundError, UnauthorizedError
-from api.storage.models import Community, Grid, Street, User, Worker, WorkerGrid
+from api.storage.models import AuditEntry, Community, Grid, Street, User, Worker, WorkerGrid
 from geo.errors import InputError
 
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
@@ -281,3 +281,12 @@ def authenticate(session: Session, username: str, password: str) -> Principal:
     if not verify_password(password, user.password_hash if user else None) or user.disabled:
         raise UnauthorizedError("wrong username or password, or the account is disabled")
     return _principal(session, user)
+
+
+def demo_accounts(session: Session) -> list[str]:
+    """Usernames of the enabled accounts the demo made (audited with actor 'demo')."""
+    made = select(AuditEntry.object_id).where(
+        AuditEntry.actor == "demo", AuditEntry.action == "user.create"
+    )
+    names = select(User.username).where(User.username.in_(made), User.disabled.is_(False))
+    return list(session.scalars(names.order_by(User.id)))

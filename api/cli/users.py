@@ -34,12 +34,41 @@ def _run(work):
     from api.errors import WanggeError
     from geo.errors import InputError
 
-    url = database_url()
+    url = _accounts_database()
     try:
         with transaction(url) as session:
             return work(session)
     except (InputError, WanggeError) as exc:
         raise fail(str(exc)) from None
+
+
+def _accounts_database() -> str:
+    """The configured database; on the managed cluster, while its default database has no
+    tables yet, the demo's (wangge_demo) when that one is loaded; else a clear error."""
+    from sqlalchemy.exc import OperationalError
+
+    from api.settings import get_settings
+    from api.storage import migrate
+    from api.storage.launcher import default_cluster
+
+    url = database_url()
+    if migrate.current_revision(url):
+        return url
+    if not get_settings().database_url:
+        from api.demo.datasets import DEMO_DATABASE  # the geo stack: only on this rare path
+
+        demo = default_cluster().url(DEMO_DATABASE)
+        try:
+            if migrate.current_revision(demo):
+                err.print(f"使用演示数据库 / using the demo database: {DEMO_DATABASE}")
+                return demo
+        except OperationalError:  # no demo database
+            pass
+    msg = (
+        "数据库还没有表：请先运行 `wangge db upgrade`（或 `wangge demo` 加载演示数据） / "
+        "the database has no tables yet: run `wangge db upgrade` (or `wangge demo`) first"
+    )
+    raise fail(msg)
 
 
 @app.command("add")

@@ -7,6 +7,7 @@ from html import escape
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api import accounts
 from api.deps import SessionDep
 from api.messages import t
 from api.storage.queries import layer_counts
@@ -28,6 +29,7 @@ th{{text-align:left;padding-right:2rem;font-weight:normal}}td{{text-align:right}
 <table id="counts">{rows}</table>
 <h2>{maps}</h2>
 <ul>{links}</ul>
+{demo}
 <p><a href="/docs">{docs}</a> · <a href="/api/health">{health}</a></p>
 </body></html>"""
 
@@ -56,4 +58,13 @@ def landing(request: Request, session: SessionDep, lang: str = Query("zh")) -> s
         links=links,
         docs=escape(t("api_docs", lang)),
         health=escape(t("health", lang)),
+        demo=_demo(accounts.demo_accounts(session), lang),
     )
+
+
+def _demo(names: list[str], lang: str) -> str:
+    """The demo's accounts, when the demo made them (none on a real deployment)."""
+    if not names:
+        return ""
+    listed = ", ".join(f"<code>{escape(n)}</code>" for n in names)
+    return f'<p id="demo-accounts">{escape(t("demo_accounts", lang))}: {listed}</p>'

@@ -192,3 +192,32 @@ def test_link_to_an_existing_worker_by_id(area):
     )
     assert linked == [("L7", GRID)]
     assert rows(area, "SELECT count(*) FROM workers") == [(1,)]
+
+
+def test_add_finds_the_demo_database_or_says_what_to_do(pg_cluster, monkeypatch):
+    from api.settings import get_settings
+    from tests.conftest import TEMPLATE
+
+    monkeypatch.delenv("WANGGE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("WANGGE_STATE_DIR", str(pg_cluster.state_dir))
+    get_settings.cache_clear()
+    try:
+        assert "alembic_version" not in str(
+            rows(pg_cluster.url(), "SELECT tablename FROM pg_tables")
+        )
+        missing = users("add", "li", "--role", "planner", "--password", PASSWORD)
+        assert missing.exit_code == 1 and "数据库还没有表" in missing.output
+        assert "Traceback" not in missing.output and missing.exception.__class__ is SystemExit
+        pg_cluster.ensure_database("wangge_demo", template=TEMPLATE)
+        added = users("add", "li", "--role", "planner", "--password", PASSWORD)
+        assert added.exit_code == 0, added.output
+        assert "wangge_demo" in added.output
+        assert rows(
+            pg_cluster.url("wangge_demo"), "SELECT role FROM users WHERE username = 'li'"
+        ) == [("planner",)]
+    finally:
+        get_settings.cache_clear()
+        from api.db import get_engine
+
+        get_engine(pg_cluster.url("wangge_demo")).dispose()
+        pg_cluster.drop_database("wangge_demo")
