@@ -44,23 +44,29 @@ def _clean(page) -> None:
     assert page.locator("img[src=x]").count() == 0
 
 
-def test_public_page_shows_hostile_station_names_as_text(live_server, page):
-    _poison(live_server)
-    p = page.page
-    p.goto(f"{live_server.url}/map/public")
+def _opened(live, watched, path: str):
+    """The page at `path`, drawn over the poisoned data."""
+    _poison(live)
+    p = watched.page
+    p.goto(f"{live.url}{path}")
     wait_drawn(p)
-    shown = p.evaluate(TEXTS, "stations")
+    return p
+
+
+def _all_text(p, layer: str) -> None:
+    shown = p.evaluate(TEXTS, layer)
     assert shown and all(EVIL in t for t in shown), shown[:4]
+
+
+def test_public_page_shows_hostile_station_names_as_text(live_server, page):
+    p = _opened(live_server, page, "/map/public")
+    _all_text(p, "stations")
     _clean(p)
 
 
 def test_planner_page_shows_hostile_building_names_as_text(live_server, page):
-    _poison(live_server)
-    p = page.page
-    p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
-    wait_drawn(p)
-    shown = p.evaluate(TEXTS, "buildings")
-    assert shown and all(EVIL in t for t in shown), shown[:4]
+    p = _opened(live_server, page, f"/map/planner?community={COMMUNITY}")
+    _all_text(p, "buildings")
     p.evaluate("""() => {
       const l = wangge.layers.buildings.getLayers()[0];
       wangge.layers.buildings.fire("click", {layer: l, latlng: l.getBounds().getCenter()});
@@ -75,7 +81,6 @@ def test_worker_page_shows_hostile_names_and_descriptions_as_text(live_server, p
     from api.accounts import create_user
     from api.db import transaction
 
-    _poison(live_server)
     grid = httpx.get(
         f"{live_server.url}/api/grids", params={"community": COMMUNITY, "level": "grid"}
     ).json()["features"][0]
@@ -89,17 +94,14 @@ def test_worker_page_shows_hostile_names_and_descriptions_as_text(live_server, p
             "description": EVIL}  # fmt: skip
     case = httpx.post(f"{live_server.url}/api/cases", json=body)
     assert case.status_code == 201, case.text
-    p = phone.page
-    p.goto(f"{live_server.url}/map/worker")
-    wait_drawn(p)
-    p.fill("#signin [name=username]", WORKER)
-    p.fill("#signin [name=password]", PASSWORD)
+    p = _opened(live_server, phone, "/map/worker")
+    for field, value in (("username", WORKER), ("password", PASSWORD)):
+        p.fill(f"#signin [name={field}]", value)
     p.click("#signin button")
     item = p.locator(f'[data-case="{case.json()["id"]}"]')
     item.wait_for(timeout=20_000)
     p.wait_for_function("wangge.layers.buildings.getLayers().length > 0", timeout=20_000)
-    buildings = p.evaluate(TEXTS, "buildings")
-    assert buildings and all(EVIL in t for t in buildings), buildings[:4]
+    _all_text(p, "buildings")
     cases = p.evaluate(TEXTS, "cases")
     assert cases and not any(t.startswith("HTML:") for t in cases), cases
     assert EVIL in item.inner_text()
