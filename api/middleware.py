@@ -1,5 +1,5 @@
 """Request limits as plain ASGI middleware: body size (413), per-client rate limits (429) and
-requests in progress (503 when the service is saturated).
+requests in progress (503 when the service is saturated); security headers on every answer.
 
 Body size: a declared Content-Length over the limit is refused before anything is read; a
 body without one (chunked) is read up to the limit and refused as soon as it goes over.
@@ -250,6 +250,39 @@ class InFlightLimit:
             self._semaphore.release()
 
 
+# sent with every answer unless the route set its own; no Content-Security-Policy for scripts:
+# the folium map pages run inline scripts (frame-ancestors only, the CSP form of DENY)
+SECURITY_HEADERS = {
+    b"x-content-type-options": b"nosniff",
+    b"x-frame-options": b"DENY",
+    b"content-security-policy": b"frame-ancestors 'none'",
+    b"referrer-policy": b"same-origin",
+}
+
+
+class SecurityHeaders:
+    """Browser-side defences on every response: no MIME sniffing, no framing, no referrer
+    beyond this site."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", ()))
+                present = {key.lower() for key, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS.items() if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def add_limits(app: Any, settings: Any) -> None:
     """Register both middlewares on a FastAPI app from the settings (rate limits if enabled)."""
     if settings.max_in_flight > 0:
@@ -270,3 +303,4 @@ def add_limits(app: Any, settings: Any) -> None:
             "tiles": Rate(settings.rate_limit_tiles_per_minute, settings.rate_limit_tiles_burst),
         }
         app.add_middleware(RateLimit, rates=rates)
+    app.add_middleware(SecurityHeaders)  # outermost: on refusals (413, 429, 503) too

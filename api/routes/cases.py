@@ -33,6 +33,7 @@ ALLOWED_CONTROL = {"\n", "\r", "\t"}
 # a filter value of the query string: one short line (a NUL would fail in the database, in an
 # export only after the answer has begun)
 Filter = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
+PHOTO_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
 
 
@@ -544,4 +545,11 @@ def get_attachment(
     row = session.get(models.CaseAttachment, attachment_id)
     if row is None or row.case_id != case_id:
         raise NotFoundError(f"no attachment {attachment_id} of case {case_id}")
-    return Response(row.content, media_type=row.content_type)
+    # served as a download named by its id: never rendered as a page of this site
+    name = f"case-{case_id}-photo-{row.id}{PHOTO_SUFFIX.get(row.content_type, '')}"
+    disposition = f'attachment; filename="{name}"'
+    return Response(
+        row.content,
+        media_type=row.content_type,
+        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+    )

@@ -148,6 +148,27 @@ def test_a_photo_name_with_a_control_character_is_422(admin, db_url):
     answer = admin.post(f"/api/cases/{case.json()['id']}/attachments", files=files)
     assert answer.status_code == 422, answer.text
     assert "U+001B" in answer.json()["detail"]
+    files = {"file": ("a.jpg", photo, "text/html")}
+    stored = admin.post(f"/api/cases/{case.json()['id']}/attachments", files=files)
+    assert stored.status_code == 201, stored.text
+    served = admin.get(f"/api/cases/{case.json()['id']}/attachments/{stored.json()['id']}")
+    assert served.content == photo
+    assert served.headers["content-type"] == "image/jpeg"
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert served.headers["content-disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/api/health"), ("GET", "/"), ("GET", "/api/nowhere"), ("POST", "/api/cases")],
+)
+def test_every_answer_carries_the_security_headers(admin, method, path):
+    """Pages, JSON, 404s and 422s alike (issue 18, item 12; no script CSP: folium is inline)."""
+    answer = admin.request(method, path)
+    assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
+    assert answer.headers["referrer-policy"] == "same-origin"
 
 
 # -- validation gaps that changed stored data (item 9) -----------------------------------------
