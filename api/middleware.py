@@ -142,7 +142,7 @@ PUBLIC_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("public", "GET", r"^/api/(geocode|reverse|stations|coverage|categories)(/|$)"),
         ("public", "POST", r"^/api/(geocode|coverage)/"),
         ("public", "GET", r"^/open311/"),
-        ("public", "GET", r"^/map/public"),
+        ("pages", "GET", r"^/map/(planner|worker|public)"),  # each built whole, heavy
         ("tiles", "GET", r"^/tiles/"),  # a map view asks for dozens at once
     )
 )
@@ -301,6 +301,7 @@ def add_limits(app: Any, settings: Any) -> None:
             "intake": Rate(settings.rate_limit_intake_per_minute, settings.rate_limit_intake_burst),
             "public": Rate(settings.rate_limit_public_per_minute, settings.rate_limit_public_burst),
             "tiles": Rate(settings.rate_limit_tiles_per_minute, settings.rate_limit_tiles_burst),
+            "pages": Rate(settings.rate_limit_pages_per_minute, settings.rate_limit_pages_burst),
         }
         app.add_middleware(RateLimit, rates=rates)
     app.add_middleware(SecurityHeaders)  # outermost: on refusals (413, 429, 503) too

@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     rate_limit_auth_burst: int = 10
     rate_limit_tiles_per_minute: float = 1200.0
     rate_limit_tiles_burst: int = 300
+    rate_limit_pages_per_minute: float = 60.0  # the map pages, each built whole (~0.6 s, 1.7 MB)
+    rate_limit_pages_burst: int = 10
     max_in_flight: int = 32  # requests in the app at once (0: no limit); others wait, then 503
     in_flight_wait_s: float = 10.0
     max_vertices: int = 20_000

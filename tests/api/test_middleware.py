@@ -100,6 +100,25 @@ def test_route_groups():
     assert route_group("POST", "/api/coverage/suggestions") == "public"
     assert route_group("GET", "/api/casesx") is None
     assert route_group("GET", "/tiles/grids/14/13500/6600.pbf") == "tiles"
+    assert route_group("GET", "/map/planner") == "pages"
+    assert route_group("GET", "/map/public") == "pages"
+    assert route_group("GET", "/map/communities") is None
+
+
+def test_map_pages_have_their_own_small_bucket(db_url, monkeypatch):
+    """Issue 18, item 10: a loop over a heavy page gets 429 quickly; health stays free."""
+    for name, value in {"WANGGE_RATE_LIMIT": "true", "WANGGE_RATE_LIMIT_PAGES_BURST": "2"}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        # (on this empty database the planner page itself fails; the limit comes before it)
+        with TestClient(create_app(db_url), raise_server_exceptions=False) as client:
+            statuses = [client.get("/map/planner").status_code for _ in range(3)]
+            assert 429 not in statuses[:2] and statuses[2] == 429
+            assert client.get("/map/public").status_code == 429  # the same bucket
+            assert client.get("/api/health").status_code == 200
+    finally:
+        get_settings.cache_clear()
 
 
 def test_in_flight_limit_answers_503_when_saturated():
