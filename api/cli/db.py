@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import make_url
 
 from api.cli.common import console, database_url, fail
 from api.settings import get_settings
@@ -23,7 +24,7 @@ def db_dump(
     file: Annotated[Path, typer.Argument(help="the backup file to write")],
 ) -> None:
     """Back up the database to FILE (pg_dump custom format)."""
-    url = backup.target_url()
+    url = make_url(database_url())
     try:
         size = backup.dump(url, file.absolute())
     except (backup.BackupError, OSError) as exc:
@@ -39,7 +40,7 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore FILE into the database (refuses a non-empty one unless --force)."""
-    url = backup.target_url()
+    url = make_url(database_url())
     try:
         backup.restore(url, file.absolute(), force=force)
     except (backup.BackupError, OSError) as exc:

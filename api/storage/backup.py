@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 # tables that PostGIS itself owns; a database holding only these counts as empty
 POSTGIS_TABLES = {"spatial_ref_sys"}
@@ -20,13 +20,6 @@ POSTGIS_TABLES = {"spatial_ref_sys"}
 
 class BackupError(RuntimeError):
     """pg_dump or pg_restore failed, or the target is not fit for a restore."""
-
-
-def target_url() -> URL:
-    """The database URL (the managed cluster started when needed) as a SQLAlchemy URL."""
-    from api.storage.launcher import database_url
-
-    return make_url(database_url(start=True))
 
 
 def _client(name: str, url: URL) -> tuple[list[str], dict[str, str]]:
