@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from api.db import get_engine, session_factory
 from api.errors import register_errors
@@ -15,7 +16,7 @@ from api.routes import auth as auth_routes
 from api.routes import buildings as building_routes
 from api.routes import cases as case_routes
 from api.routes import coverage as coverage_routes
-from api.routes import geocode, grid_edits, grids, health, open311, pages
+from api.routes import geocode, grid_edits, grid_files, grids, health, open311, pages
 from api.routes import maps as map_routes
 from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
@@ -40,9 +41,13 @@ def create_app(database_url: str | None = None) -> FastAPI:
     register_errors(app)
     add_limits(app, get_settings())
     register_validation_errors(app)
+    # pages and JSON over 1 KB; streamed bodies are compressed as they go, and answers that
+    # already carry a Content-Encoding (or are images) pass untouched
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=6)
     app.include_router(health.router)
     # before grids: its GET /api/grids/{code} would otherwise catch GET /api/grids/history
     app.include_router(grid_edits.router)
+    app.include_router(grid_files.router)
     app.include_router(grids.router)
     app.include_router(geocode.router)
     app.include_router(station_routes.router)
