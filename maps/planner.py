@@ -11,12 +11,16 @@ import folium
 import geopandas as gpd
 from folium.plugins import Draw, VectorGridProtobuf
 
+from maps.assets import PageAssets
 from maps.base import Legend, base_map, bounds_of, finish, geojson, signin_form
 from maps.messages import text
 
 GRID_BOUNDS = (300, 500)
 MICRO_BOUNDS = (30, 50)
-STATUS_COLOURS = {"under": "#3b82c4", "within": "#3a9d4f", "over": "#d6452f"}
+#: Households against the bounds on their own scale; red and amber are kept for errors and
+#: warnings, so an over-filled grid is purple, never the red of an error.
+STATUS_COLOURS = {"under": "#3b82c4", "within": "#3a9d4f", "over": "#8e44ad"}
+PROBLEM_COLOURS = {"error": "#c00", "warning": "#d08700"}
 LEVEL_STYLE = {
     "grid": {"weight": 2.5, "opacity": 0.9, "fillOpacity": 0.22},
     "micro": {"weight": 0.8, "opacity": 0.8, "fillOpacity": 0.12, "dashArray": "3 3"},
@@ -31,6 +35,8 @@ BUILDING_STYLE = {"color": "#555", "weight": 0.6, "fillColor": "#9a9a9a", "fillO
 BARRIER_STYLE = {"color": "#333", "weight": 4, "opacity": 0.7}
 GRID_COLUMNS = ("code", "level", "parent_code", "households", "community_code", "locked", "status")
 TILE_LAYERS = ("grids", "micro_grids", "buildings")
+#: planner.js's helpers: grid names, tallies and labels; brush, lasso and session undo.
+PLANNER_SCRIPTS = ("planner_tally.js", "planner_tools.js")
 
 
 def bound_status(households: int, level: str, grid_bounds=GRID_BOUNDS, micro_bounds=MICRO_BOUNDS):
@@ -198,8 +204,14 @@ def build_planner_map(
             ("border:2px dashed #222;background:none", text("locked", lang)),
             (f"background:{BARRIER_STYLE['color']};height:4px", text("barriers", lang)),
             (
-                "background:repeating-linear-gradient(45deg,#c00 0 3px,#fdd 3px 6px)",
-                text("problems", lang),
+                f"background:repeating-linear-gradient(45deg,{PROBLEM_COLOURS['error']} 0 3px,"
+                "#fdd 3px 6px)",
+                text("legend_error", lang),
+            ),
+            (
+                f"background:repeating-linear-gradient(45deg,{PROBLEM_COLOURS['warning']} 0 3px,"
+                "#ffe7b0 3px 6px)",
+                text("legend_warning", lang),
             ),
         ]
         + ([(APPROXIMATE_LEGEND, text("approximate_boundary", lang))] if approximate else []),
@@ -209,9 +221,11 @@ def build_planner_map(
         "workers": dict(workers or {}),
         "bounds": bounds_js,
         "styles": styles,
+        "problemColours": PROBLEM_COLOURS,
+        "communities": {a["code"]: a["name"] for a in areas},
         "vectorTiles": sorted(vector_tiles),
     }
-    return finish(
+    page = finish(
         m,
         page="planner",
         lang=lang,
@@ -219,6 +233,8 @@ def build_planner_map(
         config=config,
         panel_html=_panel(areas, selected, lang),
     )
+    PageAssets(*PLANNER_SCRIPTS).add_to(page)
+    return page
 
 
 def _outlines(outlines, lang: str, elements: dict, m: folium.Map) -> bool:
@@ -271,6 +287,10 @@ def _panel(areas: Sequence[Mapping], selected: Mapping, lang: str) -> str:
     <label>{t("community")} <select id="community-select">
       <option value="">{t("all_communities")}</option>{community_options}</select></label>
   </section>
+  <section id="level"><span>{t("show_level")}</span>
+    <label><input type="radio" name="level" value="grid" checked> {t("grids")}</label>
+    <label><input type="radio" name="level" value="micro"> {t("micro_grids")}</label>
+  </section>
   <section id="info"><p class="hint">{t("click_grid")}</p></section>
   <section id="edit">
     <h2>{t("edit")}</h2>
@@ -279,11 +299,19 @@ def _panel(areas: Sequence[Mapping], selected: Mapping, lang: str) -> str:
       {button("split")}{button("merge")}{button("lock")}{button("unlock")}
       {button("regenerate")}
     </div>
+    <div class="buttons tools">
+      {button("brush")}{button("lasso")}
+      <label class="brush-size">{t("brush_size")}
+        <input id="brush-size" type="range" min="8" max="80" value="24"></label>
+      {button("session_undo")}{button("session_redo")}
+    </div>
     <div class="buttons">
       {button("validate")}{button("save", "primary")}{button("discard")}{button("undo")}
     </div>
     <p id="edit-state" class="hint">{t("no_changes")}</p>
   </section>
+  <section id="tally"><h2>{t("tally")}</h2><p class="hint">{t("tally_hint")}</p>
+    <table id="tally-table" class="tally"></table></section>
   <section id="problems"><h2>{t("problems")}</h2><ul id="problem-list"></ul></section>
   <section id="history"><h2>{t("history")}</h2><ul id="history-list"></ul>
     <div id="diff"></div></section>

@@ -8,7 +8,12 @@
   };
 
   W.register("planner", function (map, layers, config) {
+    var P = W.plannerParts;
     var state = {
+      level: "grid", // the level shown, selected and tallied: "grid" or "micro"
+      problems: null, // the validator's last answer for the edited layer
+      pending: null, // building ids a brush stroke is painting (not yet sent)
+      session: P.Session(), // undo/redo inside the editing session
       community: null, // the community whose layer is being edited
       fc: null, // its layer as edited (FeatureCollection, both levels)
       baseVersion: null,
@@ -16,33 +21,89 @@
       selection: [], // selected codes (grid or micro level)
       buildings: new Set(), // selected building ids (for a move)
       buildingPoints: null, // building_id → [lat, lng] of the edited community
-      editing: null, // {code, polygon} while a boundary's vertices are edited
+      handlesFor: null, // grid code whose boundary handles are shown
       drawFor: null, // grid code a drawn polygon is for
       user: null, // the signed-in planner (edits need one)
     };
     var editLayer = L.geoJSON(null, { style: featureStyle, onEachFeature: bindFeature }).addTo(map);
+    var colours = config.problemColours; // errors red, warnings amber
     var problemLayer = L.geoJSON(null, {
-      style: function (f) { // warnings amber, errors red
-        var warn = f.properties.severity === "warning";
-        return { color: warn ? "#d08700" : "#c00", weight: 3, fillColor: warn ? "#ffb627" : "#f33",
-          fillOpacity: 0.45, dashArray: "4 3" };
+      style: function (f) {
+        var warn = f.properties.severity === "warning"; // a light fill keeps the grid's colour seen
+        var c = colours[f.properties.severity] || colours.error;
+        return { color: c, weight: 3, fillColor: c, fillOpacity: warn ? 0.12 : 0.35, dashArray: "4 3" };
       },
       pointToLayer: function (f, latlng) {
-        var warn = f.properties.severity === "warning";
-        return L.circleMarker(latlng, { radius: 8, color: warn ? "#d08700" : "#c00", fillOpacity: 0.6 });
+        var c = colours[f.properties.severity] || colours.error;
+        return L.circleMarker(latlng, { radius: 8, color: c, fillOpacity: 0.6 });
       },
       onEachFeature: function (f, layer) {
-        layer.bindTooltip(W.el("span", { text: f.properties.message }));
+        layer.bindTooltip(W.el("span", { text: problemText(f.properties) }));
       },
     }).addTo(map);
     var diffLayer = L.geoJSON(null, {
       style: { color: "#7b2cbf", weight: 2, fill: false, dashArray: "6 4" },
     }).addTo(map);
-    W.planner = { state: state, editLayer: editLayer, problemLayer: problemLayer };
+    var handleLayer = L.layerGroup().addTo(map);
+    W.planner = { state: state, editLayer: editLayer, problemLayer: problemLayer,
+      diffLayer: diffLayer, handleLayer: handleLayer };
+    metricScale();
+    localiseDraw();
 
+    // folium's scale bar shows feet too; the page shows metres only
+    function metricScale() {
+      var old = map.getContainer().querySelector(".leaflet-control-scale");
+      if (old) old.parentNode.removeChild(old);
+      L.control.scale({ imperial: false, metric: true }).addTo(map);
+    }
+
+    // Leaflet.draw's hints and buttons in the page's language
+    function localiseDraw() {
+      var d = L.drawLocal.draw, e = L.drawLocal.edit;
+      d.toolbar.actions = { title: T("draw_cancel_title"), text: T("draw_cancel") };
+      d.toolbar.finish = { title: T("draw_finish_title"), text: T("draw_finish") };
+      d.toolbar.undo = { title: T("draw_undo_title"), text: T("draw_undo") };
+      d.toolbar.buttons.polygon = T("draw_polygon");
+      d.handlers.polygon.tooltip = { start: T("draw_start"), cont: T("draw_cont"), end: T("draw_end") };
+      d.handlers.polyline.error = T("draw_error");
+      d.handlers.polyline.tooltip = { start: T("draw_start"), cont: T("draw_cont"), end: T("draw_end") };
+      e.toolbar.actions.save = { title: T("draw_save_title"), text: T("draw_save") };
+      e.toolbar.actions.cancel = { title: T("draw_cancel_title"), text: T("draw_cancel") };
+      e.toolbar.actions.clearAll = { title: T("draw_clear_title"), text: T("draw_clear") };
+      e.toolbar.buttons = { edit: T("draw_edit_tip"), editDisabled: T("draw_remove_none"),
+        remove: T("draw_remove"), removeDisabled: T("draw_remove_none") };
+      e.handlers.edit.tooltip = { text: T("draw_edit_tip"), subtext: T("draw_edit_sub") };
+      e.handlers.remove.tooltip = { text: T("draw_remove_tip") };
+      // the toolbar was built before this page's script ran: its titles are set again
+      var titles = { "leaflet-draw-draw-polygon": T("draw_polygon"),
+        "leaflet-draw-edit-remove": T("draw_remove") };
+      Object.keys(titles).forEach(function (cls) {
+        map.getContainer().querySelectorAll("a." + cls).forEach(function (a) {
+          a.title = titles[cls];
+        });
+      });
+    }
+
+    function name(code) {
+      return P.gridName(config, code);
+    }
+
+    function problemText(p) {
+      return (p.code ? name(p.code) + "：" : "") + (p.message || "");
+    }
+
+    // households on their own colour scale; at the micro level the grids are outlines only
     function featureStyle(f) {
-      var style = W.gridStyle(config.styles, config.bounds, f.properties);
-      if (state.selection.indexOf(f.properties.code) >= 0) {
+      var p = f.properties;
+      var style = W.gridStyle(config.styles, config.bounds, p);
+      if (p.level !== state.level) {
+        style = p.level === "grid"
+          ? Object.assign({}, style, { fill: false, color: "#333", weight: 3, opacity: 0.8 })
+          : Object.assign({}, style, { fill: false, color: "#777", opacity: 0.6 });
+      } else if (p.level === "micro") {
+        style = Object.assign({}, style, { fillOpacity: 0.35, weight: 1.2, dashArray: null });
+      }
+      if (state.selection.indexOf(p.code) >= 0) {
         style = Object.assign({}, style, { color: "#f5b800", weight: 4, opacity: 1 });
       }
       return style;
@@ -96,7 +157,30 @@
       });
       tileHighlighted = state.selection.slice();
       editLayer.setStyle(featureStyle);
+      order();
     }
+
+    // the level shown lies on top, so its polygons take the clicks
+    function order() {
+      var top = state.level === "micro" ? "micro_grids" : "grids";
+      if (layers[top] && layers[top].bringToFront) layers[top].bringToFront();
+      editLayer.eachLayer(function (l) {
+        if (l.feature.properties.level === state.level) l.bringToFront();
+      });
+      if (layers.buildings && layers.buildings.bringToFront) layers.buildings.bringToFront();
+      problemLayer.bringToFront();
+    }
+
+    document.querySelectorAll("#level input[name=level]").forEach(function (input) {
+      input.addEventListener("change", function () {
+        if (!input.checked) return;
+        state.level = input.value;
+        state.selection = [];
+        restyle();
+        showInfo(null);
+        refreshTally();
+      });
+    });
 
     function select(p, add) {
       if (!p) return;
@@ -110,6 +194,7 @@
       }
       restyle();
       showInfo(p);
+      refreshTally();
     }
 
     function showInfo(p) {
@@ -125,6 +210,7 @@
         if (q.parent_code === p.code) micro += 1;
       });
       var rows = [
+        [T("col_name"), name(p.code)],
         [T("code"), p.code],
         [T("level"), T(p.level === "grid" ? "grids" : "micro_grids")],
         [T("households"), p.households + " (" + T(status) + ")"],
@@ -133,7 +219,7 @@
       ];
       if (p.level === "grid") rows.push([T("micro_grids"), micro]);
       if (p.locked) rows.push([T("locked"), "✓"]);
-      if (state.selection.length > 1) rows.push(["✚", state.selection.join(", ")]);
+      if (state.selection.length > 1) rows.push(["✚", state.selection.map(name).join("、")]);
       var table = W.el("table", { class: "numbers" }, rows.map(function (r) {
         return W.el("tr", {}, [W.el("th", { text: r[0] }), W.el("td", { text: String(r[1]) })]);
       }));
@@ -148,19 +234,15 @@
     }
 
     function levelOf(p) {
-      // a click on a micro-grid selects its grid unless the grid is already selected alone
-      if (p.level === "micro" && state.selection.length === 1 && state.selection[0] === p.parent_code) {
-        return p;
-      }
-      if (p.level === "micro" && state.selection.indexOf(p.code) < 0) {
-        return props(p.parent_code) || p;
-      }
+      // at the grid level a click on a micro-grid selects its grid
+      if (state.level === "grid" && p.level === "micro") return props(p.parent_code) || p;
       return p;
     }
 
     function bindFeature(feature, layer) {
       layer.on("click", function (e) {
         L.DomEvent.stopPropagation(e);
+        if (tools.mode()) return;
         var add = e.originalEvent && (e.originalEvent.shiftKey || e.originalEvent.ctrlKey);
         select(levelOf(feature.properties), add);
       });
@@ -171,7 +253,7 @@
       if (!layer) return;
       layer.on("click", function (e) {
         var p = e.layer && (e.layer.feature ? e.layer.feature.properties : e.layer.properties);
-        if (!p) return;
+        if (!p || tools.mode()) return;
         var add = e.originalEvent && (e.originalEvent.shiftKey || e.originalEvent.ctrlKey);
         select(levelOf(p), add);
       });
@@ -201,18 +283,55 @@
         var p = e.layer && (e.layer.feature ? e.layer.feature.properties : e.layer.properties);
         if (!p) return;
         L.DomEvent.stopPropagation(e);
-        if (state.buildings.has(p.building_id)) state.buildings.delete(p.building_id);
+        if (tools.mode()) return;
+        // a click picks one building, a shift-click adds it (or takes it out again)
+        var add = e.originalEvent && (e.originalEvent.shiftKey || e.originalEvent.ctrlKey);
+        if (!add) state.buildings = new Set([p.building_id]);
+        else if (state.buildings.has(p.building_id)) state.buildings.delete(p.building_id);
         else state.buildings.add(p.building_id);
-        if (e.layer.setStyle) {
-          e.layer.setStyle(
-            state.buildings.has(p.building_id)
-              ? { fillColor: "#f5b800", color: "#b38600", fillOpacity: 0.9 }
-              : { fillColor: "#9a9a9a", color: "#555", fillOpacity: 0.6 }
-          );
-        }
-        editState(T("buildings_selected") + ": " + state.buildings.size);
+        buildingsChanged();
         showBuilding(p.building_id, e.latlng);
       });
+    }
+
+    var buildingLayers = {}; // building_id → its footprint on the page
+    if (layers.buildings && layers.buildings.eachLayer) {
+      layers.buildings.eachLayer(function (l) {
+        if (l.feature) buildingLayers[l.feature.properties.building_id] = l;
+      });
+    }
+    var painted = []; // ids drawn highlighted
+
+    function paintBuildings() {
+      painted.forEach(function (id) {
+        if (buildingLayers[id]) layers.buildings.resetStyle(buildingLayers[id]);
+      });
+      painted = [];
+      var chosen = state.pending || state.buildings;
+      chosen.forEach(function (id) {
+        var l = buildingLayers[id];
+        if (!l) return;
+        l.setStyle(state.pending
+          ? { fillColor: "#1f6feb", color: "#0b4ab8", fillOpacity: 0.8 }
+          : { fillColor: "#f5b800", color: "#b38600", fillOpacity: 0.9 });
+        painted.push(id);
+      });
+    }
+
+    // the chosen buildings changed: highlight them and show the tallies they would give
+    function buildingsChanged() {
+      paintBuildings();
+      var n = state.buildings.size;
+      editState(n ? T("buildings_selected") + ": " + n : null);
+      var community = state.community || config.selected.community;
+      if (community && !state.fc) ensureLayer(community).then(refreshTally);
+      else refreshTally();
+    }
+
+    function clearBuildings() {
+      state.buildings = new Set();
+      state.pending = null;
+      paintBuildings();
     }
 
     // a building's popup: name, households and where they come from (text nodes only)
@@ -296,11 +415,11 @@
       state.fc = fc;
       editLayer.clearLayers();
       editLayer.addData(fc);
-      // buildings stay clickable above the edited grids, problems above everything
-      if (layers.buildings && layers.buildings.bringToFront) layers.buildings.bringToFront();
-      problemLayer.bringToFront();
+      // the level shown on top, buildings clickable above it, problems above everything
+      order();
       var code = state.selection[0];
       showInfo(code ? props(code) : null);
+      refreshTally();
     }
 
     function editState(message) {
@@ -309,6 +428,7 @@
     }
 
     function showProblems(collection) {
+      state.problems = collection || null;
       problemLayer.clearLayers();
       var list = document.getElementById("problem-list");
       list.innerHTML = "";
@@ -318,9 +438,9 @@
       }) });
       features.forEach(function (f) {
         var p = f.properties;
-        var item = W.el("li", { class: p.severity }, [
+        var item = W.el("li", { class: p.severity, title: p.code || "" }, [
           W.el("b", { text: T(p.severity) + " " }),
-          (p.code || "") + " " + p.message,
+          problemText(p),
         ]);
         if (f.geometry) item.addEventListener("click", function () {
           map.fitBounds(L.geoJSON(f).getBounds(), { maxZoom: 19 });
@@ -335,9 +455,10 @@
       }).length;
     }
 
-    function checkedStatus(errors) { // errors block saving; warnings are shown, in amber
-      if (errors) return W.status(T("has_problems") + errors, "error");
-      if (state.warnings) return W.status(T("has_warnings") + state.warnings, "warning");
+    // what the validator said: errors block saving; warnings are counted, in amber
+    function checkedStatus(errors) {
+      if (errors) return W.status(T("errors_count", { n: errors }), "error");
+      if (state.warnings) return W.status(T("warnings_count", { n: state.warnings }), "warning");
       W.status(T("ok_to_save"), "ok");
     }
 
@@ -363,34 +484,20 @@
         });
     }
 
+    // an expired sign-in signs the page out (one state, never "已登录" beside "请先登录")
     function guard(r) {
-      if (r.status === 401 || r.status === 403) {
-        W.status(T("need_sign_in") + " (" + W.detail(r) + ")", "error");
+      if (r.status === 401) {
+        W.signedOut(T("session_expired"));
+        return false;
+      }
+      if (r.status === 403) {
+        W.status(T("forbidden"), "error");
         return false;
       }
       return true;
     }
 
-    function applyEditing() {
-      if (!state.editing) return;
-      var geometry = state.editing.polygon.toGeoJSON(false).geometry;
-      state.fc.features.forEach(function (f) {
-        if (f.properties.code === state.editing.code) f.geometry = geometry;
-      });
-      state.dirty = true;
-      editState();
-    }
-
-    function stopEditing() {
-      if (!state.editing) return;
-      state.editing.polygon.editing.disable();
-      layers.drawn.removeLayer(state.editing.polygon);
-      state.editing = null;
-      render(state.fc);
-    }
-
     function validate() {
-      applyEditing();
       W.status(T("checking"));
       return W.api("POST", "/api/grids/validate", {
         community: state.community,
@@ -410,21 +517,23 @@
     function preview(path, body) {
       W.status(T("loading"));
       if (state.dirty) {
-        applyEditing();
         if (path !== "/api/grids/regenerate") body.features = state.fc;
       }
       body.community = state.community;
       return W.api("POST", path, body).then(function (r) {
+        state.pending = null;
+        clearHandles();
         if (!guard(r)) return r;
         if (!r.ok) {
           if (r.data && r.data.problems) showProblems(r.data.problems);
           W.status(T("failed") + W.detail(r), "error");
+          paintBuildings();
+          refreshTally();
           return r;
         }
-        if (state.editing) {
-          layers.drawn.removeLayer(state.editing.polygon);
-          state.editing = null;
-        }
+        state.session.record(snapshot());
+        clearBuildings();
+        diffLayer.clearLayers();
         render(r.data.layer);
         state.dirty = true;
         var errors = showProblems(r.data.problems);
@@ -436,7 +545,6 @@
 
     function save() {
       if (!state.fc) return W.status(T("no_changes"));
-      applyEditing();
       W.status(T("checking"));
       return W.api("POST", "/api/grids/save", {
         community: state.community,
@@ -449,13 +557,9 @@
           W.status(T("save_refused") + W.detail(r), "error");
           return r;
         }
-        if (state.editing) {
-          state.editing.polygon.editing.disable();
-          layers.drawn.removeLayer(state.editing.polygon);
-          state.editing = null;
-        }
         state.baseVersion = r.data.version;
         state.dirty = false;
+        forgetSession();
         render(r.data.layer);
         showProblems(r.data.problems);
         editState();
@@ -466,17 +570,24 @@
     }
 
     function discard() {
-      if (state.editing) {
-        state.editing.polygon.editing.disable();
-        layers.drawn.removeLayer(state.editing.polygon);
-        state.editing = null;
-      }
       var community = state.community;
       state.fc = null;
       state.dirty = false;
+      forgetSession();
       showProblems(null);
       editState();
+      W.status("");
       if (community) ensureLayer(community);
+    }
+
+    // nothing of an earlier edit stays on the page: diff, chosen buildings, handles, tools
+    function forgetSession() {
+      state.session.clear();
+      clearBuildings();
+      clearHandles();
+      tools.set(null);
+      diffLayer.clearLayers();
+      document.getElementById("diff").innerHTML = "";
     }
 
     // -- tools ----------------------------------------------------------------------------------
@@ -487,27 +598,71 @@
       });
     }
 
+    // "修改边界": only the corners that matter (POST /api/grids/handles); a drag moves the corner
+    // of every polygon that has it (POST /api/grids/reshape), so shared edges move as one
     on("btn-edit-vertices", function () {
       var code = needOne();
       if (!code) return;
       withLayer(code, function () {
-        if (state.editing) stopEditing();
-        var feature = state.fc.features.filter(function (f) {
-          return f.properties.code === code;
-        })[0];
-        var polygon = L.GeoJSON.geometryToLayer(feature, {});
-        polygon.setStyle({ color: "#f5b800", weight: 3, fillOpacity: 0.1 });
-        layers.drawn.addLayer(polygon);
-        polygon.editing.enable();
-        polygon.on("edit", function () {
-          validate();
-        });
-        state.editing = { code: code, polygon: polygon };
-        editLayer.eachLayer(function (l) {
-          if (l.feature.properties.code === code) l.setStyle({ opacity: 0.2, fillOpacity: 0.05 });
-        });
+        return showHandles(code);
       });
     });
+
+    function clearHandles() {
+      handleLayer.clearLayers();
+      state.handlesFor = null;
+    }
+
+    function showHandles(code) {
+      var body = { community: state.community, level: state.level, codes: [code] };
+      if (state.dirty) body.features = state.fc;
+      return W.api("POST", "/api/grids/handles", body).then(function (r) {
+        if (!guard(r)) return;
+        if (!r.ok) return W.status(T("failed") + W.detail(r), "error");
+        clearHandles();
+        state.handlesFor = code;
+        if (!r.data.handles.length) return W.status(T("no_handles"), "error");
+        r.data.handles.forEach(addHandle);
+        W.status(T("reshape_hint"));
+      });
+    }
+
+    function addHandle(h) {
+      var icon = L.divIcon({ className: "wangge-handle " + h.kind, iconSize: [14, 14] });
+      var marker = L.marker([h.lat, h.lon], { icon: icon, draggable: true, keyboard: false });
+      marker.handle = h;
+      marker.on("dragend", function () {
+        var to = marker.getLatLng(), code = state.handlesFor;
+        reshape(h, [to.lng, to.lat]).then(function (ok) {
+          if (!ok) marker.setLatLng([h.lat, h.lon]); // refused: the layer stays as it was
+          else if (code) showHandles(code);
+        });
+      });
+      handleLayer.addLayer(marker);
+    }
+
+    function reshape(h, to) {
+      var body = { level: state.level, from: [h.lon, h.lat], to: to, save: false,
+        base_version: state.baseVersion };
+      var before = snapshot();
+      if (state.dirty) body.features = state.fc;
+      body.community = state.community;
+      W.status(T("loading"));
+      return W.api("POST", "/api/grids/reshape", body).then(function (r) {
+        if (!guard(r)) return false;
+        if (!r.ok) {
+          W.status(T("reshape_refused") + W.detail(r), "error");
+          return false;
+        }
+        state.session.record(before);
+        diffLayer.clearLayers();
+        render(r.data.layer);
+        state.dirty = true;
+        checkedStatus(showProblems(r.data.problems));
+        editState(T("preview"));
+        return true;
+      });
+    }
 
     on("btn-draw-boundary", function () {
       var code = needOne();
@@ -529,7 +684,7 @@
       }, 0);
       var owner = ownerOf(props(target).level);
       var ids = Object.keys(state.buildingPoints || {}).filter(function (id) {
-        return owner[id] !== target && inside(state.buildingPoints[id], ring);
+        return owner[id] !== target && P.inside(state.buildingPoints[id], ring);
       });
       if (!ids.length) return W.status(T("nothing_inside"), "error");
       preview("/api/grids/move", { building_ids: ids, to_code: target });
@@ -546,14 +701,6 @@
       return owner;
     }
 
-    function inside(point, ring) {
-      var y = point[0], x = point[1], hit = false;
-      for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
-        var yi = ring[i].lat, xi = ring[i].lng, yj = ring[j].lat, xj = ring[j].lng;
-        if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) hit = !hit;
-      }
-      return hit;
-    }
 
     on("btn-move", function () {
       var code = needOne();
@@ -640,6 +787,7 @@
           if (!r.ok) return W.status(T("failed") + W.detail(r), "error");
           state.baseVersion = r.data.version;
           state.dirty = false;
+          forgetSession();
           render(r.data.layer);
           showProblems(r.data.problems);
           editState();
@@ -651,30 +799,40 @@
 
     // -- history and diff ---------------------------------------------------------------------
 
+    // the saved versions, labelled: 版本, 时间, 操作人, 变化 (against the version before)
     function loadHistory() {
       var list = document.getElementById("history-list");
       if (!state.community || !state.user) return;
       W.api("GET", "/api/grids/history?community=" + state.community).then(function (r) {
         list.innerHTML = "";
         if (!r.ok) return;
-        r.data.versions.slice().reverse().forEach(function (v) {
-          var when = new Date(v.valid_from).toLocaleString(config.lang === "en" ? "en" : "zh-CN");
-          var item = W.el("li", {}, [
-            W.el("b", { text: "v" + v.version + (v.current ? " · " + T("current") : "") }),
-            " " + when + " · " + v.grids + "/" + v.micro_grids + " · " + v.households,
-          ]);
-          if (!v.current) {
-            item.appendChild(W.el("button", {
-              type: "button",
-              class: "small",
-              text: T("diff"),
-              onclick: function () {
-                diff(v);
-              },
-            }));
+        var head = W.el("tr", {}, ["col_version", "col_time", "col_actor", "col_change", ""].map(
+          function (k) {
+            return W.el("th", { text: k ? T(k) : "" });
           }
-          list.appendChild(item);
+        ));
+        var body = W.el("tbody");
+        var versions = r.data.versions;
+        versions.slice().reverse().forEach(function (v) {
+          var i = versions.indexOf(v), before = versions[i - 1];
+          var when = new Date(v.valid_from).toLocaleString(config.lang === "en" ? "en" : "zh-CN");
+          var change = T("change_summary", { grids: v.grids, micro: v.micro_grids, households: v.households });
+          if (before && before.grids !== v.grids) change += "（" + before.grids + "→" + v.grids + "）";
+          var button = v.current ? "" : W.el("button", {
+            type: "button", class: "small", text: T("diff"),
+            onclick: function () {
+              diff(v);
+            },
+          });
+          body.appendChild(W.el("tr", { class: v.current ? "current" : "" }, [
+            W.el("td", { text: T("version_n", { v: v.version }) + (v.current ? " · " + T("current") : "") }),
+            W.el("td", { text: when }),
+            W.el("td", { text: v.actor || v.username || "–" }),
+            W.el("td", { text: change }),
+            W.el("td", {}, button ? [button] : []),
+          ]));
         });
+        list.appendChild(W.el("table", { class: "history" }, [W.el("thead", {}, [head]), body]));
       });
     }
 
@@ -693,15 +851,15 @@
           });
           var added = [], removed = [], changed = [], shapes = [];
           Object.keys(now).forEach(function (c) {
-            if (!(c in old)) added.push(c);
+            if (!(c in old)) added.push(name(c));
           });
           Object.keys(old).forEach(function (c) {
             if (!(c in now)) {
-              removed.push(c);
+              removed.push(name(c));
               shapes.push(old[c]);
             } else if (JSON.stringify(old[c].geometry) !== JSON.stringify(now[c].geometry) ||
                 old[c].properties.households !== now[c].properties.households) {
-              changed.push(c + " (" + old[c].properties.households + "→" + now[c].properties.households + ")");
+              changed.push(name(c) + "（" + old[c].properties.households + "→" + now[c].properties.households + "）");
               shapes.push(old[c]);
             }
           });
@@ -709,13 +867,185 @@
           diffLayer.addData({ type: "FeatureCollection", features: shapes });
           var box = document.getElementById("diff");
           box.innerHTML = "";
-          box.appendChild(W.el("p", { text: "v" + v.version + " → " + T("current") }));
+          box.appendChild(W.el("p", { text: T("version_n", { v: v.version }) + " → " + T("current") }));
           [["added", added], ["removed", removed], ["changed", changed]].forEach(function (pair) {
-            box.appendChild(W.el("p", { text: T(pair[0]) + " (" + pair[1].length + "): " + pair[1].slice(0, 20).join(", ") }));
+            box.appendChild(W.el("p", { text: T(pair[0]) + "（" + pair[1].length + "）：" + pair[1].slice(0, 20).join("、") }));
           });
         }
       );
     }
+
+    // -- live tallies: the table of grids in view and the labels --------------------------------
+
+    var table = P.Table(document.getElementById("tally-table"), function (row) {
+      map.fitBounds(row.bounds, { maxZoom: 18 });
+      var p = props(row.code);
+      if (p) select(p, false);
+    });
+    var labels = P.Labels(map, 17);
+
+    function targetCode() { // the one selected polygon of the edited layer at the level shown
+      if (!state.fc || state.selection.length !== 1) return null;
+      var p = props(state.selection[0]);
+      return p && p.level === state.level && p.community_code === state.community ? p.code : null;
+    }
+
+    // recomputed from the members already on the page on every change of the chosen buildings,
+    // before the server answers (W.planner.tallyMs: the last computation's time)
+    function refreshTally() {
+      var t0 = performance.now();
+      var chosen = state.pending || state.buildings;
+      var to = chosen.size ? targetCode() : null;
+      var counts = state.fc ? P.tally(state.fc.features, state.level, { ids: chosen, to: to }) : {};
+      var polygons = {}, micro = {};
+      function collect(l) {
+        var p = l.feature && l.feature.properties;
+        if (!p) return;
+        if (p.level === "micro") micro[p.parent_code] = (micro[p.parent_code] || 0) + 1;
+        if (p.level === state.level) polygons[p.code] = l;
+      }
+      editLayer.eachLayer(collect);
+      ["grids", "micro_grids"].forEach(function (k) {
+        if (layers[k] && layers[k].eachLayer) layers[k].eachLayer(collect);
+      });
+      var view = map.getBounds(), rows = [];
+      Object.keys(polygons).forEach(function (code) {
+        var l = polygons[code], p = l.feature.properties, bounds = l.getBounds();
+        if (!view.intersects(bounds)) return;
+        var h = code in counts ? counts[code] : p.households;
+        var grid = p.level === "micro" ? p.parent_code : code;
+        rows.push({
+          code: code, name: name(code), level: p.level, households: h, before: p.households,
+          micro: micro[code] || 0, deviation: P.deviation(config.bounds, p.level, h),
+          status: W.boundStatus(config.bounds, p.level, h), bounds: bounds, center: l.getCenter(),
+          workers: (config.workers[grid] || []).map(function (w) {
+            return w.name;
+          }).join("、"),
+        });
+      });
+      table.show(rows);
+      labels.show(rows);
+      W.planner.tallyMs = performance.now() - t0;
+      if (to) {
+        var moved = rows.filter(function (r) {
+          return r.code === to;
+        })[0];
+        var gained = moved ? moved.households - moved.before : 0;
+        editState(T("pending_move", { grid: name(to), n: chosen.size, h: gained }));
+      }
+    }
+    map.on("moveend", refreshTally);
+    refreshTally();
+
+    // -- brush, lasso and the session's undo/redo ------------------------------------------------
+
+    var brushSize = document.getElementById("brush-size");
+    var tools = P.Tools(map, {
+      points: function () {
+        return state.buildingPoints;
+      },
+      size: function () {
+        return Number(brushSize.value);
+      },
+      painted: function (ids) { // only buildings not yet in the target move
+        var to = targetCode(), owner = ownerOf(state.level);
+        state.pending = new Set(Array.from(ids).filter(function (id) {
+          return owner[id] !== to;
+        }));
+        paintBuildings();
+        refreshTally();
+      },
+      stroke: function () {
+        var to = targetCode();
+        var ids = state.pending ? Array.from(state.pending) : [];
+        if (!ids.length || !to) {
+          state.pending = null;
+          paintBuildings();
+          return refreshTally();
+        }
+        preview("/api/grids/move", { building_ids: ids, to_code: to });
+      },
+      lassoed: function (ids, add) {
+        if (!add) state.buildings = new Set();
+        ids.forEach(function (id) {
+          state.buildings.add(id);
+        });
+        buildingsChanged();
+      },
+    });
+    W.planner.tools = tools;
+
+    function toggleTool(mode, needsTarget) {
+      var button = document.getElementById("btn-" + mode);
+      if (tools.mode() === mode) {
+        tools.set(null);
+        return button.classList.remove("active");
+      }
+      var code = state.selection[0];
+      var community = code ? communityOf(code) : state.community || config.selected.community;
+      if (needsTarget && !code) return W.status(T("select_target"), "error");
+      if (!community) return W.status(T("select_grid_first"), "error");
+      ensureLayer(community).then(function () {
+        if (needsTarget && !targetCode()) return W.status(T("select_target"), "error");
+        tools.set(mode);
+        document.querySelectorAll(".tools button").forEach(function (b) {
+          b.classList.toggle("active", b === button);
+        });
+        W.status(T(mode + "_hint"));
+      });
+    }
+    on("btn-brush", function () {
+      toggleTool("brush", true);
+    });
+    on("btn-lasso", function () {
+      toggleTool("lasso", false);
+    }, true);
+
+    function snapshot() {
+      return { fc: JSON.stringify(state.fc), problems: state.problems, dirty: state.dirty };
+    }
+
+    function restore(snap, message) {
+      clearBuildings();
+      clearHandles();
+      diffLayer.clearLayers();
+      state.dirty = snap.dirty;
+      render(JSON.parse(snap.fc));
+      var errors = showProblems(snap.problems);
+      editState(message);
+      if (snap.problems) checkedStatus(errors);
+      else validate(); // never checked: the status line waits for the validator
+    }
+
+    function sessionStep(redo) {
+      if (!state.fc) return W.status(T(redo ? "nothing_to_redo" : "nothing_to_undo"));
+      var snap = redo ? state.session.redo(snapshot()) : state.session.undo(snapshot());
+      if (!snap) return W.status(T(redo ? "nothing_to_redo" : "nothing_to_undo"));
+      restore(snap, T(redo ? "redone" : "undone"));
+    }
+    on("btn-session-undo", function () {
+      sessionStep(false);
+    }, true);
+    on("btn-session-redo", function () {
+      sessionStep(true);
+    }, true);
+
+    document.addEventListener("keydown", function (e) {
+      if (/^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName)) return;
+      var key = e.key.toLowerCase();
+      if (e.key === "Escape" && tools.mode()) {
+        tools.set(null);
+        document.querySelectorAll(".tools button").forEach(function (b) {
+          b.classList.remove("active");
+        });
+      } else if ((e.ctrlKey || e.metaKey) && key === "z") {
+        e.preventDefault();
+        sessionStep(e.shiftKey);
+      } else if ((e.ctrlKey || e.metaKey) && key === "y") {
+        e.preventDefault();
+        sessionStep(true);
+      }
+    });
 
     // -- area picker --------------------------------------------------------------------------
 
@@ -744,6 +1074,7 @@
     W.setupSignIn(function (user) {
       state.user = user;
       if (user && state.community) loadHistory();
+      if (!user) document.getElementById("history-list").innerHTML = "";
     });
   });
 })();

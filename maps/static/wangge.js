@@ -122,12 +122,19 @@
         password: data.get("password"),
       }).then(function (r) {
         if (r.status === 404) return W.status(W.T("auth_missing"), "error");
+        if (r.status === 401) return W.status(W.T("sign_in_failed") + W.T("sign_in_wrong"), "error");
         if (!r.ok) return W.status(W.T("sign_in_failed") + W.detail(r), "error");
         sessionStorage.setItem(TOKEN, r.data.access_token);
         W.status("");
         W.me().then(show);
       });
     });
+    /* a sign-in the server no longer accepts: signed out, with the reason */
+    W.signedOut = function (message) {
+      sessionStorage.removeItem(TOKEN);
+      show(null);
+      W.status(message, "error");
+    };
     document.getElementById("btn-sign-out").addEventListener("click", function () {
       sessionStorage.removeItem(TOKEN);
       show(null);

@@ -151,31 +151,39 @@ def test_planner_redraws_a_boundary_and_saves_a_new_version(live_server, page):
         "document.getElementById('status').textContent.includes('第 2 版')", timeout=20_000
     )
     assert history(live_server) == 2
-    assert "v2" in p.locator("#history-list").inner_text()
+    p.wait_for_selector("#history-list table.history")
+    history_text = p.locator("#history-list").inner_text()
+    assert "第 2 版" in history_text
+    for label in ("版本", "时间", "操作人", "变化"):
+        assert label in history_text
 
 
-def test_planner_sees_the_problems_of_a_bad_boundary_and_cannot_save_it(live_server, page):
+def test_planner_sees_the_problems_of_a_bad_draft_and_cannot_save_it(live_server, page):
     p = page.page
     p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
     wait_drawn(p)
     code = sorted(grid_layer(live_server))[0]
     sign_in(p)
     select_grid(p, live_server, code)
-    p.click("#btn-edit-vertices")
-    handle = p.locator(".leaflet-editing-icon").first
-    handle.wait_for()
-    box = handle.bounding_box()
-    x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    p.mouse.move(x, y)
-    p.mouse.down()
-    p.mouse.move(x + 60, y + 45, steps=6)
-    p.mouse.up()
-    # the change is validated at once: problems drawn on the map and listed, before any save
+    p.click("#btn-validate")
+    p.wait_for_function("wangge.planner.state.fc && wangge.planner.state.problems")
+    # a draft like an old or imported file: one grid shifted over its neighbours
+    p.evaluate(
+        """code => { const f = wangge.planner.state.fc.features.find(
+             f => f.properties.code === code);
+           f.geometry.coordinates = f.geometry.coordinates.map(ring =>
+             ring.map(([x, y]) => [x + 0.0008, y + 0.0004]));
+           wangge.planner.state.dirty = true; }""",
+        code,
+    )
+    p.click("#btn-validate")
     p.wait_for_selector("#problem-list li.error", timeout=20_000)
-    drawn = p.evaluate("wangge.planner.problemLayer.getLayers().length")
-    assert drawn >= 1
-    kinds = p.locator("#problem-list").inner_text()
-    assert code in kinds
+    assert p.evaluate("wangge.planner.problemLayer.getLayers().length") >= 1
+    errors = p.evaluate("wangge.planner.problemLayer.getLayers().map(l => l.options.color)")
+    assert "#c00" in errors  # errors red
+    status = p.locator("#status")
+    assert status.get_attribute("class") == "error" and "不能保存" in status.inner_text()
+    assert "瑞祥社区第1网格" in p.locator("#problem-list").inner_text()  # named for people
     page.expected_statuses.add(422)  # the refused save
     p.click("#btn-save")
     p.wait_for_function(

@@ -1,0 +1,130 @@
+/* Planner helpers: the brush and the lasso over the buildings, and the editing session's
+   undo/redo stack (the saved versions have their own undo on the server). */
+(function () {
+  "use strict";
+  var W = window.wangge;
+  var P = (W.plannerParts = W.plannerParts || {});
+
+  /* snapshots of the edited layer, newest last; undo/redo move between them */
+  P.Session = function () {
+    var past = [], future = [];
+    return {
+      record: function (snapshot) {
+        past.push(snapshot);
+        future = [];
+      },
+      undo: function (current) {
+        if (!past.length) return null;
+        future.push(current);
+        return past.pop();
+      },
+      redo: function (current) {
+        if (!future.length) return null;
+        past.push(current);
+        return future.pop();
+      },
+      clear: function () {
+        past = [];
+        future = [];
+      },
+      sizes: function () {
+        return [past.length, future.length];
+      },
+    };
+  };
+
+  function inside(point, ring) {
+    var y = point[0], x = point[1], hit = false;
+    for (var i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      var yi = ring[i].lat, xi = ring[i].lng, yj = ring[j].lat, xj = ring[j].lng;
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) hit = !hit;
+    }
+    return hit;
+  }
+  P.inside = inside;
+
+  /* Brush and lasso. hooks: points() → {building_id: [lat, lng]}; size() → brush radius (px);
+     painted(ids) while a brush stroke grows; stroke(ids) when it ends; lassoed(ids, add). */
+  P.Tools = function (map, hooks) {
+    var mode = null; // "brush" | "lasso" | null
+    var stroke = null; // {ids: Set, screen: [[id, x, y]]} or {ring: [LatLng], line}
+    var cursor = L.circleMarker([0, 0], {
+      radius: 10, color: "#1f6feb", weight: 1.5, fillOpacity: 0.12, interactive: false,
+    });
+
+    function screenPoints() {
+      var points = hooks.points() || {};
+      return Object.keys(points).map(function (id) {
+        var pt = map.latLngToContainerPoint(points[id]);
+        return [id, pt.x, pt.y];
+      });
+    }
+
+    function paint(e) {
+      var r = hooks.size(), x = e.containerPoint.x, y = e.containerPoint.y, grew = false;
+      stroke.screen.forEach(function (p) {
+        if (!stroke.ids.has(p[0]) && (p[1] - x) * (p[1] - x) + (p[2] - y) * (p[2] - y) <= r * r) {
+          stroke.ids.add(p[0]);
+          grew = true;
+        }
+      });
+      if (grew) hooks.painted(stroke.ids);
+    }
+
+    function down(e) {
+      if (!mode || (e.originalEvent && e.originalEvent.button)) return;
+      if (mode === "brush") {
+        stroke = { ids: new Set(), screen: screenPoints() };
+        paint(e);
+      } else {
+        stroke = { ring: [e.latlng], add: !!(e.originalEvent && e.originalEvent.shiftKey) };
+        stroke.line = L.polyline(stroke.ring, { color: "#1f6feb", weight: 2, dashArray: "4 4", interactive: false }).addTo(map);
+      }
+    }
+
+    function move(e) {
+      if (mode === "brush") {
+        cursor.setLatLng(e.latlng).setRadius(hooks.size());
+        if (!map.hasLayer(cursor)) cursor.addTo(map);
+      }
+      if (!stroke) return;
+      if (mode === "brush") paint(e);
+      else {
+        stroke.ring.push(e.latlng);
+        stroke.line.setLatLngs(stroke.ring);
+      }
+    }
+
+    function up() {
+      if (!stroke) return;
+      var done = stroke;
+      stroke = null;
+      if (mode === "brush") return hooks.stroke(Array.from(done.ids));
+      map.removeLayer(done.line);
+      if (done.ring.length < 3) return;
+      var points = hooks.points() || {};
+      hooks.lassoed(Object.keys(points).filter(function (id) {
+        return inside(points[id], done.ring);
+      }), done.add);
+    }
+
+    map.on("mousedown", down);
+    map.on("mousemove", move);
+    map.on("mouseup", up);
+    map.getContainer().addEventListener("mouseleave", up);
+
+    return {
+      mode: function () {
+        return mode;
+      },
+      set: function (next) {
+        mode = next;
+        stroke = null;
+        if (mode) map.dragging.disable();
+        else map.dragging.enable();
+        if (mode !== "brush" && map.hasLayer(cursor)) map.removeLayer(cursor);
+        map.getContainer().classList.toggle("wangge-tool", !!mode);
+      },
+    };
+  };
+})();
