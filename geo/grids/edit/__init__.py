@@ -36,6 +36,7 @@ from geo.grids.edit.layer import LEVELS
 from geo.grids.edit.merge import merge_grids
 from geo.grids.edit.moves import SNAP_DEG, SNAP_M, move_buildings
 from geo.grids.edit.redivide import SPLIT_SLACK, regenerate, split_grid
+from geo.grids.edit.reshape import boundary_handles, reshape
 from geo.grids.edit.validate import (
     CODE_DIGITS,
     PROBLEM_COLUMNS,
@@ -56,10 +57,12 @@ __all__ = [
     "SNAP_DEG",
     "SNAP_M",
     "SPLIT_SLACK",
+    "boundary_handles",
     "merge_grids",
     "move_buildings",
     "recount",
     "regenerate",
+    "reshape",
     "split_grid",
     "validate_layer",
 ]

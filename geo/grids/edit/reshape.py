@@ -1,0 +1,506 @@
+"""Topological boundary editing: the corners that matter, and dragging one of them.
+
+A level's polygons are read as a planar graph: *arcs* are runs of edges with the same owners
+(two neighbours, or one polygon on the fixed line), *nodes* are where arcs meet. Fixed lines
+are the layer's outer edge at grid level and every grid edge at micro level. Handles are the
+nodes on a movable arc and the corners kept when each movable arc is simplified. Dragging a
+handle moves every polygon that has it together: the vertices between the handle and the next
+kept corner follow in proportion, so shared edges stay shared. The new polygons are the faces
+of the moved linework (shapely.polygonize), so no overlap or gap can appear; a drag that would
+make edges cross is refused. At grid level the micro-grids follow the moved edges.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from geo.crs import WGS84, require_crs
+from geo.errors import InputError
+from geo.grids.edit.counts import _recounted
+from geo.grids.edit.layer import _Layer
+from geo.grids.edit.moves import SNAP_DEG
+from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_buildings, _prepare_layer
+from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
+
+HANDLE_SIMPLIFY_M = 8.0  # corners of a shared edge that deviate less than this are no handles
+HANDLE_PICK_M = 0.5  # `corner` names the handle within this distance
+SLIDE_M = 15.0  # a handle on a fixed line is dragged along it when this close, else refused
+SNAP_VERTEX_M = 0.05  # a slid corner this close to a vertex of the fixed line lands on it
+M_PER_DEG = 111_320.0
+HANDLE_KINDS = ("junction", "corner", "boundary")
+
+Key = tuple[float, float]
+
+
+@dataclass
+class _Arc:
+    keys: list[Key]  # node to node (closed: first == last)
+    owners: frozenset[int]  # layer rows having these edges
+    fixed: bool
+
+
+@dataclass
+class _Handle:
+    key: Key
+    kind: str
+    owners: set[int]
+    arcs: list[tuple[int, int]]  # (arc, position of the handle in it)
+
+
+def boundary_handles(
+    grids: gpd.GeoDataFrame,
+    *,
+    level: str = "grid",
+    codes: list[str] | None = None,
+    simplify_m: float = HANDLE_SIMPLIFY_M,
+) -> gpd.GeoDataFrame:
+    """The corners of a level that a planner may drag, as points.
+
+    Parameters
+    ----------
+    grids : GeoDataFrame
+        EPSG:4326 layer with `code`, `level` and `parent_code`.
+    level : {'grid', 'micro'}
+        The polygons whose corners are wanted.
+    codes : list of str, optional
+        Only handles on these polygons.
+    simplify_m : float
+        Corners of a shared edge closer than this to its simplified line are left out.
+
+    Returns
+    -------
+    GeoDataFrame
+        One point per handle with `codes` (the polygons of the level sharing it) and `kind`:
+        'junction' (three or more polygons meet), 'corner' (of a simplified shared edge) or
+        'boundary' (on a fixed line: slides along it).
+    """
+    layer = _layer(grids)
+    rows = _level_rows(layer, level)
+    geoms = _noded(layer.frame.geometry.to_numpy())
+    arcs = _arcs(geoms, rows, _fixed_edges(layer, geoms, level))
+    found = _handles(arcs, simplify_m)
+    wanted = None if codes is None else {str(c) for c in codes}
+    out = [
+        h for h in found.values() if wanted is None or wanted & {layer.code[r] for r in h.owners}
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "codes": [sorted(str(layer.code[r]) for r in h.owners) for h in out],
+            "kind": [h.kind for h in out],
+        },
+        geometry=shapely.points([h.key for h in out]) if out else [],
+        crs=WGS84,
+    )
+
+
+def reshape(
+    grids: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+    *,
+    level: str,
+    corner: tuple[float, float],
+    to: tuple[float, float],
+    locked: list[str] | tuple[str, ...] = (),
+    simplify_m: float = HANDLE_SIMPLIFY_M,
+    grid_bounds: tuple[int, int] = GRID_BOUNDS,
+    micro_bounds: tuple[int, int] = MICRO_BOUNDS,
+    tolerance_m: float = 0.5,
+) -> gpd.GeoDataFrame:
+    """Drag the handle at `corner` to `to`, moving every polygon of `level` that has it.
+
+    Shared edges move as one, buildings whose points change side change grid and the changed
+    rows are recounted (as in recount). At grid level the micro-grids along the moved edges
+    follow and stay inside their grids. A handle on a fixed line (kind 'boundary') slides along
+    it: `to` is brought onto the line when within SLIDE_M.
+
+    Parameters
+    ----------
+    grids, buildings : GeoDataFrame
+        EPSG:4326 layer and its buildings.
+    level : {'grid', 'micro'}
+    corner, to : (lon, lat)
+        A handle (as `handles` gives it) and where it goes.
+    locked : list of str
+        Grids that must not change (nor their micro-grids).
+    simplify_m, grid_bounds, micro_bounds, tolerance_m
+        As in `handles` and recount.
+
+    Returns
+    -------
+    GeoDataFrame
+        The edited layer: a new frame, rows in the same order and index.
+
+    Raises
+    ------
+    InputError
+        With a Chinese reason (English second): `corner` is no handle; the drag leaves the
+        layer or its fixed line, makes edges cross or a polygon vanish; a locked grid changes.
+    """
+    _check_bounds(grid_bounds, micro_bounds, tolerance_m)
+    require_crs(buildings, name="buildings")
+    layer = _layer(grids)
+    rows = _level_rows(layer, level)
+    start, end = _point(corner, "corner"), _point(to, "to")
+    geoms = _noded(layer.frame.geometry.to_numpy())
+    invalid = [layer.code[r] for r in range(len(geoms)) if not geoms[r].is_valid]
+    if invalid:
+        msg = f"请先修复无效的多边形 {', '.join(invalid[:3])} (fix the invalid polygons first)"
+        raise InputError(msg)
+    arcs = _arcs(geoms, rows, _fixed_edges(layer, geoms, level))
+    handle = _pick(_handles(arcs, simplify_m), start)
+    target = _target(handle, end, arcs, layer, rows)
+    moved = _displacement(handle, target, arcs, simplify_m)
+    new = geoms.copy()
+    lines = [_moved(arc.keys, moved) for arc in arcs]
+    _faces_into(new, rows, geoms, lines, layer, level)
+    if level == "grid" and len(layer.rows("micro")) and layer.top == "grid":
+        micro = layer.rows("micro")
+        micro_arcs = _arcs(geoms, micro, _fixed_edges(layer, geoms, "micro"))
+        for arc in micro_arcs:
+            if not arc.fixed:
+                _stretch(arc.keys, moved)
+        inner = [_moved(arc.keys, moved) for arc in micro_arcs if not arc.fixed]
+        _faces_into(new, micro, geoms, lines + inner, layer, "micro")
+    _require_nested(layer, new)
+    changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
+    _require_unlocked(layer, changed, locked)
+    final = layer.frame.geometry.to_numpy().copy()  # untouched rows keep their coordinates
+    final[changed] = new[changed]
+    return _rebuilt(layer, buildings, final, changed, grid_bounds, micro_bounds, tolerance_m)
+
+
+# -- the layer as a planar graph ----------------------------------------------------------------
+
+
+def _layer(grids: gpd.GeoDataFrame) -> _Layer:
+    require_crs(grids, name="grids")
+    if len(grids) == 0:
+        msg = "图层没有网格 (the layer has no grids)"
+        raise InputError(msg)
+    return _prepare_layer(grids, _metric_crs(grids, name="grids"))
+
+
+def _level_rows(layer: _Layer, level: str) -> np.ndarray:
+    if level not in ("grid", "micro"):
+        msg = f"level 须为 grid 或 micro (level must be 'grid' or 'micro'), got {level!r}"
+        raise InputError(msg)
+    rows = layer.rows(level)
+    if len(rows) == 0:
+        msg = f"图层没有这一层级的多边形 (the layer has no {level} polygons)"
+        raise InputError(msg)
+    return rows
+
+
+def _point(value, name: str) -> Key:
+    try:
+        lon, lat = (float(v) for v in value)
+    except (TypeError, ValueError):
+        msg = f"{name} 须为 [经度, 纬度] ({name} must be [lon, lat]), got {value!r}"
+        raise InputError(msg) from None
+    if not (np.isfinite([lon, lat]).all() and -180 <= lon <= 180 and -90 <= lat <= 90):
+        msg = f"{name} 不是有效的经纬度 ({name} is not a WGS-84 lon/lat): {value!r}"
+        raise InputError(msg)
+    return (lon, lat)
+
+
+def _noded(geoms: np.ndarray) -> np.ndarray:
+    """Polygons snapped to each other's vertices within SNAP_DEG: a vertex of one polygon on
+    another's edge (to rounding) is inserted there, so neighbours share their vertices."""
+    out = geoms.copy()
+    points = shapely.points(np.unique(shapely.get_coordinates(geoms), axis=0))
+    tree = shapely.STRtree(points)
+    for r, geom in enumerate(geoms):
+        near = points[tree.query(shapely.boundary(geom), predicate="dwithin", distance=SNAP_DEG)]
+        if len(near):
+            snapped = shapely.snap(geom, shapely.multipoints(near), SNAP_DEG)
+            if snapped.is_valid:
+                out[r] = snapped
+    return out
+
+
+def _rings(geom) -> list[np.ndarray]:
+    """Vertices of each ring of a (multi)polygon, without the closing one."""
+    out = []
+    for part in shapely.get_parts(geom):
+        rings = [part.exterior, *part.interiors]
+        out += [np.asarray(ring.coords)[:-1] for ring in rings if not ring.is_empty]
+    return out
+
+
+def _edges(geoms: np.ndarray, rows) -> dict[tuple[Key, Key], set[int]]:
+    owners: dict[tuple[Key, Key], set[int]] = {}
+    for r in rows:
+        for ring in _rings(geoms[r]):
+            keys = [tuple(map(float, xy)) for xy in ring]
+            for a, b in zip(keys, keys[1:] + keys[:1], strict=True):
+                if a != b:
+                    owners.setdefault((min(a, b), max(a, b)), set()).add(int(r))
+    return owners
+
+
+def _fixed_edges(layer: _Layer, geoms: np.ndarray, level: str) -> set[tuple[Key, Key]]:
+    """Edges that stay: the layer's outer edge, and at micro level every grid edge."""
+    if level == "micro" and layer.top == "grid":
+        return set(_edges(geoms, layer.rows("grid")))
+    return set()
+
+
+def _arcs(geoms: np.ndarray, rows, fixed: set) -> list[_Arc]:
+    edges = _edges(geoms, rows)
+    link: dict[Key, list[Key]] = {}
+    for a, b in edges:
+        link.setdefault(a, []).append(b)
+        link.setdefault(b, []).append(a)
+
+    def label(a: Key, b: Key) -> tuple[frozenset[int], bool]:
+        edge = (min(a, b), max(a, b))
+        owners = frozenset(edges[edge])
+        return owners, len(owners) < 2 or edge in fixed
+
+    def is_node(v: Key) -> bool:
+        near = link[v]
+        return len(near) != 2 or label(v, near[0]) != label(v, near[1])
+
+    seen: set[tuple[Key, Key]] = set()
+    arcs: list[_Arc] = []
+
+    def walk(a: Key, b: Key) -> None:
+        owners, fixed_arc = label(a, b)
+        keys = [a]
+        while True:
+            seen.add((min(a, b), max(a, b)))
+            keys.append(b)
+            if is_node(b) or b == keys[0]:
+                break
+            a, b = b, next(v for v in link[b] if v != a)
+        arcs.append(_Arc(keys, owners, fixed_arc))
+
+    for v in link:
+        if is_node(v):
+            for w in link[v]:
+                if (min(v, w), max(v, w)) not in seen:
+                    walk(v, w)
+    for a, b in edges:  # rings with no node: closed arcs
+        if (a, b) not in seen:
+            walk(a, b)
+    return arcs
+
+
+def _scale(lat: float) -> np.ndarray:
+    """Metres per degree of longitude and latitude near `lat` (lengths of a few hundred m)."""
+    return np.array([np.cos(np.radians(lat)), 1.0]) * M_PER_DEG
+
+
+def _metres(keys, scale: np.ndarray | None = None) -> np.ndarray:
+    xy = np.asarray(keys, dtype=float)
+    return xy * (_scale(xy[:, 1].mean()) if scale is None else scale)
+
+
+def _kept(arc: _Arc, simplify_m: float) -> list[int]:
+    """Positions of the arc's vertices kept by Douglas-Peucker at simplify_m (ends included)."""
+    xy = _metres(arc.keys)
+    simple = shapely.simplify(shapely.linestrings(xy), simplify_m, preserve_topology=False)
+    kept = {tuple(p) for p in shapely.get_coordinates(simple)}
+    return [k for k, p in enumerate(map(tuple, xy)) if p in kept or k in (0, len(xy) - 1)]
+
+
+def _handles(arcs: list[_Arc], simplify_m: float) -> dict[Key, _Handle]:
+    found: dict[Key, _Handle] = {}
+    on_fixed = {k for arc in arcs if arc.fixed for k in arc.keys}
+    for a, arc in enumerate(arcs):
+        if arc.fixed:
+            continue
+        ends = {0, len(arc.keys) - 1} if arc.keys[0] != arc.keys[-1] else set()
+        for k in _kept(arc, simplify_m):
+            key = arc.keys[k]
+            kind = "boundary" if key in on_fixed else "junction" if k in ends else "corner"
+            h = found.setdefault(key, _Handle(key, kind, set(), []))
+            h.owners |= arc.owners
+            h.arcs.append((a, k))
+            if k == 0 and arc.keys[-1] == key:
+                h.arcs.append((a, len(arc.keys) - 1))
+    for arc in arcs:  # owners of fixed edges at a node share the corner too
+        for k in (0, len(arc.keys) - 1):
+            if arc.fixed and arc.keys[k] in found:
+                found[arc.keys[k]].owners |= arc.owners
+    return found
+
+
+# -- the drag -------------------------------------------------------------------------------------
+
+
+def _pick(found: dict[Key, _Handle], start: Key) -> _Handle:
+    if found:
+        keys = list(found)
+        xy = _metres([*keys, start])
+        far = np.hypot(*(xy[:-1] - xy[-1]).T)
+        best = int(np.argmin(far))
+        if far[best] <= HANDLE_PICK_M:
+            return found[keys[best]]
+    msg = (
+        f"起点 {start[0]:.7f}, {start[1]:.7f} 不是可拖动的角点，请先取得角点 "
+        "(the start is no handle: ask /api/grids/handles first)"
+    )
+    raise InputError(msg)
+
+
+def _target(handle: _Handle, end: Key, arcs: list[_Arc], layer: _Layer, rows) -> Key:
+    """Where the handle goes: `end`, or its nearest point on the fixed line for a boundary one."""
+    if handle.kind != "boundary":
+        inside = shapely.union_all(shapely.get_parts(layer.frame.geometry.to_numpy()[rows]))
+        if not shapely.intersects(inside, shapely.Point(end)):
+            msg = (
+                "不能把角点拖出社区或所属网格的边界 "
+                "(the corner cannot leave the community boundary or its grid)"
+            )
+            raise InputError(msg)
+        return end
+    fixed = [k for k, arc in enumerate(arcs) if arc.fixed]
+    origin = _scale(end[1])
+    lines = np.array([shapely.LineString(_metres(arcs[k].keys, origin)) for k in fixed])
+    point = shapely.Point(np.asarray(end) * origin)
+    k = int(np.argmin(shapely.distance(lines, point)))
+    if shapely.distance(lines[k], point) > SLIDE_M:
+        msg = (
+            f"边界上的角点只能沿边界移动，目标离边界超过 {SLIDE_M:g} 米 "
+            f"(a corner on the boundary slides along it; the target is over {SLIDE_M:g} m off)"
+        )
+        raise InputError(msg)
+    arc = arcs[fixed[k]]
+    on_line = np.asarray(lines[k].interpolate(lines[k].project(point)).coords[0])
+    xy = _metres(arc.keys, origin)
+    near = int(np.argmin(np.hypot(*(xy - on_line).T)))
+    if np.hypot(*(xy[near] - on_line)) <= SNAP_VERTEX_M:
+        return arc.keys[near]
+    spot = (float(on_line[0] / origin[0]), float(on_line[1] / origin[1]))
+    _insert(arc, spot)
+    return spot
+
+
+def _insert(arc: _Arc, spot: Key) -> None:
+    """Put `spot` into the arc's segment nearest to it, so the moved edges end on the line."""
+    xy = np.asarray(arc.keys)
+    segments = shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1))
+    k = int(np.argmin(shapely.distance(segments, shapely.Point(spot))))
+    arc.keys.insert(k + 1, spot)
+
+
+def _displacement(handle: _Handle, target: Key, arcs: list[_Arc], simplify_m: float) -> dict:
+    """New position of each vertex that moves: the handle to `target`, the vertices between it
+    and the next kept corner of each arc in proportion to the distance along the arc."""
+    delta = np.subtract(target, handle.key)
+    moved: dict[Key, Key] = {handle.key: target}
+    for a, k in handle.arcs:
+        arc = arcs[a]
+        kept = _kept(arc, simplify_m)
+        run = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(_metres(arc.keys), axis=0).T))])
+        for lo, hi, toward in (
+            (max((j for j in kept if j < k), default=None), k, True),
+            (k, min((j for j in kept if j > k), default=None), False),
+        ):
+            if lo is None or hi is None or run[hi] == run[lo]:
+                continue
+            for j in range(lo + 1, hi):
+                share = (run[j] - run[lo]) / (run[hi] - run[lo])
+                weight = share if toward else 1 - share
+                key = arc.keys[j]
+                moved[key] = (key[0] + weight * delta[0], key[1] + weight * delta[1])
+    return moved
+
+
+def _moved(keys: list[Key], moved: dict) -> shapely.LineString:
+    return shapely.linestrings([moved.get(k, k) for k in keys])
+
+
+def _stretch(keys: list[Key], moved: dict) -> None:
+    """Micro edges inside a grid that end at a moved vertex follow it in proportion."""
+    ends = [k for k in (0, len(keys) - 1) if keys[k] in moved]
+    if not ends or all(k in moved for k in keys):
+        return
+    run = np.concatenate([[0.0], np.cumsum(np.hypot(*np.diff(_metres(keys), axis=0).T))])
+    total = run[-1] or 1.0
+    first = np.subtract(moved.get(keys[0], keys[0]), keys[0])
+    last = np.subtract(moved.get(keys[-1], keys[-1]), keys[-1])
+    for j in range(1, len(keys) - 1):
+        if keys[j] not in moved:
+            share = run[j] / total
+            d = (1 - share) * first + share * last
+            moved[keys[j]] = (keys[j][0] + d[0], keys[j][1] + d[1])
+
+
+def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str) -> None:
+    """The faces of `lines`, each given to the polygon of `rows` it overlaps most."""
+    crossing = "边界会与其他边界交叉或越过其他角点 (an edge would cross another edge or corner)"
+    linework = shapely.multilinestrings(lines)
+    noded = shapely.node(linework)
+    # edges meet only at vertices they have; a point that noding adds is a crossing
+    given = {tuple(xy) for xy in shapely.get_coordinates(linework)}
+    if any(tuple(xy) not in given for xy in shapely.get_coordinates(noded)):
+        raise InputError(crossing)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    old = geoms[rows]
+    tree = shapely.STRtree(old)
+    owner = np.full(len(faces), -1)
+    for f, face in enumerate(faces):
+        hits = tree.query(face, predicate="intersects")
+        if len(hits):
+            areas = shapely.area(shapely.intersection(old[hits], face))
+            owner[f] = hits[int(np.argmax(areas))] if areas.max() > 0 else -1
+    parts = shapely.get_num_geometries(old)
+    got = np.bincount(owner[owner >= 0], minlength=len(rows))
+    word = "微网格" if level == "micro" else "网格"
+    if (got == 0).any():
+        gone = ", ".join(str(layer.code[rows[k]]) for k in np.flatnonzero(got == 0)[:3])
+        msg = f"这样拖动会使{word} {gone} 消失或无效 (the drag would make {gone} vanish)"
+        raise InputError(msg)
+    if (got != parts).any() or (owner < 0).any():
+        raise InputError(crossing)
+    for k, r in enumerate(rows):
+        mine = faces[owner == k]
+        new[r] = mine[0] if len(mine) == 1 else shapely.MultiPolygon(list(mine))
+
+
+def _require_nested(layer: _Layer, new: np.ndarray) -> None:
+    """Refuse a result with a micro-grid reaching out of its grid."""
+    grid_of = {layer.code[g]: g for g in layer.rows("grid")}
+    for m in layer.rows("micro"):
+        parent = grid_of.get(layer.parent[m])
+        if parent is None:
+            continue
+        outside = shapely.area(shapely.difference(new[m], new[parent]))
+        if outside * M_PER_DEG**2 > 1.0:  # m², roughly: more than rounding
+            msg = (
+                f"微网格 {layer.code[m]} 会越出所属网格，请沿网格边界拖动或拖得近一些 "
+                f"(micro-grid {layer.code[m]} would leave its grid; drag along the edge or "
+                "a shorter way)"
+            )
+            raise InputError(msg)
+
+
+def _require_unlocked(layer: _Layer, changed: list[int], locked) -> None:
+    locked = {str(c) for c in locked}
+    hit = sorted(
+        {layer.code[r] if layer.code[r] in locked else layer.parent[r] for r in changed} & locked
+    )
+    if hit:
+        msg = f"网格 {', '.join(hit)} 已锁定，请先解锁 (grid {', '.join(hit)} is locked; unlock it)"
+        raise InputError(msg)
+
+
+def _rebuilt(layer, buildings, new, changed, grid_bounds, micro_bounds, tol) -> gpd.GeoDataFrame:
+    """The layer with the new polygons of `changed`, recounted where buildings change side."""
+    frame = layer.frame.copy()
+    frame = frame.set_geometry(gpd.GeoSeries(new, index=frame.index, crs=WGS84))
+    if not changed:
+        out = frame
+    else:
+        edited = _prepare_layer(frame, layer.crs)
+        b = _prepare_buildings(buildings, layer.crs)
+        rows = np.asarray(changed, dtype=np.int64)
+        out = _recounted(edited, b, rows, grid_bounds, micro_bounds, tol=tol, spread=True)
+    out.index = layer.index
+    return out
