@@ -28,6 +28,7 @@
     var editLayer = L.geoJSON(null, { style: featureStyle, onEachFeature: bindFeature }).addTo(map);
     var colours = config.problemColours; // errors red, warnings amber
     var problemLayer = L.geoJSON(null, {
+      interactive: false, // the areas do not take the clicks meant for the grids beneath
       style: function (f) {
         var warn = f.properties.severity === "warning"; // a light fill keeps the grid's colour seen
         var c = colours[f.properties.severity] || colours.error;
@@ -35,7 +36,7 @@
       },
       pointToLayer: function (f, latlng) {
         var c = colours[f.properties.severity] || colours.error;
-        return L.circleMarker(latlng, { radius: 8, color: c, fillOpacity: 0.6 });
+        return L.circleMarker(latlng, { radius: 8, color: c, fillOpacity: 0.6, interactive: true });
       },
       onEachFeature: function (f, layer) {
         layer.bindTooltip(W.el("span", { text: problemText(f.properties) }));
@@ -80,6 +81,8 @@
       Object.keys(titles).forEach(function (cls) {
         map.getContainer().querySelectorAll("a." + cls).forEach(function (a) {
           a.title = titles[cls];
+          var hidden = a.querySelector(".sr-only");
+          if (hidden) hidden.textContent = titles[cls];
         });
       });
     }
@@ -974,6 +977,20 @@
       },
     });
     W.planner.tools = tools;
+
+    // a draft from elsewhere (an imported file, planner_compare.js): shown as unsaved edits,
+    // one step of the session's undo
+    W.planner.loadDraft = function (community, answer) {
+      return ensureLayer(community).then(function () {
+        state.session.record(snapshot());
+        clearBuildings();
+        diffLayer.clearLayers();
+        render(answer.layer);
+        state.dirty = true;
+        editState(T("preview"));
+        checkedStatus(showProblems(answer.problems));
+      });
+    };
 
     function toggleTool(mode, needsTarget) {
       var button = document.getElementById("btn-" + mode);

@@ -9,7 +9,8 @@ from tests.browser.test_planner import COMMUNITY, grid_layer, sign_in
 
 # the edited layer's households per grid, as the page holds them
 HOUSEHOLDS = """() => Object.fromEntries(wangge.planner.state.fc.features
-  .filter(f => f.properties.level === 'grid').map(f => [f.properties.code, f.properties.households]))"""
+  .filter(f => f.properties.level === 'grid')
+  .map(f => [f.properties.code, f.properties.households]))"""
 # the tally table: code → shown households ("432" or "432→612")
 TABLE = """() => Object.fromEntries(Array.from(document.querySelectorAll('#tally-table tbody tr'))
   .map(tr => [tr.dataset.code, tr.children[1].textContent]))"""
@@ -112,9 +113,7 @@ def test_a_sequence_of_brush_strokes_with_live_tallies_undo_and_redo(live_server
     assert p.locator("#status").inner_text() == ""
 
 
-def test_lasso_and_shift_click_choose_buildings_and_the_move_matches_the_tallies(
-    live_server, page
-):
+def test_lasso_and_shift_click_choose_buildings_and_the_move_matches_the_tallies(live_server, page):
     p = page.page
     open_planner(p, live_server)
     target = sorted(grid_layer(live_server))[-1]
