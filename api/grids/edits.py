@@ -533,3 +533,55 @@ def set_locked(session: Session, codes: Sequence[str], *, locked: bool) -> int:
     # queue behind saves of these communities, so that a save cannot drop the change
     store.lock_communities(session, {r["community_id"] for r in rows if r["community_id"]})
     return store.set_locked(session, codes, locked=locked)
+
+
+# -- topological boundary editing -------------------------------------------------------------
+
+
+def handles(
+    session: Session,
+    community: str,
+    *,
+    level: str = "grid",
+    features: Sequence[dict] | None = None,
+    codes: Sequence[str] | None = None,
+) -> list[dict]:
+    """The corners of the layer (a draft, else the stored one) that a planner may drag."""
+    c = _open(session, community)
+    if features is None:
+        layer = _layer(c, None)
+    else:
+        layer = layer_from_features(features, c.area.code)
+        require_in_service_area(session, layer.geometry, what="feature")
+        layer = _keep_stored_coordinates(layer, c.stored)
+    found = edit.boundary_handles(layer, level=level, codes=None if codes is None else list(codes))
+    return [
+        {"lon": point.x, "lat": point.y, "codes": list(owners), "kind": kind}
+        for point, owners, kind in zip(found.geometry, found["codes"], found["kind"], strict=True)
+    ]
+
+
+def reshape(
+    session: Session,
+    community: str,
+    *,
+    level: str,
+    corner: Sequence[float],
+    to: Sequence[float],
+    features: Sequence[dict] | None = None,
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Drag a handle: every polygon of `level` with that corner moves it (edit.reshape)."""
+    c = _open(session, community, save=save, base_version=base_version)
+    layer = edit.reshape(
+        _layer(c, features),
+        c.buildings,
+        level=level,
+        corner=tuple(corner),
+        to=tuple(to),
+        locked=c.locked,
+        tolerance_m=TOLERANCE_M,
+    )
+    report = {"level": level, "from": list(corner), "to": list(to)}
+    return _finish(c, layer, save=save, report=report)

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api import validation
 from api.accounts import access, audit
@@ -97,6 +97,47 @@ class LayerEditRequest(EditRequest):
 class MoveRequest(LayerEditRequest):
     building_ids: list[Identifier] = Field(min_length=1, max_length=10_000)
     to_code: GridCode
+
+
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
+LonLat = tuple[Longitude, Latitude]
+
+
+class HandlesRequest(BaseModel):
+    community: CommunityCode
+    level: Literal["grid", "micro"] = "grid"
+    features: FeatureCollectionIn | None = Field(
+        None, description="the draft layer; the stored current layer if left out"
+    )
+    codes: list[GridCode] | None = Field(
+        None, max_length=10_000, description="only the handles on these grids"
+    )
+
+    def feature_dicts(self) -> list[dict] | None:
+        return None if self.features is None else self.features.dicts()
+
+
+class Handle(BaseModel):
+    lon: float
+    lat: float
+    codes: list[str] = Field(description="the polygons of that level sharing this corner")
+    kind: Literal["junction", "corner", "boundary"] = Field(
+        description="junction: three or more meet; corner: of a shared edge; boundary: on the "
+        "community boundary (grid level) or a grid edge (micro level), slides along it"
+    )
+
+
+class HandlesResponse(BaseModel):
+    handles: list[Handle]
+
+
+class ReshapeRequest(LayerEditRequest):
+    model_config = ConfigDict(populate_by_name=True)
+
+    level: Literal["grid", "micro"] = "grid"
+    corner: LonLat = Field(alias="from", description="a handle, [lon, lat]")
+    to: LonLat = Field(description="where the handle goes, [lon, lat]")
 
 
 class RegenerateRequest(EditRequest):
@@ -290,6 +331,39 @@ def move_buildings(session: SessionDep, user: GridEditor, body: MoveRequest) -> 
         base_version=body.base_version,
     )
     return _audited(session, user, "grids.move", result)
+
+
+@router.post("/handles", response_model=HandlesResponse)
+def boundary_handles(
+    session: SessionDep, user: GridEditor, body: HandlesRequest
+) -> HandlesResponse:
+    """The corners a planner may drag: junctions, corners of shared edges, boundary points."""
+    access.check_community(session, user, body.community)
+    found = grid_edits.handles(
+        session, body.community, level=body.level, features=body.feature_dicts(), codes=body.codes
+    )
+    return HandlesResponse(handles=[Handle(**h) for h in found])
+
+
+@router.post("/reshape", response_model=EditResponse)
+def reshape_boundary(session: SessionDep, user: GridEditor, body: ReshapeRequest) -> EditResponse:
+    """Drag a handle `from` → `to`: shared edges move as one, buildings and tallies follow.
+
+    422 with a reason when the drag would cross an edge, leave the boundary or change a locked
+    grid; nothing changes then.
+    """
+    access.check_community(session, user, body.community)
+    result = grid_edits.reshape(
+        session,
+        body.community,
+        level=body.level,
+        corner=body.corner,
+        to=body.to,
+        features=body.feature_dicts(),
+        save=body.save,
+        base_version=body.base_version,
+    )
+    return _audited(session, user, "grids.reshape", result)
 
 
 @router.post("/lock", response_model=LockResponse)
