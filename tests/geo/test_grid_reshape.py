@@ -107,8 +107,9 @@ def test_drag_on_a_shared_edge_moves_both_grids_and_their_buildings(city, layer,
     changed = {c for c in new.index if not shapely.equals(new[c], old[c])}
     assert {a, b} <= changed
     # the corner moved in both polygons, which still share their edge without overlap
+    corner = _metric([shapely.Point(to)]).iloc[0]
     for code in (a, b):
-        assert _metric([new[code].boundary]).distance(_metric([shapely.Point(to)]).iloc[0])[0] < 0.01
+        assert _metric([new[code].boundary]).distance(corner).iloc[0] < 0.01
     metric = _metric([new[a], new[b]])
     assert metric.iloc[0].intersection(metric.iloc[1]).area < 0.01
     assert metric.iloc[0].boundary.intersection(metric.iloc[1].boundary).length > 10
@@ -133,7 +134,10 @@ def test_micro_grids_follow_and_stay_nested(city, layer, shared_drag):
     def outside(frame) -> dict[str, float]:
         grids = frame[frame["level"] == "grid"].set_index("code").geometry
         micro = frame[frame["level"] == "micro"]
-        parts = [g.difference(grids[p]) for g, p in zip(micro.geometry, micro["parent_code"])]
+        parts = [
+            g.difference(grids[p])
+            for g, p in zip(micro.geometry, micro["parent_code"], strict=True)
+        ]
         return dict(zip(micro["code"], _metric(parts).area, strict=True))
 
     before, after = outside(layer), outside(out)
@@ -177,7 +181,8 @@ def test_micro_level_drag_keeps_the_grids(city, layer):
             assert _errors(out, city).empty
             old = layer[layer["level"] == "grid"].geometry.to_numpy()
             new = out[out["level"] == "grid"].geometry.to_numpy()
-            assert all(shapely.to_wkb(p) == shapely.to_wkb(q) for p, q in zip(old, new, strict=True))
+            same = [shapely.to_wkb(p) == shapely.to_wkb(q) for p, q in zip(old, new, strict=True)]
+            assert all(same)
             assert not all(
                 shapely.equals(p, q) for p, q in zip(layer.geometry, out.geometry, strict=True)
             )
