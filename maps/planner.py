@@ -36,7 +36,7 @@ BARRIER_STYLE = {"color": "#333", "weight": 4, "opacity": 0.7}
 GRID_COLUMNS = ("code", "level", "parent_code", "households", "community_code", "locked", "status")
 TILE_LAYERS = ("grids", "micro_grids", "buildings")
 #: planner.js's helpers: grid names, tallies and labels; brush, lasso and session undo.
-PLANNER_SCRIPTS = ("planner_tally.js", "planner_tools.js")
+PLANNER_SCRIPTS = ("planner_tally.js", "planner_tools.js", "planner_compare.js")
 
 
 def bound_status(households: int, level: str, grid_bounds=GRID_BOUNDS, micro_bounds=MICRO_BOUNDS):
