@@ -588,7 +588,7 @@
       state.session.clear();
       clearBuildings();
       clearHandles();
-      tools.set(null);
+      stopTools();
       diffLayer.clearLayers();
       document.getElementById("diff").innerHTML = "";
     }
@@ -617,6 +617,7 @@
     }
 
     function showHandles(code) {
+      stopTools();
       var body = { community: state.community, level: state.level, codes: [code] };
       if (state.dirty) body.features = state.fc;
       return W.api("POST", "/api/grids/handles", body).then(function (r) {
@@ -1018,6 +1019,13 @@
       toggleTool("lasso", false);
     }, true);
 
+    function stopTools() {
+      tools.set(null);
+      document.querySelectorAll(".tools button").forEach(function (b) {
+        b.classList.remove("active");
+      });
+    }
+
     function snapshot() {
       return { fc: JSON.stringify(state.fc), problems: state.problems, dirty: state.dirty };
     }
@@ -1050,11 +1058,9 @@
     document.addEventListener("keydown", function (e) {
       if (/^(INPUT|SELECT|TEXTAREA)$/.test(e.target.tagName)) return;
       var key = e.key.toLowerCase();
-      if (e.key === "Escape" && tools.mode()) {
-        tools.set(null);
-        document.querySelectorAll(".tools button").forEach(function (b) {
-          b.classList.remove("active");
-        });
+      if (e.key === "Escape") {
+        stopTools();
+        clearHandles();
       } else if ((e.ctrlKey || e.metaKey) && key === "z") {
         e.preventDefault();
         sessionStep(e.shiftKey);
