@@ -572,9 +572,9 @@ def reshape(
     save: bool = False,
     base_version: int | None = None,
 ) -> EditResult:
-    """Drag a handle: every polygon of `level` with that corner moves it (edit.reshape)."""
+    """Drag a handle: every polygon of `level` with that corner moves it (edit.reshape_boundary)."""
     c = _open(session, community, save=save, base_version=base_version)
-    layer = edit.reshape(
+    layer = edit.reshape_boundary(
         _layer(c, features),
         c.buildings,
         level=level,

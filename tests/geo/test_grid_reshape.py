@@ -11,7 +11,7 @@ import shapely
 
 from data.synthetic import generate_city
 from geo.errors import InputError
-from geo.grids.edit import boundary_handles, reshape, validate_layer
+from geo.grids.edit import boundary_handles, reshape_boundary, validate_layer
 from geo.grids.generate import generate_grids
 
 UTM = "EPSG:32650"
@@ -67,7 +67,9 @@ def shared_drag(city, layer):
             for direction in DIRECTIONS:
                 to = _offset(x, y, metres, direction)
                 try:
-                    out = reshape(layer, city.buildings, level="grid", corner=(x, y), to=to)
+                    out = reshape_boundary(
+                        layer, city.buildings, level="grid", corner=(x, y), to=to
+                    )
                 except InputError:
                     continue
                 before = dict(zip(layer["code"], layer["households"], strict=True))
@@ -156,7 +158,7 @@ def test_boundary_handle_slides_along_the_boundary(city, layer):
         x, y = row.geometry.x, row.geometry.y
         for direction in DIRECTIONS:
             try:
-                out = reshape(layer, city.buildings, level="grid", corner=(x, y),
+                out = reshape_boundary(layer, city.buildings, level="grid", corner=(x, y),
                               to=_offset(x, y, 8, direction))  # fmt: skip
             except InputError:
                 continue
@@ -174,7 +176,7 @@ def test_micro_level_drag_keeps_the_grids(city, layer):
         x, y = row.geometry.x, row.geometry.y
         for direction in DIRECTIONS:
             try:
-                out = reshape(layer, city.buildings, level="micro", corner=(x, y),
+                out = reshape_boundary(layer, city.buildings, level="micro", corner=(x, y),
                               to=_offset(x, y, 6, direction))  # fmt: skip
             except InputError:
                 continue
@@ -196,12 +198,14 @@ def test_refusals_say_why_in_chinese_first(city, layer):
     x, y = inner.geometry.x, inner.geometry.y
     drag = {"level": "grid", "corner": (x, y)}
     with pytest.raises(InputError, match="不是可拖动的角点"):
-        reshape(layer, city.buildings, level="grid", corner=_offset(x, y, 3, (1, 0)), to=(x, y))
+        reshape_boundary(
+            layer, city.buildings, level="grid", corner=_offset(x, y, 3, (1, 0)), to=(x, y)
+        )
     # far across the neighbours: edges would cross
     with pytest.raises(InputError, match="交叉|消失"):
-        reshape(layer, city.buildings, **drag, to=_offset(x, y, 250, (1, 0)))
+        reshape_boundary(layer, city.buildings, **drag, to=_offset(x, y, 250, (1, 0)))
     with pytest.raises(InputError, match="边界"):
-        reshape(layer, city.buildings, **drag, to=(x + 0.05, y))
+        reshape_boundary(layer, city.buildings, **drag, to=(x + 0.05, y))
     edge = found[found["kind"] == "boundary"].iloc[0]
     ex, ey = edge.geometry.x, edge.geometry.y
     outline = shapely.Polygon(_outline(layer))
@@ -212,11 +216,11 @@ def test_refusals_say_why_in_chinese_first(city, layer):
         and outline.boundary.distance(shapely.Point(_offset(ex, ey, 60, d))) > 30 / 111_320
     )
     with pytest.raises(InputError, match="只能沿边界移动"):
-        reshape(layer, city.buildings, level="grid", corner=(ex, ey), to=away)
+        reshape_boundary(layer, city.buildings, level="grid", corner=(ex, ey), to=away)
     locked = list(inner.codes[:1])
     with pytest.raises(InputError, match="已锁定"):
-        reshape(layer, city.buildings, **drag, to=_offset(x, y, 5, (0, 1)), locked=locked)
+        reshape_boundary(layer, city.buildings, **drag, to=_offset(x, y, 5, (0, 1)), locked=locked)
     with pytest.raises(InputError, match="level"):
-        reshape(layer, city.buildings, level="street", corner=(x, y), to=(x, y))
+        reshape_boundary(layer, city.buildings, level="street", corner=(x, y), to=(x, y))
     with pytest.raises(InputError, match="经纬度"):
-        reshape(layer, city.buildings, **drag, to=(float("nan"), y))
+        reshape_boundary(layer, city.buildings, **drag, to=(float("nan"), y))

@@ -36,7 +36,7 @@ from geo.grids.edit.layer import LEVELS
 from geo.grids.edit.merge import merge_grids
 from geo.grids.edit.moves import SNAP_DEG, SNAP_M, move_buildings
 from geo.grids.edit.redivide import SPLIT_SLACK, regenerate, split_grid
-from geo.grids.edit.reshape import boundary_handles, reshape
+from geo.grids.edit.reshape import boundary_handles, reshape_boundary
 from geo.grids.edit.validate import (
     CODE_DIGITS,
     PROBLEM_COLUMNS,
@@ -62,7 +62,7 @@ __all__ = [
     "move_buildings",
     "recount",
     "regenerate",
-    "reshape",
+    "reshape_boundary",
     "split_grid",
     "validate_layer",
 ]

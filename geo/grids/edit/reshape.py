@@ -21,10 +21,12 @@ import shapely
 from geo.crs import WGS84, require_crs
 from geo.errors import InputError
 from geo.grids.edit.counts import _recounted
+from geo.grids.edit.geometry import _significant
 from geo.grids.edit.layer import _Layer
 from geo.grids.edit.moves import SNAP_DEG
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_buildings, _prepare_layer
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
+from geo.grids.tessellation import polygonal
 
 HANDLE_SIMPLIFY_M = 8.0  # corners of a shared edge that deviate less than this are no handles
 HANDLE_PICK_M = 0.5  # `corner` names the handle within this distance
@@ -97,7 +99,7 @@ def boundary_handles(
     )
 
 
-def reshape(
+def reshape_boundary(
     grids: gpd.GeoDataFrame,
     buildings: gpd.GeoDataFrame,
     *,
@@ -156,15 +158,19 @@ def reshape(
     moved = _displacement(handle, target, arcs, simplify_m)
     new = geoms.copy()
     lines = [_moved(arc.keys, moved) for arc in arcs]
-    _faces_into(new, rows, geoms, lines, layer, level)
+    _faces_into(new, rows, geoms, lines, layer, level, tolerance_m)
     if level == "grid" and len(layer.rows("micro")) and layer.top == "grid":
         micro = layer.rows("micro")
-        micro_arcs = _arcs(geoms, micro, _fixed_edges(layer, geoms, "micro"))
-        for arc in micro_arcs:
-            if not arc.fixed:
-                _stretch(arc.keys, moved)
-        inner = [_moved(arc.keys, moved) for arc in micro_arcs if not arc.fixed]
-        _faces_into(new, micro, geoms, lines + inner, layer, "micro")
+        on_grid = _fixed_edges(layer, geoms, "micro")
+        inner = [
+            arc.keys
+            for arc in _arcs(geoms, micro, on_grid)
+            if (min(arc.keys[:2]), max(arc.keys[:2])) not in on_grid
+        ]
+        for keys in inner:
+            _stretch(keys, moved)
+        inner_lines = [_moved(keys, moved) for keys in inner]
+        _faces_into(new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m)
     _require_nested(layer, new)
     changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
     _require_unlocked(layer, changed, locked)
@@ -432,8 +438,13 @@ def _stretch(keys: list[Key], moved: dict) -> None:
             moved[keys[j]] = (keys[j][0] + d[0], keys[j][1] + d[1])
 
 
-def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str) -> None:
-    """The faces of `lines`, each given to the polygon of `rows` it overlaps most."""
+def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) -> None:
+    """The faces of `lines`, each given to the polygon of `rows` it overlaps most.
+
+    Faces that overlap none stay gaps (as they were); faces too small or thin to matter (as the
+    validator judges them: the seams of a layer drawn to rounding) join the polygon they overlap
+    most without counting as a part.
+    """
     crossing = "边界会与其他边界交叉或越过其他角点 (an edge would cross another edge or corner)"
     linework = shapely.multilinestrings(lines)
     noded = shapely.node(linework)
@@ -450,18 +461,24 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str) -> None:
         if len(hits):
             areas = shapely.area(shapely.intersection(old[hits], face))
             owner[f] = hits[int(np.argmax(areas))] if areas.max() > 0 else -1
-    parts = shapely.get_num_geometries(old)
-    got = np.bincount(owner[owner >= 0], minlength=len(rows))
+    scale = _scale(shapely.get_coordinates(faces[:1])[:, 1].mean()) if len(faces) else 1.0
+    big = _significant(shapely.transform(faces, lambda xy: xy * scale), tol)
+    got = np.bincount(owner[(owner >= 0) & big], minlength=len(rows))
     word = "微网格" if level == "micro" else "网格"
     if (got == 0).any():
         gone = ", ".join(str(layer.code[rows[k]]) for k in np.flatnonzero(got == 0)[:3])
         msg = f"这样拖动会使{word} {gone} 消失或无效 (the drag would make {gone} vanish)"
         raise InputError(msg)
-    if (got != parts).any() or (owner < 0).any():
+    if (got != shapely.get_num_geometries(old)).any():
         raise InputError(crossing)
     for k, r in enumerate(rows):
         mine = faces[owner == k]
-        new[r] = mine[0] if len(mine) == 1 else shapely.MultiPolygon(list(mine))
+        if len(mine) == 1:
+            new[r] = mine[0]
+        elif (owner == k).sum() == got[k]:
+            new[r] = shapely.MultiPolygon(list(mine))
+        else:
+            new[r] = polygonal(shapely.union_all(mine))
 
 
 def _require_nested(layer: _Layer, new: np.ndarray) -> None:
