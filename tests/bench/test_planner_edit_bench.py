@@ -4,30 +4,27 @@ figure; no timing is asserted."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 
+from api.settings import get_settings
 from bench import planner_edit as bench
+from tests.bench import test_maps_bench  # noqa: F401 - its chromium check skips (CI: fails) this too
 from tests.conftest import load_gridded_city
 
-if not Path(bench.CHROMIUM).exists():  # pragma: no cover - set-up installs chromium
-    if os.environ.get("CI"):  # never skipped in CI: a missing browser is a set-up failure
-        pytest.fail("needs /usr/bin/chromium (./dev.sh setup)", pytrace=False)
-    pytest.skip("needs /usr/bin/chromium (./dev.sh setup)", allow_module_level=True)
 
-
-def test_editor_benchmark_runs_on_the_community_city(db_url, monkeypatch):
+@pytest.fixture
+def city(db_url, monkeypatch):
+    """The gridded community; bench.serve's settings (no base tiles or rate limits) undone
+    afterwards."""
     load_gridded_city(db_url)
-    monkeypatch.setenv("WANGGE_TILE_URL", "none")  # bench.serve sets both; undone afterwards
-    monkeypatch.setenv("WANGGE_RATE_LIMIT", "false")
-    try:
-        result = bench.measure(db_url, dataset="synthetic", runs=2, pages=1, log=lambda _: None)
-    finally:
-        from api.settings import get_settings
+    for name in ("WANGGE_TILE_URL", "WANGGE_RATE_LIMIT"):
+        monkeypatch.setenv(name, "none" if name.endswith("URL") else "false")
+    yield db_url
+    get_settings.cache_clear()
 
-        get_settings.cache_clear()
+
+def test_editor_benchmark_runs_on_the_community_city(city):
+    result = bench.measure(city, dataset="synthetic", runs=2, pages=1, log=lambda _: None)
     assert result["community"] == "990101001001" and result["grids"] >= 5
     edits = result["edits"]
     assert {"move", "split", "merge", "validate", "reshape"} <= set(edits)
