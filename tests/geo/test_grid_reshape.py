@@ -224,3 +224,26 @@ def test_refusals_say_why_in_chinese_first(city, layer):
         reshape_boundary(layer, city.buildings, level="street", corner=(x, y), to=(x, y))
     with pytest.raises(InputError, match="经纬度"):
         reshape_boundary(layer, city.buildings, **drag, to=(float("nan"), y))
+
+
+def test_every_accepted_drag_leaves_a_layer_without_errors(city, layer):
+    """Seeded drags of 10–25 m, also over micro-grid corners (the micro-grids are then cut to
+    their grid's new polygon): refused, or valid."""
+    rng = np.random.default_rng(7)
+    found = boundary_handles(layer, level="grid")
+    accepted = 0
+    for k in rng.choice(len(found), size=12, replace=False):
+        point = found.geometry.iloc[k]
+        angle = rng.uniform(0, 2 * np.pi)
+        to = _offset(point.x, point.y, rng.uniform(10, 25), (np.cos(angle), np.sin(angle)))
+        try:
+            out = reshape_boundary(
+                layer, city.buildings, level="grid", corner=(point.x, point.y), to=to
+            )
+        except InputError as refused:
+            assert str(refused)[0] > "\u4e00"  # the reason starts in Chinese
+            continue
+        accepted += 1
+        errors = _errors(out, city)
+        assert errors.empty, errors["message"].tolist()
+    assert accepted >= 6

@@ -21,7 +21,7 @@ import shapely
 from geo.crs import WGS84, require_crs
 from geo.errors import InputError
 from geo.grids.edit.counts import _recounted
-from geo.grids.edit.geometry import _significant
+from geo.grids.edit.geometry import _parts, _significant
 from geo.grids.edit.layer import _Layer
 from geo.grids.edit.moves import SNAP_DEG
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_buildings, _prepare_layer
@@ -33,6 +33,7 @@ HANDLE_PICK_M = 0.5  # `corner` names the handle within this distance
 SLIDE_M = 15.0  # a handle on a fixed line is dragged along it when this close, else refused
 SNAP_VERTEX_M = 0.05  # a slid corner this close to a vertex of the fixed line lands on it
 M_PER_DEG = 111_320.0
+CLIP_GRID_DEG = 1e-9  # micro-grids cut by a moved grid edge are rounded to this (0.1 mm)
 HANDLE_KINDS = ("junction", "corner", "boundary")
 
 Key = tuple[float, float]
@@ -170,7 +171,10 @@ def reshape_boundary(
         for keys in inner:
             _stretch(keys, moved)
         inner_lines = [_moved(keys, moved) for keys in inner]
-        _faces_into(new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m)
+        try:
+            _faces_into(new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m)
+        except InputError:  # the edge swept over micro corners: cut and hand over instead
+            _clip_micro(layer, geoms, new)
     _require_nested(layer, new)
     changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
     _require_unlocked(layer, changed, locked)
@@ -479,6 +483,33 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) 
             new[r] = shapely.MultiPolygon(list(mine))
         else:
             new[r] = polygonal(shapely.union_all(mine))
+
+
+def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
+    """Micro-grids of each changed grid cut to its new polygon; land the grid gained goes to its
+    micro-grid sharing the longest edge with it."""
+    micro = layer.rows("micro")
+    for g in layer.rows("grid"):
+        if shapely.equals(new[g], geoms[g]):
+            continue
+        mine = micro[layer.parent[micro] == layer.code[g]]
+        for m in mine:
+            new[m] = polygonal(shapely.intersection(geoms[m], new[g]))
+        gone = [layer.code[m] for m in mine if shapely.is_empty(new[m])]
+        if gone:
+            msg = (
+                f"这样拖动会使微网格 {', '.join(gone[:3])} 消失，请拖得近一些 "
+                f"(the drag would make micro-grid {', '.join(gone[:3])} vanish; drag less far)"
+            )
+            raise InputError(msg)
+        gained = shapely.difference(new[g], shapely.union_all(new[mine]))
+        for part in _parts(gained):
+            near = shapely.buffer(part, SNAP_DEG)
+            shared = shapely.length(shapely.intersection(shapely.boundary(new[mine]), near))
+            m = mine[int(np.argmax(shared))]
+            new[m] = polygonal(shapely.union(new[m], part))
+        # overlay leaves spikes a hair wide that turn invalid once projected
+        new[mine] = shapely.set_precision(new[mine], CLIP_GRID_DEG)
 
 
 def _require_nested(layer: _Layer, new: np.ndarray) -> None:
