@@ -930,12 +930,19 @@
       table.show(rows);
       labels.show(rows);
       W.planner.tallyMs = performance.now() - t0;
-      if (to) {
-        var moved = rows.filter(function (r) {
-          return r.code === to;
-        })[0];
-        var gained = moved ? moved.households - moved.before : 0;
-        editState(T("pending_move", { grid: name(to), n: chosen.size, h: gained }));
+      var moving = 0, gained = 0, owner = to ? ownerOf(state.level) : {};
+      chosen.forEach(function (id) {
+        if (to && owner[id] && owner[id] !== to) moving += 1;
+      });
+      rows.forEach(function (r) {
+        if (r.code === to) gained = r.households - r.before;
+      });
+      if (moving) {
+        editState(T("pending_move", { grid: name(to), n: moving, h: gained }));
+        state.pendingShown = true;
+      } else if (state.pendingShown) { // the pending line goes once nothing is pending
+        state.pendingShown = false;
+        editState(chosen.size ? T("buildings_selected") + ": " + chosen.size : null);
       }
     }
     map.on("moveend", refreshTally);

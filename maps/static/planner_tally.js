@@ -9,6 +9,7 @@
   P.gridName = function (config, code) {
     if (!code) return "";
     var community = config.communities[code.slice(0, 12)] || code.slice(0, 12);
+    community = community.replace(/(居民委员会|居委会)$/, ""); // 大行宫社区居委会 → 大行宫社区
     var grid = W.T("grid_name", { community: community, n: parseInt(code.slice(12, 15), 10) });
     if (code.length <= 15) return grid;
     return W.T("micro_name", { grid: grid, n: parseInt(code.slice(15), 10) });
