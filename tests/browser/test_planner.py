@@ -3,6 +3,8 @@ as a new version, and a bad redraw shows its problems on the map and is refused.
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import shapely
 from shapely.geometry import shape
@@ -156,6 +158,19 @@ def test_planner_redraws_a_boundary_and_saves_a_new_version(live_server, page):
     assert "第 2 版" in history_text
     for label in ("版本", "时间", "操作人", "变化"):
         assert label in history_text
+    # the diff names the grids (codes stay in the details) and goes with the undo
+    p.click("#history-list button")
+    p.wait_for_function("document.getElementById('diff').textContent.length > 0")
+    diff = p.locator("#diff").inner_text()
+    assert "瑞祥社区第" in diff and "第 1 版 → 当前" in diff, diff
+    assert not re.search(r"\d{15}", diff)
+    assert p.evaluate("wangge.planner.diffLayer.getLayers().length") >= 1
+    p.click("#btn-undo")
+    p.wait_for_function(
+        "document.getElementById('status').textContent.includes('第 3 版')", timeout=20_000
+    )
+    assert p.locator("#diff").inner_text() == ""
+    assert p.evaluate("wangge.planner.diffLayer.getLayers().length") == 0
 
 
 def test_planner_sees_the_problems_of_a_bad_draft_and_cannot_save_it(live_server, page):

@@ -4,6 +4,8 @@ stale left after discarding."""
 
 from __future__ import annotations
 
+import re
+
 from tests.browser.conftest import wait_drawn
 from tests.browser.test_planner import COMMUNITY, grid_layer, sign_in
 
@@ -77,6 +79,12 @@ def test_a_sequence_of_brush_strokes_with_live_tallies_undo_and_redo(live_server
     p.click("#btn-brush")
     p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
     assert "涂抹" in p.locator("#status").inner_text()
+    # labels of the households on the map at close zoom, the table sortable
+    labels = p.locator(".grid-label").all_inner_texts()
+    assert labels and all(re.fullmatch(r"\d+", t) for t in labels)
+    p.click("#tally-table th[data-key=households]")
+    shown = [int(t) for t in p.locator("#tally-table tbody td:nth-child(2)").all_inner_texts()]
+    assert shown == sorted(shown) and len(shown) >= 2
     start = p.evaluate(HOUSEHOLDS)
     steps = [start]
     for _ in range(3):  # three strokes, each confirmed by the server as the browser predicted
