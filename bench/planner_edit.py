@@ -188,32 +188,33 @@ def reshape_plan(client: httpx.Client, community: str, runs: int) -> list[tuple[
 
 
 def time_edits(base: str, token: str, community: str, runs: int, *, log=print) -> dict:
+    """Per edit: p50/p95/max ms, how many answers were 4xx (`refused`, with the first reason)
+    or a layer with errors (`not_ok`), and one answer's size plain and gzipped."""
     headers = {"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"}
     with httpx.Client(base_url=base, headers=headers, timeout=120) as client:
         plan = edit_plan(client, community, runs)
         validate = next(body for edit, _, body in plan if edit == "validate")
         timed(client, "POST", "/api/grids/validate", json=validate)  # warm-up, not counted
-        times: dict[str, list[float]] = {}
-        refused: dict[str, int] = {}
-        sizes: dict[str, tuple[int, int]] = {}
+        results: dict[str, dict] = {}
         for edit, path, body in plan:
             ms, response = timed(client, "POST", path, json=body)
-            times.setdefault(edit, []).append(ms)
+            r = results.setdefault(edit, {"times": [], "refused": 0, "not_ok": 0, "why": ""})
+            r["times"].append(ms)
             if response.status_code >= 500:
                 msg = f"{edit}: HTTP {response.status_code} {response.text[:200]}"
                 raise RuntimeError(msg)
-            if response.status_code != 200 or not response.json().get("ok", True):
-                refused[edit] = refused.get(edit, 0) + 1
-            if edit not in sizes and response.status_code == 200:
-                raw = response.content
-                sizes[edit] = (len(raw), len(gzip.compress(raw, 6)))
-    results = {}
-    for edit, values in times.items():
-        results[edit] = summary(values) | {"refused": refused.get(edit, 0),
-                                           "bytes": sizes.get(edit, (0, 0))}  # fmt: skip
-        s = results[edit]
-        log(f"{edit:9s} p50 {s['p50']:6.0f} ms  p95 {s['p95']:6.0f} ms  max {s['max']:6.0f} ms "
-            f"(n={s['n']}, refused or not ok {s['refused']})")  # fmt: skip
+            if response.status_code != 200:
+                r["refused"] += 1
+                r["why"] = r["why"] or str(response.json().get("detail"))[:160]
+                continue
+            r["not_ok"] += not response.json().get("ok", True)
+            if "bytes" not in r:
+                r["bytes"] = (len(response.content), len(gzip.compress(response.content, 6)))
+    for edit, r in results.items():
+        r |= summary(r.pop("times"))
+        r.setdefault("bytes", (0, 0))
+        log(f"{edit:9s} p50 {r['p50']:6.0f} ms  p95 {r['p95']:6.0f} ms  max {r['max']:6.0f} ms "
+            f"(n={r['n']}, 4xx {r['refused']}, not ok {r['not_ok']}) {r['why']}")  # fmt: skip
     return results
 
 
@@ -274,7 +275,7 @@ def markdown(results: list[dict]) -> str:
         if "edits" in r:
             lines += [
                 f"| edit (preview) | n | p50 | p95 | max | p95 ≤ {TARGET_EDIT_P95_MS} ms "
-                "| not ok / refused | answer plain → gzip |",
+                "| 4xx / with errors | answer plain → gzip |",
                 "|---|---|---|---|---|---|---|---|",
             ]
             for edit, s in r["edits"].items():
@@ -283,7 +284,7 @@ def markdown(results: list[dict]) -> str:
                 ok = "yes" if s["p95"] <= TARGET_EDIT_P95_MS else "**no**"
                 lines.append(
                     f"| {edit} | {s['n']} | {s['p50']:,.0f} ms | {s['p95']:,.0f} ms | "
-                    f"{s['max']:,.0f} ms | {ok} | {s['refused']} | {ratio} |"
+                    f"{s['max']:,.0f} ms | {ok} | {s['refused']} / {s['not_ok']} | {ratio} |"
                 )
             lines.append("")
         target = TARGET_DRAWN_MS["xuanwu" if r["dataset"] == "xuanwu" else "synthetic"]
