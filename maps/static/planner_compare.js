@@ -17,7 +17,8 @@
   var STYLE = {
     a: { color: "#555", weight: 2, fill: false, dashArray: "5 4" },
     b: { color: "#7b2cbf", weight: 2.5, fillColor: "#7b2cbf", fillOpacity: 0.05 },
-    boundary: { color: "#e8590c", weight: 1, fillColor: "#ff922b", fillOpacity: 0.6 },
+    // cyan and magenta: apart from the households scale and the problems' red and amber
+    boundary: { color: "#0b7285", weight: 1, fillColor: "#22b8cf", fillOpacity: 0.55 },
     building: { color: "#555", weight: 0.6, fillColor: "#9a9a9a", fillOpacity: 0.6 },
     moved: { radius: 6, color: "#c2255c", weight: 2, fillColor: "#ffd43b", fillOpacity: 1 },
   };
@@ -33,6 +34,11 @@
     function community() {
       var s = planner && planner.state;
       return (s && s.community) || config.selected.community || null;
+    }
+
+    function swatch(css) {
+      return W.el("span", { style: "display:inline-block;width:12px;height:12px;margin-right:3px;" +
+        "vertical-align:middle;box-sizing:border-box;" + css });
     }
 
     function option(value, label) {
@@ -64,6 +70,13 @@
             onclick: close }),
         ]),
         W.el("p", { id: "compare-summary", class: "hint" }),
+        W.el("p", { id: "compare-legend", class: "hint" }, [
+          swatch("border:2px dashed " + STYLE.a.color), T("cmp_layer_a") + "　",
+          swatch("border:2px solid " + STYLE.b.color), T("cmp_layer_b") + "　",
+          swatch("background:" + STYLE.boundary.fillColor), T("cmp_changed_land") + "　",
+          swatch("border-radius:50%;border:2px solid " + STYLE.moved.color + ";background:" +
+            STYLE.moved.fillColor), T("cmp_moved_building"),
+        ]),
         W.el("table", { id: "compare-table", class: "numbers" }),
         W.el("ul", { id: "compare-moved" }),
         W.el("h2", { text: T("cmp_files") }),
