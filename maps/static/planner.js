@@ -163,6 +163,16 @@
       order();
     }
 
+    // vector tiles take the level's styles on their next drawing
+    function restyleTiles() {
+      ["grids", "micro_grids"].forEach(function (k) {
+        var layer = layers[k];
+        if (!layer || !layer.options || !layer.options.vectorTileLayerStyles) return;
+        layer.options.vectorTileLayerStyles[k] = tileStyle;
+        layer.redraw();
+      });
+    }
+
     // the level shown lies on top, so its polygons take the clicks
     function order() {
       var top = state.level === "micro" ? "micro_grids" : "grids";
@@ -179,6 +189,7 @@
         if (!input.checked) return;
         state.level = input.value;
         state.selection = [];
+        restyleTiles();
         restyle();
         showInfo(null);
         refreshTally();

@@ -241,3 +241,19 @@ def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page
         "(code) => wangge.planner.state.selection[0].startsWith(code)", arg=other, timeout=5000
     )
     assert "#f5b800" not in p.evaluate(colours, [layer, selected])  # the old one is plain again
+    # the micro level on tiles: grids drawn as outlines, a click selects a micro-grid
+    p.check("#level input[value=micro]")
+    p.wait_for_function(
+        "Object.values(wangge.layers.grids._vectorTiles).every(t => Object.values(t._features)"
+        ".every(f => f.feature.options.fill === false))"
+        " && Object.values(wangge.layers.micro_grids._vectorTiles).length > 0",
+        timeout=10_000,
+    )
+    p.mouse.click(*pixel(p, *open_spot(live_server, code)))
+    p.wait_for_function(
+        "code => wangge.planner.state.selection.length === 1"
+        " && wangge.planner.state.selection[0].startsWith(code)"
+        " && wangge.planner.state.selection[0].length === 18",
+        arg=code,
+        timeout=5000,
+    )
