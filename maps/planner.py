@@ -310,9 +310,9 @@ def _panel(areas: Sequence[Mapping], selected: Mapping, lang: str) -> str:
     </div>
     <p id="edit-state" class="hint">{t("no_changes")}</p>
   </section>
+  <section id="problems"><h2>{t("problems")}</h2><ul id="problem-list"></ul></section>
   <section id="tally"><h2>{t("tally")}</h2><p class="hint">{t("tally_hint")}</p>
     <table id="tally-table" class="tally"></table></section>
-  <section id="problems"><h2>{t("problems")}</h2><ul id="problem-list"></ul></section>
   <section id="history"><h2>{t("history")}</h2><ul id="history-list"></ul>
     <div id="diff"></div></section>
   <div id="status" role="status" aria-live="polite"></div>

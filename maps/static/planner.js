@@ -566,9 +566,9 @@
         base_version: state.baseVersion,
       }).then(function (r) {
         if (!guard(r)) return r;
-        if (!r.ok) {
-          if (r.data && r.data.problems) showProblems(r.data.problems);
-          W.status(T("save_refused") + W.detail(r), "error");
+        if (!r.ok) { // with problems: their count, the list has the details
+          var errors = r.data && r.data.problems ? showProblems(r.data.problems) : 0;
+          W.status(T("save_refused") + (errors ? T("see_problems", { n: errors }) : W.detail(r)), "error");
           return r;
         }
         state.baseVersion = r.data.version;
