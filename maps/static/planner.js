@@ -1,5 +1,7 @@
-/* Planner page: select grids, edit one community's layer through /api/grids/*, show the
-   problems on the map before saving, history with a diff, undo. */
+/* Planner page: select grids at the level shown, edit one community's layer through
+   /api/grids/* (moves by click, brush and lasso, boundary handles, split, merge …), live tallies
+   before the server answers (planner_tally.js), undo/redo inside the session (planner_tools.js),
+   the validator's problems on the map before saving, labelled history with a diff, undo. */
 (function () {
   "use strict";
   var W = window.wangge;
@@ -71,7 +73,7 @@
       e.toolbar.actions.save = { title: T("draw_save_title"), text: T("draw_save") };
       e.toolbar.actions.cancel = { title: T("draw_cancel_title"), text: T("draw_cancel") };
       e.toolbar.actions.clearAll = { title: T("draw_clear_title"), text: T("draw_clear") };
-      e.toolbar.buttons = { edit: T("draw_edit_tip"), editDisabled: T("draw_remove_none"),
+      e.toolbar.buttons = { edit: T("draw_edit_tip"), editDisabled: T("draw_edit_none"),
         remove: T("draw_remove"), removeDisabled: T("draw_remove_none") };
       e.handlers.edit.tooltip = { text: T("draw_edit_tip"), subtext: T("draw_edit_sub") };
       e.handlers.remove.tooltip = { text: T("draw_remove_tip") };
