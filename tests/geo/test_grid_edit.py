@@ -113,7 +113,7 @@ def test_overlap_is_reported_where_it_is():
     where = _local(row.geometry)
     assert where.area == pytest.approx(1000, rel=1e-3)
     assert np.allclose(where.bounds, (90, 0, 100, 100), atol=0.01)
-    assert "1,000.0 m²" in row.message
+    assert "1,000.0 m²" in row.message_en
 
 
 def test_building_in_two_grids_is_reported_at_its_point():
@@ -122,7 +122,7 @@ def test_building_in_two_grids_is_reported_at_its_point():
     problems = validate_layer(grids, buildings, _boundary())
     row = _only(problems, "building_in_two_grids")
     assert {row.code, row.other_code} == {A, B}
-    assert "b4" in row.message
+    assert "b4" in row.message_en
     assert _local(row.geometry).distance(shapely.Point(95, 50)) < 0.01
 
 
@@ -133,9 +133,9 @@ def test_gap_and_building_left_out():
     gap = _only(problems, "gap")
     assert gap.code is None
     assert np.allclose(_local(gap.geometry).bounds, (90, 0, 100, 100), atol=0.01)
-    assert "1,000.0 m²" in gap.message and COMMUNITY in gap.message
+    assert "1,000.0 m²" in gap.message_en and COMMUNITY in gap.message_en
     left = _only(problems, "building_left_out")
-    assert "b4" in left.message and "12 households" in left.message
+    assert "b4" in left.message_en and "12 households" in left.message_en
     assert _local(left.geometry).distance(shapely.Point(95, 50)) < 0.01
 
 
@@ -158,7 +158,7 @@ def test_multipolygon_grid_is_not_contiguous_with_its_stray_part():
     row = _only(problems, "not_contiguous")
     assert row.code == A and row.severity == "error"
     assert np.allclose(_local(row.geometry).bounds, (0, 70, 100, 100), atol=0.01)
-    assert "2 separate parts" in row.message
+    assert "2 separate parts" in row.message_en
 
 
 def test_polygon_touching_itself_at_a_point():
@@ -168,7 +168,7 @@ def test_polygon_touching_itself_at_a_point():
     problems = validate_layer(grids, _buildings(), _boundary(), grid_bounds=(1, 1000))
     assert {"invalid_geometry", "not_contiguous", "gap"} <= _kinds(problems)
     invalid = _only(problems, "invalid_geometry")
-    assert invalid.code == A and "Self-intersection" in invalid.message
+    assert invalid.code == A and "Self-intersection" in invalid.message_en
     assert _local(invalid.geometry).distance(shapely.Point(50, 50)) < 0.01
 
 
@@ -177,7 +177,7 @@ def test_self_intersecting_grid_is_invalid_with_its_crossing():
     grids = _grids((A, bowtie), (B, box(100, 0, 200, 100)))
     problems = validate_layer(grids, _buildings(), _boundary(), grid_bounds=(1, 1000))
     invalid = _only(problems, "invalid_geometry")
-    assert "Self-intersection" in invalid.message
+    assert "Self-intersection" in invalid.message_en
     assert _local(invalid.geometry).distance(shapely.Point(50, 50)) < 0.01
 
 
@@ -191,17 +191,17 @@ def test_grid_outside_the_boundary():
 def test_bad_and_duplicate_codes():
     grids = _grids(("12345", box(0, 0, 100, 100), "grid"), (B, box(100, 0, 200, 100)))
     problems = validate_layer(grids, _buildings(), _boundary())
-    assert "not 15 digits" in _only(problems, "code_invalid").message
+    assert "not 15 digits" in _only(problems, "code_invalid").message_en
 
     grids = _grids((B, box(0, 0, 100, 100)), (B, box(100, 0, 200, 100)))
     row = _only(validate_layer(grids, _buildings(), _boundary()), "code_duplicate")
-    assert row.code == B and "2 rows" in row.message
+    assert row.code == B and "2 rows" in row.message_en
     assert _local(row.geometry).area == pytest.approx(20_000, rel=1e-6)
 
     other = "990101001002001"  # another community's prefix
     grids = _grids((other, box(0, 0, 100, 100)), (B, box(100, 0, 200, 100)))
     row = _only(validate_layer(grids, _buildings(), _boundary()), "code_invalid")
-    assert row.code == other and COMMUNITY in row.message
+    assert row.code == other and COMMUNITY in row.message_en
 
 
 def _nested(**changes) -> gpd.GeoDataFrame:
@@ -235,7 +235,7 @@ def test_micro_with_missing_parent_and_bad_micro_codes():
     grids = _nested(**{A + "002": (orphan, box(50, 0, 100, 100))})
     problems = validate_layer(grids, _buildings(), _boundary(), micro_bounds=(1, 500))
     row = _only(problems, "micro_not_nested")
-    assert row.code == orphan and "not in the layer" in row.message
+    assert row.code == orphan and "not in the layer" in row.message_en
     gap = problems[problems["kind"] == "gap"]
     assert list(gap["code"]) == [A]  # half of A lies in none of its micro-grids
     assert np.allclose(_local(gap.geometry.iloc[0]).bounds, (50, 0, 100, 100), atol=0.01)
@@ -245,7 +245,7 @@ def test_micro_with_missing_parent_and_bad_micro_codes():
         _nested(**{A + "002": wrong}), _buildings(), _boundary(), micro_bounds=(1, 500)
     )
     row = _only(problems, "code_invalid")
-    assert row.code == B + "002" and "parent" in row.message
+    assert row.code == B + "002" and "parent" in row.message_en
 
 
 def test_micro_sum_mismatch_from_recorded_households():
@@ -253,7 +253,7 @@ def test_micro_sum_mismatch_from_recorded_households():
     grids["households"] = [350, 400, 200, 100, 400]
     problems = validate_layer(grids, _buildings(), _boundary(), micro_bounds=(1, 500))
     row = _only(problems, "micro_sum_mismatch")
-    assert row.code == A and "300" in row.message and "350" in row.message
+    assert row.code == A and "300" in row.message_en and "350" in row.message_en
     assert "households_stale" in _kinds(problems)  # A2 records 100, holds 150
 
 
@@ -261,8 +261,8 @@ def test_out_of_bounds_counts_from_buildings_and_flags_estimates():
     problems = validate_layer(_two_grids(), _buildings(), _boundary(), grid_bounds=(400, 500))
     row = _only(problems, "households_out_of_bounds")
     assert row.code == A and row.severity == "warning"
-    assert "350 households" in row.message and "fewer than the minimum 400" in row.message
-    assert "1 of them with estimated households" in row.message
+    assert "350 households" in row.message_en and "fewer than the minimum 400" in row.message_en
+    assert "1 of them with estimated households" in row.message_en
 
 
 def test_problem_kinds_are_known_and_errors_come_first():

@@ -2,8 +2,11 @@
 
 - :func:`validate_layer` lists every problem of a layer, one row each, with where it is.
 - :func:`recount` brings households and members up to date after an edit.
-- :func:`move_buildings` hands buildings, with their land, from their grid to a neighbour.
+- :func:`move_buildings` hands buildings, with their land, from their grid to a neighbour; the
+  micro-grids of the grids involved are drawn anew, and a move that would cut a grid in two
+  takes less land or is refused.
 - :func:`regenerate` redivides everything except the locked grids.
+- :func:`repair_layer` brings a broken layer back to one without errors, with few changes.
 - :func:`split_grid` redivides one grid; :func:`merge_grids` joins neighbouring grids.
 
 All take and return EPSG:4326 frames; areas and lengths are measured in the UTM zone. Polygons are
@@ -36,6 +39,7 @@ from geo.grids.edit.layer import LEVELS
 from geo.grids.edit.merge import merge_grids
 from geo.grids.edit.moves import SNAP_DEG, SNAP_M, move_buildings
 from geo.grids.edit.redivide import SPLIT_SLACK, regenerate, split_grid
+from geo.grids.edit.repair import repair_layer
 from geo.grids.edit.reshape import boundary_handles, reshape_boundary
 from geo.grids.edit.validate import (
     CODE_DIGITS,
@@ -62,6 +66,7 @@ __all__ = [
     "move_buildings",
     "recount",
     "regenerate",
+    "repair_layer",
     "reshape_boundary",
     "split_grid",
     "validate_layer",

@@ -12,6 +12,7 @@ from geo.grids.edit.layer import _Layer
 from geo.grids.tessellation import polygonal
 
 QUAD_SEGS = 2  # erosion needs no round corners: a coarser arc only widens the search
+PINCH_M = 0.002  # a polygon repaired after an edit is closed by this much (pinches open up)
 
 
 def _parts(geom) -> np.ndarray:
@@ -54,3 +55,22 @@ def _to_metric(geoms: list, crs: CRS) -> np.ndarray:
     if not len(geoms):
         return np.empty(0, dtype=object)
     return gpd.GeoSeries(list(geoms), crs=WGS84).to_crs(crs).to_numpy()
+
+
+def _valid_metric(geom84, crs):
+    """`geom84`, or where it or its projection is not valid (a hairline spike or a pinch folds
+    over once projected), the projection repaired, pinches opened, back in lon/lat."""
+    if geom84.is_empty:
+        return geom84
+    metric = _to_metric([geom84], crs)[0]
+    if shapely.is_valid(metric) and shapely.is_valid(geom84):
+        return geom84
+    fixed = polygonal(shapely.make_valid(metric))
+    fixed = shapely.buffer(shapely.buffer(fixed, PINCH_M, join_style="mitre"), -PINCH_M,
+                           join_style="mitre")  # fmt: skip
+    parts = _parts(fixed)
+    if len(parts) > 1:  # the fold's crumbs
+        parts = parts[shapely.area(parts) >= 0.01 * shapely.area(parts).max()]
+    fixed = parts[0] if len(parts) == 1 else shapely.MultiPolygon(list(parts))
+    out = _to84([fixed], crs)[0]
+    return out if shapely.is_valid(out) else polygonal(shapely.make_valid(out))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -10,6 +10,7 @@ import pandas as pd
 from pyproj import CRS
 
 from geo.errors import InputError
+from geo.grids.edit.messages import refusal
 
 LEVELS = ("grid", "micro")
 
@@ -27,6 +28,11 @@ class _Layer:
     level: np.ndarray  # 'grid' or 'micro'
     parent: np.ndarray  # str or None
     top: str  # 'grid', or 'micro' for a layer of micro-grids only
+    names: dict[str, str] = field(default_factory=dict)  # community code -> name, when known
+
+    def community_name(self, i: int) -> str | None:
+        code = self.code[i]
+        return self.names.get(code[:12]) if code else None
 
     def rows(self, level: str) -> np.ndarray:
         return np.flatnonzero(self.level == level)
@@ -46,11 +52,9 @@ class _Layer:
     def find(self, code: str, *, what: str = "grid") -> int:
         hits = np.flatnonzero(self.code == str(code))
         if len(hits) == 0:
-            msg = f"no {what} with code {code!r} in the layer ({len(self.code)} rows)"
-            raise InputError(msg)
+            raise InputError(refusal("unknown_code", code=code, n=len(self.code)))
         if len(hits) > 1:
-            msg = f"code {code!r} is used by {len(hits)} rows; fix the duplicate first"
-            raise InputError(msg)
+            raise InputError(refusal("duplicate_code", code=code, n=len(hits)))
         return int(hits[0])
 
 

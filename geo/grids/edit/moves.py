@@ -10,10 +10,13 @@ import shapely
 
 from geo.crs import WGS84
 from geo.errors import InputError
+from geo.grids.edit.connect import bridge_to_target, keep_sources_whole
 from geo.grids.edit.counts import _recounted
-from geo.grids.edit.geometry import _geoms84, _parts, _to84, _to_metric
+from geo.grids.edit.geometry import _geoms84, _parts, _to84, _to_metric, _valid_metric
 from geo.grids.edit.holdings import _holdings
 from geo.grids.edit.layer import _Area, _Buildings, _Layer, _name
+from geo.grids.edit.messages import WORDS, grid_name, refusal
+from geo.grids.edit.nesting import redivide_micro
 from geo.grids.edit.prepare import (
     _prepare_inputs,
     _prepare_layer,
@@ -89,7 +92,8 @@ def move_buildings(
     for bi in moved:
         held = rows[hold.grid[hold.building == bi]]
         if len(held) == 0:
-            msg = f"building {b.ids[bi]} is in no {level}; draw a grid over it first"
+            word, word_en = WORDS[level]
+            msg = refusal("building_in_no_grid", building=b.ids[bi], word=word, word_en=word_en)
             raise InputError(msg)
         held = [int(s) for s in held if s != target]
         if held:
@@ -100,15 +104,16 @@ def move_buildings(
              if layer.parent[s] != layer.parent[target]}
         )  # fmt: skip
         if strays:
-            msg = (
-                f"micro-grid moves stay inside one grid: {', '.join(strays)} are not in grid "
-                f"{layer.parent[target]}; move the buildings at grid level first"
-            )
+            parent = layer.parent[target]
+            msg = refusal(
+                "micro_between_grids", strays="、".join(strays),
+                grid=grid_name(parent, "grid"), parent=parent,
+            )  # fmt: skip
             raise InputError(msg)
     if not sources:
         return grids.copy()
 
-    cells = _land_cells(b, list(sources), area, roads, crs)
+    cells = _land_cells(b, list(sources), area, roads, crs, home=layer.geom[target])
     # the land each source gives up, in lon/lat so untouched edges keep their coordinates
     geom84 = _geoms84(layer)
     cells84 = dict(zip(cells, _to84(list(cells.values()), crs), strict=True))
@@ -120,43 +125,54 @@ def move_buildings(
                 pieces.append((bi, s, _snapped(land, geom84[s])))
     if not pieces:
         return grids.copy()
+    pieces = bridge_to_target(layer, b, geom84, target, pieces, set(sources))
     _require_adjacent(layer, target, pieces, b, crs)
+    keeps = {
+        s: np.setdiff1d(hold.building[rows[hold.grid] == s], list(sources))
+        for s in {s for _, s, _ in pieces}
+    }
+    pieces = keep_sources_whole(layer, b, geom84, target, pieces, keeps, _cut, tol=tol)
 
     new = geom84.copy()
     taken: dict[int, object] = {}
     for s in {s for _, s, _ in pieces}:
         taken[s] = shapely.union_all([land for _, t, land in pieces if t == s])
         new[s] = _cut(geom84[s], taken[s])
-        keeps = np.setdiff1d(hold.building[rows[hold.grid] == s], list(sources))
-        remnant = None if len(keeps) else _remnant(new[s], geom84[target], crs)
+        remnant = None if len(keeps[s]) else _remnant(new[s], geom84[target], crs)
         if remnant is not None:  # no building left: the land goes along
             pieces.append((-1, s, remnant))
             taken[s] = shapely.union(taken[s], remnant)
             new[s] = shapely.Polygon()
     new[target] = polygonal(shapely.union_all([geom84[target], *taken.values()]))
     changed = {target, *taken}
-    if level == "grid" and layer.top == "grid":
-        changed |= _move_micro_land(layer, new, target, pieces, crs)
     _absorb_strays(layer, b, new, changed, crs, tol)
     force = {level: dict.fromkeys(sources, int(target))}
-    return _rebuild(layer, b, new, changed, grid_bounds, micro_bounds, tol=tol, force=force)
+    out = _rebuild(layer, b, new, changed, grid_bounds, micro_bounds, tol=tol, force=force)
+    if level == "micro" or layer.top != "grid":
+        return out
+    # the micro-grids of the grids involved are drawn anew inside them
+    return redivide_micro(
+        _prepare_layer(out, crs), b, buildings, {str(layer.code[r]) for r in changed},
+        roads=roads, grid_bounds=grid_bounds, micro_bounds=micro_bounds, tol=tol,
+    )  # fmt: skip
 
 
 def _building_rows(b: _Buildings, building_ids) -> np.ndarray:
     ids = [building_ids] if isinstance(building_ids, str) else [str(x) for x in building_ids]
     if not ids:
-        msg = "no buildings to move"
-        raise InputError(msg)
+        raise InputError(refusal("no_buildings"))
     unknown = [x for x in ids if x not in b.index]
     if unknown:
         listed = ", ".join(unknown[:5]) + (" …" if len(unknown) > 5 else "")
-        msg = f"{len(unknown)} building ids are not in the buildings: {listed}"
-        raise InputError(msg)
+        raise InputError(refusal("unknown_buildings", n=len(unknown), listed=listed))
     return np.unique([b.index[x] for x in ids])
 
 
-def _land_cells(b: _Buildings, moved: list[int], area: _Area, roads, crs) -> dict[int, object]:
-    """Land cell (metres) of each moved building, tessellating the boundary polygon it is in."""
+def _land_cells(
+    b: _Buildings, moved: list[int], area: _Area, roads, crs, *, home
+) -> dict[int, object]:
+    """Land cell (metres) of each moved building, tessellating the boundary polygon it is in;
+    that polygon must hold the target grid `home` (moves stay inside a community)."""
     tree = shapely.STRtree(area.geoms)
     hit_b, hit_a = tree.query(b.point, predicate="intersects")
     order = np.lexsort((hit_a, hit_b))
@@ -169,8 +185,10 @@ def _land_cells(b: _Buildings, moved: list[int], area: _Area, roads, crs) -> dic
     for a in sorted({int(area_of[bi]) for bi in moved}):
         if a < 0:
             outside = [b.ids[bi] for bi in moved if area_of[bi] < 0]
-            msg = f"buildings {', '.join(outside[:5])} lie outside the boundary"
-            raise InputError(msg)
+            raise InputError(refusal("outside_area", buildings="、".join(outside[:5])))
+        if not shapely.intersects(area.geoms[a], shapely.point_on_surface(home)):
+            listed = "、".join(str(b.ids[bi]) for bi in moved if area_of[bi] == a)
+            raise InputError(refusal("move_across_areas", buildings=listed))
         inside = np.flatnonzero(area_of == a)
         geoms, owner, _ = tessellate(b.footprint[inside], area.geoms[a], barriers=barriers)
         local = {int(bi): k for k, bi in enumerate(inside)}
@@ -189,49 +207,12 @@ def _require_adjacent(layer: _Layer, target: int, pieces, b: _Buildings, crs) ->
     lonely = sorted({b.ids[bi] for k, (bi, _, _) in enumerate(pieces) if label[k + 1] != label[0]})
     if lonely:
         listed = ", ".join(lonely[:5]) + (" …" if len(lonely) > 5 else "")
-        msg = (
-            f"not adjacent: the land of building(s) {listed} does not touch {_name(layer, target)}"
-        )
+        code, level = layer.code[target], layer.level[target]
+        msg = refusal(
+            "not_adjacent", buildings=listed, grid=grid_name(code, level), code=code,
+            name_en=_name(layer, target),
+        )  # fmt: skip
         raise InputError(msg)
-
-
-def _move_micro_land(layer: _Layer, new, target: int, pieces, crs) -> set[int]:
-    """Carry a grid-level move down: micro-grids give up the land, the target's take it."""
-    changed: set[int] = set()
-    micro = layer.rows("micro")
-    if len(micro) == 0:
-        return changed
-    for s in {s for _, s, _ in pieces}:
-        land = shapely.union_all([p for _, t, p in pieces if t == s])
-        for m in micro[layer.parent[micro] == layer.code[s]]:
-            if shapely.intersects(new[m], land):
-                new[m] = _cut(new[m], land)
-                changed.add(int(m))
-    receivers = micro[layer.parent[micro] == layer.code[target]]
-    if len(receivers) == 0:
-        return changed
-    # each piece goes to the micro-grid sharing most edge with it; a piece that touches the
-    # target only through another piece waits until that piece has been placed
-    waiting = [_to_metric([land], crs)[0] for _, _, land in pieces]
-    lands = [land for _, _, land in pieces]
-    while waiting:
-        current = _to_metric(list(new[receivers]), crs)
-        edges = [
-            shapely.length(
-                shapely.intersection(shapely.boundary(piece), shapely.buffer(current, 0.05))
-            )
-            for piece in waiting
-        ]
-        placed = [k for k, e in enumerate(edges) if e.max() >= 0.5] or [
-            int(np.argmax([e.max() for e in edges]))
-        ]
-        for k in placed:
-            m = int(receivers[int(np.argmax(edges[k]))])
-            new[m] = polygonal(shapely.union(new[m], lands[k]))
-            changed.add(m)
-        waiting = [w for k, w in enumerate(waiting) if k not in placed]
-        lands = [w for k, w in enumerate(lands) if k not in placed]
-    return changed
 
 
 def _remnant(geom, target, crs):
@@ -327,7 +308,7 @@ def _rebuild(
     frame = layer.frame.copy()
     changed_rows = np.array(sorted(changed), dtype=np.int64)
     geometry = frame.geometry.to_numpy().copy()
-    geometry[changed_rows] = new84[changed_rows]
+    geometry[changed_rows] = [_valid_metric(new84[r], layer.crs) for r in changed_rows]
     frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=WGS84))
     edited = _prepare_layer(frame, layer.crs)
     # force is keyed by row of the level; convert layer rows to positions within the level

@@ -166,4 +166,10 @@ def _prepare_inputs(
         require_crs(roads, name="roads")
     crs = _metric_crs(boundary, name="boundary")
     area = _prepare_boundary(boundary, crs)
-    return crs, area, _prepare_layer(grids, crs), _prepare_buildings(buildings, crs)
+    layer = _prepare_layer(grids, crs)
+    if "name" in boundary.columns and "code" in boundary.columns:
+        layer.names = {
+            str(c): str(n) for c, n in zip(boundary["code"], boundary["name"], strict=True)
+            if _text(c) and _text(n)
+        }  # fmt: skip
+    return crs, area, layer, _prepare_buildings(buildings, crs)

@@ -15,6 +15,7 @@ from geo.crs import WGS84
 from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant
 from geo.grids.edit.holdings import _Holdings, _holdings
 from geo.grids.edit.layer import LEVELS, _Area, _bounds_of, _Buildings, _Layer, _name
+from geo.grids.edit.messages import WORDS, grid_name, text
 from geo.grids.edit.prepare import (
     _prepare_inputs,
 )
@@ -35,7 +36,16 @@ PROBLEM_KINDS = (
     "households_out_of_bounds",
     "households_stale",
 )
-PROBLEM_COLUMNS = ("kind", "severity", "level", "code", "other_code", "message")
+PROBLEM_COLUMNS = (
+    "kind",
+    "severity",
+    "level",
+    "code",
+    "other_code",
+    "message",
+    "message_en",
+    "side",
+)
 CODE_DIGITS = {"grid": 15, "micro": 18}
 SIMPLIFY_M = 0.05  # gap search runs on polygons simplified this much, then checks exactly
 SLIVER_M = 0.001  # problem polygons are reported without slivers thinner than twice this
@@ -109,16 +119,29 @@ def validate_layer(
     return _problem_frame(out, crs)
 
 
-def _problem(kind, severity, level, code, other, message, geometry) -> dict:
+def _problem(kind, severity, level, code, other, message, geometry, side=None) -> dict:
+    """One problem row; `message` is the (Chinese, English) pair from the catalog."""
+    zh, en = message
     return {
         "kind": kind,
         "severity": severity,
         "level": level,
         "code": code,
         "other_code": other,
-        "message": message,
+        "message": zh,
+        "message_en": en,
+        "side": side,
         "geometry": geometry,
     }
+
+
+def _names(layer: _Layer, i: int) -> dict[str, str]:
+    """name (Chinese, as people say it) and name_en of row i, for the catalog."""
+    return {"name": _zh(layer, i), "name_en": _name(layer, i)}
+
+
+def _zh(layer: _Layer, i: int) -> str:
+    return grid_name(layer.code[i], layer.level[i], layer.community_name(i))
 
 
 def _problem_frame(rows: list[dict], crs: CRS | None) -> gpd.GeoDataFrame:
@@ -162,17 +185,17 @@ def _geometry_problems(layer: _Layer, tol: float, out: list[dict]) -> None:
     type_id = shapely.get_type_id(raw)
     valid = shapely.is_valid(raw)
     for i in range(len(raw)):
-        name, level, code = _name(layer, i), layer.level[i], layer.code[i]
+        names, level, code = _names(layer, i), layer.level[i], layer.code[i]
         if shapely.is_empty(raw[i]):
             out.append(
                 _problem("invalid_geometry", "error", level, code, None,
-                         f"{name} has an empty geometry", None)
+                         text("empty_geometry", **names), None)
             )  # fmt: skip
             continue
         if type_id[i] not in (3, 6):
             out.append(
                 _problem("invalid_geometry", "error", level, code, None,
-                         f"{name} is a {raw[i].geom_type}, not a polygon", raw[i])
+                         text("not_polygon", kind=raw[i].geom_type, **names), raw[i])
             )  # fmt: skip
             continue
         if not valid[i]:
@@ -181,7 +204,7 @@ def _geometry_problems(layer: _Layer, tol: float, out: list[dict]) -> None:
             where = shapely.Point(float(found.group(1)), float(found.group(2))) if found else raw[i]
             out.append(
                 _problem("invalid_geometry", "error", level, code, None,
-                         f"{name} has an invalid geometry: {reason}", where)
+                         text("invalid_geometry", reason=reason, **names), where)
             )  # fmt: skip
     # parts: of the repaired polygons
     counts = shapely.get_num_geometries(layer.geom)
@@ -195,20 +218,19 @@ def _geometry_problems(layer: _Layer, tol: float, out: list[dict]) -> None:
         if len(strays) == 0:
             continue
         where = strays[0] if len(strays) == 1 else shapely.MultiPolygon(list(strays))
-        name, level, code = _name(layer, i), layer.level[i], layer.code[i]
+        names, level, code = _names(layer, i), layer.level[i], layer.code[i]
         if real.sum() > 1:
             sizes = ", ".join(f"{a:,.1f}" for a in areas[1:6])
             more = " …" if len(areas) > 6 else ""
-            msg = (
-                f"{name} is in {len(parts)} separate parts: the largest {areas[0]:,.1f} m², "
-                f"the others {sizes}{more} m²"
+            msg = text(
+                "parts", n=len(parts), largest=f"{areas[0]:,.1f}", others=sizes + more, **names
             )
             out.append(_problem("not_contiguous", "error", level, code, None, msg, where))
         else:
-            msg = (
-                f"{name} has {len(strays)} tiny stray part(s) of {areas[1:].sum():.2f} m² in all "
-                f"(below {tol**2:g} m²) besides its main polygon"
-            )
+            msg = text(
+                "stray_parts", n=len(strays), area=f"{areas[1:].sum():.2f}", limit=f"{tol**2:g}",
+                **names,
+            )  # fmt: skip
             out.append(_problem("not_contiguous", "warning", level, code, None, msg, where))
 
 
@@ -225,7 +247,10 @@ def _overlap_problems(layer: _Layer, rows, eroded, tol: float, out: list[dict]) 
         where = _significant_union(geom, tol)
         if where is None:
             continue
-        msg = f"{_name(layer, a)} and {_name(layer, c)} overlap by {where.area:,.1f} m²"
+        msg = text(
+            "overlap", other=_zh(layer, c), other_en=_name(layer, c), area=f"{where.area:,.1f}",
+            **_names(layer, a),
+        )  # fmt: skip
         out.append(
             _problem("overlap", "error", layer.level[a], layer.code[a], layer.code[c], msg, where)
         )
@@ -241,20 +266,26 @@ def _inside_boundary(b: _Buildings, area: _Area) -> np.ndarray:
 
 def _building_problems(layer, rows, hold: _Holdings, b, inside, out: list[dict]) -> None:
     level = layer.level[rows[0]]
-    word = "micro-grid" if level == "micro" else "grid"
+    word, word_en = WORDS[level]
     for bi, g, other in hold.doubles:
-        msg = (
-            f"building {b.ids[bi]} ({b.households[bi]} households) has its point inside both "
-            f"{_name(layer, rows[g])} and {_name(layer, rows[other])}"
-        )
+        msg = text(
+            "building_in_two_grids", building=b.ids[bi], households=b.households[bi],
+            other=_zh(layer, rows[other]), other_en=_name(layer, rows[other]),
+            **_names(layer, rows[g]),
+        )  # fmt: skip
         out.append(
             _problem("building_in_two_grids", "error", level, layer.code[rows[g]],
                      layer.code[rows[other]], msg, b.point[bi])
         )  # fmt: skip
     left = np.flatnonzero(inside & (b.households > 0) & ~hold.held(len(b.ids)))
     for bi in left:
-        estimated = " (estimated)" if b.estimated[bi] else ""
-        msg = f"building {b.ids[bi]} ({b.households[bi]} households{estimated}) is in no {word}"
+        estimated = b.estimated[bi]
+        msg = text(
+            "building_left_out", building=b.ids[bi], households=b.households[bi],
+            estimated="，估算" if estimated else "",
+            estimated_en=" (estimated)" if estimated else "",
+            word=word, word_en=word_en,
+        )  # fmt: skip
         out.append(_problem("building_left_out", "error", level, None, None, msg, b.point[bi]))
 
 
@@ -268,25 +299,26 @@ def _count_problems(layer, rows, hold, b, counted, grid_bounds, micro_bounds, ou
     ).astype(int)
     stored = layer.stored_households()
 
-    def warn(kind: str, i: int, msg: str) -> None:
-        out.append(_problem(kind, "warning", level, layer.code[i], None, msg, layer.geom[i]))
+    def warn(kind: str, i: int, msg: tuple[str, str], side: str | None = None) -> None:
+        out.append(_problem(kind, "warning", level, layer.code[i], None, msg, layer.geom[i], side))
 
     for k, i in enumerate(rows):
         h = int(counted[i])
         if not lo <= h <= hi:
-            side = f"fewer than the minimum {lo}" if h < lo else f"more than the maximum {hi}"
-            estimated = (
-                f", {n_estimated[k]} of them with estimated households" if n_estimated[k] else ""
-            )
-            households = f"{h} households ({n_buildings[k]} buildings{estimated})"
-            warn("households_out_of_bounds", i, f"{_name(layer, i)} has {households}, {side}")
+            side = "under" if h < lo else "over"
+            n = n_estimated[k]
+            msg = text(
+                side, households=h, buildings=n_buildings[k], lo=lo, hi=hi,
+                estimated=f"，其中 {n} 栋为估算户数" if n else "",
+                estimated_en=f", {n} of them with estimated households" if n else "",
+                **_names(layer, i),
+            )  # fmt: skip
+            warn("households_out_of_bounds", i, msg, side)
         if not math.isnan(stored[i]) and int(stored[i]) != h:
-            recorded = f"{_name(layer, i)} records {int(stored[i])} households"
-            warn(
-                "households_stale",
-                i,
-                f"{recorded} but the buildings inside it hold {h}; run recount",
+            msg = text(
+                "households_stale", recorded=int(stored[i]), households=h, **_names(layer, i)
             )
+            warn("households_stale", i, msg)
 
 
 def _outside_problems(layer: _Layer, eroded, area: _Area, tol: float, out: list[dict]) -> None:
@@ -300,7 +332,7 @@ def _outside_problems(layer: _Layer, eroded, area: _Area, tol: float, out: list[
         where = _significant_union(shapely.difference(layer.geom[i], whole), tol)
         if where is None:
             continue
-        msg = f"{_name(layer, i)} reaches {where.area:,.1f} m² beyond the boundary"
+        msg = text("outside_boundary", area=f"{where.area:,.1f}", **_names(layer, i))
         out.append(
             _problem("outside_boundary", "error", layer.level[i], layer.code[i], None, msg, where)
         )
@@ -331,13 +363,13 @@ def _simplify(geoms):
     return shapely.simplify(geoms, SIMPLIFY_M, preserve_topology=False)
 
 
-def _neighbours(layer: _Layer, tree, rows, part, limit: int = 4) -> str:
+def _neighbours(layer: _Layer, tree, rows, part, limit: int = 4) -> dict[str, str]:
     near = rows[tree.query(part, predicate="dwithin", distance=0.1)]
     codes = sorted({layer.code[i] for i in near if layer.code[i]})
     if not codes:
-        return ""
+        return {"near": "", "near_en": ""}
     listed = ", ".join(codes[:limit]) + (" …" if len(codes) > limit else "")
-    return f", next to {listed}"
+    return {"near": f"，邻接 {listed}", "near_en": f", next to {listed}"}
 
 
 def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> None:
@@ -346,13 +378,13 @@ def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> No
     rows = layer.rows(top)
     tree = shapely.STRtree(layer.geom[rows])
     hit_a, hit_g = tree.query(area.geoms, predicate="intersects")
-    word = "micro-grid" if top == "micro" else "grid"
+    word, word_en = WORDS[top]
     for a, container in enumerate(area.geoms):
         for part in _holes(container, rows[hit_g[hit_a == a]], layer, simple, tol):
-            where = f"boundary polygon {area.codes[a] or a + 1}"
-            msg = f"{part.area:,.1f} m² of {where} is in no {word}" + _neighbours(
-                layer, tree, rows, part
-            )
+            msg = text(
+                "gap", where=area.codes[a] or a + 1, area=f"{part.area:,.1f}", word=word,
+                word_en=word_en, **_neighbours(layer, tree, rows, part),
+            )  # fmt: skip
             out.append(_problem("gap", "error", top, None, None, msg, part))
     micro = layer.rows("micro")
     if top != "grid" or len(micro) == 0:
@@ -362,14 +394,14 @@ def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> No
     for g in layer.rows("grid"):
         mine = np.asarray(children.get(layer.code[g], []), dtype=np.int64)
         if len(mine) == 0:
-            msg = f"{_name(layer, g)} has no micro-grids"
+            msg = text("no_micro", **_names(layer, g))
             out.append(_problem("gap", "error", "micro", layer.code[g], None, msg, layer.geom[g]))
             continue
         for part in _holes(layer.geom[g], mine, layer, simple, tol):
-            msg = (
-                f"{part.area:,.1f} m² of {_name(layer, g)} is in none of its micro-grids"
-                + _neighbours(layer, micro_tree, micro, part)
-            )
+            msg = text(
+                "micro_gap", area=f"{part.area:,.1f}", **_names(layer, g),
+                **_neighbours(layer, micro_tree, micro, part),
+            )  # fmt: skip
             out.append(_problem("gap", "error", "micro", layer.code[g], None, msg, part))
 
 
@@ -385,8 +417,7 @@ def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict
     parent_of = np.array([position.get(p, -1) if p else -1 for p in layer.parent[micro]])
     for m in micro[parent_of < 0]:
         parent = layer.parent[m]
-        why = "has no parent_code" if not parent else f"names parent {parent}, not in the layer"
-        msg = f"{_name(layer, m)} {why}"
+        msg = text("unknown_parent" if parent else "no_parent", parent=parent, **_names(layer, m))
         out.append(
             _problem("micro_not_nested", "error", "micro", layer.code[m], parent, msg,
                      layer.geom[m])
@@ -399,9 +430,8 @@ def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict
         where = _significant_union(shapely.difference(layer.geom[m], layer.geom[p]), tol)
         if where is None:
             continue
-        msg = (
-            f"{_name(layer, m)} reaches {where.area:,.1f} m² outside its parent grid "
-            f"{layer.code[p]}"
+        msg = text(
+            "micro_outside", area=f"{where.area:,.1f}", parent=layer.code[p], **_names(layer, m)
         )
         out.append(
             _problem("micro_not_nested", "error", "micro", layer.code[m], layer.code[p], msg,
@@ -413,10 +443,7 @@ def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict
     sums = pd.Series(value[m_rows]).groupby(p_rows).sum()
     for p, total in sums.items():
         if int(total) != int(value[p]):
-            msg = (
-                f"the micro-grids of {_name(layer, p)} hold {int(total)} households, the grid "
-                f"{int(value[p])}"
-            )
+            msg = text("micro_sum", total=int(total), households=int(value[p]), **_names(layer, p))
             out.append(
                 _problem("micro_sum_mismatch", "error", "micro", layer.code[p], None, msg,
                          layer.geom[p])
@@ -424,8 +451,8 @@ def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict
 
 
 def _code_problems(layer: _Layer, area: _Area, out: list[dict]) -> None:
-    def bad(i, why):
-        msg = f"{_name(layer, i)}: {why}"
+    def bad(i, key, **params):
+        msg = text(key, **params, **_names(layer, i))
         out.append(
             _problem("code_invalid", "error", layer.level[i], layer.code[i], layer.parent[i], msg,
                      layer.geom[i])
@@ -435,27 +462,27 @@ def _code_problems(layer: _Layer, area: _Area, out: list[dict]) -> None:
     for i in range(len(layer.code)):
         code, level, parent = layer.code[i], layer.level[i], layer.parent[i]
         if not code:
-            bad(i, "no code")
+            bad(i, "no_code")
             continue
         digits = CODE_DIGITS[level]
         if len(code) != digits or not code.isdigit():
-            bad(i, f"code {code!r} is not {digits} digits")
+            bad(i, "code_digits", code=code, digits=digits)
             continue
         if level == "micro" and parent and not code.startswith(parent):
-            bad(i, f"code {code} does not start with its parent's code {parent}")
+            bad(i, "code_parent", code=code, parent=parent)
             continue
         if level == "micro" and layer.top == "micro" and code[12:15] != NO_PARENT:
-            bad(i, f"code {code}: micro-grids without grids have {NO_PARENT} in digits 13–15")
+            bad(i, "code_no_parent", code=code, no_parent=NO_PARENT)
             continue
         expected = community[i]
         if level == layer.top and expected and not code.startswith(expected):
-            bad(i, f"code {code} does not start with {expected}, the code of the area it lies in")
+            bad(i, "code_area", code=code, expected=expected)
     codes = pd.Series(layer.code, dtype=object)
     counts = codes[codes.notna()].value_counts()
     for code, n in counts[counts > 1].items():
         rows = np.flatnonzero(layer.code == code)
         where = shapely.union_all(layer.geom[rows])
-        msg = f"code {code} is used by {n} rows"
+        msg = text("code_duplicate", code=code, n=n)
         out.append(
             _problem("code_duplicate", "error", layer.level[rows[0]], code, None, msg, where)
         )

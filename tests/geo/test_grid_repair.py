@@ -1,0 +1,109 @@
+"""repair_layer on layers broken by hand from a valid generated one."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import pytest
+import shapely
+
+from data.synthetic import generate_city
+from geo.crs import utm_crs
+from geo.grids.edit import repair_layer, validate_layer
+from geo.grids.generate import generate_grids
+
+RUIXIANG = "990101001001"
+
+
+@pytest.fixture(scope="module")
+def scene():
+    city = generate_city(size="street", seed=0)
+    area = city.communities[city.communities["code"] == RUIXIANG]
+    buildings = city.buildings[city.buildings["community_code"] == RUIXIANG]
+    layer = generate_grids(buildings, area, roads=city.roads, level="both").grids
+    return area, buildings, city.roads, layer, utm_crs(area)
+
+
+def _errors(layer, buildings, area):
+    problems = validate_layer(layer, buildings, area)
+    return problems[problems["severity"] == "error"]
+
+
+def _neighbours(layer, crs):
+    grids = layer[layer["level"] == "grid"].set_index("code").geometry.to_crs(crs)
+    codes = sorted(grids.index)
+    pairs = [(a, b) for i, a in enumerate(codes) for b in codes[i + 1 :]]
+    return max(pairs, key=lambda p: grids[p[0]].intersection(grids[p[1]]).length), grids
+
+
+def _set(layer, code, geom):
+    out = layer.copy()
+    out.loc[out["code"] == code, "geometry"] = gpd.GeoSeries([geom], crs=4326).to_numpy()
+    return out
+
+
+def _to84(geom, crs):
+    return gpd.GeoSeries([geom], crs=crs).to_crs(4326).iloc[0]
+
+
+def _broken(layer, crs):
+    """Overlap (a reaches 15 m into b), gap (a hole cut out of c), micro-grids missing in d."""
+    (a, b), grids = _neighbours(layer, crs)
+    others = [c for c in grids.index if c not in (a, b)]
+    c, d = others[0], others[1]
+    bulge = grids[a].buffer(15).intersection(grids[b])
+    out = _set(layer, a, _to84(grids[a].union(bulge), crs))
+    inner = grids[c].buffer(-25)
+    hole = shapely.box(*inner.centroid.buffer(12).bounds).intersection(inner)
+    out = _set(out, c, _to84(grids[c].difference(hole), crs))
+    out = out[out["parent_code"] != d].reset_index(drop=True)
+    return out, {"a": a, "b": b, "c": c, "d": d}
+
+
+def test_a_broken_layer_comes_back_without_errors(scene):
+    area, buildings, roads, layer, crs = scene
+    assert _errors(layer, buildings, area).empty
+    broken, codes = _broken(layer, crs)
+    kinds = set(_errors(broken, buildings, area)["kind"])
+    assert {"overlap", "gap", "micro_not_nested"} <= kinds, kinds
+    out = repair_layer(broken, buildings, area, roads=roads)
+    left = _errors(out.grids, buildings, area)
+    assert left.empty, left[["kind", "message_en"]].to_string()
+    grid_codes = sorted(layer.loc[layer["level"] == "grid", "code"])
+    assert sorted(out.grids.loc[out.grids["level"] == "grid", "code"]) == grid_codes
+    assert set(out.report["redivided"]) >= {codes["d"]}
+    # grids without errors keep their polygons byte for byte
+    touched = {codes["a"], codes["b"], codes["c"]}
+    before = broken.set_index("code").geometry
+    after = out.grids.set_index("code").geometry
+    for code in grid_codes:
+        if code not in touched:
+            assert shapely.to_wkb(after[code]) == shapely.to_wkb(before[code]), code
+
+
+def test_stray_part_and_locked_grid(scene):
+    area, buildings, roads, layer, crs = scene
+    (a, b), grids = _neighbours(layer, crs)
+    # a corner of b, far from a, drawn as a second part of a as well: overlap and a stray part
+    far = [c for c in grids.index if c not in (a, b) and grids[c].distance(grids[a]) > 30][0]
+    piece = grids[far].intersection(grids[far].centroid.buffer(20))
+    broken = _set(layer, a, _to84(grids[a].union(piece), crs))
+    kinds = set(_errors(broken, buildings, area)["kind"])
+    assert {"not_contiguous", "overlap"} <= kinds, kinds
+    out = repair_layer(broken, buildings, area, roads=roads, locked=[far])
+    left = _errors(out.grids, buildings, area)
+    assert left.empty, left[["kind", "message_en"]].to_string()
+    old = layer.set_index("code")
+    new = out.grids.set_index("code")
+    for code in old.index[old["parent_code"].fillna(old.index.to_series()).eq(far)]:
+        assert shapely.to_wkb(new.geometry[code]) == shapely.to_wkb(old.geometry[code])
+    assert shapely.get_num_geometries(new.geometry[a]) == 1
+
+
+def test_a_valid_layer_is_left_as_it_is(scene):
+    area, buildings, roads, layer, _ = scene
+    out = repair_layer(layer, buildings, area, roads=roads)
+    assert out.report == {"changed": [], "redivided": [], "dropped": []}
+    same = layer.sort_values("code").reset_index(drop=True)
+    assert [shapely.to_wkb(g) for g in out.grids.geometry] == [
+        shapely.to_wkb(g) for g in same.geometry
+    ]
