@@ -48,6 +48,7 @@ from api.validation import check_geojson_geometry, require_in_service_area
 from geo import io as geo_io
 from geo.errors import InputError
 from geo.grids import edit
+from geo.grids.edit.messages import english_name, grid_name, refusal, text
 from geo.io import json_ready
 
 TOLERANCE_M = 0.5  # overlaps, gaps and strays thinner than this are rounding (edit module)
@@ -113,17 +114,15 @@ def _open(
     """Read what an edit needs; for a save, lock the community first and check base_version."""
     (area,) = store.select_communities(session, community=[community])
     if area.geom is None:
-        msg = f"community {community} has no polygon stored; load its boundary first"
-        raise InputError(msg)
+        raise InputError(refusal("no_polygon", community=community))
     at = store.lock_communities(session, [area.id]) if save else None
     version = store.layer_version(session, area)
     if save and base_version is not None and base_version != version:
-        msg = (
-            f"the layer of community {community} is at version {version}, not {base_version}: "
-            "someone saved it meanwhile; reload it and redo the edit"
-        )
+        msg = refusal("stale_version", community=community, version=version, base=base_version)
         raise ConflictError(msg)
-    boundary = gpd.GeoDataFrame({"code": [area.code]}, geometry=[area.geom], crs=4326)
+    boundary = gpd.GeoDataFrame(
+        {"code": [area.code], "name": [area.name]}, geometry=[area.geom], crs=4326
+    )
     return _Community(
         session,
         area,
@@ -154,31 +153,27 @@ def layer_from_features(features: Sequence[dict], community: str) -> gpd.GeoData
         props = feature.get("properties") or {}
         code = props.get("code")
         code = str(code).strip() if isinstance(code, str | int) else None
-        name = f"feature {number}" + (f" (code {code})" if code else "")
+        name = {
+            "feature": f"第 {number} 个要素" + (f"（编码 {code}）" if code else ""),
+            "feature_en": f"feature {number}" + (f" (code {code})" if code else ""),
+        }
         if not code:
-            msg = f"{name} has no code property"
-            raise InputError(msg)
+            raise InputError(refusal("feature_no_code", **name))
         if not code.startswith(community):
-            msg = f"{name}: the code does not start with community code {community}"
-            raise InputError(msg)
+            raise InputError(refusal("feature_foreign", community=community, **name))
         level = props.get("level")
         if level is None:
             level = "micro" if len(code) == 18 else "grid"
         if level not in edit.LEVELS:
-            msg = f"{name}: level must be 'grid' or 'micro', got {level!r}"
-            raise InputError(msg)
+            raise InputError(refusal("feature_level", level=repr(level)[:40], **name))
         digits = 18 if level == "micro" else 15
         if not (code.isascii() and code.isdigit() and len(code) == digits):
-            msg = f"{name}: {level} 编码须为 {digits} 位数字 (a {level} code is {digits} digits)"
-            raise InputError(msg)
+            raise InputError(refusal("feature_digits", level=level, digits=digits, **name))
         parent = props.get("parent_code")
         parent = str(parent).strip() if parent not in (None, "") else None
         grid_code = parent is None or (parent.isascii() and parent.isdigit() and len(parent) == 15)
         if not grid_code or (parent is not None and not parent.startswith(community)):
-            msg = (
-                f"{name}: parent_code 须为本社区的 15 位网格编码 (parent_code must be a 15-digit "
-                f"grid code of community {community}), got {parent[:40]!r}"
-            )
+            msg = refusal("feature_parent", community=community, parent=repr(parent[:40]), **name)
             raise InputError(msg)
         members = props.get("members")
         rows.append(
@@ -193,22 +188,19 @@ def layer_from_features(features: Sequence[dict], community: str) -> gpd.GeoData
     return gpd.GeoDataFrame(rows, geometry=geoms, crs=4326)
 
 
-def _polygon(geometry: dict | None, name: str) -> shapely.Geometry:
+def _polygon(geometry: dict | None, name: dict[str, str]) -> shapely.Geometry:
     """The feature's polygon; InputError for a missing, non-polygon or malformed geometry,
     coordinates that are not WGS-84 lon/lat, or too many vertices (api.validation). Invalid
     polygons pass: validate_layer reports them with their place."""
     if not geometry:
-        msg = f"{name} has no geometry"
-        raise InputError(msg)
+        raise InputError(refusal("feature_no_geometry", **name))
     kind = geometry.get("type") if isinstance(geometry, dict) else type(geometry).__name__
     if kind not in POLYGON_TYPES:
-        msg = f"{name} is a {kind}; grids must be Polygon or MultiPolygon"
-        raise InputError(msg)
+        raise InputError(refusal("feature_not_polygon", kind=kind, **name))
     try:
         return check_geojson_geometry(geometry, kinds=POLYGON_TYPES, valid=False)
     except ValueError as exc:
-        msg = f"{name}: {exc}"
-        raise InputError(msg) from None
+        raise InputError(refusal("feature_geometry", reason=exc, **name)) from None
 
 
 def _keep_stored_coordinates(layer: gpd.GeoDataFrame, stored: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -251,19 +243,25 @@ def _locked_problems(stored: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> gpd.G
     ):
         parent = _text(parent)
         lock = code if code in locked else parent
-        what = f"{'micro-grid' if level == 'micro' else 'grid'} {code}"
-        why = "is locked" if code in locked else f"is in locked grid {parent}"
+        if code in locked:
+            why = {"why": "已锁定", "why_en": "is locked"}
+        else:
+            why = {"why": f"属于锁定的网格 {parent}", "why_en": f"is in locked grid {parent}"}
         k = new.get(code)
         if k is None:
-            change, where = "the edit removes it", old
+            change, where = ("删除了它", "the edit removes it"), old
         elif layer["level"].iloc[k] != level or _text(layer["parent_code"].iloc[k]) != parent:
-            change, where = "the edit changes its level or parent", old
+            change, where = ("改变了它的层级或上级", "the edit changes its level or parent"), old
         elif shapely.to_wkb(new_geoms[k]) != shapely.to_wkb(old):
-            change = "the edit changes its polygon"
+            change = ("改变了它的范围", "the edit changes its polygon")
             where = shapely.symmetric_difference(new_geoms[k], old)
             where = old if where.is_empty else where
         else:
             continue
+        zh, en = text(
+            "locked_changed", name=grid_name(code, level), name_en=english_name(code, level),
+            change=change[0], change_en=change[1], lock=lock, **why,
+        )  # fmt: skip
         rows.append(
             {
                 "kind": LOCKED_KIND,
@@ -271,7 +269,9 @@ def _locked_problems(stored: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> gpd.G
                 "level": level,
                 "code": code,
                 "other_code": lock if lock != code else None,
-                "message": f"{what} {why} but {change}; unlock {lock} first",
+                "message": zh,
+                "message_en": en,
+                "side": None,
                 "geometry": where,
             }
         )
@@ -307,26 +307,29 @@ def _finish(
     result = EditResult(c.area.code, layer, problems, c.version, report=json_ready(report or {}))
     if save:
         if not locked.empty:
-            listed = "; ".join(locked["message"].head(3))
-            msg = f"{len(locked)} locked grid(s) would change, nothing was saved: {listed}"
-            raise ConflictError(msg)
+            raise ConflictError(_listed_refusal("locked_refused", locked))
         errors = problems[problems["severity"] == "error"]
         if require_valid and len(errors):
-            listed = "; ".join(errors["message"].head(3)) + (" …" if len(errors) > 3 else "")
-            msg = f"the layer has {len(errors)} error(s), nothing was saved: {listed}"
-            raise LayerRejected(msg, errors)
+            raise LayerRejected(_listed_refusal("errors_refused", errors), errors)
         store.write_version(c.session, c.area, layer, at=c.at)
         reroute_open_cases(c.session, actor="system:grid-edit")
         result.version, result.saved = c.version + 1, True
     return result
 
 
+def _listed_refusal(key: str, problems: gpd.GeoDataFrame) -> str:
+    """A refused save, "中文 (English)", listing the first three problems in each language."""
+    more = " …" if len(problems) > 3 else ""
+    zh = text(key, n=len(problems), listed="；".join(problems["message"].head(3)) + more)[0]
+    en = text(key, n=len(problems), listed="; ".join(problems["message_en"].head(3)) + more)[1]
+    return f"{zh} ({en})"
+
+
 def _layer(c: _Community, features: Sequence[dict] | None) -> gpd.GeoDataFrame:
     """The sent layer (stored coordinates kept where unchanged) recounted, or the stored one."""
     if features is None:
         if c.stored.empty:
-            msg = f"community {c.area.code} has no grids yet; generate or send a layer first"
-            raise InputError(msg)
+            raise InputError(refusal("no_layer", community=c.area.code))
         return c.stored.copy()
     layer = layer_from_features(features, c.area.code)
     require_in_service_area(c.session, layer.geometry, what="feature")
@@ -492,6 +495,28 @@ def merge(
     return _finish(c, layer, save=save, report={"merged": sorted(codes), "kept": kept})
 
 
+def repair(
+    session: Session,
+    community: str,
+    *,
+    features: Sequence[dict] | None = None,
+    save: bool = False,
+    base_version: int | None = None,
+) -> EditResult:
+    """Bring the layer (a draft, else the stored one) back to one without errors
+    (edit.repair_layer): codes and locked grids kept, only polygons with errors changed."""
+    c = _open(session, community, save=save, base_version=base_version)
+    out = edit.repair_layer(
+        _layer(c, features),
+        c.buildings,
+        c.boundary,
+        locked=c.locked,
+        roads=c.roads(),
+        tolerance_m=TOLERANCE_M,
+    )
+    return _finish(c, out.grids, save=save, report=out.report)
+
+
 def undo(session: Session, community: str, *, base_version: int | None = None) -> EditResult:
     """Make the version before the current one current again, as a new version.
 
@@ -502,8 +527,7 @@ def undo(session: Session, community: str, *, base_version: int | None = None) -
     c = _open(session, community, save=True, base_version=base_version)
     versions = store.layer_versions(session, c.area)
     if len(versions) < 2:
-        msg = f"nothing to undo: community {community} has {len(versions)} layer version(s)"
-        raise ConflictError(msg)
+        raise ConflictError(refusal("nothing_to_undo", community=community, n=len(versions)))
     previous = versions[-2]
     layer = store.read_layer(session, c.area, written_at=previous.valid_from)
     report = {"restored_version": previous.version, "undone_version": versions[-1].version}
@@ -528,8 +552,7 @@ def set_locked(session: Session, codes: Sequence[str], *, locked: bool) -> int:
     nested = [r for r in rows if r["level"] == "micro" and r["parent_code"]]
     if nested:
         listed = ", ".join(f"{r['code']} (grid {r['parent_code']})" for r in nested[:3])
-        msg = f"lock grids, not micro-grids: {listed}; micro-grids are locked with their grid"
-        raise InputError(msg)
+        raise InputError(refusal("lock_micro", listed=listed))
     # queue behind saves of these communities, so that a save cannot drop the change
     store.lock_communities(session, {r["community_id"] for r in rows if r["community_id"]})
     return store.set_locked(session, codes, locked=locked)

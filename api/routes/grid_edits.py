@@ -171,7 +171,11 @@ class ProblemProperties(BaseModel):
     level: Literal["grid", "micro"] | None
     code: str | None
     other_code: str | None
-    message: str
+    message: str = Field(description="Chinese, naming grids as people do (瑞祥社区第3网格)")
+    message_en: str | None = Field(None, description="the same in English, with codes")
+    side: Literal["under", "over"] | None = Field(
+        None, description="households_out_of_bounds: below the minimum or above the maximum"
+    )
 
 
 class ProblemFeature(BaseModel):
@@ -428,6 +432,22 @@ def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> Ed
         base_version=body.base_version,
     )
     return _audited(session, user, "grids.merge", result)
+
+
+@router.post("/repair", response_model=EditResponse)
+def repair_layer(session: SessionDep, user: GridEditor, body: LayerEditRequest) -> EditResponse:
+    """Bring the layer (the draft sent, else the stored one) back to one without errors:
+    overlaps, gaps, stray parts, micro-grids outside their grid or not adding up. Codes and
+    locked grids are kept; only polygons with errors change."""
+    access.check_community(session, user, body.community)
+    result = grid_edits.repair(
+        session,
+        body.community,
+        features=body.feature_dicts(),
+        save=body.save,
+        base_version=body.base_version,
+    )
+    return _audited(session, user, "grids.repair", result)
 
 
 @router.get("/history", response_model=HistoryResponse)

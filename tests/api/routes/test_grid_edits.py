@@ -110,7 +110,7 @@ def test_grid_dragged_over_its_neighbour_overlaps_where_it_was_dragged(client, c
     expected = to_metres(band)
     assert where.area == pytest.approx(expected.area, rel=0.02)
     assert where.symmetric_difference(expected).area < 0.02 * expected.area
-    assert "overlap" in props["message"]
+    assert "overlap" in props["message_en"] and "重叠" in props["message"]
 
 
 # -- save, versions, optimistic locking --------------------------------------------------------
