@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
 
 from geo.crs import WGS84, require_crs
 from geo.errors import InputError
@@ -158,10 +160,17 @@ def reshape_boundary(
     target = _target(handle, end, arcs, layer, rows)
     moved = _displacement(handle, target, arcs, simplify_m)
     new = geoms.copy()
-    lines = [_moved(arc.keys, moved) for arc in arcs]
-    _faces_into(new, rows, geoms, lines, layer, level, tolerance_m)
+    # fixed lines stay as they are (a slid corner is a new vertex of theirs, see _target)
+    lines = [shapely.linestrings(a.keys) if a.fixed else _moved(a.keys, moved) for a in arcs]
+    touched = set(handle.owners)
+    for arc in arcs:
+        if not arc.fixed and any(k in moved for k in arc.keys):
+            touched |= arc.owners
+    _faces_into(new, rows, geoms, lines, layer, level, tolerance_m, touched)
     if level == "grid" and len(layer.rows("micro")) and layer.top == "grid":
         micro = layer.rows("micro")
+        codes = {layer.code[r] for r in touched}
+        touched_micro = {int(m) for m in micro if layer.parent[m] in codes}
         on_grid = _fixed_edges(layer, geoms, "micro")
         inner = [
             arc.keys
@@ -172,11 +181,15 @@ def reshape_boundary(
             _stretch(keys, moved)
         inner_lines = [_moved(keys, moved) for keys in inner]
         try:
-            _faces_into(new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m)
+            _faces_into(
+                new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m, touched_micro
+            )
         except InputError:  # the edge swept over micro corners: cut and hand over instead
             _clip_micro(layer, geoms, new)
     _require_nested(layer, new)
     changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
+    levels = ("grid", "micro") if level == "grid" else ("micro",)
+    changed += _snapped_neighbours(layer, geoms, new, changed, levels)
     _require_unlocked(layer, changed, locked)
     final = layer.frame.geometry.to_numpy().copy()  # untouched rows keep their coordinates
     final[changed] = new[changed]
@@ -218,17 +231,28 @@ def _point(value, name: str) -> Key:
 
 
 def _noded(geoms: np.ndarray) -> np.ndarray:
-    """Polygons snapped to each other's vertices within SNAP_DEG: a vertex of one polygon on
-    another's edge (to rounding) is inserted there, so neighbours share their vertices."""
+    """Polygons whose vertices within SNAP_DEG of each other are made one (the first of each
+    cluster), and with every vertex that lies on another polygon's edge inserted there, so
+    that neighbours drawn to rounding share their vertices exactly."""
+    xy = shapely.get_coordinates(geoms)
+    unique, inverse = np.unique(xy, axis=0, return_inverse=True)
+    points = shapely.points(unique)
+    i, j = shapely.STRtree(points).query(points, predicate="dwithin", distance=SNAP_DEG)
+    pairs = sparse.coo_matrix((np.ones(len(i)), (i, j)), shape=(len(unique), len(unique)))
+    _, cluster = connected_components(pairs, directed=False)
+    first = np.full(cluster.max() + 1 if len(cluster) else 0, len(unique))
+    np.minimum.at(first, cluster, np.arange(len(unique)))
+    clustered = shapely.set_coordinates(geoms.copy(), unique[first[cluster]][inverse.ravel()])
+    clustered = shapely.remove_repeated_points(clustered)
+    canonical = shapely.points(unique[np.unique(first)])
+    tree = shapely.STRtree(canonical)
     out = geoms.copy()
-    points = shapely.points(np.unique(shapely.get_coordinates(geoms), axis=0))
-    tree = shapely.STRtree(points)
-    for r, geom in enumerate(geoms):
-        near = points[tree.query(shapely.boundary(geom), predicate="dwithin", distance=SNAP_DEG)]
+    for r, geom in enumerate(clustered):
+        near = canonical[tree.query(shapely.boundary(geom), predicate="dwithin", distance=SNAP_DEG)]
         if len(near):
-            snapped = shapely.snap(geom, shapely.multipoints(near), SNAP_DEG)
-            if snapped.is_valid:
-                out[r] = snapped
+            geom = shapely.snap(geom, shapely.multipoints(near), SNAP_DEG)
+        if geom.is_valid and not geom.is_empty:
+            out[r] = geom
     return out
 
 
@@ -442,8 +466,9 @@ def _stretch(keys: list[Key], moved: dict) -> None:
             moved[keys[j]] = (keys[j][0] + d[0], keys[j][1] + d[1])
 
 
-def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) -> None:
-    """The faces of `lines`, each given to the polygon of `rows` it overlaps most.
+def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float, only) -> None:
+    """The faces of `lines`, each given to the polygon of `rows` it overlaps most; only the rows
+    in `only` (those the drag can reach) take theirs, the others stay as they were.
 
     Faces that overlap none stay gaps (as they were); faces too small or thin to matter (as the
     validator judges them: the seams of a layer drawn to rounding) join the polygon they overlap
@@ -468,6 +493,8 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) 
     scale = _scale(shapely.get_coordinates(faces[:1])[:, 1].mean()) if len(faces) else 1.0
     big = _significant(shapely.transform(faces, lambda xy: xy * scale), tol)
     got = np.bincount(owner[(owner >= 0) & big], minlength=len(rows))
+    mask = np.isin(rows, list(only))
+    got[~mask] = shapely.get_num_geometries(old)[~mask]
     word = "微网格" if level == "micro" else "网格"
     if (got == 0).any():
         gone = ", ".join(str(layer.code[rows[k]]) for k in np.flatnonzero(got == 0)[:3])
@@ -476,6 +503,8 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) 
     if (got != shapely.get_num_geometries(old)).any():
         raise InputError(crossing)
     for k, r in enumerate(rows):
+        if not mask[k]:
+            continue
         mine = faces[owner == k]
         if len(mine) == 1:
             new[r] = mine[0]
@@ -486,30 +515,58 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float) 
 
 
 def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
-    """Micro-grids of each changed grid cut to its new polygon; land the grid gained goes to its
-    micro-grid sharing the longest edge with it."""
+    """Micro-grids of each changed grid cut to its new polygon. The land the grid gained, and
+    the smaller pieces of a micro-grid the cut splits, go to the micro-grid sharing the longest
+    edge with them."""
     micro = layer.rows("micro")
     for g in layer.rows("grid"):
         if shapely.equals(new[g], geoms[g]):
             continue
         mine = micro[layer.parent[micro] == layer.code[g]]
+        loose = []
         for m in mine:
-            new[m] = polygonal(shapely.intersection(geoms[m], new[g]))
-        gone = [layer.code[m] for m in mine if shapely.is_empty(new[m])]
-        if gone:
-            msg = (
-                f"这样拖动会使微网格 {', '.join(gone[:3])} 消失，请拖得近一些 "
-                f"(the drag would make micro-grid {', '.join(gone[:3])} vanish; drag less far)"
-            )
-            raise InputError(msg)
+            parts = _parts(shapely.intersection(geoms[m], new[g]))
+            if len(parts) == 0:
+                gone = layer.code[m]
+                msg = (
+                    f"这样拖动会使微网格 {gone} 消失，请拖得近一些 "
+                    f"(the drag would make micro-grid {gone} vanish; drag less far)"
+                )
+                raise InputError(msg)
+            main = int(np.argmax(shapely.area(parts)))
+            new[m] = parts[main]
+            loose += [(p, m) for k, p in enumerate(parts) if k != main]
         gained = shapely.difference(new[g], shapely.union_all(new[mine]))
-        for part in _parts(gained):
-            near = shapely.buffer(part, SNAP_DEG)
-            shared = shapely.length(shapely.intersection(shapely.boundary(new[mine]), near))
-            m = mine[int(np.argmax(shared))]
-            new[m] = polygonal(shapely.union(new[m], part))
+        loose += [(p, -1) for p in _parts(gained)]
+        for _ in range(3):  # a piece touching only another piece waits for it
+            waiting = []
+            for part, came_from in loose:
+                near = shapely.buffer(part, SNAP_DEG)
+                shared = shapely.length(shapely.intersection(shapely.boundary(new[mine]), near))
+                shared[mine == came_from] = 0.0
+                if shared.max() <= 0:
+                    waiting.append((part, came_from))
+                    continue
+                m = mine[int(np.argmax(shared))]
+                new[m] = polygonal(shapely.union(new[m], part))
+            loose = waiting
         # overlay leaves spikes a hair wide that turn invalid once projected
         new[mine] = shapely.set_precision(new[mine], CLIP_GRID_DEG)
+
+
+def _snapped_neighbours(layer: _Layer, geoms, new, changed, levels) -> list:
+    """Unchanged rows of `levels` next to a changed one whose vertices were snapped (_noded):
+    they take the snapped polygon too, so that shared edges stay identical (a building point
+    millimetres from an edge would otherwise fall in the hairline overlap)."""
+    if not changed:
+        return []
+    given = layer.frame.geometry.to_numpy()
+    tree = shapely.STRtree(new[changed])
+    out = []
+    for r in sorted(set(np.flatnonzero(np.isin(layer.level, levels))) - set(changed)):
+        if shapely.to_wkb(geoms[r]) != shapely.to_wkb(given[r]) and len(tree.query(geoms[r])):
+            out.append(r)
+    return out
 
 
 def _require_nested(layer: _Layer, new: np.ndarray) -> None:

@@ -84,7 +84,13 @@ def test_handles_are_few_per_grid(client, city):
 def test_reshape_preview_then_save_and_stale_version(client, city):
     before = rows(city, "SELECT count(*) FROM grids")
     handle, to, preview = working_drag(client)
-    assert preview["ok"] is True and preview["saved"] is False and preview["version"] == 1
+    errors = [
+        p["properties"]
+        for p in preview["problems"]["features"]
+        if p["properties"]["severity"] == "error"
+    ]
+    assert preview["ok"] is True, errors
+    assert preview["saved"] is False and preview["version"] == 1
     moved = changed_households(client, preview)
     grids = {c: v for c, v in moved.items() if len(c) == 15}
     assert set(grids) <= set(handle["codes"]) and grids
