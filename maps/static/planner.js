@@ -93,8 +93,10 @@
       return P.gridName(config, code);
     }
 
+    // the server's message, led by the grid's name unless the message names it already
     function problemText(p) {
-      return (p.code ? name(p.code) + "：" : "") + (p.message || "");
+      var message = p.message || "", who = p.code ? name(p.code) : "";
+      return who && message.indexOf(who) < 0 ? who + "：" + message : message;
     }
 
     // households on their own colour scale; at the micro level the grids are outlines only

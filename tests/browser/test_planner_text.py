@@ -80,6 +80,8 @@ def test_households_colours_the_validators_status_and_the_micro_level(live_serve
     for _ in range(2):  # enough households for the target to go over its bound
         brush_stroke(p, target)
     status = p.locator("#status")
+    problems = p.locator("#problem-list").inner_text()
+    assert problems and not re.search(r"[A-Za-z]{3,}", problems), problems  # the Chinese message
     warnings = p.locator("#problem-list li.warning").count()
     errors = p.locator("#problem-list li.error").count()
     text = status.inner_text()
