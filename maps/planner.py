@@ -208,9 +208,8 @@ def build_planner_map(
                 "#fdd 3px 6px)",
                 text("legend_error", lang),
             ),
-            (
-                f"background:repeating-linear-gradient(45deg,{PROBLEM_COLOURS['warning']} 0 3px,"
-                "#ffe7b0 3px 6px)",
+            (  # drawn as an outline only, over the households colour
+                f"border:2px dashed {PROBLEM_COLOURS['warning']};background:none",
                 text("legend_warning", lang),
             ),
         ]

@@ -32,9 +32,10 @@
     var problemLayer = L.geoJSON(null, {
       interactive: false, // the areas do not take the clicks meant for the grids beneath
       style: function (f) {
-        var warn = f.properties.severity === "warning"; // a light fill keeps the grid's colour seen
+        // a warning is an outline only, so the grid's households colour is seen unchanged
+        var warn = f.properties.severity === "warning";
         var c = colours[f.properties.severity] || colours.error;
-        return { color: c, weight: 3, fillColor: c, fillOpacity: warn ? 0.12 : 0.35, dashArray: "4 3" };
+        return { color: c, weight: 3, fill: !warn, fillColor: c, fillOpacity: 0.35, dashArray: "4 3" };
       },
       pointToLayer: function (f, latlng) {
         var c = colours[f.properties.severity] || colours.error;
@@ -111,7 +112,8 @@
         style = Object.assign({}, style, { fillOpacity: 0.35, weight: 1.2, dashArray: null });
       }
       if (state.selection.indexOf(p.code) >= 0) {
-        style = Object.assign({}, style, { color: "#f5b800", weight: 4, opacity: 1 });
+        // the selection in black: yellow would read as the amber of a warning
+        style = Object.assign({}, style, { color: "#111", weight: 4, opacity: 1 });
       }
       return style;
     }

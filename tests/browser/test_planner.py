@@ -234,13 +234,13 @@ def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page
         "([layer, code]) => Object.values(wangge.layers[layer]._vectorTiles)"
         ".filter(t => t._features[code]).map(t => t._features[code].feature.options.color)"
     )
-    assert set(p.evaluate(colours, [layer, selected])) == {"#f5b800"}  # highlighted on the tiles
+    assert set(p.evaluate(colours, [layer, selected])) == {"#111"}  # highlighted on the tiles
     other = sorted(grid_layer(live_server))[-1]
     p.mouse.click(*pixel(p, *open_spot(live_server, other)))
     p.wait_for_function(
         "(code) => wangge.planner.state.selection[0].startsWith(code)", arg=other, timeout=5000
     )
-    assert "#f5b800" not in p.evaluate(colours, [layer, selected])  # the old one is plain again
+    assert "#111" not in p.evaluate(colours, [layer, selected])  # the old one is plain again
     # the micro level on tiles: grids drawn as outlines, a click selects a micro-grid
     p.check("#level input[value=micro]")
     p.wait_for_function(
