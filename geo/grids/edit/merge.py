@@ -16,6 +16,7 @@ from geo.grids.edit.counts import _column, _polsby
 from geo.grids.edit.geometry import _geoms84, _to_metric
 from geo.grids.edit.holdings import _entries
 from geo.grids.edit.layer import _bounds_of, _Layer
+from geo.grids.edit.messages import refusal
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_layer
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
 from geo.grids.graph import build_graph, components, shared_edges
@@ -45,25 +46,21 @@ def merge_grids(
     require_crs(grids, name="grids")
     codes = list(dict.fromkeys(str(c) for c in codes))
     if len(codes) < 2:
-        msg = f"merge needs at least two codes, got {codes}"
-        raise InputError(msg)
+        raise InputError(refusal("merge_two", codes=", ".join(codes)))
     crs = _metric_crs(grids, name="grids")
     layer = _prepare_layer(grids, crs)
     rows = np.array([layer.find(c) for c in codes], dtype=np.int64)
     levels = set(layer.level[rows])
     if len(levels) > 1:
-        msg = f"cannot merge grids and micro-grids together: {codes}"
-        raise InputError(msg)
+        raise InputError(refusal("merge_levels", codes=", ".join(codes)))
     level = levels.pop()
     if level == "micro" and layer.top == "grid" and len(set(layer.parent[rows])) > 1:
-        msg = "micro-grids of different grids cannot be merged; merge the grids first"
-        raise InputError(msg)
+        raise InputError(refusal("merge_parents"))
     i, j, _ = shared_edges(layer.geom[rows])
     label = components(build_graph(len(rows), i, j, np.ones(len(i)), np.ones(len(i))))
     if label.max() > 0:
         apart = [codes[k] for k in range(len(rows)) if label[k] != label[0]]
-        msg = f"not adjacent: {', '.join(apart)} share no edge with {codes[0]}"
-        raise InputError(msg)
+        raise InputError(refusal("merge_apart", apart=", ".join(apart), first=codes[0]))
     keep = int(rows[np.argmin(layer.code[rows])])
     others = [int(r) for r in rows if r != keep]
 
@@ -130,8 +127,7 @@ def _adopt_micro(frame: gpd.GeoDataFrame, layer: _Layer, keep: int, others: list
     for k in reading_order(xy):
         number = next(free, None)
         if number is None:
-            msg = f"more than 999 micro-grids under {parent}"
-            raise InputError(msg)
+            raise InputError(refusal("sequence_full", prefix=parent))
         m = int(adopted[k])
         frame.at[m, "code"] = f"{parent}{number:03d}"
         frame.at[m, "parent_code"] = parent

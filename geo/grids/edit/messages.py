@@ -138,6 +138,64 @@ CATALOG: dict[str, tuple[str, str]] = {
         "编码 {code} 被 {n} 个网格使用；请先修正重复编码",
         "code {code!r} is used by {n} rows; fix the duplicate first",
     ),
+    "regenerate_level": (
+        "此图层的层级须为 {allowed} 之一，收到 {level}",
+        "level must be one of {allowed} for this layer, not {level}",
+    ),
+    "lock_micro_code": (
+        "只能锁定网格：{code} 是网格 {parent} 的微网格",
+        "lock grids, not micro-grids: {code} is a micro-grid of {parent}",
+    ),
+    "split_parts": (
+        "拆分份数须为不小于 2 的整数，收到 {parts}",
+        "parts must be an integer >= 2, got {parts}",
+    ),
+    "split_too_few": (
+        "{grid}只有 {households} 户，不够拆成 {parts} 份",
+        "{name_en} holds {households} households: too few to split into {parts}",
+    ),
+    "sequence_full": (
+        "{prefix} 下已超过 999 个网格，编号已满",
+        "more than 999 grids under {prefix}: the sequence is full",
+    ),
+    "merge_two": (
+        "合并至少需要两个编码，收到 {codes}",
+        "merge needs at least two codes, got {codes}",
+    ),
+    "merge_levels": (
+        "网格和微网格不能合并在一起：{codes}",
+        "cannot merge grids and micro-grids together: {codes}",
+    ),
+    "merge_parents": (
+        "不同网格的微网格不能合并；请先合并网格",
+        "micro-grids of different grids cannot be merged; merge the grids first",
+    ),
+    "merge_apart": (
+        "{apart} 与 {first} 没有共同边界，不能合并",
+        "not adjacent: {apart} share no edge with {first}",
+    ),
+    "no_code_column": (
+        "网格图层须有 code 列；现有列为 {columns}",
+        "grids need a 'code' column; columns are {columns}",
+    ),
+    "bad_levels": (
+        "层级须为 grid 或 micro，收到 {levels}",
+        "level must be 'grid' or 'micro', got {levels}",
+    ),
+    "buildings_no_geometry": (
+        "有 {n} 栋楼没有几何形状（第一栋：{first}）",
+        "{n} buildings have no geometry (first: {first})",
+    ),
+    "boundary_empty": ("边界没有多边形", "the boundary has no polygons"),
+    "boundary_kinds": (
+        "边界须为多边形，收到 {kinds}",
+        "the boundary must be polygons, got {kinds}",
+    ),
+    "bad_bounds": (
+        "{level} 户数范围须满足 0 < 下限 <= 上限，收到 {lo}–{hi}",
+        "{level} bounds must satisfy 0 < min <= max, got {lo}–{hi}",
+    ),
+    "bad_tolerance": ("容差须大于 0，收到 {tolerance}", "tolerance_m must be > 0, got {tolerance}"),
     # refused by the service (api.grids.edits)
     "no_polygon": (
         "社区 {community} 没有边界多边形；请先载入社区边界",

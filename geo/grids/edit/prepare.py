@@ -15,6 +15,7 @@ from geo.crs import WGS84, require_crs, utm_crs
 from geo.errors import InputError
 from geo.grids.codes import area_code
 from geo.grids.edit.layer import LEVELS, _Area, _Buildings, _Layer
+from geo.grids.edit.messages import refusal
 from geo.grids.footprints import clean_footprints, merge_stacked
 from geo.grids.inputs import require_buildings
 from geo.grids.tessellation import polygonal
@@ -30,8 +31,7 @@ def _text(value: object) -> str | None:
 def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
     require_crs(grids, name="grids")
     if "code" not in grids.columns:
-        msg = f"grids need a 'code' column; columns are {list(grids.columns)}"
-        raise InputError(msg)
+        raise InputError(refusal("no_code_column", columns=list(grids.columns)))
     frame = grids.reset_index(drop=True)
     n = len(frame)
     if "level" in frame.columns:
@@ -40,8 +40,7 @@ def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
         level = np.full(n, "grid", dtype=object)
     odd = sorted({str(v) for v in level if v not in LEVELS})
     if odd:
-        msg = f"level must be 'grid' or 'micro', got {odd}"
-        raise InputError(msg)
+        raise InputError(refusal("bad_levels", levels=odd))
     code = np.array([_text(v) for v in frame["code"]], dtype=object)
     parent = np.array(
         [_text(v) for v in frame["parent_code"]] if "parent_code" in frame.columns else [None] * n,
@@ -64,8 +63,7 @@ def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
     missing = np.flatnonzero(shapely.is_missing(foot) | shapely.is_empty(foot))
     if len(missing):
         first = buildings["building_id"].iloc[int(missing[0])]
-        msg = f"{len(missing)} buildings have no geometry (first: {first})"
-        raise InputError(msg)
+        raise InputError(refusal("buildings_no_geometry", n=len(missing), first=first))
     # the same buildings the engine divides: footprints repaired, stacked ones merged
     frame = gpd.GeoDataFrame(
         {
@@ -102,12 +100,10 @@ def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
 def _prepare_boundary(boundary: gpd.GeoDataFrame, crs: CRS) -> _Area:
     require_crs(boundary, name="boundary")
     if len(boundary) == 0:
-        msg = "the boundary has no polygons"
-        raise InputError(msg)
+        raise InputError(refusal("boundary_empty"))
     kinds = set(boundary.geom_type.dropna())
     if not kinds <= {"Polygon", "MultiPolygon"}:
-        msg = f"the boundary must be polygons, got {sorted(kinds)}"
-        raise InputError(msg)
+        raise InputError(refusal("boundary_kinds", kinds=sorted(kinds)))
     geoms = boundary.geometry.to_crs(crs).to_numpy()
     invalid = ~shapely.is_valid(geoms)
     if invalid.any():
@@ -141,11 +137,9 @@ def _utm_of_box(minx: float, miny: float, maxx: float, maxy: float) -> CRS:
 def _check_bounds(grid_bounds, micro_bounds, tolerance_m: float | None = None) -> None:
     for name, (lo, hi) in (("grid", grid_bounds), ("micro", micro_bounds)):
         if not (0 < lo <= hi):
-            msg = f"{name} bounds must satisfy 0 < min <= max, got {lo}–{hi}"
-            raise InputError(msg)
+            raise InputError(refusal("bad_bounds", level=name, lo=lo, hi=hi))
     if tolerance_m is not None and not tolerance_m > 0:
-        msg = f"tolerance_m must be > 0, got {tolerance_m}"
-        raise InputError(msg)
+        raise InputError(refusal("bad_tolerance", tolerance=tolerance_m))
 
 
 def _prepare_inputs(

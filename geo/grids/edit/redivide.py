@@ -20,6 +20,7 @@ from geo.errors import InputError
 from geo.grids.edit.geometry import _parts, _significant, _to84
 from geo.grids.edit.holdings import _holdings
 from geo.grids.edit.layer import _bounds_of, _Buildings, _Layer, _name
+from geo.grids.edit.messages import grid_name, refusal
 from geo.grids.edit.prepare import (
     _check_bounds,
     _metric_crs,
@@ -91,15 +92,14 @@ def regenerate(
     top = layer.top
     allowed = ("micro",) if top == "micro" and len(layer.code) else ("grid", "both")
     if level not in allowed:
-        msg = f"level must be one of {', '.join(allowed)} for this layer, not {level!r}"
+        msg = refusal("regenerate_level", allowed=", ".join(allowed), level=repr(level)[:40])
         raise InputError(msg)
     codes = [locked] if isinstance(locked, str) else [str(c) for c in locked]
     locked_rows = []
     for code in dict.fromkeys(codes):
         row = layer.find(code)
         if layer.level[row] != top:
-            msg = f"lock grids, not micro-grids: {code} is a micro-grid of {layer.parent[row]}"
-            raise InputError(msg)
+            raise InputError(refusal("lock_micro_code", code=code, parent=layer.parent[row]))
         locked_rows.append(row)
     locked_rows = np.asarray(locked_rows, dtype=np.int64)
     keep = np.zeros(len(layer.code), dtype=bool)
@@ -153,8 +153,7 @@ def split_grid(
     """
     _check_bounds(grid_bounds, micro_bounds, tolerance_m)
     if not isinstance(parts, int | np.integer) or parts < 2:
-        msg = f"parts must be an integer >= 2, got {parts!r}"
-        raise InputError(msg)
+        raise InputError(refusal("split_parts", parts=repr(parts)[:40]))
     require_crs(grids, name="grids")
     require_crs(buildings, name="buildings")
     crs = _metric_crs(boundary, name="boundary")
@@ -167,7 +166,10 @@ def split_grid(
     hold = _holdings(layer.geom[rows], layer.members(rows), b, tol=tolerance_m)
     total = int(hold.households(len(rows))[int(np.searchsorted(rows, row))])
     if total < parts:
-        msg = f"{_name(layer, row)} holds {total} households: too few to split into {parts}"
+        msg = refusal(
+            "split_too_few", grid=grid_name(layer.code[row], level), name_en=_name(layer, row),
+            households=total, parts=parts,
+        )  # fmt: skip
         raise InputError(msg)
     share = total / parts
     lo = max(1, math.floor(share * (1 - SPLIT_SLACK)))
@@ -322,8 +324,7 @@ def _recode(
         for old in ordered:
             number = next(free, None)
             if number is None:
-                msg = f"more than 999 grids under {region.prefix}: the sequence is full"
-                raise InputError(msg)
+                raise InputError(refusal("sequence_full", prefix=region.prefix))
             taken.add(number)
             mapping[old] = f"{region.prefix}{number:03d}"
     area_codes = {p: r.area_code for p, r in region_of.items()}
