@@ -9,7 +9,7 @@ from html import escape
 
 import folium
 import geopandas as gpd
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from jinja2 import Template
 
 from maps.assets import PageAssets, localize
@@ -119,6 +119,42 @@ class Start(MacroElement):
         self.config = dict(config)
 
 
+class Verbatim(Element):
+    """HTML put in the page as it is. branca's Element(html) compiles its text as a Jinja
+    template, so a place or building name holding ``{{ … }}`` would run as template code on
+    the server."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__()
+        self._name = "Verbatim"
+        self.html = html
+
+    def render(self, **kwargs) -> str:
+        return self.html
+
+
+def _render_macros_verbatim(self: MacroElement, **kwargs) -> None:
+    """branca's MacroElement.render, except that what the element's header, html and script
+    macros wrote goes into the page as it is (Verbatim) instead of through a second Jinja pass:
+    the data the macros wrote (GeoJSON properties, names) is never template source."""
+    figure = self.get_root()
+    if not isinstance(figure, Figure):
+        msg = f"{type(self).__name__} can only be rendered inside a Figure"
+        raise TypeError(msg)
+    macros = self._template.module.__dict__
+    for part in ("header", "html", "script"):
+        if (macro := macros.get(part)) is not None:
+            target = getattr(figure, part)
+            target.add_child(Verbatim(macro(self, kwargs)), name=self.get_name())
+    for child in self._children.values():
+        child.render(**kwargs)
+
+
+# every folium element of the three pages renders through this (folium's own render methods end
+# in MacroElement.render)
+MacroElement.render = _render_macros_verbatim
+
+
 def finish(
     m: folium.Map,
     *,
@@ -131,13 +167,14 @@ def finish(
     """Layer control, side panel, the page's assets and start call; every asset made local."""
     folium.LayerControl(collapsed=True).add_to(m)
     root = m.get_root()
-    root.html.add_child(Element(panel_html), name="panel")
+    root.html.add_child(Verbatim(panel_html), name="panel")
     root.header.add_child(
-        Element('<meta name="viewport" content="width=device-width, initial-scale=1">'),
+        Verbatim('<meta name="viewport" content="width=device-width, initial-scale=1">'),
         name="viewport",
     )
-    root.header.add_child(Element('<link rel="icon" href="data:,">'), name="favicon")
-    root.header.add_child(Element(f"<title>{text(f'{page}_title', lang)}</title>"), name="title")
+    root.header.add_child(Verbatim('<link rel="icon" href="data:,">'), name="favicon")
+    title = escape(text(f"{page}_title", lang))
+    root.header.add_child(Verbatim(f"<title>{title}</title>"), name="title")
     PageAssets(f"{page}.js").add_to(m)
     names = {role: el.get_name() for role, el in layers.items() if el is not None}
     full = {"lang": lang, "text": text_table(lang), **config}
