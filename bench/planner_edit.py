@@ -263,6 +263,10 @@ def measure(
     return result
 
 
+def _size(n: int) -> str:
+    return f"{n / 1e3:,.0f} KB" if n >= 10_000 else f"{n:,} B"
+
+
 def markdown(results: list[dict]) -> str:
     lines = []
     for r in results:
@@ -280,7 +284,7 @@ def markdown(results: list[dict]) -> str:
             ]
             for edit, s in r["edits"].items():
                 plain, zipped = s["bytes"]
-                ratio = f"{plain / 1e3:,.0f} KB → {zipped / 1e3:,.0f} KB" if plain else "–"
+                ratio = f"{_size(plain)} → {_size(zipped)}" if plain else "–"
                 ok = "yes" if s["p95"] <= TARGET_EDIT_P95_MS else "**no**"
                 lines.append(
                     f"| {edit} | {s['n']} | {s['p50']:,.0f} ms | {s['p95']:,.0f} ms | "
