@@ -972,6 +972,10 @@
       points: function () {
         return state.buildingPoints;
       },
+      footprint: function (id) {
+        var l = buildingLayers[id];
+        return l && l.getBounds ? l.getBounds() : null;
+      },
       size: function () {
         return Number(brushSize.value);
       },

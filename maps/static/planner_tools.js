@@ -43,8 +43,9 @@
   }
   P.inside = inside;
 
-  /* Brush and lasso. hooks: points() → {building_id: [lat, lng]}; size() → brush radius (px);
-     painted(ids) while a brush stroke grows; stroke(ids) when it ends; lassoed(ids, add). */
+  /* Brush and lasso. hooks: points() → {building_id: [lat, lng]}; footprint(id) → its
+     LatLngBounds or null; size() → brush radius (px); painted(ids) while a brush stroke grows;
+     stroke(ids) when it ends; lassoed(ids, add). */
   P.Tools = function (map, hooks) {
     var mode = null; // "brush" | "lasso" | null
     var stroke = null; // {ids: Set, screen: [[id, x, y]]} or {ring: [LatLng], line}
@@ -52,19 +53,25 @@
       radius: 10, color: "#1f6feb", weight: 1.5, fillOpacity: 0.12, interactive: false,
     });
 
-    function screenPoints() {
+    // each building as a box on the screen: its footprint's, else its point's
+    function screenBoxes() {
       var points = hooks.points() || {};
       return Object.keys(points).map(function (id) {
-        var pt = map.latLngToContainerPoint(points[id]);
-        return [id, pt.x, pt.y];
+        var box = hooks.footprint(id);
+        var a = map.latLngToContainerPoint(box ? box.getSouthWest() : points[id]);
+        var b = map.latLngToContainerPoint(box ? box.getNorthEast() : points[id]);
+        return [id, Math.min(a.x, b.x), Math.min(a.y, b.y), Math.max(a.x, b.x), Math.max(a.y, b.y)];
       });
     }
 
+    // the brush touches a building when the circle reaches its box
     function paint(e) {
       var r = hooks.size(), x = e.containerPoint.x, y = e.containerPoint.y, grew = false;
-      stroke.screen.forEach(function (p) {
-        if (!stroke.ids.has(p[0]) && (p[1] - x) * (p[1] - x) + (p[2] - y) * (p[2] - y) <= r * r) {
-          stroke.ids.add(p[0]);
+      stroke.screen.forEach(function (b) {
+        if (stroke.ids.has(b[0])) return;
+        var dx = Math.max(b[1] - x, 0, x - b[3]), dy = Math.max(b[2] - y, 0, y - b[4]);
+        if (dx * dx + dy * dy <= r * r) {
+          stroke.ids.add(b[0]);
           grew = true;
         }
       });
@@ -74,7 +81,7 @@
     function down(e) {
       if (!mode || (e.originalEvent && e.originalEvent.button)) return;
       if (mode === "brush") {
-        stroke = { ids: new Set(), screen: screenPoints() };
+        stroke = { ids: new Set(), screen: screenBoxes() };
         paint(e);
       } else {
         stroke = { ring: [e.latlng], add: !!(e.originalEvent && e.originalEvent.shiftKey) };

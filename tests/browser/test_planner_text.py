@@ -77,6 +77,7 @@ def test_households_colours_the_validators_status_and_the_micro_level(live_serve
     pick_row(p, target)
     p.click("#btn-brush")
     p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
+    p.evaluate("document.getElementById('brush-size').value = 8")
     for _ in range(2):  # enough households for the target to go over its bound
         brush_stroke(p, target)
     status = p.locator("#status")

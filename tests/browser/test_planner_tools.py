@@ -79,6 +79,7 @@ def test_a_sequence_of_brush_strokes_with_live_tallies_undo_and_redo(live_server
     p.click("#btn-brush")
     p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
     assert "涂抹" in p.locator("#status").inner_text()
+    p.evaluate("document.getElementById('brush-size').value = 8")  # one building a stroke
     # labels of the households on the map at close zoom, the table sortable
     labels = p.locator(".grid-label").all_inner_texts()
     assert labels and all(re.fullmatch(r"\d+", t) for t in labels)
