@@ -342,7 +342,7 @@
     function buildingsChanged() {
       paintBuildings();
       var n = state.buildings.size;
-      editState(n ? T("buildings_selected") + ": " + n : null);
+      editState(n ? T("buildings_chosen", { n: n }) : null);
       var community = state.community || config.selected.community;
       if (community && !state.fc) ensureLayer(community).then(refreshTally);
       else refreshTally();
@@ -764,7 +764,7 @@
               if (codes.indexOf(f.properties.code) >= 0) f.properties.locked = locked;
             });
             render(state.fc);
-            W.status(T(locked ? "lock" : "unlock") + " ✓ " + codes.join(", "), "ok");
+            W.status(T(locked ? "lock" : "unlock") + " ✓ " + codes.map(name).join("、"), "ok");
           });
       });
     }
@@ -959,7 +959,7 @@
         state.pendingShown = true;
       } else if (state.pendingShown) { // the pending line goes once nothing is pending
         state.pendingShown = false;
-        editState(chosen.size ? T("buildings_selected") + ": " + chosen.size : null);
+        editState(chosen.size ? T("buildings_chosen", { n: chosen.size }) : null);
       }
     }
     map.on("moveend", refreshTally);
