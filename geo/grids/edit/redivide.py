@@ -232,7 +232,6 @@ def _redivide(
     held_by_kept = np.zeros(len(b.ids), dtype=bool)
     held_by_kept[hold.building[by_kept]] = True
     rest = b.households - kept_share
-    kept_union = shapely.union_all(layer.geom[rows[kept_pos]]) if kept_pos.any() else None
 
     # the area to divide: drop leftovers thinner than the tolerance (rounding along kept edges)
     geoms, placeholders = [], []
@@ -253,8 +252,11 @@ def _redivide(
     # the buildings: what kept grids do not hold, with footprints cut to the free area
     footprint = b.footprint.copy()
     partial = held_by_kept & (rest > 0) & np.isin(shapely.get_type_id(footprint), (3, 6))
-    if partial.any() and kept_union is not None:
-        cut = shapely.difference(footprint[partial], kept_union)
+    if partial.any() and kept_pos.any():
+        # only the kept polygons these footprints touch (a union of all is slow on a street)
+        kept = layer.geom[rows[kept_pos]]
+        near = np.unique(shapely.STRtree(kept).query(footprint[partial], predicate="intersects")[1])
+        cut = shapely.difference(footprint[partial], shapely.union_all(kept[near]))
         footprint[partial] = np.where(shapely.is_empty(cut), footprint[partial], cut)
     wanted = (rest > 0) | ((b.households == 0) & ~held_by_kept)
     points = shapely.point_on_surface(footprint)
