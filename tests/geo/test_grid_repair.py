@@ -107,3 +107,23 @@ def test_a_valid_layer_is_left_as_it_is(scene):
     assert [shapely.to_wkb(g) for g in out.grids.geometry] == [
         shapely.to_wkb(g) for g in same.geometry
     ]
+
+
+def test_micro_grids_that_do_not_add_up_are_drawn_anew_in_their_grid_only(scene):
+    area, buildings, roads, layer, _ = scene
+    broken = layer.copy()
+    micro = broken.index[broken["level"] == "micro"][0]
+    grid = broken.loc[micro, "parent_code"]
+    broken.loc[micro, "households"] += 17  # an old layer whose records no longer add up
+    assert "micro_sum_mismatch" in set(_errors(broken, buildings, area)["kind"])
+    out = repair_layer(broken, buildings, area, roads=roads)
+    assert _errors(out.grids, buildings, area).empty
+    assert out.report["redivided"] == [grid] and out.report["changed"] == []
+    before = layer[layer["parent_code"] != grid].sort_values("code").reset_index(drop=True)
+    after = out.grids[out.grids["parent_code"] != grid].reset_index(drop=True)
+    assert list(after["code"]) == list(before["code"])
+    wkb = [shapely.to_wkb(g) for g in before.geometry]
+    assert [shapely.to_wkb(g) for g in after.geometry] == wkb
+    mine = out.grids[out.grids["parent_code"] == grid]
+    total = out.grids.set_index("code").loc[grid, "households"]
+    assert mine["households"].sum() == total
