@@ -838,7 +838,16 @@
           var i = versions.indexOf(v), before = versions[i - 1];
           var when = new Date(v.valid_from).toLocaleString(config.lang === "en" ? "en" : "zh-CN");
           var change = T("change_summary", { grids: v.grids, micro: v.micro_grids, households: v.households });
-          if (before && before.grids !== v.grids) change += "（" + before.grids + "→" + v.grids + "）";
+          if (before) { // what the counts did since the version before
+            var moved = [["grids", "grids"], ["micro_grids", "micro_grids"], ["households", "households"]]
+              .filter(function (k) {
+                return before[k[0]] !== v[k[0]];
+              })
+              .map(function (k) {
+                return T(k[1]) + " " + before[k[0]] + "→" + v[k[0]];
+              });
+            change = moved.length ? moved.join("，") : T("same_counts");
+          }
           var button = v.current ? "" : W.el("button", {
             type: "button", class: "small", text: T("diff"),
             onclick: function () {
