@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from shapely import affinity
+from shapely.geometry import box
 
 from data.synthetic import generate_city
 from geo.crs import utm_crs
 from geo.errors import InputError
-from geo.grids.edit import move_buildings, validate_layer
+from geo.grids.edit import move_buildings, recount, validate_layer
 from geo.grids.generate import generate_grids
 
 RUIXIANG = "990101001001"  # 瑞祥社区, the demo's first community
@@ -114,3 +117,44 @@ def test_thirty_edge_moves_on_a_street_layer_are_all_savable(city):
     )
     assert unsavable == []
     assert applied >= 20, refused
+
+
+def _scene_strip():
+    """Grid A: a left column and a bottom strip under grid B; a building filling the strip's
+    height in its middle, so that no land holding it can leave A in one piece."""
+
+    def wgs(geoms):
+        moved = [affinity.translate(g, 674_000.0, 3_537_000.0) for g in geoms]
+        return gpd.GeoSeries(moved, crs="EPSG:32650").to_crs(4326)
+
+    a = shapely.union(box(0, 0, 200, 30), box(0, 30, 40, 100))
+    grids = gpd.GeoDataFrame(
+        {"code": [RUIXIANG + "001", RUIXIANG + "002"], "level": ["grid", "grid"],
+         "parent_code": [None, None]},
+        geometry=wgs([a, box(40, 30, 200, 100)]), crs=4326,
+    )  # fmt: skip
+    footprints = {"left": box(10, 60, 20, 70), "middle": box(90, 0, 110, 30),
+                  "right": box(170, 5, 180, 15), "b": box(100, 60, 110, 70)}  # fmt: skip
+    buildings = gpd.GeoDataFrame(
+        {"building_id": list(footprints), "households": [300, 100, 100, 400]},
+        geometry=wgs(list(footprints.values())),
+        crs=4326,
+    )
+    boundary = gpd.GeoDataFrame({"code": [RUIXIANG]}, geometry=wgs([box(0, 0, 200, 100)]), crs=4326)
+    return grids, buildings, boundary
+
+
+def test_a_move_that_would_cut_its_grid_in_two_is_refused_in_chinese():
+    grids, buildings, boundary = _scene_strip()
+    grids = recount(grids, buildings)
+    with pytest.raises(InputError) as refused:
+        move_buildings(grids, buildings, boundary, ["middle"], to_code=RUIXIANG + "002")
+    message = str(refused.value)
+    assert message.startswith("移入楼栋 middle 会把第1网格分成互不相连的两块"), message
+    assert "cut grid 990101001001001 in two" in message
+    assert "left" in message or "right" in message
+    # the building at the end of the strip can go: A stays in one piece
+    moved = move_buildings(grids, buildings, boundary, ["right"], to_code=RUIXIANG + "002")
+    problems = validate_layer(moved, buildings, boundary, grid_bounds=(1, 1000))
+    assert problems[problems["severity"] == "error"].empty
+    assert list(moved["households"]) == [400, 500]
