@@ -176,6 +176,16 @@
       movedList(moved);
       if (mode() === "side") sideBySide(data);
       else drawOn(overlay.addTo(map), data, "both");
+      showChanges(data);
+    }
+
+    /* the changed land and moved buildings in view (the whole changes, at most street level) */
+    function showChanges(data) {
+      var changed = data.boundaries.features.concat(data.moved.features);
+      if (!changed.length) return;
+      var bounds = L.geoJSON({ type: "FeatureCollection", features: changed }).getBounds();
+      var target = side ? side.maps[0] : map;
+      if (!target.getBounds().contains(bounds)) target.fitBounds(bounds.pad(0.3), { maxZoom: 18 });
     }
 
     function table(grids, data) {
