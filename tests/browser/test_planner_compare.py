@@ -87,6 +87,15 @@ def test_compare_two_versions_shows_deltas_moved_buildings_and_boundaries(live_s
     assert p.locator("#compare-side").count() == 0
     assert p.locator("#compare-table tr").count() == 0
 
+    # the current layer against the community divided again (nothing saved)
+    p.check("input[name=compare-mode][value=overlay]")
+    p.select_option("#compare-a", "2")
+    p.select_option("#compare-b", "regenerate")
+    p.click("#btn-compare")
+    p.wait_for_function("document.getElementById('compare-summary').textContent.length > 0")
+    assert p.locator("#compare-summary").inner_text().startswith("第 2 版 → 重新生成的方案")
+    assert history(live_server) == 2
+
 
 def test_export_downloads_a_geojson_equal_to_the_layer(live_server, page):
     p = page.page
