@@ -322,6 +322,7 @@ def main() -> None:
 
             get_engine(url).dispose()
             cluster.destroy()
+            cluster.state_dir.parent.rmdir()
     print()
     print(markdown(results))
 
