@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from data.synthetic import generate_city
 from geo.grids.edit import split_grid, validate_layer
-from geo.grids.generate import generate_grids
-
-RUIXIANG = "990101001001"
+from tests.geo.demo_scene import RUIXIANG, demo_city
+from tests.geo.demo_scene import scene as community_scene
 
 
 @pytest.fixture(scope="module")
 def scene():
-    city = generate_city(size="street", seed=0)
-    area = city.communities[city.communities["code"] == RUIXIANG]
-    buildings = city.buildings[city.buildings["community_code"] == RUIXIANG]
-    layer = generate_grids(buildings, area, roads=city.roads, level="both").grids
-    return area, buildings, city.roads, layer
+    area, buildings, layer = community_scene([RUIXIANG])
+    return area, buildings, demo_city().roads, layer
 
 
 def test_a_split_into_two_small_grids_warns_for_each_with_its_side(scene):

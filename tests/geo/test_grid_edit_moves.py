@@ -9,25 +9,15 @@ import shapely
 from shapely import affinity
 from shapely.geometry import box
 
-from data.synthetic import generate_city
 from geo.crs import utm_crs
 from geo.errors import InputError
 from geo.grids.edit import move_buildings, recount, validate_layer
-from geo.grids.generate import generate_grids
-
-RUIXIANG = "990101001001"  # 瑞祥社区, the demo's first community
+from tests.geo.demo_scene import RUIXIANG, demo_city, scene
 
 
 @pytest.fixture(scope="module")
 def city():
-    return generate_city(size="street", seed=0)
-
-
-def _scene(city, codes):
-    area = city.communities[city.communities["code"].isin(codes)]
-    buildings = city.buildings[city.buildings["community_code"].isin(codes)]
-    layer = generate_grids(buildings, area, roads=city.roads, level="both").grids
-    return area, buildings, layer
+    return demo_city()
 
 
 def edge_move(layer, points, rng):
@@ -100,7 +90,7 @@ def run_edge_moves(layer, buildings, area, roads, *, moves: int, seed: int):
 
 
 def test_thirty_edge_moves_on_the_demo_community_are_all_savable(city):
-    area, buildings, layer = _scene(city, [RUIXIANG])
+    area, buildings, layer = scene([RUIXIANG])
     unsavable, refused, applied = run_edge_moves(
         layer, buildings, area, city.roads, moves=30, seed=16
     )
@@ -110,7 +100,7 @@ def test_thirty_edge_moves_on_the_demo_community_are_all_savable(city):
 
 
 def test_thirty_edge_moves_on_a_street_layer_are_all_savable(city):
-    area, buildings, layer = _scene(city, list(city.communities["code"]))
+    area, buildings, layer = scene(list(city.communities["code"]))
     assert area["code"].nunique() >= 6
     unsavable, refused, applied = run_edge_moves(
         layer, buildings, area, city.roads, moves=30, seed=61

@@ -6,21 +6,16 @@ import geopandas as gpd
 import pytest
 import shapely
 
-from data.synthetic import generate_city
 from geo.crs import utm_crs
 from geo.grids.edit import repair_layer, validate_layer
-from geo.grids.generate import generate_grids
-
-RUIXIANG = "990101001001"
+from tests.geo.demo_scene import RUIXIANG, demo_city
+from tests.geo.demo_scene import scene as community_scene
 
 
 @pytest.fixture(scope="module")
 def scene():
-    city = generate_city(size="street", seed=0)
-    area = city.communities[city.communities["code"] == RUIXIANG]
-    buildings = city.buildings[city.buildings["community_code"] == RUIXIANG]
-    layer = generate_grids(buildings, area, roads=city.roads, level="both").grids
-    return area, buildings, city.roads, layer, utm_crs(area)
+    area, buildings, layer = community_scene([RUIXIANG])
+    return area, buildings, demo_city().roads, layer, utm_crs(area)
 
 
 def _errors(layer, buildings, area):
