@@ -115,10 +115,20 @@
       }), done.add);
     }
 
-    map.on("mousedown", down);
-    map.on("mousemove", move);
-    map.on("mouseup", up);
-    map.getContainer().addEventListener("mouseleave", up);
+    // pointer events, so a finger paints and circles as the mouse does
+    var container = map.getContainer();
+    function at(handler) {
+      return function (e) {
+        if (!mode) return;
+        var point = map.mouseEventToContainerPoint(e);
+        handler({ containerPoint: point, latlng: map.containerPointToLatLng(point), originalEvent: e });
+      };
+    }
+    container.addEventListener("pointerdown", at(down));
+    container.addEventListener("pointermove", at(move));
+    container.addEventListener("pointerup", up);
+    container.addEventListener("pointercancel", up);
+    container.addEventListener("pointerleave", up);
 
     return {
       mode: function () {

@@ -159,3 +159,24 @@ def test_lasso_and_shift_click_choose_buildings_and_the_move_matches_the_tallies
         chosen,
     )
     assert "#f5b800" not in colours
+
+
+def test_a_finger_paints_with_the_brush_on_a_phone(live_server, phone):
+    p = phone.page
+    open_planner(p, live_server)
+    target = sorted(grid_layer(live_server))[0]
+    pick_row(p, target)
+    p.click("#btn-brush")
+    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
+    p.evaluate("document.getElementById('brush-size').value = 8")
+    bid, x, y, _source, households = p.evaluate(NEAREST)[0]
+    before = p.evaluate(HOUSEHOLDS)[target]
+    cdp = p.context.new_cdp_session(p)
+    p.evaluate("() => { document.getElementById('status').className = ''; }")
+    for kind, dx in (("touchStart", -3), ("touchMove", 0), ("touchEnd", 0)):
+        points = [] if kind == "touchEnd" else [{"x": x + dx, "y": y}]
+        cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": points})
+        if kind == "touchMove":  # painted under the finger before anything is sent
+            assert p.evaluate("Array.from(wangge.planner.state.pending || [])") == [bid]
+    wait_answer(p)
+    assert p.evaluate(HOUSEHOLDS)[target] == before + households
