@@ -35,6 +35,7 @@ HANDLE_PICK_M = 0.5  # `corner` names the handle within this distance
 SLIDE_M = 15.0  # a handle on a fixed line is dragged along it when this close, else refused
 SNAP_VERTEX_M = 0.05  # a slid corner this close to a vertex of the fixed line lands on it
 M_PER_DEG = 111_320.0
+CROSS_DEG = 1e-11  # a point noding adds this close to a moved edge is where it crosses
 CLIP_GRID_DEG = 1e-9  # micro-grids cut by a moved grid edge are rounded to this (0.1 mm)
 HANDLE_KINDS = ("junction", "corner", "boundary")
 
@@ -166,7 +167,8 @@ def reshape_boundary(
     for arc in arcs:
         if not arc.fixed and any(k in moved for k in arc.keys):
             touched |= arc.owners
-    _faces_into(new, rows, geoms, lines, layer, level, tolerance_m, touched)
+    moving = [not a.fixed and any(k in moved for k in a.keys) for a in arcs]
+    _faces_into(new, rows, geoms, lines, moving, layer, level, tolerance_m, touched)
     if level == "grid" and len(layer.rows("micro")) and layer.top == "grid":
         micro = layer.rows("micro")
         codes = {layer.code[r] for r in touched}
@@ -180,20 +182,24 @@ def reshape_boundary(
         for keys in inner:
             _stretch(keys, moved)
         inner_lines = [_moved(keys, moved) for keys in inner]
+        inner_moving = [any(k in moved for k in keys) for keys in inner]
         try:
             _faces_into(
-                new, micro, geoms, lines + inner_lines, layer, "micro", tolerance_m, touched_micro
-            )
+                new, micro, geoms, lines + inner_lines, moving + inner_moving, layer, "micro",
+                tolerance_m, touched_micro,
+            )  # fmt: skip
         except InputError:  # the edge swept over micro corners: cut and hand over instead
             _clip_micro(layer, geoms, new)
     _require_nested(layer, new)
     changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
     levels = ("grid", "micro") if level == "grid" else ("micro",)
-    changed += _snapped_neighbours(layer, geoms, new, changed, levels)
+    changed += _snapped_neighbours(layer, geoms, changed, levels, locked)
     _require_unlocked(layer, changed, locked)
     final = layer.frame.geometry.to_numpy().copy()  # untouched rows keep their coordinates
     final[changed] = new[changed]
-    return _rebuilt(layer, buildings, final, changed, grid_bounds, micro_bounds, tolerance_m)
+    out = _rebuilt(layer, buildings, final, changed, grid_bounds, micro_bounds, tolerance_m)
+    _require_sums(out, {layer.code[r] for r in changed})
+    return out
 
 
 # -- the layer as a planar graph ----------------------------------------------------------------
@@ -466,7 +472,7 @@ def _stretch(keys: list[Key], moved: dict) -> None:
             moved[keys[j]] = (keys[j][0] + d[0], keys[j][1] + d[1])
 
 
-def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float, only) -> None:
+def _faces_into(new, rows, geoms, lines, moving, layer: _Layer, level: str, tol: float, only):
     """The faces of `lines`, each given to the polygon of `rows` it overlaps most; only the rows
     in `only` (those the drag can reach) take theirs, the others stay as they were.
 
@@ -477,10 +483,14 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float, 
     crossing = "边界会与其他边界交叉或越过其他角点 (an edge would cross another edge or corner)"
     linework = shapely.multilinestrings(lines)
     noded = shapely.node(linework)
-    # edges meet only at vertices they have; a point that noding adds is a crossing
+    # edges meet only at vertices they have; a point that noding adds on a moved edge is a
+    # crossing (elsewhere it is the layer's own, within the validator's tolerance)
     given = {tuple(xy) for xy in shapely.get_coordinates(linework)}
-    if any(tuple(xy) not in given for xy in shapely.get_coordinates(noded)):
-        raise InputError(crossing)
+    added = [xy for xy in shapely.get_coordinates(noded) if tuple(xy) not in given]
+    if added and any(moving):
+        edges = shapely.multilinestrings([ln for ln, m in zip(lines, moving, strict=True) if m])
+        if shapely.dwithin(edges, shapely.points(added), CROSS_DEG).any():
+            raise InputError(crossing)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     old = geoms[rows]
     tree = shapely.STRtree(old)
@@ -494,6 +504,13 @@ def _faces_into(new, rows, geoms, lines, layer: _Layer, level: str, tol: float, 
     big = _significant(shapely.transform(faces, lambda xy: xy * scale), tol)
     got = np.bincount(owner[(owner >= 0) & big], minlength=len(rows))
     mask = np.isin(rows, list(only))
+    for f in np.flatnonzero(~big & (owner >= 0)):
+        # a seam the layer had where an untouched polygon overlaps a touched one stays with
+        # the untouched one (as it was)
+        hits = tree.query(faces[f], predicate="intersects")
+        fixed = hits[~mask[hits]]
+        if len(fixed) and shapely.area(shapely.intersection(old[fixed], faces[f])).max() > 0:
+            owner[f] = -1
     got[~mask] = shapely.get_num_geometries(old)[~mask]
     word = "微网格" if level == "micro" else "网格"
     if (got == 0).any():
@@ -544,29 +561,54 @@ def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
                 near = shapely.buffer(part, SNAP_DEG)
                 shared = shapely.length(shapely.intersection(shapely.boundary(new[mine]), near))
                 shared[mine == came_from] = 0.0
-                if shared.max() <= 0:
+                joined = None
+                for k in np.argsort(-shared):  # the longest edge whose union stays one piece
+                    if shared[k] <= 0:
+                        break
+                    m = mine[k]
+                    union = polygonal(shapely.union(new[m], part))
+                    if shapely.get_num_geometries(union) <= shapely.get_num_geometries(new[m]):
+                        joined, new[m] = m, union
+                        break
+                if joined is None:
                     waiting.append((part, came_from))
-                    continue
-                m = mine[int(np.argmax(shared))]
-                new[m] = polygonal(shapely.union(new[m], part))
             loose = waiting
-        # overlay leaves spikes a hair wide that turn invalid once projected
-        new[mine] = shapely.set_precision(new[mine], CLIP_GRID_DEG)
+        # overlay leaves spikes a hair wide that turn invalid once projected; rounding them
+        # away must not cut a thin neck
+        rounded = shapely.set_precision(new[mine], CLIP_GRID_DEG)
+        keep = shapely.get_num_geometries(rounded) <= shapely.get_num_geometries(new[mine])
+        new[mine[keep]] = rounded[keep]
 
 
-def _snapped_neighbours(layer: _Layer, geoms, new, changed, levels) -> list:
-    """Unchanged rows of `levels` next to a changed one whose vertices were snapped (_noded):
-    they take the snapped polygon too, so that shared edges stay identical (a building point
-    millimetres from an edge would otherwise fall in the hairline overlap)."""
-    if not changed:
-        return []
+def _snapped_neighbours(layer: _Layer, geoms, changed, levels, locked) -> list:
+    """Unchanged rows of `levels` whose vertices were snapped (_noded) and that touch a changed
+    row, or such a row in turn: they take the snapped polygon too, so that shared edges stay
+    identical (a building point millimetres from an edge would otherwise fall in a hairline
+    overlap). Locked grids keep theirs."""
     given = layer.frame.geometry.to_numpy()
-    tree = shapely.STRtree(new[changed])
-    out = []
-    for r in sorted(set(np.flatnonzero(np.isin(layer.level, levels))) - set(changed)):
-        if shapely.to_wkb(geoms[r]) != shapely.to_wkb(given[r]) and len(tree.query(geoms[r])):
-            out.append(r)
-    return out
+    locked = {str(c) for c in locked}
+    candidates = np.array(
+        [
+            r
+            for r in np.flatnonzero(np.isin(layer.level, levels))
+            if r not in set(changed)
+            and layer.code[r] not in locked
+            and layer.parent[r] not in locked
+            and shapely.to_wkb(geoms[r]) != shapely.to_wkb(given[r])
+        ],
+        dtype=np.int64,
+    )
+    if not len(candidates) or not changed:
+        return []
+    tree = shapely.STRtree(geoms[candidates])
+    taken: set[int] = set()
+    frontier = list(changed)
+    while frontier:
+        _, hits = tree.query(geoms[frontier], predicate="intersects")
+        fresh = {int(candidates[h]) for h in hits} - taken
+        taken |= fresh
+        frontier = sorted(fresh)
+    return sorted(taken)
 
 
 def _require_nested(layer: _Layer, new: np.ndarray) -> None:
@@ -594,6 +636,24 @@ def _require_unlocked(layer: _Layer, changed: list[int], locked) -> None:
     if hit:
         msg = f"网格 {', '.join(hit)} 已锁定，请先解锁 (grid {', '.join(hit)} is locked; unlock it)"
         raise InputError(msg)
+
+
+def _require_sums(out: gpd.GeoDataFrame, codes: set) -> None:
+    """Refuse a result whose micro-grids no longer add up to their grid: the edge went through
+    a building shared by several grids, and its shares could not follow at both levels."""
+    if "level" not in out.columns or not (out["level"] == "micro").any():
+        return
+    grids = out[(out["level"] == "grid") & out["code"].isin(codes | {c[:15] for c in codes})]
+    micro = out[out["level"] == "micro"].groupby("parent_code")["households"].sum()
+    for code, households in zip(grids["code"], grids["households"], strict=True):
+        if code in micro.index and int(micro[code]) != int(households):
+            msg = (
+                f"这条边会穿过一栋分属几个网格的楼，网格 {code} 与其微网格的户数对不上；"
+                "请让边绕开这栋楼 "
+                f"(the edge would cut a building shared by several grids: grid {code} and its "
+                "micro-grids would disagree; keep the edge off that building)"
+            )
+            raise InputError(msg)
 
 
 def _rebuilt(layer, buildings, new, changed, grid_bounds, micro_bounds, tol) -> gpd.GeoDataFrame:
