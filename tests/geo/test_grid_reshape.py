@@ -13,6 +13,7 @@ from data.synthetic import generate_city
 from geo.errors import InputError
 from geo.grids.edit import boundary_handles, reshape_boundary, validate_layer
 from geo.grids.generate import generate_grids
+from tests.geo.demo_scene import scene
 
 UTM = "EPSG:32650"
 DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
@@ -245,5 +246,31 @@ def test_every_accepted_drag_leaves_a_layer_without_errors(city, layer):
             continue
         accepted += 1
         errors = _errors(out, city)
+        assert errors.empty, errors["message"].tolist()
+    assert accepted >= 6
+
+
+@pytest.mark.parametrize(
+    ("community", "level"),
+    [("990101001002", "grid"), ("990101001002", "micro"), ("990101001003", "grid")],
+)
+def test_street_demo_drags_are_refused_or_valid(community, level):
+    """The street demo's layers are drawn to rounding (edges a few millimetres apart, a few
+    crossing micro edges, buildings shared by grids): every accepted drag is still valid."""
+    area, buildings, layer = scene([community])
+    rng = np.random.default_rng(11)
+    found = boundary_handles(layer, level=level)
+    accepted = 0
+    for k in rng.choice(len(found), size=12, replace=False):
+        point = found.geometry.iloc[k]
+        angle = rng.uniform(0, 2 * np.pi)
+        to = _offset(point.x, point.y, rng.uniform(3, 15), (np.cos(angle), np.sin(angle)))
+        try:
+            out = reshape_boundary(layer, buildings, level=level, corner=(point.x, point.y), to=to)
+        except InputError:
+            continue
+        accepted += 1
+        problems = validate_layer(out, buildings, area)
+        errors = problems[problems["severity"] == "error"]
         assert errors.empty, errors["message"].tolist()
     assert accepted >= 6
