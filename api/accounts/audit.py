@@ -88,3 +88,19 @@ def entries(session: Session, q: AuditQuery) -> list[AuditEntry]:
         query = query.where(AuditEntry.at < q.until)
     query = query.order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     return list(session.scalars(query.limit(q.limit).offset(q.offset)))
+
+
+def layer_authors(session: Session, community: str) -> dict[int, tuple[str | None, str]]:
+    """Who wrote each version of a community's grid layer and how: {version: (actor, action)}
+    from the audit rows of saved edits and generation runs (the latest row per version)."""
+    version = AuditEntry.detail["after"]["version"].astext
+    rows = session.execute(
+        select(version, AuditEntry.actor, AuditEntry.action)
+        .where(
+            AuditEntry.object_type == "grids",
+            AuditEntry.object_id == community,
+            version.regexp_match("^[0-9]{1,9}$"),
+        )
+        .order_by(AuditEntry.at, AuditEntry.id)
+    ).all()
+    return {int(v): (actor, action) for v, actor, action in rows}

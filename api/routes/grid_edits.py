@@ -241,6 +241,10 @@ class VersionOut(BaseModel):
     grids: int
     micro_grids: int
     households: int
+    actor: str | None = Field(None, description="who saved this version (audit log)")
+    action: str | None = Field(
+        None, description="how it was made: grids.generate, grids.move, grids.save, …"
+    )
 
 
 class HistoryResponse(BaseModel):
@@ -459,6 +463,7 @@ def layer_history(
     """Every version of the community's layer with its time span and counts, oldest first."""
     access.check_community(session, user, community)
     versions = grid_edits.history(session, community)
+    authors = audit.layer_authors(session, community)
     return HistoryResponse(
         community=community,
         current_version=len(versions),
@@ -471,6 +476,8 @@ def layer_history(
                 grids=v.grids,
                 micro_grids=v.micro_grids,
                 households=v.households,
+                actor=authors.get(v.version, (None, None))[0],
+                action=authors.get(v.version, (None, None))[1],
             )
             for v in versions
         ],

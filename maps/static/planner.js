@@ -848,6 +848,8 @@
               });
             change = moved.length ? moved.join("，") : T("same_counts");
           }
+          var how = v.action && T("action_" + v.action.replace("grids.", ""));
+          if (how && how.indexOf("action_") !== 0) change = how + "：" + change;
           var button = v.current ? "" : W.el("button", {
             type: "button", class: "small", text: T("diff"),
             onclick: function () {

@@ -161,6 +161,9 @@ def test_planner_redraws_a_boundary_and_saves_a_new_version(live_server, page):
     changes = p.locator("#history-list tbody tr td:nth-child(4)").all_inner_texts()
     assert "个网格" in changes[-1]  # the first version: its counts
     assert "个网格" not in changes[0] and ("→" in changes[0] or "数量未变" in changes[0])
+    assert changes[0].startswith("保存：")  # how the version was made, from the audit log
+    actors = p.locator("#history-list tbody tr td:nth-child(3)").all_inner_texts()
+    assert actors[0] == "planner"
     # the diff names the grids (codes stay in the details) and goes with the undo
     p.click("#history-list button")
     p.wait_for_function("document.getElementById('diff').textContent.length > 0")

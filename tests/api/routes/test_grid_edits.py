@@ -344,6 +344,12 @@ def test_undo_restores_the_previous_geometry_as_a_new_version(client, city):
     history = client.get("/api/grids/history", params={"community": COMMUNITY}).json()
     assert [v["version"] for v in history["versions"]] == [1, 2, 3]
     assert [v["current"] for v in history["versions"]] == [False, False, True]
+    # who made each version, from the audit log (version 1 was generated with no account)
+    assert [(v["actor"], v["action"]) for v in history["versions"]] == [
+        (None, None),
+        ("planner", "grids.move"),
+        ("planner", "grids.undo"),
+    ]
     # versions 1 and 2 are still there as history
     assert rows(city, "SELECT count(*) FROM grids WHERE valid_to IS NULL") == [(len(v1),)]
     assert rows(city, "SELECT count(DISTINCT valid_from) FROM grids") == [(3,)]
