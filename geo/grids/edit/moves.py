@@ -113,7 +113,9 @@ def move_buildings(
     if not sources:
         return grids.copy()
 
-    cells = _land_cells(b, list(sources), area, roads, crs, home=layer.geom[target])
+    involved = sorted({target, *(r for held in sources.values() for r in held)})
+    near = shapely.union_all(layer.geom[involved])
+    cells = _land_cells(b, list(sources), area, roads, crs, home=layer.geom[target], near=near)
     # the land each source gives up, in lon/lat so untouched edges keep their coordinates
     geom84 = _geoms84(layer)
     cells84 = dict(zip(cells, _to84(list(cells.values()), crs), strict=True))
@@ -169,10 +171,11 @@ def _building_rows(b: _Buildings, building_ids) -> np.ndarray:
 
 
 def _land_cells(
-    b: _Buildings, moved: list[int], area: _Area, roads, crs, *, home
+    b: _Buildings, moved: list[int], area: _Area, roads, crs, *, home, near
 ) -> dict[int, object]:
-    """Land cell (metres) of each moved building, tessellating the boundary polygon it is in;
-    that polygon must hold the target grid `home` (moves stay inside a community)."""
+    """Land cell (metres) of each moved building, tessellating the part of the boundary polygon
+    it is in that lies in `near` (the grids involved) among the buildings there; that polygon
+    must hold the target grid `home` (moves stay inside a community)."""
     tree = shapely.STRtree(area.geoms)
     hit_b, hit_a = tree.query(b.point, predicate="intersects")
     order = np.lexsort((hit_a, hit_b))
@@ -189,8 +192,10 @@ def _land_cells(
         if not shapely.intersects(area.geoms[a], shapely.point_on_surface(home)):
             listed = "、".join(str(b.ids[bi]) for bi in moved if area_of[bi] == a)
             raise InputError(refusal("move_across_areas", buildings=listed))
+        region = polygonal(shapely.intersection(area.geoms[a], near))
         inside = np.flatnonzero(area_of == a)
-        geoms, owner, _ = tessellate(b.footprint[inside], area.geoms[a], barriers=barriers)
+        inside = inside[shapely.intersects(region, b.point[inside]) | np.isin(inside, moved)]
+        geoms, owner, _ = tessellate(b.footprint[inside], region, barriers=barriers)
         local = {int(bi): k for k, bi in enumerate(inside)}
         for bi in moved:
             if area_of[bi] == a:
