@@ -284,7 +284,7 @@
       layers.buildings.eachLayer(function (l) {
         var p = l.feature && l.feature.properties;
         if (!p) return;
-        var title = (p.title || T("unnamed_building")) + " · " + p.households + " " + T("households");
+        var title = (p.title || T("unnamed_building")) + " · " + T("n_households", { n: p.households });
         l.bindTooltip(W.el("span", { text: title }));
       });
     }
