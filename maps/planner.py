@@ -296,7 +296,7 @@ def _panel(areas: Sequence[Mapping], selected: Mapping, lang: str) -> str:
     <div class="buttons">
       {button("edit_vertices")}{button("draw_boundary")}{button("move")}
       {button("split")}{button("merge")}{button("lock")}{button("unlock")}
-      {button("regenerate")}
+      {button("regenerate")}{button("repair")}
     </div>
     <div class="buttons tools">
       {button("brush")}{button("lasso")}

@@ -784,6 +784,16 @@
       });
     });
 
+    // any layer (an old or imported one too) brought back to one without errors, as a preview
+    on("btn-repair", function () {
+      var community = state.community || config.selected.community;
+      if (state.selection.length) community = communityOf(state.selection[0]);
+      if (!community) return W.status(T("select_grid_first"), "error");
+      ensureLayer(community).then(function () {
+        return preview("/api/grids/repair", { save: false });
+      });
+    });
+
     on("btn-validate", function () {
       if (!state.fc) {
         var code = needOne();

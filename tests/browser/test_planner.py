@@ -179,7 +179,7 @@ def test_planner_redraws_a_boundary_and_saves_a_new_version(live_server, page):
     assert p.evaluate("wangge.planner.diffLayer.getLayers().length") == 0
 
 
-def test_planner_sees_the_problems_of_a_bad_draft_and_cannot_save_it(live_server, page):
+def test_planner_cannot_save_a_bad_draft_and_repairs_it(live_server, page):
     p = page.page
     p.goto(f"{live_server.url}/map/planner?community={COMMUNITY}")
     wait_drawn(p)
@@ -212,6 +212,19 @@ def test_planner_sees_the_problems_of_a_bad_draft_and_cannot_save_it(live_server
     )
     assert history(live_server) == 1
     screenshot(p, "planner-problems")
+    # 修复错误 brings the draft back to a layer without errors, which then saves
+    p.click("#btn-repair")
+    p.wait_for_function(
+        "['ok', 'warning'].includes(document.getElementById('status').className)",
+        timeout=30_000,
+    )
+    assert p.locator("#problem-list li.error").count() == 0
+    assert p.evaluate("wangge.planner.state.dirty") is True
+    p.click("#btn-save")
+    p.wait_for_function(
+        "document.getElementById('status').textContent.includes('第 2 版')", timeout=20_000
+    )
+    assert history(live_server) == 2
 
 
 def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page):
