@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import WGS84
-from geo.grids.edit.geometry import _to84, _valid_metric
+from geo.grids.edit.geometry import _to84, _to_metric, _valid_metric
 from geo.grids.edit.holdings import _holdings
 from geo.grids.edit.layer import _Buildings, _Layer
 from geo.grids.edit.prepare import _prepare_buildings, _text
@@ -83,6 +83,7 @@ def _held(buildings, row_of, b: _Buildings, bi, share, layer: _Layer, g: int):
 def _inside(micro: gpd.GeoDataFrame, grid84, crs) -> gpd.GeoDataFrame:
     """New micro-grids cut to their grid: the generator snaps to a centimetre grid, so their
     outer edges may stray a few millimetres over the grid's."""
-    cut = shapely.intersection(micro.geometry.to_numpy(), grid84)
-    geometry = [_valid_metric(polygonal(g), crs) for g in cut]
+    geometry = np.array([polygonal(g) for g in shapely.intersection(micro.geometry, grid84)])
+    bad = ~shapely.is_valid(geometry) | ~shapely.is_valid(_to_metric(geometry, crs))
+    geometry[bad] = [_valid_metric(g, crs) for g in geometry[bad]]
     return micro.set_geometry(gpd.GeoSeries(geometry, index=micro.index, crs=WGS84))
