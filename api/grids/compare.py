@@ -20,6 +20,7 @@ from api.errors import NotFoundError
 from api.grids import edits
 from api.storage import grids as store
 from geo.errors import InputError
+from geo.grids.edit import messages
 
 DELTA_KEYS = ("code", "level", "name", "households_a", "households_b", "delta", "change")
 MIN_CHANGE_M2 = 1.0  # boundary changes smaller than this are rounding, not edits
@@ -46,8 +47,7 @@ class Comparison:
 
 def grid_name(community_name: str, code: str) -> str:
     """The name people use: 社区 + 第N网格 (+ 第M微网格 for a micro-grid)."""
-    name = f"{community_name}第{int(code[12:15])}网格"
-    return name + f"第{int(code[15:18])}微网格" if len(code) == 18 else name
+    return messages.grid_name(code, "micro" if len(code) == 18 else "grid", community_name)
 
 
 def _top(layer: gpd.GeoDataFrame) -> str:

@@ -280,7 +280,16 @@ def grid_name(code: str | None, level: str, community: str | None = None) -> str
     name = f"第{grid}网格" if grid else ""
     if len(code) == 18:
         name += f"第{int(code[15:18])}微网格"
-    return f"{community or ''}{name}"
+    return f"{short_community(community)}{name}"
+
+
+def short_community(name: str | None) -> str:
+    """The community as people name it with a grid: 大行宫社区居委会 → 大行宫社区."""
+    name = name or ""
+    for suffix in ("居民委员会", "居委会"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def english_name(code: str | None, level: str, row: int | None = None) -> str:
