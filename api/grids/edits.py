@@ -346,36 +346,45 @@ def _recount_changed(
     (stored or recounted) held by a changed, new or dropped grid of the same level.
     """
     fresh = edit.recount(layer, buildings).reset_index(drop=True)
-    old = stored.drop_duplicates("code").set_index("code")
+    old = stored.drop_duplicates("code")
+    old_at = {code: k for k, code in enumerate(old["code"])}
+    old_level, old_members = old["level"].tolist(), old["members"].tolist()
+    old_households = old["households"].tolist()
+    codes, levels, members = (
+        fresh["code"].tolist(),
+        fresh["level"].tolist(),
+        fresh["members"].tolist(),
+    )
+    at = np.array([old_at.get(code, -1) for code in codes], dtype=np.int64)
     same = np.zeros(len(fresh), dtype=bool)
-    for k, (code, level, parent, geom) in enumerate(
-        zip(fresh["code"], fresh["level"], fresh["parent_code"], fresh.geometry, strict=True)
-    ):
-        if code in old.index:
-            row = old.loc[code]
-            same[k] = (
-                row["level"] == level
-                and _text(row["parent_code"]) == _text(parent)
-                and shapely.to_wkb(row.geometry) == shapely.to_wkb(geom)
-            )
-    kept = set(fresh["code"][same])
+    found = np.flatnonzero(at >= 0)
+    if len(found):
+        j = at[found]
+        old_parent = old["parent_code"].to_numpy()[j]
+        parent = fresh["parent_code"].to_numpy()[found]
+        same_wkb = shapely.to_wkb(old.geometry.to_numpy()[j]) == shapely.to_wkb(
+            fresh.geometry.to_numpy()[found]
+        )
+        same[found] = [
+            old_level[o] == levels[k] and _text(p) == _text(q) and bool(w)
+            for k, o, p, q, w in zip(found, j, old_parent, parent, same_wkb, strict=True)
+        ]
+    kept = {codes[k] for k in np.flatnonzero(same)}
 
-    def ids(members: Any) -> set[str]:
-        return {str(m[0]) for m in members or []}
+    def ids(held: Any) -> set[str]:
+        return {str(m[0]) for m in held or []}
 
     touched: dict[str, set[str]] = {level: set() for level in edit.LEVELS}
     for k in np.flatnonzero(~same):
-        touched[fresh["level"].iloc[k]] |= ids(fresh["members"].iloc[k])
-    for code, level, members in zip(old.index, old["level"], old["members"], strict=True):
+        touched[levels[k]] |= ids(members[k])
+    for code, level, held in zip(old["code"], old_level, old_members, strict=True):
         if code not in kept:
-            touched[level] |= ids(members)
+            touched[level] |= ids(held)
     households = fresh["households"].tolist()
-    members = fresh["members"].tolist()
     for k in np.flatnonzero(same):
-        level, code = fresh["level"].iloc[k], fresh["code"].iloc[k]
-        previous = old.loc[code, "members"]
-        if not (ids(previous) | ids(members[k])) & touched[level]:
-            households[k], members[k] = int(old.loc[code, "households"]), previous
+        previous = old_members[at[k]]
+        if not (ids(previous) | ids(members[k])) & touched[levels[k]]:
+            households[k], members[k] = int(old_households[at[k]]), previous
     fresh["households"] = pd.array(households, dtype="int64")
     fresh["members"] = pd.Series(members, index=fresh.index, dtype=object)
     return fresh

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import hashlib
 import math
+import threading
+from collections import OrderedDict
 
 import geopandas as gpd
 import numpy as np
@@ -57,8 +61,58 @@ def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
     return _Layer(frame, grids.index, crs, raw, geom, code, level, parent, top)
 
 
+class _PreparedCache:
+    """The last few prepared building sets, by content: one edit prepares the same community's
+    buildings several times (the edit, recount, validation, each micro re-division)."""
+
+    size = 8
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[tuple, _Buildings] = OrderedDict()
+
+    def get(self, key: tuple) -> _Buildings | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: tuple, prepared: _Buildings) -> None:
+        with self._lock:
+            self._entries[key] = prepared
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+
+_PREPARED = _PreparedCache()
+
+
+def _content_key(buildings: gpd.GeoDataFrame, crs: CRS) -> tuple:
+    """What _prepare_buildings reads of `buildings`, digested (values with their types)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for column in ("building_id", "households", "households_estimated"):
+        values = buildings[column].tolist() if column in buildings.columns else None
+        digest.update(repr(values).encode())
+    for wkb in shapely.to_wkb(buildings.geometry.to_numpy()):
+        digest.update(b"-" if wkb is None else len(wkb).to_bytes(8, "little") + wkb)
+    return digest.hexdigest(), buildings.crs, crs
+
+
 def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
     require_buildings(buildings)
+    key = _content_key(buildings, crs)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _prepared_buildings(buildings, crs)
+        for array in (prepared.ids, prepared.households, prepared.estimated,
+                      prepared.footprint, prepared.point):  # fmt: skip
+            array.flags.writeable = False  # shared between calls: nobody may change it
+        _PREPARED.put(key, prepared)
+    return dataclasses.replace(prepared, index=dict(prepared.index))
+
+
+def _prepared_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
     foot = buildings.geometry.to_crs(crs).to_numpy()
     missing = np.flatnonzero(shapely.is_missing(foot) | shapely.is_empty(foot))
     if len(missing):
