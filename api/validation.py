@@ -22,7 +22,7 @@ import numpy as np
 import shapely
 from pydantic import AfterValidator, Field
 from shapely.errors import GEOSException
-from shapely.geometry import shape
+from shapely.geometry import MultiPolygon, Polygon, shape
 from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
@@ -181,6 +181,57 @@ def check_geojson_geometry(
         raise ValueError(msg)
     check_crs(geometry.get("crs"))
     limit = max_vertices or _max_vertices()
+    geom = _plain_polygon(kind, geometry.get("coordinates"), limit)
+    if geom is None:
+        geom = _checked_shape(geometry, kind, limit)
+    if geom.is_empty:
+        msg = f"the {kind} is empty"
+        raise ValueError(msg)
+    if valid and not geom.is_valid:
+        msg = f"the {kind} is invalid: {shapely.is_valid_reason(geom)}; fix it before sending"
+        raise ValueError(msg)
+    return geom
+
+
+_NUMBER = (float, int)  # exact types: bool is an int but never a coordinate
+
+
+def _plain_polygon(kind: str, coords: Any, limit: int) -> shapely.Geometry | None:
+    """The (Multi)Polygon of plain coordinates (closed rings of [lon, lat] numbers in range, at
+    most `limit` positions), or None for anything else: _checked_shape then says what is wrong.
+    The fast path of a layer's worth of polygons; the result is what shape() makes of them."""
+    polygons = [coords] if kind == "Polygon" else coords if kind == "MultiPolygon" else None
+    if type(polygons) is not list or not polygons:
+        return None
+    built, count = [], 0
+    for rings in polygons:
+        if type(rings) is not list or not rings:
+            return None
+        arrays = []
+        for ring in rings:
+            if (
+                type(ring) is not list
+                or len(ring) < 4
+                or not all(
+                    type(p) is list
+                    and len(p) == 2
+                    and type(p[0]) in _NUMBER
+                    and type(p[1]) in _NUMBER
+                    for p in ring
+                )
+            ):
+                return None
+            xy = np.array(ring, dtype=float)
+            count += len(xy)
+            if count > limit or (xy[0] != xy[-1]).any() or coordinate_problem(xy):
+                return None
+            arrays.append(xy)
+        built.append(Polygon(arrays[0], arrays[1:]))
+    return built[0] if kind == "Polygon" else MultiPolygon(built)
+
+
+def _checked_shape(geometry: dict, kind: str, limit: int) -> shapely.Geometry:
+    """The shapely geometry of any GeoJSON geometry, or ValueError saying what is wrong."""
     positions = _positions(geometry.get("coordinates"), limit)
     if len(positions) > limit:
         msg = f"the geometry has more than {limit} vertices (WANGGE_MAX_VERTICES); simplify it"
@@ -201,12 +252,6 @@ def check_geojson_geometry(
             f"{', rings of at least 4 positions, closed' if 'Polygon' in kind else ''}): {exc}"
         )
         raise ValueError(msg) from None
-    if geom.is_empty:
-        msg = f"the {kind} is empty"
-        raise ValueError(msg)
-    if valid and not geom.is_valid:
-        msg = f"the {kind} is invalid: {shapely.is_valid_reason(geom)}; fix it before sending"
-        raise ValueError(msg)
     return geom
 
 
