@@ -275,7 +275,7 @@ def _edges(geoms: np.ndarray, rows) -> dict[tuple[Key, Key], set[int]]:
     owners: dict[tuple[Key, Key], set[int]] = {}
     for r in rows:
         for ring in _rings(geoms[r]):
-            keys = [tuple(map(float, xy)) for xy in ring]
+            keys = [tuple(xy) for xy in ring.tolist()]
             for a, b in zip(keys, keys[1:] + keys[:1], strict=True):
                 if a != b:
                     owners.setdefault((min(a, b), max(a, b)), set()).add(int(r))
@@ -296,10 +296,11 @@ def _arcs(geoms: np.ndarray, rows, fixed: set) -> list[_Arc]:
         link.setdefault(a, []).append(b)
         link.setdefault(b, []).append(a)
 
+    labels = {edge: (frozenset(owners), len(owners) < 2 or edge in fixed)
+              for edge, owners in edges.items()}  # fmt: skip
+
     def label(a: Key, b: Key) -> tuple[frozenset[int], bool]:
-        edge = (min(a, b), max(a, b))
-        owners = frozenset(edges[edge])
-        return owners, len(owners) < 2 or edge in fixed
+        return labels[(a, b) if a < b else (b, a)]
 
     def is_node(v: Key) -> bool:
         near = link[v]
@@ -316,7 +317,8 @@ def _arcs(geoms: np.ndarray, rows, fixed: set) -> list[_Arc]:
             keys.append(b)
             if is_node(b) or b == keys[0]:
                 break
-            a, b = b, next(v for v in link[b] if v != a)
+            u, w = link[b]  # not a node: exactly two neighbours
+            a, b = b, u if u != a else w
         arcs.append(_Arc(keys, owners, fixed_arc))
 
     for v in link:
@@ -485,8 +487,8 @@ def _faces_into(new, rows, geoms, lines, moving, layer: _Layer, level: str, tol:
     noded = shapely.node(linework)
     # edges meet only at vertices they have; a point that noding adds on a moved edge is a
     # crossing (elsewhere it is the layer's own, within the validator's tolerance)
-    given = {tuple(xy) for xy in shapely.get_coordinates(linework)}
-    added = [xy for xy in shapely.get_coordinates(noded) if tuple(xy) not in given]
+    given = set(map(tuple, shapely.get_coordinates(linework).tolist()))
+    added = [xy for xy in shapely.get_coordinates(noded).tolist() if tuple(xy) not in given]
     if added and any(moving):
         edges = shapely.multilinestrings([ln for ln, m in zip(lines, moving, strict=True) if m])
         if shapely.dwithin(edges, shapely.points(added), CROSS_DEG).any():
