@@ -27,11 +27,13 @@ from sqlalchemy.orm import Session, aliased
 
 from api.errors import NotFoundError
 from api.storage import models
+from api.storage.map_data import building_title
 
 G, B, C = models.Grid, models.Building, models.Community
 
 BUILDING_COLUMNS = [
-    "building_id", "households", "households_estimated", "units", "floors", "compound", "geometry",
+    "building_id", "households", "households_estimated", "units", "floors", "compound", "title",
+    "geometry",
 ]  # fmt: skip
 
 
@@ -121,7 +123,8 @@ def read_buildings(session: Session, area: Area) -> gpd.GeoDataFrame:
     """The buildings in `area`'s polygon, as generate_grids wants them (EPSG:4326).
 
     Columns: building_id, households, households_estimated, units, floors, compound (the
-    compound's id string), geometry (footprint, or the location point where there is none).
+    compound's id string), title (what a person reads: name, address or 未命名楼栋, never the id),
+    geometry (footprint, or the location point where there is none).
     """
     owner = _owner_query([area.id]).subquery()
     query = (
@@ -132,6 +135,9 @@ def read_buildings(session: Session, area: Area) -> gpd.GeoDataFrame:
             B.units,
             B.floors,
             models.Compound.compound_id,
+            B.name,
+            B.address,
+            B.building_type,
             func.ST_AsBinary(func.coalesce(B.footprint, B.location)),
         )
         .join(owner, owner.c.building == B.id)
@@ -140,9 +146,13 @@ def read_buildings(session: Session, area: Area) -> gpd.GeoDataFrame:
         .order_by(B.building_id)
     )
     rows = session.execute(query).all()
-    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in BUILDING_COLUMNS]
-    data = dict(zip(BUILDING_COLUMNS[:-1], columns[:-1], strict=True))
-    geoms = shapely.from_wkb([bytes(g) for g in columns[-1]]) if rows else []
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in range(10)]
+    *kept, names, addresses, kinds, wkbs = columns
+    data = dict(zip(BUILDING_COLUMNS[:6], kept, strict=True))
+    data["title"] = [
+        building_title(*row) for row in zip(names, addresses, kinds, kept[1], strict=True)
+    ]
+    geoms = shapely.from_wkb([bytes(g) for g in wkbs]) if rows else []
     frame = gpd.GeoDataFrame(data, geometry=list(geoms), crs=models.SRID)
     for column in ("households", "units", "floors"):
         frame[column] = frame[column].astype("Int64" if column != "households" else "int64")

@@ -136,13 +136,17 @@ def _scene_strip():
 
 def test_a_move_that_would_cut_its_grid_in_two_is_refused_in_chinese():
     grids, buildings, boundary = _scene_strip()
+    # buildings are named for people in Chinese (title: name or address), by id in English
+    buildings["title"] = ["槐树街1号", "槐树街25号3栋", None, "槐树街9号"]
     grids = recount(grids, buildings)
     with pytest.raises(InputError) as refused:
         move_buildings(grids, buildings, boundary, ["middle"], to_code=RUIXIANG + "002")
     message = str(refused.value)
-    assert message.startswith("移入楼栋 middle 会把第1网格分成互不相连的两块"), message
-    assert "cut grid 990101001001001 in two" in message
-    assert "left" in message or "right" in message
+    assert message.startswith("移入楼栋「槐树街25号3栋」会把第1网格分成互不相连的两块"), message
+    assert "moving building(s) middle would cut grid 990101001001001 in two" in message
+    zh = message.split(" (moving")[0]
+    assert "「槐树街1号」" in zh or "「right」" in zh  # the cut-off buildings; an unnamed one by id
+    assert "middle" not in zh
     # the building at the end of the strip can go: A stays in one piece
     moved = move_buildings(grids, buildings, boundary, ["right"], to_code=RUIXIANG + "002")
     problems = validate_layer(moved, buildings, boundary, grid_bounds=(1, 1000))

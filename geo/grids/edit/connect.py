@@ -53,14 +53,17 @@ def keep_sources_whole(
                     out[k] = (out[k][0], s, piece)
                 break
         else:
-            moved = sorted({str(b.ids[bi]) for bi, t, _ in out if t == s})
+            moved, moved_en = b.listed(sorted({str(b.ids[bi]) for bi, t, _ in out if t == s}))
+            others, others_en = b.listed(cut_off)
             raise InputError(
                 refusal(
                     "move_cuts_grid",
-                    buildings="、".join(moved[:5]),
+                    buildings=moved,
+                    buildings_en=moved_en,
                     grid=grid_name(layer.code[s], layer.level[s]),
                     code=layer.code[s] or "",
-                    others="、".join(cut_off[:5]) + (" …" if len(cut_off) > 5 else ""),
+                    others=others,
+                    others_en=others_en,
                 )
             )
     return out

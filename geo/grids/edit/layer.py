@@ -66,6 +66,19 @@ class _Buildings:
     footprint: np.ndarray  # metres, valid
     point: np.ndarray  # representative points, metres
     index: dict[str, int]
+    labels: np.ndarray | None = None  # what people read: name or address (ids where None)
+
+    def label(self, i: int) -> str:
+        """「name or address」 of building row `i` for Chinese messages; its id if unnamed."""
+        return f"「{self.labels[i] if self.labels is not None else self.ids[i]}」"
+
+    def listed(self, building_ids, limit: int = 5) -> tuple[str, str]:
+        """The buildings named for people (「…」、「…」) and by id (…, …), at most `limit`."""
+        ids = [str(x) for x in building_ids]
+        more = " …" if len(ids) > limit else ""
+        shown = ids[:limit]
+        zh = "、".join(self.label(self.index[x]) if x in self.index else x for x in shown)
+        return zh + more, ", ".join(shown) + more
 
 
 @dataclass

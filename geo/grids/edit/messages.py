@@ -30,13 +30,13 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{name_en} and {other_en} overlap by {area} m²",
     ),
     "building_in_two_grids": (
-        "楼栋 {building}（{households} 户）的位置点同时落在{name}和{other}内",
-        "building {building} ({households} households) has its point inside both {name_en} and "
+        "楼栋{building}（{households} 户）的位置点同时落在{name}和{other}内",
+        "building {building_en} ({households} households) has its point inside both {name_en} and "
         "{other_en}",
     ),
     "building_left_out": (
-        "楼栋 {building}（{households} 户{estimated}）不在任何{word}内",
-        "building {building} ({households} households{estimated_en}) is in no {word_en}",
+        "楼栋{building}（{households} 户{estimated}）不在任何{word}内",
+        "building {building_en} ({households} households{estimated_en}) is in no {word_en}",
     ),
     "under": (
         "{name}有 {households} 户（{buildings} 栋楼{estimated}），少于下限 {lo} 户",
@@ -99,18 +99,18 @@ CATALOG: dict[str, tuple[str, str]] = {
     "code_duplicate": ("编码 {code} 被 {n} 个网格使用", "code {code} is used by {n} rows"),
     # edits refused
     "move_cuts_grid": (
-        "移入楼栋 {buildings} 会把{grid}分成互不相连的两块（被隔开的楼栋：{others}）；"
+        "移入楼栋{buildings}会把{grid}分成互不相连的两块（被隔开的楼栋：{others}）；"
         "请连同这些楼栋一起移动，或改选靠近边界的楼栋。网格编码 {code}",
-        "moving building(s) {buildings} would cut grid {code} in two (cut off: {others}); "
+        "moving building(s) {buildings_en} would cut grid {code} in two (cut off: {others_en}); "
         "move those buildings with them or choose buildings nearer the edge",
     ),
     "not_adjacent": (
-        "楼栋 {buildings} 所在的地块与{grid}不相邻，只能移入相邻的网格。网格编码 {code}",
-        "not adjacent: the land of building(s) {buildings} does not touch {name_en}",
+        "楼栋{buildings}所在的地块与{grid}不相邻，只能移入相邻的网格。网格编码 {code}",
+        "not adjacent: the land of building(s) {buildings_en} does not touch {name_en}",
     ),
     "move_across_areas": (
-        "楼栋 {buildings} 与目标网格不在同一社区，不能跨社区移动",
-        "buildings {buildings} are in another community than the target grid",
+        "楼栋{buildings}与目标网格不在同一社区，不能跨社区移动",
+        "buildings {buildings_en} are in another community than the target grid",
     ),
     "no_buildings": ("没有要移动的楼栋", "no buildings to move"),
     "unknown_buildings": (
@@ -118,8 +118,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{n} building ids are not in the buildings: {listed}",
     ),
     "building_in_no_grid": (
-        "楼栋 {building} 不在任何{word}内；请先画出覆盖它的网格",
-        "building {building} is in no {word_en}; draw a grid over it first",
+        "楼栋{building}不在任何{word}内；请先画出覆盖它的网格",
+        "building {building_en} is in no {word_en}; draw a grid over it first",
     ),
     "micro_between_grids": (
         "微网格之间的移动只能在同一网格内：{strays} 不属于{grid}；请先在网格层级移动楼栋",
@@ -127,8 +127,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "buildings at grid level first",
     ),
     "outside_area": (
-        "楼栋 {buildings} 在社区边界之外",
-        "buildings {buildings} lie outside the boundary",
+        "楼栋{buildings}在社区边界之外",
+        "buildings {buildings_en} lie outside the boundary",
     ),
     "unknown_code": (
         "图层中没有编码为 {code} 的网格（共 {n} 个）",

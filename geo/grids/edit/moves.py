@@ -93,7 +93,10 @@ def move_buildings(
         held = rows[hold.grid[hold.building == bi]]
         if len(held) == 0:
             word, word_en = WORDS[level]
-            msg = refusal("building_in_no_grid", building=b.ids[bi], word=word, word_en=word_en)
+            msg = refusal(
+                "building_in_no_grid", building=b.label(bi), building_en=b.ids[bi], word=word,
+                word_en=word_en,
+            )  # fmt: skip
             raise InputError(msg)
         held = [int(s) for s in held if s != target]
         if held:
@@ -187,11 +190,11 @@ def _land_cells(
     cells: dict[int, object] = {}
     for a in sorted({int(area_of[bi]) for bi in moved}):
         if a < 0:
-            outside = [b.ids[bi] for bi in moved if area_of[bi] < 0]
-            raise InputError(refusal("outside_area", buildings="、".join(outside[:5])))
+            zh, en = b.listed([b.ids[bi] for bi in moved if area_of[bi] < 0])
+            raise InputError(refusal("outside_area", buildings=zh, buildings_en=en))
         if not shapely.intersects(area.geoms[a], shapely.point_on_surface(home)):
-            listed = "、".join(str(b.ids[bi]) for bi in moved if area_of[bi] == a)
-            raise InputError(refusal("move_across_areas", buildings=listed))
+            zh, en = b.listed([b.ids[bi] for bi in moved if area_of[bi] == a], limit=len(moved))
+            raise InputError(refusal("move_across_areas", buildings=zh, buildings_en=en))
         region = polygonal(shapely.intersection(area.geoms[a], near))
         inside = np.flatnonzero(area_of == a)
         inside = inside[shapely.intersects(region, b.point[inside]) | np.isin(inside, moved)]
@@ -211,10 +214,10 @@ def _require_adjacent(layer: _Layer, target: int, pieces, b: _Buildings, crs) ->
     label = components(graph)
     lonely = sorted({b.ids[bi] for k, (bi, _, _) in enumerate(pieces) if label[k + 1] != label[0]})
     if lonely:
-        listed = ", ".join(lonely[:5]) + (" …" if len(lonely) > 5 else "")
+        zh, en = b.listed(lonely)
         code, level = layer.code[target], layer.level[target]
         msg = refusal(
-            "not_adjacent", buildings=listed, grid=grid_name(code, level), code=code,
+            "not_adjacent", buildings=zh, buildings_en=en, grid=grid_name(code, level), code=code,
             name_en=_name(layer, target),
         )  # fmt: skip
         raise InputError(msg)

@@ -91,7 +91,7 @@ _PREPARED = _PreparedCache()
 def _content_key(buildings: gpd.GeoDataFrame, crs: CRS) -> tuple:
     """What _prepare_buildings reads of `buildings`, digested (values with their types)."""
     digest = hashlib.blake2b(digest_size=16)
-    for column in ("building_id", "households", "households_estimated"):
+    for column in ("building_id", "households", "households_estimated", "title"):
         values = buildings[column].tolist() if column in buildings.columns else None
         digest.update(repr(values).encode())
     for wkb in shapely.to_wkb(buildings.geometry.to_numpy()):
@@ -106,7 +106,7 @@ def _prepare_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
     if prepared is None:
         prepared = _prepared_buildings(buildings, crs)
         for array in (prepared.ids, prepared.households, prepared.estimated,
-                      prepared.footprint, prepared.point):  # fmt: skip
+                      prepared.footprint, prepared.point, prepared.labels):  # fmt: skip
             array.flags.writeable = False  # shared between calls: nobody may change it
         _PREPARED.put(key, prepared)
     return dataclasses.replace(prepared, index=dict(prepared.index))
@@ -126,6 +126,7 @@ def _prepared_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
             "households_estimated": buildings["households_estimated"].to_numpy()
             if "households_estimated" in buildings.columns
             else False,
+            "title": buildings["title"].to_numpy() if "title" in buildings.columns else None,
         },
         geometry=foot,
         crs=crs,
@@ -148,7 +149,16 @@ def _prepared_buildings(buildings: gpd.GeoDataFrame, crs: CRS) -> _Buildings:
         foot,
         shapely.point_on_surface(foot),
         index,
+        _labels(buildings, ids),
     )
+
+
+def _labels(buildings: gpd.GeoDataFrame, ids: np.ndarray) -> np.ndarray:
+    """A building's title (name or address, given in a `title` column) where it has one, else
+    its id."""
+    titles = buildings["title"].to_numpy(dtype=object)
+    named = np.array([isinstance(t, str) and bool(t.strip()) for t in titles], dtype=bool)
+    return np.where(named, titles, ids).astype(str)
 
 
 def _prepare_boundary(boundary: gpd.GeoDataFrame, crs: CRS) -> _Area:

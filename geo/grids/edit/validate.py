@@ -269,7 +269,8 @@ def _building_problems(layer, rows, hold: _Holdings, b, inside, out: list[dict])
     word, word_en = WORDS[level]
     for bi, g, other in hold.doubles:
         msg = text(
-            "building_in_two_grids", building=b.ids[bi], households=b.households[bi],
+            "building_in_two_grids", building=b.label(bi), building_en=b.ids[bi],
+            households=b.households[bi],
             other=_zh(layer, rows[other]), other_en=_name(layer, rows[other]),
             **_names(layer, rows[g]),
         )  # fmt: skip
@@ -281,7 +282,8 @@ def _building_problems(layer, rows, hold: _Holdings, b, inside, out: list[dict])
     for bi in left:
         estimated = b.estimated[bi]
         msg = text(
-            "building_left_out", building=b.ids[bi], households=b.households[bi],
+            "building_left_out", building=b.label(bi), building_en=b.ids[bi],
+            households=b.households[bi],
             estimated="，估算" if estimated else "",
             estimated_en=" (estimated)" if estimated else "",
             word=word, word_en=word_en,

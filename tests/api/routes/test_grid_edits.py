@@ -205,6 +205,29 @@ def movable(client, url: str, layer: dict) -> tuple[str, str, str, int, dict]:
     raise AssertionError("no building of the grid next to its neighbour can move")
 
 
+def test_a_refused_move_names_the_building_as_people_do(client, city):
+    layer = current_layer(client)
+    a, b = neighbours(layer)
+    grids = by_code(layer, "grid")
+    target = to_metres(shape(grids[b]["geometry"]))
+    with transaction(city) as session:
+        (area,) = store.select_communities(session, community=[COMMUNITY])
+        buildings = store.read_buildings(session, area).set_index("building_id")
+    far = max(
+        (bid for bid, h in grids[a]["properties"]["members"] if h > 0),
+        key=lambda bid: to_metres(buildings.geometry[bid]).distance(target),
+    )
+    body = {"community": COMMUNITY, "building_ids": [far], "to_code": b}
+    response = client.post("/api/grids/move", json=body)
+    assert response.status_code == 422
+    detail = response.json()["detail"]
+    zh, en = detail.split(" (", 1)  # "中文 (English)"
+    title = buildings.loc[far, "title"]
+    assert far not in title  # its address, not its id
+    assert f"楼栋「{title}」" in zh and far not in zh, detail  # not adjacent, or cuts a grid
+    assert far in en
+
+
 def test_move_building_changes_both_grids_by_its_households_and_leaves_no_gap(client, city):
     layer = current_layer(client)
     households = {c: f["properties"]["households"] for c, f in by_code(layer, "grid").items()}
