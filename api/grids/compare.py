@@ -32,7 +32,7 @@ class Comparison:
 
     `grids`: one dict per code in either layer (code, level, name, households_a, households_b,
     delta, change: added, removed, changed or same). `moved`: one row per building that changed
-    grid (building_id, households, from_code, to_code, from_name, to_name, geometry: its
+    grid (building_id, title, households, from_code, to_code, from_name, to_name, geometry: its
     point). `boundaries`: one row per grid whose polygon changed (code, level, name,
     gained_m2, lost_m2, geometry: the symmetric difference).
     """
@@ -106,10 +106,13 @@ def _moved(a, b, buildings, name) -> gpd.GeoDataFrame:
     for building in sorted(set(before) & set(after)):
         if before[building] == after[building]:
             continue
-        households = int(points.at[building, "households"]) if building in points.index else 0
+        known = building in points.index
+        households = int(points.at[building, "households"]) if known else 0
+        title = points.at[building, "title"] if known and "title" in points.columns else None
         rows.append(
             {
                 "building_id": building,
+                "title": title if isinstance(title, str) and title else building,
                 "households": households,
                 "from_code": before[building],
                 "to_code": after[building],
@@ -119,7 +122,7 @@ def _moved(a, b, buildings, name) -> gpd.GeoDataFrame:
         )
         where = points.at[building, "geometry"] if building in points.index else None
         geoms.append(None if where is None else shapely.point_on_surface(where))
-    columns = ["building_id", "households", "from_code", "to_code", "from_name", "to_name"]
+    columns = ["building_id", "title", "households", "from_code", "to_code", "from_name", "to_name"]
     frame = pd.DataFrame(rows, columns=columns)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, crs=buildings.crs))
 

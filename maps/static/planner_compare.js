@@ -220,7 +220,7 @@
       moved.slice(0, 50).forEach(function (f) {
         var p = f.properties;
         list.appendChild(W.el("li", { title: p.from_code + " → " + p.to_code, text: T("cmp_building_moved",
-          { id: p.building_id, from: p.from_name, to: p.to_name, h: p.households }) }));
+          { id: p.title || p.building_id, from: p.from_name, to: p.to_name, h: p.households }) }));
       });
     }
 
@@ -249,7 +249,7 @@
         onEachFeature: function (f, layer) {
           var p = f.properties;
           layer.bindTooltip(W.el("span", { text: T("cmp_building_moved",
-            { id: p.building_id, from: p.from_name, to: p.to_name, h: p.households }) }));
+            { id: p.title || p.building_id, from: p.from_name, to: p.to_name, h: p.households }) }));
         },
       }).addTo(group);
       return group;

@@ -53,6 +53,7 @@ def test_compare_two_versions_gives_deltas_moved_building_and_changed_boundaries
     (moved,) = body["moved"]["features"]
     props = moved["properties"]
     assert (props["building_id"], props["from_code"], props["to_code"]) == (building, a, b)
+    assert props["title"].endswith("栋") and building not in props["title"]  # its address
     assert props["households"] == households and props["to_name"] == deltas[b]["name"]
     assert moved["geometry"]["type"] == "Point"
     changed = {f["properties"]["code"]: f for f in body["boundaries"]["features"]}
