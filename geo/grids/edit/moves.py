@@ -155,10 +155,10 @@ def move_buildings(
     out = _rebuild(layer, b, new, changed, grid_bounds, micro_bounds, tol=tol, force=force)
     if level == "micro" or layer.top != "grid":
         return out
-    # the micro-grids of the grids involved are drawn anew inside them
+    # the micro-grids the move broke are drawn anew inside their grids
     return redivide_micro(
         _prepare_layer(out, crs), b, buildings, {str(layer.code[r]) for r in changed},
-        roads=roads, grid_bounds=grid_bounds, micro_bounds=micro_bounds, tol=tol,
+        roads=roads, grid_bounds=grid_bounds, micro_bounds=micro_bounds, tol=tol, keep_intact=True,
     )  # fmt: skip
 
 

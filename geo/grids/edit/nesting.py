@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from geo.crs import WGS84
-from geo.grids.edit.geometry import _to84, _to_metric, _valid_metric
+from geo.grids.edit.geometry import _parts, _significant, _to84, _to_metric, _valid_metric
 from geo.grids.edit.holdings import _holdings
 from geo.grids.edit.layer import _Buildings, _Layer
 from geo.grids.edit.prepare import _prepare_buildings, _text
@@ -26,6 +26,7 @@ def redivide_micro(
     grid_bounds,
     micro_bounds,
     tol: float,
+    keep_intact: bool = False,
 ) -> gpd.GeoDataFrame:
     """`layer` with the micro-grids of `grid_codes` replaced by new ones (generate_grids).
 
@@ -33,6 +34,11 @@ def redivide_micro(
     share of a building split between grids, the footprint cut to the grid), so its micro-grids
     nest, add up to it and keep to `micro_bounds` where the buildings allow. They are numbered
     001… in reading order. A layer without micro-grids comes back unchanged.
+
+    With `keep_intact` (micro-grids that were right before an edit of their grid's land), only
+    the part of a grid the edit broke is divided: its micro-grids still inside it and away from
+    the land to redraw are kept, the new ones take the free numbers. When the new ones would
+    break `micro_bounds` or not add up to the grid, the whole grid is divided after all.
     """
     micro = layer.level == "micro"
     if layer.top != "grid" or not micro.any():
@@ -42,7 +48,13 @@ def redivide_micro(
     hold = _holdings(layer.geom[grids], layer.members(grids), b, tol=tol)
     row_of = pd.Series(np.arange(len(buildings)), index=buildings["building_id"].astype(str))
     row_of = row_of[~row_of.index.duplicated()]
-    out = [layer.frame[keep]]
+    none = np.zeros(0, dtype=np.int64)
+    intact = {str(layer.code[g]): _intact(layer, g, tol) if keep_intact else none
+              for g in grids if str(layer.code[g]) in grid_codes}  # fmt: skip
+    for rows in intact.values():
+        keep[rows] = True
+    frame84 = layer.frame.geometry.to_numpy()
+    out = []
     for k, g in enumerate(grids):
         code = str(layer.code[g])
         if code not in grid_codes or layer.geom[g].is_empty:
@@ -50,16 +62,69 @@ def redivide_micro(
         mine = hold.grid == k
         sub = _held(buildings, row_of, b, hold.building[mine], hold.share[mine], layer, g)
         own = _text(layer.frame["area_code"].iloc[g]) if "area_code" in layer.frame else None
-        region = _Region(layer.geom[g], code, code, own or code[:12])
-        made = _redivide(
-            layer, _prepare_buildings(sub, layer.crs), sub, keep=keep, work_level="micro",
-            regions=[region], level="micro", grid_bounds=grid_bounds, micro_bounds=micro_bounds,
-            real_bounds=tuple(micro_bounds), roads=roads, tol=tol, report={},
-        ).grids  # fmt: skip
-        mine = made[(made["level"] == "micro") & (made["parent_code"] == code)].copy()
-        out.append(_inside(mine, layer.frame.geometry.iloc[g], layer.crs))
+        prepared = _prepare_buildings(sub, layer.crs)
+
+        def divide(kept_rows, *, g=g, code=code, own=own, sub=sub, prepared=prepared):
+            here = keep.copy()
+            here[np.setdiff1d(intact[code], kept_rows)] = False
+            rest = layer.geom[g]
+            if len(kept_rows):
+                rest = shapely.difference(rest, shapely.union_all(layer.geom[kept_rows]))
+            region = _Region(rest, code, code, own or code[:12])
+            made = _redivide(
+                layer, prepared, sub, keep=here, work_level="micro", regions=[region],
+                level="micro", grid_bounds=grid_bounds, micro_bounds=micro_bounds,
+                real_bounds=tuple(micro_bounds), roads=roads, tol=tol, report={},
+            )  # fmt: skip
+            new = made.grids[made.grids["code"].isin(made.report["new_codes"])].copy()
+            room = layer.frame.geometry.iloc[g]
+            if len(kept_rows):  # new micro-grids stay off the kept ones
+                room = shapely.difference(room, shapely.union_all(frame84[kept_rows]))
+            return _inside(new, room, layer.crs)
+
+        new = divide(intact[code]) if len(intact[code]) else None
+        if new is not None and not _adds_up(layer, g, intact[code], new):
+            keep[intact[code]] = False
+            new = None
+        if new is None:
+            new = divide(none)
+        out.append(new)
+    out.insert(0, layer.frame[keep])
     frame = gpd.GeoDataFrame(pd.concat(out, ignore_index=True), geometry="geometry", crs=WGS84)
     return frame.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _adds_up(layer: _Layer, g: int, kept: np.ndarray, new: gpd.GeoDataFrame) -> bool:
+    """The new micro-grids keep to their bounds and, with the kept ones, add up to grid `g`."""
+    if not new["within_bounds"].astype(bool).all():
+        return False
+    households = layer.stored_households()
+    total = np.nansum(households[kept]) + pd.to_numeric(new["households"]).sum()
+    return bool(total == households[g])
+
+
+def _intact(layer: _Layer, g: int, tol: float) -> np.ndarray:
+    """Rows of grid `g`'s micro-grids that need no redrawing: inside the grid as it now is and
+    sharing no edge with the land to redraw (land it was given, or micro-grids it lost land
+    from)."""
+    code = layer.code[g]
+    children = np.flatnonzero((layer.level == "micro") & (layer.parent == code))
+    if not len(children):
+        return children
+    grid84 = layer.frame.geometry.iloc[g]
+    micro84 = layer.frame.geometry.to_numpy()[children]
+    inside = shapely.covered_by(micro84, grid84)
+    children, inside_metric = children[inside], layer.geom[children[inside]]
+    if not len(children):
+        return children
+    bare = shapely.difference(layer.geom[g], shapely.union_all(inside_metric))
+    bare = _parts(bare)
+    bare = bare[_significant(bare, tol)]
+    if len(bare):
+        near = shapely.buffer(shapely.union_all(bare), tol / 10)
+        edge = shapely.length(shapely.intersection(shapely.boundary(inside_metric), near))
+        children = children[edge < tol]
+    return children
 
 
 def _held(buildings, row_of, b: _Buildings, bi, share, layer: _Layer, g: int):
