@@ -49,8 +49,9 @@ def redivide_micro(
     row_of = pd.Series(np.arange(len(buildings)), index=buildings["building_id"].astype(str))
     row_of = row_of[~row_of.index.duplicated()]
     none = np.zeros(0, dtype=np.int64)
-    intact = {str(layer.code[g]): _intact(layer, g, tol) if keep_intact else none
-              for g in grids if str(layer.code[g]) in grid_codes}  # fmt: skip
+    tiers = {str(layer.code[g]): _intact(layer, g, tol) if keep_intact else []
+             for g in grids if str(layer.code[g]) in grid_codes}  # fmt: skip
+    intact = {code: t[0] if t else none for code, t in tiers.items()}
     for rows in intact.values():
         keep[rows] = True
     frame84 = layer.frame.geometry.to_numpy()
@@ -82,11 +83,15 @@ def redivide_micro(
                 room = shapely.difference(room, shapely.union_all(frame84[kept_rows]))
             return _inside(new, room, layer.crs)
 
-        new = divide(intact[code]) if len(intact[code]) else None
-        if new is not None and not _adds_up(layer, g, intact[code], new):
-            keep[intact[code]] = False
+        new = None
+        for kept_rows in tiers[code]:  # the fewest micro-grids redrawn first
+            new = divide(kept_rows)
+            if _adds_up(layer, g, kept_rows, new):
+                keep[np.setdiff1d(intact[code], kept_rows)] = False
+                break
             new = None
         if new is None:
+            keep[intact[code]] = False
             new = divide(none)
         out.append(new)
     out.insert(0, layer.frame[keep])
@@ -103,28 +108,29 @@ def _adds_up(layer: _Layer, g: int, kept: np.ndarray, new: gpd.GeoDataFrame) -> 
     return bool(total == households[g])
 
 
-def _intact(layer: _Layer, g: int, tol: float) -> np.ndarray:
-    """Rows of grid `g`'s micro-grids that need no redrawing: inside the grid as it now is and
-    sharing no edge with the land to redraw (land it was given, or micro-grids it lost land
-    from)."""
+def _intact(layer: _Layer, g: int, tol: float) -> list[np.ndarray]:
+    """Rows of grid `g`'s micro-grids that may be kept, most first: those inside the grid as it
+    now is; then of those, the ones sharing no edge with the land to redraw (land it was
+    given, or what is left of micro-grids it lost land from)."""
     code = layer.code[g]
     children = np.flatnonzero((layer.level == "micro") & (layer.parent == code))
     if not len(children):
-        return children
+        return []
     grid84 = layer.frame.geometry.iloc[g]
     micro84 = layer.frame.geometry.to_numpy()[children]
     inside = shapely.covered_by(micro84, grid84)
     children, inside_metric = children[inside], layer.geom[children[inside]]
     if not len(children):
-        return children
+        return []
     bare = shapely.difference(layer.geom[g], shapely.union_all(inside_metric))
     bare = _parts(bare)
     bare = bare[_significant(bare, tol)]
-    if len(bare):
-        near = shapely.buffer(shapely.union_all(bare), tol / 10)
-        edge = shapely.length(shapely.intersection(shapely.boundary(inside_metric), near))
-        children = children[edge < tol]
-    return children
+    if not len(bare):
+        return [children]
+    near = shapely.buffer(shapely.union_all(bare), tol / 10)
+    edge = shapely.length(shapely.intersection(shapely.boundary(inside_metric), near))
+    away = children[edge < tol]
+    return [children, away] if len(away) else [children]
 
 
 def _held(buildings, row_of, b: _Buildings, bi, share, layer: _Layer, g: int):
