@@ -184,8 +184,8 @@ def test_save_with_errors_is_422_with_the_problems_and_writes_nothing(client, ci
 # -- move --------------------------------------------------------------------------------------
 
 
-def movable(client, url: str, layer: dict) -> tuple[str, str, str, int, dict]:
-    """A building of grid A whose land touches grid B, and the preview of moving it."""
+def nearest_first(url: str, layer: dict):
+    """Neighbouring grids A and B, the stored buildings, and A's buildings nearest B first."""
     a, b = neighbours(layer)
     grids = by_code(layer, "grid")
     target = to_metres(shape(grids[b]["geometry"]))
@@ -196,6 +196,12 @@ def movable(client, url: str, layer: dict) -> tuple[str, str, str, int, dict]:
         (bid for bid, h in grids[a]["properties"]["members"] if h > 0),
         key=lambda bid: to_metres(buildings.geometry[bid]).distance(target),
     )
+    return a, b, buildings, members
+
+
+def movable(client, url: str, layer: dict) -> tuple[str, str, str, int, dict]:
+    """A building of grid A whose land touches grid B, and the preview of moving it."""
+    a, b, buildings, members = nearest_first(url, layer)
     for bid in members[:5]:
         body = {"community": COMMUNITY, "building_ids": [bid], "to_code": b}
         response = client.post("/api/grids/move", json=body)
@@ -206,17 +212,8 @@ def movable(client, url: str, layer: dict) -> tuple[str, str, str, int, dict]:
 
 
 def test_a_refused_move_names_the_building_as_people_do(client, city):
-    layer = current_layer(client)
-    a, b = neighbours(layer)
-    grids = by_code(layer, "grid")
-    target = to_metres(shape(grids[b]["geometry"]))
-    with transaction(city) as session:
-        (area,) = store.select_communities(session, community=[COMMUNITY])
-        buildings = store.read_buildings(session, area).set_index("building_id")
-    far = max(
-        (bid for bid, h in grids[a]["properties"]["members"] if h > 0),
-        key=lambda bid: to_metres(buildings.geometry[bid]).distance(target),
-    )
+    _, b, buildings, members = nearest_first(city, current_layer(client))
+    far = members[-1]
     body = {"community": COMMUNITY, "building_ids": [far], "to_code": b}
     response = client.post("/api/grids/move", json=body)
     assert response.status_code == 422
