@@ -38,6 +38,7 @@ M_PER_DEG = 111_320.0
 CROSS_DEG = 1e-11  # a point noding adds this close to a moved edge is where it crosses
 CLIP_GRID_DEG = 1e-9  # micro-grids cut by a moved grid edge are rounded to this (0.1 mm)
 HANDLE_KINDS = ("junction", "corner", "boundary")
+_WHOLE_LAYER = False  # True: give every face of the layer an owner (the reference for tests)
 
 Key = tuple[float, float]
 
@@ -496,8 +497,13 @@ def _faces_into(new, rows, geoms, lines, moving, layer: _Layer, level: str, tol:
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
     old = geoms[rows]
     tree = shapely.STRtree(old)
+    mask = np.isin(rows, list(only))
     owner = np.full(len(faces), -1)
-    for f, face in enumerate(faces):
+    # only a face touching a row that may change can go to one; the others keep no owner
+    # (their rows keep their polygons), which spares an intersection per face of the layer
+    near = shapely.STRtree(faces).query(old[mask], predicate="intersects")[1]
+    for f in range(len(faces)) if _WHOLE_LAYER else np.unique(near):
+        face = faces[f]
         hits = tree.query(face, predicate="intersects")
         if len(hits):
             areas = shapely.area(shapely.intersection(old[hits], face))
@@ -505,7 +511,6 @@ def _faces_into(new, rows, geoms, lines, moving, layer: _Layer, level: str, tol:
     scale = _scale(shapely.get_coordinates(faces[:1])[:, 1].mean()) if len(faces) else 1.0
     big = _significant(shapely.transform(faces, lambda xy: xy * scale), tol)
     got = np.bincount(owner[(owner >= 0) & big], minlength=len(rows))
-    mask = np.isin(rows, list(only))
     for f in np.flatnonzero(~big & (owner >= 0)):
         # a seam the layer had where an untouched polygon overlaps a touched one stays with
         # the untouched one (as it was)
