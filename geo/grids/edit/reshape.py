@@ -177,7 +177,7 @@ def reshape_boundary(
         on_grid = _fixed_edges(layer, geoms, "micro")
         inner = [
             arc.keys
-            for arc in _arcs(geoms, micro, on_grid)
+            for arc in _arcs(geoms, _micro_near(layer, geoms, touched_micro | touched), on_grid)
             if (min(arc.keys[:2]), max(arc.keys[:2])) not in on_grid
         ]
         for keys in inner:
@@ -192,7 +192,11 @@ def reshape_boundary(
         except InputError:  # the edge swept over micro corners: cut and hand over instead
             _clip_micro(layer, geoms, new)
     _require_nested(layer, new)
-    changed = [r for r in range(len(new)) if not shapely.equals(new[r], geoms[r])]
+    changed = [
+        r
+        for r in range(len(new))
+        if new[r] is not geoms[r] and not shapely.equals(new[r], geoms[r])
+    ]
     levels = ("grid", "micro") if level == "grid" else ("micro",)
     changed += _snapped_neighbours(layer, geoms, changed, levels, locked)
     _require_unlocked(layer, changed, locked)
@@ -331,6 +335,22 @@ def _arcs(geoms: np.ndarray, rows, fixed: set) -> list[_Arc]:
         if (a, b) not in seen:
             walk(a, b)
     return arcs
+
+
+def _micro_near(layer: _Layer, geoms: np.ndarray, reach: set[int]) -> np.ndarray:
+    """Micro-grids whose edges can bound a face the drag changes: those of the grids touching a
+    row in `reach` (or touching it themselves), and any without a grid. Farther ones only split
+    faces no reached row touches."""
+    micro, grids = layer.rows("micro"), layer.rows("grid")
+    if _WHOLE_LAYER or not reach:
+        return micro
+    reached = geoms[sorted(reach)]
+    near_grids = grids[np.unique(shapely.STRtree(geoms[grids]).query(reached, "intersects")[1])]
+    near_micro = micro[np.unique(shapely.STRtree(geoms[micro]).query(reached, "intersects")[1])]
+    codes = {layer.code[g] for g in near_grids}
+    orphan = set(layer.parent[micro]) - {layer.code[g] for g in grids}
+    keep = np.isin(layer.parent[micro], list(codes | orphan)) | np.isin(micro, near_micro)
+    return micro[keep]
 
 
 def _scale(lat: float) -> np.ndarray:
