@@ -47,6 +47,7 @@ from geo.grids.split import (
     MIN_STRIP_M,
     describe_slots,
     drop_empty,
+    footprint_first,
     piece_shares,
     slice_cell,
     slot_ranges,
@@ -325,7 +326,7 @@ def _cells(area, b, compounds, barriers, split_bounds) -> _Cells:
             out["c"].append(int(compounds[bi]) if bi >= 0 else -1)
             out["part"].append(part)
             out["slots"].append(slot)
-    return _pack(out)
+    return _pack(out, footprints)
 
 
 def _require_land(cell: shapely.Geometry, b: gpd.GeoDataFrame, bi: int) -> None:
@@ -373,10 +374,10 @@ def _resplit(cells: _Cells, b: gpd.GeoDataFrame, bounds, *, grain: int) -> _Cell
             out["c"].append(int(cells.compound[nodes[0]]))
             out["part"].append(part)
             out["slots"].append(slot)
-    return _pack(out)
+    return _pack(out, footprints)
 
 
-def _pack(out: dict[str, list]) -> _Cells:
+def _pack(out: dict[str, list], footprints: np.ndarray) -> _Cells:
     """Cells from the lists built by _cells and _resplit, each cell one polygon.
 
     Empty land (a sliver that snapping to the precision grid collapsed) is dropped.
@@ -393,7 +394,8 @@ def _pack(out: dict[str, list]) -> _Cells:
         np.asarray(out["slots"], dtype=np.int64).reshape(-1, 2),
     )
     cells = _subset(cells, np.flatnonzero(keep))
-    cells.geom = _single_parts(cells.geom)
+    anchors = np.array([footprints[i] if i >= 0 else None for i in cells.building], dtype=object)
+    cells.geom = _single_parts(cells.geom, anchors)
     return _explode(cells)
 
 
@@ -435,8 +437,9 @@ def _by_area(total: int, areas: np.ndarray) -> np.ndarray:
     return base
 
 
-def _single_parts(geoms: np.ndarray) -> np.ndarray:
-    """Make every cell one polygon: stray parts go to the neighbour they share most edge with.
+def _single_parts(geoms: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+    """Make every cell one polygon: the part with most of its building's footprint (`anchors`,
+    None for open land) stays, stray parts go to the neighbour they share most edge with.
 
     A building's Voronoi land can come out in pieces (another building between its sample
     points); a region made of such a cell would not be one contiguous polygon.
@@ -448,7 +451,7 @@ def _single_parts(geoms: np.ndarray) -> np.ndarray:
     tree = shapely.STRtree(geoms)
     for i in multi:
         parts = shapely.get_parts(geoms[i])
-        parts = parts[np.argsort(-shapely.area(parts))]
+        parts = parts[footprint_first(parts, anchors[i])]
         keep = [parts[0]]
         for stray in parts[1:]:
             near = [j for j in tree.query(stray, predicate="dwithin", distance=0.05) if j != i]

@@ -138,19 +138,20 @@ def slice_cell(cell: Geometry, footprint: Geometry, shares: np.ndarray) -> list[
         for t0, t1 in zip(edges_t[:-1], edges_t[1:], strict=True)
     ]
     strips = shapely.intersection(cell, np.asarray(slabs, dtype=object), grid_size=0.01)
-    return _merge_fragments(list(strips))
+    return _merge_fragments(list(strips), footprint)
 
 
-def _merge_fragments(strips: list[Geometry]) -> list[Geometry]:
-    """Keep each strip's largest part; give stray parts to a neighbouring strip they share an
-    edge with (else keep them). No land is lost: the strips still add up to the cell."""
+def _merge_fragments(strips: list[Geometry], footprint: Geometry) -> list[Geometry]:
+    """Keep each strip's part with the most of the footprint (else its largest); give stray
+    parts to a neighbouring strip they share an edge with (else keep them). No land is lost:
+    the strips still add up to the cell."""
     out = [polygonal(s) for s in strips]
     for i in range(len(out)):
         parts = shapely.get_parts(out[i])
         parts = parts[shapely.area(parts) > 0]
         if len(parts) <= 1:
             continue
-        parts = parts[np.argsort(-shapely.area(parts))]
+        parts = parts[footprint_first(parts, footprint)]
         keep = parts[0]
         for stray in parts[1:]:
             shared = {
@@ -165,6 +166,18 @@ def _merge_fragments(strips: list[Geometry]) -> list[Geometry]:
                 keep = polygonal(shapely.union(keep, stray, grid_size=0.01))
         out[i] = keep
     return out
+
+
+def footprint_first(parts: np.ndarray, footprint: Geometry | None) -> np.ndarray:
+    """Order of `parts` with the most of `footprint` first (touching it for a point), then by
+    area. A part kept for a share of households must cover its building: one with only open
+    land would record a share of a building it does not overlap."""
+    area = shapely.area(parts)
+    if footprint is None or footprint.is_empty:
+        return np.argsort(-area, kind="stable")
+    on_foot = shapely.area(shapely.intersection(parts, footprint))
+    touches = shapely.intersects(parts, footprint)
+    return np.lexsort((-area, ~touches, -on_foot))
 
 
 def drop_empty(pieces: list, shares, parts, slots) -> tuple[list, list, list, list]:
