@@ -122,11 +122,13 @@ def slice_cell(cell: Geometry, footprint: Geometry, shares: np.ndarray) -> list[
     found = _long_axis(cell, footprint)
     if found is None:  # no land to cut: the first strip takes it all (see drop_empty)
         return [cell] + [shapely.Polygon()] * (k - 1)
-    _, origin, t_min, t_max, axis = found
+    shape, origin, t_min, t_max, axis = found
     normal = np.array([-axis[1], axis[0]])
     t_cell = (shapely.get_coordinates(cell) - origin) @ axis
     reach = float(np.abs(shapely.get_coordinates(cell) - origin).max()) * 4 + 10
     cuts = t_min + (t_max - t_min) * np.cumsum(shares)[:-1] / shares.sum()
+    if shape.geom_type == "MultiPolygon":  # a footprint in pieces (cut by kept grids)
+        cuts = _area_cuts(shape, origin, axis, normal * reach, t_min, t_max, shares)
     edges_t = np.concatenate([[t_cell.min() - 1], cuts, [t_cell.max() + 1]])
     slabs = [
         shapely.Polygon(
@@ -139,6 +141,20 @@ def slice_cell(cell: Geometry, footprint: Geometry, shares: np.ndarray) -> list[
     ]
     strips = shapely.intersection(cell, np.asarray(slabs, dtype=object), grid_size=0.01)
     return _merge_fragments(list(strips), footprint)
+
+
+def _area_cuts(shape, origin, axis, side, t_min, t_max, shares) -> np.ndarray:
+    """Cuts along the axis giving each strip footprint area in proportion to its share: even
+    steps along the axis would leave strips in the gap between the pieces without any."""
+    ts = np.linspace(t_min, t_max, 201)
+    below = [
+        shapely.Polygon([origin + (t_min - 1) * axis - side, origin + t * axis - side,
+                         origin + t * axis + side, origin + (t_min - 1) * axis + side])
+        for t in ts
+    ]  # fmt: skip
+    covered = shapely.area(shapely.intersection(shape, np.asarray(below, dtype=object)))
+    wanted = covered[-1] * np.cumsum(shares)[:-1] / np.sum(shares)
+    return np.interp(wanted, np.maximum.accumulate(covered), ts)
 
 
 def _merge_fragments(strips: list[Geometry], footprint: Geometry) -> list[Geometry]:
