@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up what is missing, then run a task. Usage: ./dev.sh setup|demo|test [args…]
 #   ./dev.sh demo   set up, then start PostGIS, load the synthetic city and serve http://127.0.0.1:8000/
-#   ./dev.sh test   set up, then lint and run the whole test suite on a throwaway PostGIS
+#   ./dev.sh test   set up, then lint and run the whole test suite on throwaway PostGIS clusters,
+#                   one pytest-xdist worker per core (extra arguments go to pytest)
 # Idempotent: a second run skips every step that is already done.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -101,8 +102,10 @@ test)
     say "lint"
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
-    say "tests"
-    exec .venv/bin/pytest "$@"
+    # one xdist worker per core, each with its own throwaway PostGIS (tests/conftest.py);
+    # arguments after `test` come last, so `./dev.sh test -n 0` runs in one process
+    say "tests on $(nproc) cores"
+    exec .venv/bin/pytest -n "$(nproc)" --dist loadgroup "$@"
     ;;
 *)
     echo "usage: ./dev.sh setup|demo|test [args…]" >&2

@@ -58,6 +58,36 @@ def gridded_city_database(cluster: Cluster, prefix: str) -> Iterator[str]:
         cluster.drop_database(name)
 
 
+# Modules whose tests start uvicorn on a port from bench.load.serve or find_free_port(18000),
+# or their own clusters and servers: one xdist worker runs them one after another, so that
+# two of them never pick the same free port at once.
+OWN_SERVERS = {
+    "tests/api/test_demo.py",
+    "tests/api/test_faults.py",
+    "tests/api/test_hostile.py",
+    "tests/bench/test_load_bench.py",
+}
+SHARED_SCOPES = {"class", "module", "package"}
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep tests that share a module or class fixture on one worker, so it is computed once."""
+    for item in items:
+        module = item.nodeid.split("::", 1)[0]
+        if module in OWN_SERVERS:
+            item.add_marker(pytest.mark.xdist_group("own-servers"))
+        elif _uses_shared_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(module))
+
+
+def _uses_shared_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)  # pytest's own record of the item's fixtures
+    if info is None:
+        return False
+    return any(d.scope in SHARED_SCOPES for defs in info.name2fixturedefs.values() for d in defs)
+
+
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
     cluster = Cluster(make_state_dir() / "cluster", fast=True)

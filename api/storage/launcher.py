@@ -259,6 +259,9 @@ class Cluster:
                     raise LauncherError(msg)
                 time.sleep(0.5)
                 self._recover()
+                if not _port_free(config["port"]):  # taken meanwhile by another cluster
+                    config["port"] = find_free_port(config["port"] + 1)
+                    self._save_config(config)
         self.ensure_database(self.database)
         return self.url()
 
