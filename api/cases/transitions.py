@@ -54,6 +54,7 @@ class Step:
     department: str | None = None  # for transfer/reassign to a department
     rating: int | None = None
     receipt: str | None = None
+    tags: dict | None = None  # kept in the event's data (replay.tags: the Idempotency-Key)
 
 
 def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> int:
@@ -95,7 +96,7 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
         raise ForbiddenError(f"{exc} (roles that may: {', '.join(exc.roles)})") from None
     now = _now(session)
     changes: dict[str, Any] = {"status": after.status, "supervised": after.supervised}
-    data = _effects(session, case, step, actor, changes, now)
+    data = _effects(session, case, step, actor, changes, now) | (step.tags or {})
     changes.update(version=case.version + 1, updated_at=now)
     # synchronize_session=False: `case` keeps the values before the step (event, audit, return)
     stmt = update(Case).where(Case.id == case_id).values(**changes)

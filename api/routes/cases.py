@@ -16,7 +16,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api import accounts, cases
-from api.cases import intake, workflow
+from api.cases import intake, navigation, replay, workflow
 from api.cases import queries as q
 from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
@@ -35,6 +35,10 @@ ALLOWED_CONTROL = {"\n", "\r", "\t"}
 Filter = Annotated[str | None, Query(max_length=100, pattern=r"^[^\x00-\x1f\x7f]*$")]
 PHOTO_SUFFIX = {"image/jpeg": ".jpg", "image/png": ".png", "image/webp": ".webp"}
 PHOTO_TYPES = {b"\xff\xd8\xff": "image/jpeg", b"\x89PNG\r\n\x1a\n": "image/png"}
+IdempotencyKey = Annotated[
+    str | None,
+    Header(max_length=128, description="a retry with the same key and body is taken once"),
+]
 
 
 def clean_text(value: str | None, *, name: str, max_chars: int, required: bool = False):
@@ -446,15 +450,24 @@ def get_case(
 
 @router.post("/cases/{case_id}/transitions", response_model=CaseOut)
 def transition(
-    session: SessionDep, user: OptionalUser, case_id: CaseId, body: TransitionIn
+    session: SessionDep,
+    user: OptionalUser,
+    case_id: CaseId,
+    body: TransitionIn,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
 ) -> CaseOut:
     """Take one step of the workflow. `version` must be the case's current one (else 409);
     an action not possible from the status answers 409 with the `allowed` ones; a role that
     may not take it, 403. Without an account, only the reporter (with `receipt`) may rate or
     reopen."""
     actor = cases.Actor.of(user)
-    step = cases.Step(**body.model_dump())
-    cases.transition(session, case_id, step, actor=actor)
+    digest = replay.fingerprint(body.model_dump())
+    if replay.earlier(session, case_id, idempotency_key, digest, actor=actor.username):
+        response.headers["Idempotent-Replayed"] = "true"
+    else:
+        step = cases.Step(**body.model_dump(), tags=replay.tags(idempotency_key, digest))
+        cases.transition(session, case_id, step, actor=actor)
     if user is None:
         return case_out(session, case_id, cases.Actor("reporter", "resident"), full=False)
     return case_out(session, case_id, actor, full=True)
@@ -466,7 +479,9 @@ async def add_attachment(
     user: OptionalUser,
     case_id: CaseId,
     file: UploadFile,
+    response: Response,
     receipt: Annotated[str | None, Form(max_length=64)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> AttachmentOut:
     """Attach a photo (JPEG, PNG or WebP, at most WANGGE_CASE_PHOTO_MAX_BYTES)."""
     actor = cases.Actor.of(user)
@@ -492,6 +507,13 @@ async def add_attachment(
     except ValueError as exc:
         raise InputError(str(exc)) from None
     A = models.CaseAttachment
+    uploader, digest = actor.username if user else "reporter", replay.fingerprint(content)
+    if known := replay.earlier(session, case_id, idempotency_key, digest, actor=uploader):
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+        return AttachmentOut.model_validate(
+            session.get(A, known["attachment"]), from_attributes=True
+        )
     row = A(
         case_id=case_id,
         filename=name,
@@ -499,7 +521,7 @@ async def add_attachment(
         size=len(content),
         sha256=hashlib.sha256(content).hexdigest(),
         content=content,
-        uploaded_by=actor.username if user else "reporter",
+        uploaded_by=uploader,
     )
     session.add(row)
     session.flush()
@@ -507,7 +529,8 @@ async def add_attachment(
         models.CaseEvent(
             case_id=case_id, actor=row.uploaded_by, from_status=case.status,
             to_status=case.status, kind="attachment", action="attach",
-            data={"attachment": row.id, "size": row.size, "content_type": kind},
+            data={"attachment": row.id, "size": row.size, "content_type": kind,
+                  **replay.tags(idempotency_key, digest)},
         )
     )  # fmt: skip
     session.flush()
@@ -553,3 +576,16 @@ def get_attachment(
         media_type=row.content_type,
         headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.get("/cases/{case_id}/navigation")
+def case_navigation(session: SessionDep, user: CurrentUser, case_id: CaseId) -> dict:
+    """Open the case in a phone's map app: the point in WGS-84, GCJ-02 (高德) and BD-09 (百度)
+    and marker links for Amap and Baidu Maps; 404 when the case has no place or is not the
+    caller's to see."""
+    case = cases.load_case(session, case_id)
+    row = q.one(session, case_id)
+    if not cases.may_see(cases.Actor.of(user), case) or row is None or row["lon"] is None:
+        raise NotFoundError(f"no place for case {case_id}")
+    name = f"#{case_id} {row['category_name'] or row['category']}"
+    return navigation.links(row["lon"], row["lat"], name=name)
