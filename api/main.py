@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 
 from fastapi import FastAPI
 from starlette.middleware.gzip import GZipMiddleware
@@ -18,10 +19,22 @@ from api.routes import cases as case_routes
 from api.routes import coverage as coverage_routes
 from api.routes import geocode, grid_edits, grid_files, grids, health, open311, pages
 from api.routes import maps as map_routes
+from api.routes import reports as report_routes
 from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
+from api.routes import worker_app as worker_routes
 from api.settings import get_settings
 from api.validation import register_validation_errors
+
+
+def notification_job(sessions) -> asyncio.Task | None:
+    """The outbox sender (reporters hear back), one per process, unless switched off."""
+    from api.notifications import job, senders
+
+    settings = get_settings()
+    if not settings.notify_job:
+        return None
+    return asyncio.create_task(job.run(sessions, senders.senders_from(settings), settings))
 
 
 def create_app(database_url: str | None = None) -> FastAPI:
@@ -34,7 +47,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
         url = database_url or resolve_url(start=True)
         app.state.database_url = url
         app.state.sessions = session_factory(url)
+        sender_job = notification_job(app.state.sessions)
         yield
+        if sender_job is not None:
+            sender_job.cancel()
+            with suppress(asyncio.CancelledError):
+                await sender_job
         get_engine(url).dispose()
 
     app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan)
@@ -54,9 +72,12 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(coverage_routes.router)
     app.include_router(pages.router)
     app.include_router(map_routes.router)
+    app.include_router(worker_routes.router)
     app.include_router(tile_routes.router)
     app.include_router(building_routes.router)
     map_routes.mount_static(app)
+    report_routes.redact_access_log()
+    app.include_router(report_routes.router)  # before cases: /api/cases/nearby
     app.include_router(case_routes.router)
     app.include_router(open311.router)
     app.include_router(auth_routes.router)

@@ -43,6 +43,21 @@ class Settings(BaseSettings):
     case_duplicate_hours: float = 24.0
     case_photo_max_bytes: int = 5 * 1024 * 1024
     case_text_max_chars: int = 2000
+    # residents (issue 17): reopening after resolved, "me too" on nearby open reports
+    report_reopen_days: float = 7.0
+    report_nearby_max: int = 5
+    # reporters hear back (issue 17): the outbox job and its senders (gateways off by default)
+    notify_job: bool = True
+    notify_poll_s: float = 5.0
+    notify_max_attempts: int = 8
+    notify_backoff_s: float = 30.0
+    notify_log: bool = True
+    notify_sms_enabled: bool = False
+    notify_sms_url: str | None = None
+    notify_sms_token: str | None = None
+    notify_wechat_enabled: bool = False
+    notify_wechat_url: str | None = None
+    notify_wechat_token: str | None = None
     # access tokens (JWT, HS256): lifetime, and the signing secret; without WANGGE_SECRET_KEY one
     # is generated once and kept in <state_dir>/secret_key (0600), so restarts keep tokens valid
     token_minutes: int = 30

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from api import notifications
 from api.accounts import audit
 from api.cases import dispatch, reach, workflow
 from api.cases.actors import Actor, may_see
@@ -95,6 +96,8 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
     except workflow.RoleError as exc:
         raise ForbiddenError(f"{exc} (roles that may: {', '.join(exc.roles)})") from None
     now = _now(session)
+    if role in workflow.RESIDENT:
+        _check_reporter_window(case, step.action, now)
     changes: dict[str, Any] = {"status": after.status, "supervised": after.supervised}
     data = _effects(session, case, step, actor, changes, now) | (step.tags or {})
     changes.update(version=case.version + 1, updated_at=now)
@@ -108,7 +111,31 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
     after_ = {"status": after.status, "version": case.version + 1, **(data or {})}
     detail = {"action": step.action, "before": before, "after": after_}
     audit.record(session, actor.username, "case.transition", "case", case_id, detail)
+    if after.status != case.status:
+        notifications.queue_status_change(
+            session, case, status=after.status, version=case.version + 1
+        )
     return case.version + 1
+
+
+def _check_reporter_window(case: Any, action: str, now: datetime) -> None:
+    """A reporter may reopen only so many days after the case was resolved (a setting)."""
+    setting = workflow.REPORTER_WINDOWS.get(action)
+    if setting is None or case.resolved_at is None:
+        return
+    from api.settings import get_settings
+
+    days = float(getattr(get_settings(), setting))
+    if now - case.resolved_at > timedelta(days=days):
+        msg = (
+            f"办结已超过 {days:g} 天，不能再申请重新办理 "
+            f"(resolved more than {days:g} days ago: it can no longer be reopened)"
+        )
+        raise IllegalTransition(
+            msg,
+            [a for a in workflow.allowed_actions(case.status, "resident") if a != action],
+            case.version,
+        )
 
 
 def _effects(

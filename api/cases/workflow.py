@@ -87,6 +87,9 @@ TRANSITIONS: tuple[Rule, ...] = (
     Rule("dismiss", ("reported", "dispatched"), "closed", COMMUNITY + STREET + ADMIN, "不予受理"),
 )
 ACTIONS = tuple(dict.fromkeys(r.action for r in TRANSITIONS))
+#: actions a reporter (receipt holder) may take only within a window after the case was
+#: resolved: action → the setting that gives the window in days
+REPORTER_WINDOWS = {"reopen": "report_reopen_days"}
 
 
 class TransitionError(ValueError):

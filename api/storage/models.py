@@ -437,6 +437,25 @@ class SignInFailure(Base):
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class Notification(Base):
+    """The outbox (0009): one message to a reporter per status change of their case; a sender
+    job sends it and sets sent_at in the same transaction, so it is never sent twice."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)  # case + version
+    channel: Mapped[str] = mapped_column(String(16))  # sms, status_page
+    address: Mapped[str | None] = mapped_column(String(64))  # personal data: the phone
+    status: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = now()
+    next_attempt_at: Mapped[datetime] = now()
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class AuditEntry(Base):
     """Who changed what: one row per change, never updated or deleted (trigger)."""
 
@@ -482,3 +501,8 @@ Index("ix_audit_log_at", AuditEntry.at)
 Index("ix_audit_log_actor_at", AuditEntry.actor, AuditEntry.at)
 Index("ix_audit_log_object", AuditEntry.object_type, AuditEntry.object_id)
 Index("ix_cases_reported_by", Case.reported_by)
+Index(
+    "ix_notifications_due",
+    Notification.next_attempt_at,
+    postgresql_where=Notification.sent_at.is_(None),
+)
