@@ -138,11 +138,14 @@ PUBLIC_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("auth", "POST", r"^/api/auth/token$"),
         ("intake", "POST", r"^/api/cases/?$"),
         ("intake", "POST", r"^/api/cases/[^/]+/attachments/?$"),
+        ("intake", "POST", r"^/api/cases/[^/]+/support/?$"),
+        ("public", "GET", r"^/api/cases/nearby"),
+        ("public", "POST", r"^/api/reports/"),
         ("intake", "POST", r"^/open311/v2/requests\.json$"),
         ("public", "GET", r"^/api/(geocode|reverse|stations|coverage|categories)(/|$)"),
         ("public", "POST", r"^/api/(geocode|coverage)/"),
         ("public", "GET", r"^/open311/"),
-        ("pages", "GET", r"^/map/(planner|worker|public)"),  # each built whole, heavy
+        ("pages", "GET", r"^/map/(planner|worker|public|report)"),  # each built whole, heavy
         ("tiles", "GET", r"^/tiles/"),  # a map view asks for dozens at once
     )
 )
