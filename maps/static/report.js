@@ -275,6 +275,7 @@
           ]));
         });
         report.nearby = found;
+        if (found.length) $("nearby").scrollIntoView({ behavior: "smooth", block: "center" });
       });
     }
 
