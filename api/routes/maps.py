@@ -14,6 +14,7 @@ from api.errors import NotFoundError
 from api.routes.grids import COMMUNITY_CODE, GeoJSONResponse
 from api.storage import map_data
 from data.catalogs import function_names, station_types
+from geo.grids.edit.messages import short_community
 from maps import build_planner_map, build_public_map, build_worker_map
 from maps.assets import STATIC_DIR, STATIC_URL
 from maps.messages import language
@@ -144,8 +145,10 @@ def public_page(session: SessionDep, settings: SettingsDep, lang: Lang = "zh") -
 def worker_page(session: SessionDep, settings: SettingsDep, lang: Lang = "zh") -> HTMLResponse:
     """The grid worker's page; their grids and cases load after sign-in (no data in the page)."""
     codes = map_data.communities_of(session, street=None, community=None)
+    names = {a["code"]: short_community(a["name"]) for a in map_data.areas(session)}
     m = build_worker_map(
         bounds=map_data.extent(session, codes),
+        communities=names,
         lang=language(lang),
         tiles=settings.tile_url,
         attribution=settings.tile_attribution,
