@@ -13,7 +13,6 @@ from hypothesis import strategies as st
 from shapely import affinity
 from shapely.geometry import MultiPolygon, Polygon, box
 
-from data.synthetic import generate_city
 from geo.errors import CRSMismatchError, InputError
 from geo.grids.edit import (
     PROBLEM_KINDS,
@@ -24,7 +23,6 @@ from geo.grids.edit import (
     split_grid,
     validate_layer,
 )
-from geo.grids.generate import generate_grids
 
 UTM = "EPSG:32650"  # the zone of the test scenes (118.85 E)
 ORIGIN = (674_000.0, 3_537_000.0)
@@ -374,16 +372,6 @@ def test_move_of_a_building_already_there_changes_nothing():
 
 
 # -- generated layers ----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def city():
-    return generate_city(size="community", seed=0)
-
-
-@pytest.fixture(scope="module")
-def layer(city):
-    return generate_grids(city.buildings, city.communities, roads=city.roads, level="both").grids
 
 
 def _metric_area(geoms) -> float:

@@ -9,24 +9,12 @@ import numpy as np
 import pytest
 import shapely
 
-from data.synthetic import generate_city
 from geo.errors import InputError
 from geo.grids.edit import boundary_handles, reshape_boundary, validate_layer
-from geo.grids.generate import generate_grids
 from tests.geo.demo_scene import scene
 
 UTM = "EPSG:32650"
 DIRECTIONS = [(np.cos(a), np.sin(a)) for a in np.linspace(0, 2 * np.pi, 8, endpoint=False)]
-
-
-@pytest.fixture(scope="module")
-def city():
-    return generate_city(size="community", seed=0)
-
-
-@pytest.fixture(scope="module")
-def layer(city):
-    return generate_grids(city.buildings, city.communities, roads=city.roads, level="both").grids
 
 
 def _offset(x: float, y: float, metres: float, direction) -> tuple[float, float]:

@@ -71,11 +71,6 @@ def check_layer(layer, buildings, boundary, *, level: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def city():
-    return generate_city(size="community", seed=0)
-
-
-@pytest.fixture(scope="module")
 def both(city):
     return generate_grids(city.buildings, city.communities, roads=city.roads, level="both")
 
