@@ -1,0 +1,101 @@
+"""The worker app offline: installable (manifest and service worker from the app itself), the
+page comes back from the service worker's cache without a network, and notes, photos and steps
+taken offline wait in a visible queue and reach the server exactly once on reconnect."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.browser.worker_world import (
+    actions,
+    jpeg,
+    make_worker,
+    report,
+    sign_in,
+    stored,
+    wait_status,
+)
+
+OFFLINE = ["ERR_INTERNET_DISCONNECTED", "Failed to fetch"]
+
+
+def test_the_app_is_installable_and_its_worker_never_keeps_api_answers(live_server, phone):
+    manifest = httpx.get(f"{live_server.url}/map/worker.webmanifest")
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    body = manifest.json()
+    assert (body["name"], body["start_url"], body["scope"]) == (
+        "网格员工作台",
+        "/map/worker",
+        "/map/worker",
+    )
+    assert all(icon["src"].startswith("/static/maps/") for icon in body["icons"])
+    sw = httpx.get(f"{live_server.url}/map/worker-sw.js")
+    assert sw.headers["content-type"].startswith("text/javascript")
+    assert "/*SETTINGS*/{}" not in sw.text and "http" not in sw.text.split("var PREFIX")[0]
+
+    make_worker(live_server)
+    p = phone.page
+    sign_in(p, live_server)
+    p.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    cdp = p.context.new_cdp_session(p)
+    errors = cdp.send("Page.getInstallabilityErrors")["installabilityErrors"]
+    # Playwright's contexts are incognito ones, where nothing installs; nothing else stops it
+    assert [e["errorId"] for e in errors if e["errorId"] != "in-incognito"] == []
+    cached = p.evaluate(
+        """async () => {
+        const out = {};
+        for (const name of await caches.keys()) {
+          out[name] = (await (await caches.open(name)).keys()).map(r => new URL(r.url).pathname);
+        }
+        return out;
+    }"""
+    )
+    assert len(cached) == 1 and next(iter(cached)).startswith("wangge-worker-")
+    paths = next(iter(cached.values()))
+    assert "/map/worker" in paths and "/static/maps/worker.js" in paths
+    assert not [path for path in paths if path.startswith("/api/")]  # signed in, cases loaded
+
+
+def test_steps_taken_offline_are_sent_once_on_reconnect(live_server, phone):
+    grid, _ = make_worker(live_server)
+    case = report(live_server, grid, "小区东门路面塌陷")
+    p = phone.page
+    phone.expected_errors.extend(OFFLINE)
+    sign_in(p, live_server)
+    p.locator(f'#case-list [data-case="{case["id"]}"] [data-action=accept]').tap()
+    wait_status(p, f"#{case['id']} 已接单")
+    p.locator(f'#case-list [data-case="{case["id"]}"] button.open').tap()
+    p.wait_for_selector("#timeline li", timeout=20_000)
+    p.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    events_before = len(stored(live_server, case["id"])["events"])
+
+    p.context.set_offline(True)
+    p.locator("#detail-view textarea.note").fill("已设置围挡，等待施工队")
+    p.locator("#detail-view [data-action=note]").tap()
+    wait_status(p, "已保存，联网后自动发送")
+    assert p.locator("#outbox").inner_text() == "待发送 1 条"
+    p.locator("#detail-view input.photo-input").set_input_files(
+        files=[{"name": "site.jpg", "mimeType": "image/jpeg", "buffer": jpeg(800, 600)}]
+    )
+    p.wait_for_function("document.getElementById('outbox').textContent === '待发送 2 条'")
+    p.locator("#detail-view [data-action=start]").tap()
+    p.wait_for_function("document.getElementById('outbox').textContent === '待发送 3 条'")
+    assert p.locator("#pending li").count() == 3
+    assert len(stored(live_server, case["id"])["events"]) == events_before  # nothing went out
+
+    # the page itself comes back offline (from the service worker), the queue with it
+    p.reload()
+    p.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+    assert p.locator("#outbox").inner_text() == "待发送 3 条"
+
+    p.context.set_offline(False)
+    p.wait_for_function("document.getElementById('outbox').hidden", timeout=30_000)
+    record = stored(live_server, case["id"])
+    assert record["status"] == "in_progress"
+    assert actions(record).count("note") == 1 and actions(record).count("start") == 1
+    assert actions(record).count("attach") == 1 and len(record["attachments"]) == 1
+    assert [e["note"] for e in record["events"] if e["action"] == "note"] == [
+        "已设置围挡，等待施工队"
+    ]
+    keys = [e["data"]["idempotency_key"] for e in record["events"][events_before:]]
+    assert len(set(keys)) == 3  # each sent under its own key
