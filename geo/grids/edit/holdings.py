@@ -14,6 +14,10 @@ import numpy as np
 import shapely
 
 from geo.grids.edit.layer import _Buildings
+from geo.grids.edit.memo import Memo, each
+
+# the area a grid and a footprint share, by their WKB: most pairs recur from edit to edit
+_SHARED = Memo(16384)
 
 
 @dataclass
@@ -140,8 +144,10 @@ def _recorded_splits(geoms, members, b: _Buildings, owner: np.ndarray, *, tol: f
     overlaps = np.ones(len(bi), dtype=bool)
     polygon = np.isin(shapely.get_type_id(foot), (3, 6))
     if polygon.any():
-        shared = shapely.area(shapely.intersection(geoms[gi[polygon]], foot[polygon]))
-        overlaps[polygon] = shared > tol**2
+        grids, feet = geoms[gi[polygon]], foot[polygon]
+        keys = list(zip(shapely.to_wkb(grids), shapely.to_wkb(feet), strict=True))
+        shared = each(_SHARED, keys, lambda k: _shared_area(grids[k], feet[k]))
+        overlaps[polygon] = shared.astype(float) > tol**2
     group, start = np.unique(bi, return_index=True)
     all_overlap = np.minimum.reduceat(overlaps.astype(int), start).astype(bool)
     has_point = np.maximum.reduceat((gi == owner[bi]).astype(int), start).astype(bool)
@@ -149,6 +155,10 @@ def _recorded_splits(geoms, members, b: _Buildings, owner: np.ndarray, *, tol: f
     good = group[all_overlap & has_point & (total == b.households[group])]
     keep = np.isin(bi, good)
     return bi[keep], gi[keep], shares[keep]
+
+
+def _shared_area(grids: np.ndarray, feet: np.ndarray) -> np.ndarray:
+    return shapely.area(shapely.intersection(grids, feet))
 
 
 def _member_lists(hold: _Holdings, n: int, b: _Buildings) -> list[list]:

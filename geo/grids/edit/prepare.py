@@ -6,8 +6,6 @@ import dataclasses
 import functools
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +17,7 @@ from geo.crs import WGS84, require_crs, utm_crs
 from geo.errors import InputError
 from geo.grids.codes import area_code
 from geo.grids.edit.layer import LEVELS, _Area, _Buildings, _Layer
+from geo.grids.edit.memo import Memo
 from geo.grids.edit.messages import refusal
 from geo.grids.footprints import clean_footprints, merge_stacked
 from geo.grids.inputs import require_buildings
@@ -61,31 +60,9 @@ def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
     return _Layer(frame, grids.index, crs, raw, geom, code, level, parent, top)
 
 
-class _PreparedCache:
-    """The last few prepared building sets, by content: one edit prepares the same community's
-    buildings several times (the edit, recount, validation, each micro re-division)."""
-
-    size = 8
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, _Buildings] = OrderedDict()
-
-    def get(self, key: tuple) -> _Buildings | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-        return found
-
-    def put(self, key: tuple, prepared: _Buildings) -> None:
-        with self._lock:
-            self._entries[key] = prepared
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-
-_PREPARED = _PreparedCache()
+# the last few prepared building sets, by content: one edit prepares the same community's
+# buildings several times (the edit, recount, validation, each micro re-division)
+_PREPARED = Memo(8)
 
 
 def _content_key(buildings: gpd.GeoDataFrame, crs: CRS) -> tuple:

@@ -15,6 +15,7 @@ from geo.crs import WGS84
 from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant
 from geo.grids.edit.holdings import _Holdings, _holdings
 from geo.grids.edit.layer import LEVELS, _Area, _bounds_of, _Buildings, _Layer, _name
+from geo.grids.edit.memo import Memo, digest, each
 from geo.grids.edit.messages import WORDS, grid_name, text
 from geo.grids.edit.prepare import (
     _prepare_inputs,
@@ -50,6 +51,9 @@ CODE_DIGITS = {"grid": 15, "micro": 18}
 SIMPLIFY_M = 0.05  # gap search runs on polygons simplified this much, then checks exactly
 SLIVER_M = 0.001  # problem polygons are reported without slivers thinner than twice this
 _POINT_IN_REASON = re.compile(r"\[\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\]")
+# what consecutive checks of one community share: most polygons come back unchanged
+_CORES = Memo(8192)  # a polygon eroded by half the tolerance, by (tolerance, WKB)
+_MICRO_HOLES = Memo(1024)  # a grid's land its micro-grids leave, by (tolerance, WKBs)
 
 
 def validate_layer(
@@ -99,7 +103,8 @@ def validate_layer(
     )  # fmt: skip
     tol = float(tolerance_m)
     out: list[dict] = []
-    eroded = shapely.buffer(layer.geom, -tol / 2, quad_segs=QUAD_SEGS)
+    keys = [(tol, wkb) for wkb in shapely.to_wkb(layer.geom)]
+    eroded = each(_CORES, keys, lambda rows: _eroded(layer.geom[rows], tol))
     _geometry_problems(layer, tol, out)
     inside = _inside_boundary(b, area)
     counted = np.zeros(len(layer.code), dtype=np.int64)
@@ -117,6 +122,10 @@ def validate_layer(
     _nesting_problems(layer, eroded, counted, tol, out)
     _code_problems(layer, area, out)
     return _problem_frame(out, crs)
+
+
+def _eroded(geoms: np.ndarray, tol: float) -> np.ndarray:
+    return shapely.buffer(geoms, -tol / 2, quad_segs=QUAD_SEGS)
 
 
 def _problem(kind, severity, level, code, other, message, geometry, side=None) -> dict:
@@ -393,13 +402,19 @@ def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> No
         return
     children = pd.Series(micro).groupby(pd.Series(layer.parent[micro], dtype=object)).agg(list)
     micro_tree = shapely.STRtree(layer.geom[micro])
+    wkbs = shapely.to_wkb(layer.geom)
     for g in layer.rows("grid"):
         mine = np.asarray(children.get(layer.code[g], []), dtype=np.int64)
         if len(mine) == 0:
             msg = text("no_micro", **_names(layer, g))
             out.append(_problem("gap", "error", "micro", layer.code[g], None, msg, layer.geom[g]))
             continue
-        for part in _holes(layer.geom[g], mine, layer, simple, tol):
+        key = (tol, digest([wkbs[g], *wkbs[mine]]))
+        holes = _MICRO_HOLES.get(key)
+        if holes is None:
+            holes = _holes(layer.geom[g], mine, layer, simple, tol)
+            _MICRO_HOLES.put(key, holes)
+        for part in holes:
             msg = text(
                 "micro_gap", area=f"{part.area:,.1f}", **_names(layer, g),
                 **_neighbours(layer, micro_tree, micro, part),
