@@ -255,6 +255,14 @@ TEXT: dict[str, dict[str, str]] = {
         "circle_buffer": "（直线距离估算）",
         "stations_missing": "站点服务尚未开放",
         "your_location": "您查找的地址",
+        # public map (issue 17): my location, candidates after a failed search, report link
+        "my_location": "我的位置",
+        "my_position": "我的位置",
+        "locating": "正在定位…",
+        "locate_failed": "无法获取位置：{why}",
+        "did_you_mean": "您是不是要找：",
+        "no_station_offers": "附近没有提供所选服务的站点",
+        "report_problem": "我要反映问题",
     },
     "en": {
         "planner_title": "Grid planner",
@@ -509,6 +517,13 @@ TEXT: dict[str, dict[str, str]] = {
         "circle_buffer": " (straight-line estimate)",
         "stations_missing": "The station service is not available yet",
         "your_location": "The address you searched",
+        "my_location": "My location",
+        "my_position": "My position",
+        "locating": "Locating…",
+        "locate_failed": "No location: {why}",
+        "did_you_mean": "Did you mean:",
+        "no_station_offers": "No station nearby offers the chosen services",
+        "report_problem": "Report a problem",
         # the functions of data/catalogs/station_types.json (their Chinese names live there)
         "function.childcare": "Childcare",
         "function.elderly_care": "Elderly care",

@@ -16,7 +16,8 @@ TYPE_COLOURS = (
     "#c0392b", "#d35400", "#8e44ad", "#2471a3", "#17a589",
     "#b7950b", "#6c3483", "#1e8449", "#5d6d7e",
 )  # fmt: skip
-CIRCLE_COLOURS = {5: "#1a9850", 10: "#fdae61", 15: "#d73027"}
+# walking circles in calm blues, darkest nearest (red or orange would read as danger)
+CIRCLE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6"}
 PUBLIC_COLUMNS = (
     "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
     "address", "location_source",
@@ -28,7 +29,8 @@ def _colours(types: Mapping[str, Mapping]) -> dict[str, str]:
 
 
 def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> list[str]:
-    """The popup's lines as plain text (public.js shows them as text nodes, the name bold)."""
+    """The popup's lines as plain text (public.js shows them as text nodes, the name bold, and
+    adds the phone as a tel: link)."""
     t = lambda key: text(key, lang)  # noqa: E731
     kind = row.get("type") or ""
     label = types.get(kind, {}).get("en") if lang == "en" else kind
@@ -43,7 +45,6 @@ def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> list[
         f"{t('functions')}: {offered}" if offered else "",
         f"{t('services')}: {row['services']}" if row.get("services") else "",
         f"{t('address')}: {row['address']}" if row.get("address") else "",
-        f"{t('phone')}: {row['phone']}" if row.get("phone") else "",
         t("approximate_location") if row.get("location_source") == "geocoded" else "",
     ]
     return [line for line in lines if line]
@@ -136,13 +137,17 @@ def _panel(functions: Mapping[str, str], lang: str) -> str:
         f"{escape(name)}</label>"
         for code, name in functions.items()
     )
+    report = "/map/report" + ("?lang=en" if lang == "en" else "")
     return f"""
 <aside id="panel" class="wangge-panel">
   <header><h1>{t("public_title")}</h1><a id="lang-switch" href="#">{t("other_lang")}</a></header>
   <form id="search" class="signin">
     <input name="q" id="search-input" placeholder="{t("search_address")}" style="width:14rem">
     <button type="submit">{t("search")}</button>
+    <button type="button" id="btn-my-location">{t("my_location")}</button>
   </form>
+  <ul id="candidates" class="candidates" hidden></ul>
+  <p><a id="report-link" href="{report}">{t("report_problem")}</a></p>
   <section id="functions" class="functions"><h2>{t("functions")}</h2>{boxes}</section>
   <section><h2>{t("nearest")}</h2><ul id="station-list" class="station-list"></ul></section>
   <div id="status" role="status" aria-live="polite"></div>

@@ -156,11 +156,10 @@ def load_synthetic(
     store.load_compounds(session, _checked(city.compounds, "boundaries", "compound_id"))
     store.load_buildings(session, _checked(city.buildings, "buildings", "building_id"))
     store.load_roads(session, _checked(city.roads, "roads", "road_id"))
-    store.load_stations(
-        session,
-        _checked(city.stations, "stations", "station_id"),
-        functions_by_type=offered_by_type(),
-    )
+    stations = _checked(city.stations, "stations", "station_id")
+    if "phone" not in stations.columns:  # the synthetic desk numbers (025-…) are public phones
+        stations = stations.assign(phone=stations["contact"])
+    store.load_stations(session, stations, functions_by_type=offered_by_type())
     store.load_workers(session, city.workers)
     store.load_cases(session, recent_reports(city.cases, seed=seed) if recent else city.cases)
 

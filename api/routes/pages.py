@@ -14,7 +14,7 @@ from api.storage.queries import layer_counts
 
 router = APIRouter(tags=["pages"])
 
-MAP_PAGES = ("planner", "worker", "public")
+MAP_PAGES = ("planner", "worker", "public", "report")
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">

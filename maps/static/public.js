@@ -9,9 +9,10 @@
 
   W.register("public", function (map, layers, config) {
     var markers = {};
+    var phoneScreen = window.matchMedia("(max-width: 700px)").matches;
     layers.stations.eachLayer(function (marker) {
       markers[marker.options.alt] = marker;
-      marker.bindPopup(popup(config.stations[marker.options.alt].popup), { maxWidth: 280 });
+      marker.bindPopup(popup(config.stations[marker.options.alt]), popupFit());
       marker.bindTooltip(W.el("span", { text: config.stations[marker.options.alt].name }));
       marker.on("click", function () {
         showCircles(marker.options.alt);
@@ -20,10 +21,46 @@
     var here = null;
     W.publicPage = { markers: markers };
 
-    function popup(lines) { // text nodes only: names and addresses come from imported data
-      return W.el("div", {}, lines.map(function (line, i) {
+    function popup(station) { // text nodes only: names and addresses come from imported data
+      var box = W.el("div", { class: "station-popup" }, station.popup.map(function (line, i) {
         return W.el(i ? "div" : "b", { text: line });
       }));
+      var dial = (station.phone || "").replace(/[^0-9+]/g, "");
+      if (dial) {
+        box.appendChild(W.el("div", {}, [
+          T("phone") + ": ",
+          W.el("a", { class: "tel", href: "tel:" + dial, text: station.phone }),
+        ]));
+      }
+      return box;
+    }
+
+    /* popups that fit the map: narrower than a phone, scrolling when taller than the map */
+    function popupFit() {
+      var size = map.getSize();
+      return {
+        maxWidth: Math.min(280, size.x - 60),
+        maxHeight: phoneScreen ? Math.max(120, size.y - 90) : null,
+        autoPanPaddingTopLeft: [12, 56], // clear of the zoom and layer buttons
+        autoPanPaddingBottomRight: [12, 12],
+      };
+    }
+
+    foldLegend();
+    function foldLegend() { // on a phone the legend folds to its title, opened by a tap
+      var legend = document.querySelector(".wangge-legend");
+      if (!legend || !phoneScreen) return;
+      var title = legend.querySelector("b");
+      var toggle = W.el("button", { type: "button", class: "legend-toggle",
+        "aria-expanded": "false", text: title ? title.textContent : T("legend") });
+      if (title) legend.replaceChild(toggle, title);
+      else legend.insertBefore(toggle, legend.firstChild);
+      legend.classList.add("folded");
+      L.DomEvent.disableClickPropagation(legend);
+      toggle.addEventListener("click", function () {
+        var folded = legend.classList.toggle("folded");
+        toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+      });
     }
 
     // -- filters by the six functions ---------------------------------------------------------
@@ -56,7 +93,14 @@
       W.publicPage.shown = shown;
     }
     document.querySelectorAll("input[name=function]").forEach(function (box) {
-      box.addEventListener("change", applyFilter);
+      box.addEventListener("change", function () {
+        applyFilter();
+        var place = W.publicPage.place;
+        if (place) { // the results follow the filter too
+          clearResults();
+          nearestFrom(place.lon, place.lat, place.label);
+        }
+      });
     });
 
     // -- 5/10/15-minute circles -----------------------------------------------------------------
@@ -125,27 +169,91 @@
       showCircles(id);
     }
 
+    function offering(found) { // only stations offering one of the ticked functions
+      var want = checked();
+      if (want.length === document.querySelectorAll("input[name=function]").length) return found;
+      return found.filter(function (s) {
+        return (s.functions || []).some(function (f) {
+          return want.indexOf(f) >= 0;
+        });
+      });
+    }
+
+    function clearResults() {
+      document.getElementById("station-list").textContent = "";
+      var candidates = document.getElementById("candidates");
+      candidates.textContent = "";
+      candidates.hidden = true;
+      layers.circles.clearLayers();
+      map.closePopup();
+      if (here) map.removeLayer(here);
+      here = null;
+    }
+
+    function offerCandidates(list) {
+      var box = document.getElementById("candidates");
+      if (!list.length) return;
+      box.appendChild(W.el("li", { class: "hint", text: T("did_you_mean") }));
+      list.slice(0, 5).forEach(function (c) {
+        var item = W.el("li", { class: "candidate" }, [
+          W.el("button", { type: "button", text: c.matched_address }),
+        ]);
+        item.querySelector("button").addEventListener("click", function () {
+          document.getElementById("search-input").value = c.matched_address;
+          search(c.matched_address);
+        });
+        box.appendChild(item);
+      });
+      box.hidden = false;
+    }
+
+    function nearestFrom(lon, lat, label) {
+      W.publicPage.place = { lon: lon, lat: lat, label: label };
+      here = L.circleMarker([lat, lon], {
+        radius: 7, color: "#000", weight: 2, fillColor: "#ffd400", fillOpacity: 1,
+      }).bindTooltip(W.el("span", { text: label })).addTo(map);
+      return W.api("GET", "/api/stations/nearest?limit=50&lon=" + lon + "&lat=" + lat)
+        .then(function (r) {
+          if (!r.ok) return W.status(T("stations_missing") + " (" + W.detail(r) + ")", "error");
+          var found = offering(r.data.stations);
+          if (!found.length) return W.status(T("no_station_offers"), "error");
+          var best = listNearest(found);
+          W.status(best.name + " · " + T("walk_minutes", { m: Math.round(best.minutes) }), "ok");
+        });
+    }
+
+    function search(q) {
+      W.status(T("loading"));
+      return W.api("GET", "/api/geocode?q=" + encodeURIComponent(q)).then(function (g) {
+        clearResults();
+        if (!g.ok || g.data.level === "none" || g.data.lon === null) {
+          offerCandidates((g.ok && g.data.candidates) || []);
+          return W.status(T("no_match"), "error");
+        }
+        return nearestFrom(g.data.lon, g.data.lat, T("your_location") + ": " +
+          (g.data.matched_address || q));
+      });
+    }
+    W.publicPage.search = search;
+
     document.getElementById("search").addEventListener("submit", function (event) {
       event.preventDefault();
       var q = document.getElementById("search-input").value.trim();
-      if (!q) return;
-      W.status(T("loading"));
-      W.api("GET", "/api/geocode?q=" + encodeURIComponent(q)).then(function (g) {
-        if (!g.ok || g.data.level === "none" || g.data.lon === null) {
-          return W.status(T("no_match"), "error");
-        }
-        if (here) map.removeLayer(here);
-        here = L.circleMarker([g.data.lat, g.data.lon], {
-          radius: 7, color: "#000", weight: 2, fillColor: "#ffd400", fillOpacity: 1,
-        }).bindTooltip(W.el("span", { text: T("your_location") + ": " + (g.data.matched_address || q) })).addTo(map);
-        return W.api("GET", "/api/stations/nearest?lon=" + g.data.lon + "&lat=" + g.data.lat)
-          .then(function (r) {
-            if (!r.ok) return W.status(T("stations_missing") + " (" + W.detail(r) + ")", "error");
-            if (!r.data.stations.length) return W.status(T("no_match"), "error");
-            var best = listNearest(r.data.stations);
-            W.status(best.name + " · " + T("walk_minutes", { m: Math.round(best.minutes) }), "ok");
-          });
-      });
+      if (q) search(q);
+    });
+
+    document.getElementById("btn-my-location").addEventListener("click", function () {
+      if (!navigator.geolocation) return W.status(T("locate_failed", { why: "—" }), "error");
+      W.status(T("locating"));
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        clearResults();
+        var lon = +pos.coords.longitude.toFixed(7);
+        var lat = +pos.coords.latitude.toFixed(7);
+        map.setView([lat, lon], Math.max(map.getZoom(), 16));
+        nearestFrom(lon, lat, T("my_position"));
+      }, function (err) {
+        W.status(T("locate_failed", { why: err.message || err.code }), "error");
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
     });
   });
 })();

@@ -78,3 +78,148 @@ def test_data_layers_draw_when_the_tile_server_cannot_be_reached(live_server, pa
     stations = p.evaluate("Object.keys(wangge.config.stations).length")
     assert stations >= 1 and p.locator(".station-icon").count() == stations
     assert any("tile.openstreetmap.org" in u for u in page.requests)
+
+
+# -- issue 17: the public map's fixes ------------------------------------------------------------
+
+
+def _tick_only(p, code: str) -> None:
+    boxes = p.locator("input[name=function]")
+    for i in range(boxes.count()):
+        box = boxes.nth(i)
+        box.set_checked(box.get_attribute("value") == code)
+
+
+def _listed(p) -> list[str]:
+    return p.eval_on_selector_all(
+        "#station-list li", "items => items.map(li => li.dataset.station)"
+    )
+
+
+def _some_address(live) -> str:
+    buildings = httpx.get(f"{live.url}/api/buildings", params={"community": COMMUNITY})
+    return next(f["properties"]["address"] for f in buildings.json()["features"])
+
+
+def test_search_results_follow_the_function_filter(live_server, page):
+    p = page.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    stations = p.evaluate("wangge.config.stations")
+    offered = {f for s in stations.values() for f in s["functions"]}
+    code = next(f for f in ("childcare", "elderly_care", "health", "food") if f in offered)
+    p.fill("#search-input", _some_address(live_server))
+    p.click("#search button[type=submit]")
+    p.wait_for_selector("#station-list li.active", timeout=20_000)
+    everything = _listed(p)
+    _tick_only(p, code)
+    p.wait_for_function(
+        "ids => { const now = [...document.querySelectorAll('#station-list li')]"
+        ".map(li => li.dataset.station); return now.length && now.join() !== ids.join(); }",
+        arg=everything,
+        timeout=20_000,
+    )
+    listed = _listed(p)
+    assert listed and all(code in stations[s]["functions"] for s in listed)
+    assert len(listed) < len(everything) or all(
+        code in stations[s]["functions"] for s in everything
+    )
+
+
+def test_failed_search_clears_old_results_and_offers_the_candidates(live_server, page):
+    p = page.page
+    query = "幸福小区"
+    answer = httpx.get(f"{live_server.url}/api/geocode", params={"q": query}).json()
+    assert answer["level"] == "none" and answer["candidates"], answer  # the test's premise
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    p.fill("#search-input", _some_address(live_server))
+    p.click("#search button[type=submit]")
+    p.wait_for_selector("#station-list li.active", timeout=20_000)
+    p.wait_for_function("wangge.layers.circles.getLayers().length >= 1", timeout=20_000)
+    p.fill("#search-input", query)
+    p.click("#search button[type=submit]")
+    p.wait_for_selector("#candidates li.candidate")
+    assert p.locator("#status").inner_text() == "没有找到这个地址"
+    assert p.locator("#station-list li").count() == 0
+    assert p.evaluate("wangge.layers.circles.getLayers().length") == 0
+    offered = p.locator("#candidates li.candidate button").all_inner_texts()
+    assert offered == [c["matched_address"] for c in answer["candidates"][:5]]
+    # a candidate is a search of its own: the nearest centers come back
+    p.locator("#candidates li.candidate button").first.click()
+    p.wait_for_selector("#station-list li.active", timeout=20_000)
+    assert p.locator("#candidates").is_hidden()
+
+
+def test_my_location_finds_the_nearest_centers(live_server, page):
+    p = page.page
+    p.context.grant_permissions(["geolocation"])
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    station = next(iter(p.evaluate("wangge.config.stations").values()))
+    p.context.set_geolocation({"longitude": station["lon"], "latitude": station["lat"]})
+    p.click("#btn-my-location")
+    p.wait_for_selector("#station-list li.active", timeout=20_000)
+    assert station["station_id"] in _listed(p)
+    place = p.evaluate("wangge.publicPage.place")
+    assert place["label"] == "我的位置"
+    assert abs(place["lon"] - station["lon"]) < 1e-6 and abs(place["lat"] - station["lat"]) < 1e-6
+
+
+def test_on_a_phone_the_legend_folds_and_a_popup_fits_with_a_phone_link(live_server, phone):
+    p = phone.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    legend = p.locator(".wangge-legend")
+    assert "folded" in legend.get_attribute("class")
+    folded = legend.bounding_box()
+    assert folded["height"] < 60 and p.locator(".wangge-legend > div").first.is_hidden()
+    p.locator(".wangge-legend .legend-toggle").tap()
+    assert p.locator(".wangge-legend > div").first.is_visible()
+    assert legend.bounding_box()["height"] > folded["height"]
+    p.locator(".wangge-legend .legend-toggle").tap()
+    assert p.locator(".wangge-legend > div").first.is_hidden()
+    stations = p.evaluate("wangge.config.stations")
+    with_phone = next(s for s in stations.values() if s.get("phone"))
+    p.evaluate(f"wangge.publicPage.markers[{with_phone['station_id']!r}].openPopup()")
+    popup = p.locator(".leaflet-popup-content-wrapper")
+    popup.wait_for()
+    # the map pans the popup into view (animated): wait until it is inside the screen
+    p.wait_for_function(
+        "() => { const r = document.querySelector('.leaflet-popup-content-wrapper')"
+        ".getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; }",
+        timeout=5_000,
+    )
+    box = popup.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    map_box = p.locator(".folium-map").bounding_box()
+    assert box["y"] >= map_box["y"] and box["y"] + box["height"] <= map_box["y"] + map_box["height"]
+    link = p.locator(".leaflet-popup a.tel")
+    assert link.inner_text() == with_phone["phone"]
+    digits = "".join(ch for ch in with_phone["phone"] if ch.isdigit() or ch == "+")
+    assert link.get_attribute("href") == f"tel:{digits}"
+    screenshot(p, "public-phone-popup")
+
+
+def _hue(colour: str) -> float:
+    import colorsys
+
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    return colorsys.rgb_to_hsv(r, g, b)[0] * 360
+
+
+def test_walking_circles_are_not_drawn_in_danger_colours(live_server, page):
+    p = page.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    station = next(iter(p.evaluate("wangge.config.stations")))
+    p.evaluate(f"wangge.publicPage.markers[{station!r}].fire('click')")
+    p.wait_for_function("wangge.layers.circles.getLayers().length >= 1", timeout=20_000)
+    drawn = p.evaluate(
+        "wangge.layers.circles.getLayers().flatMap(g => g.getLayers()).map(l => l.options.color)"
+    )
+    assert drawn
+    for colour in set(drawn) | set(p.evaluate("Object.values(wangge.config.circleColours)")):
+        assert 150 <= _hue(colour) <= 260, colour  # greens to blues: no red, orange or yellow
+    legend = p.locator(".wangge-legend").inner_text()
+    assert "15 分钟" in legend
