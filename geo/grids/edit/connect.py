@@ -125,7 +125,7 @@ def bridge_to_target(
     out = []
     for bi, s, land in pieces:
         land_m = _to_metric([land], crs)[0]
-        if bi < 0 or _shared(land_m, target_m) >= 0.5:
+        if bi < 0 or _joins(land_m, target_m, land, geom84[target]):
             out.append((bi, s, land))
             continue
         way = shapely.shortest_line(land_m, target_m)

@@ -131,7 +131,7 @@ def move_buildings(
     if not pieces:
         return grids.copy()
     pieces = bridge_to_target(layer, b, geom84, target, pieces, set(sources))
-    _require_adjacent(layer, target, pieces, b, crs)
+    _require_adjacent(layer, target, pieces, b, crs, geom84)
     keeps = {
         s: np.setdiff1d(hold.building[rows[hold.grid] == s], list(sources))
         for s in {s for _, s, _ in pieces}
@@ -143,8 +143,12 @@ def move_buildings(
     for s in {s for _, s, _ in pieces}:
         taken[s] = shapely.union_all([land for _, t, land in pieces if t == s])
         new[s] = _cut(geom84[s], taken[s])
-        remnant = None if len(keeps[s]) else _remnant(new[s], geom84[target], crs)
-        if remnant is not None:  # no building left: the land goes along
+    # a source with no building left gives the rest of its land along when it borders the
+    # target as it grows (a hairline left between two taken cells borders only new land)
+    grown = shapely.union_all([geom84[target], *taken.values()])
+    for s in [s for s in taken if not len(keeps[s])]:
+        remnant = _remnant(new[s], grown, crs)
+        if remnant is not None:
             pieces.append((-1, s, remnant))
             taken[s] = shapely.union(taken[s], remnant)
             new[s] = shapely.Polygon()
@@ -206,13 +210,24 @@ def _land_cells(
     return cells
 
 
-def _require_adjacent(layer: _Layer, target: int, pieces, b: _Buildings, crs) -> None:
+def _require_adjacent(
+    layer: _Layer, target: int, pieces, b: _Buildings, crs, geom84: np.ndarray
+) -> None:
     """Every piece of land must connect to the target, directly or through other pieces."""
     metric = np.concatenate([[layer.geom[target]], _to_metric([p for _, _, p in pieces], crs)])
     i, j, _ = shared_edges(metric)
     graph = build_graph(len(metric), i, j, np.ones(len(i)), np.ones(len(i)))
     label = components(graph)
-    lonely = sorted({b.ids[bi] for k, (bi, _, _) in enumerate(pieces) if label[k + 1] != label[0]})
+    apart = label[1:] != label[0]
+    if not apart.any():  # edges within centimetres may still leave a hairline between them
+        home = _parts(shapely.union_all([geom84[target], *(p for _, _, p in pieces)]))
+        if len(home) > len(_parts(geom84[target])):
+            main = shapely.union_all(
+                home[shapely.area(shapely.intersection(home, geom84[target])) > 0]
+            )
+            inner = shapely.point_on_surface([p for _, _, p in pieces])
+            apart = ~shapely.intersects(main, inner)
+    lonely = sorted({b.ids[bi] for k, (bi, _, _) in enumerate(pieces) if apart[k]})
     if lonely:
         zh, en = b.listed(lonely)
         code, level = layer.code[target], layer.level[target]
