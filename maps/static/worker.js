@@ -25,9 +25,15 @@
       if (code.length === 18) name += T("micro_n", { n: parseInt(code.slice(15, 18), 10) });
       return name;
     };
+    // one formatter for every date: toLocaleString builds a new one per call (slow on phones)
+    var dates = new Intl.DateTimeFormat(config.lang === "en" ? "en" : "zh-CN", {
+      dateStyle: "short",
+      timeStyle: "short",
+    });
     App.when = function (iso) {
-      return iso ? new Date(iso).toLocaleString(config.lang === "en" ? "en" : "zh-CN") : "–";
+      return iso ? dates.format(new Date(iso)) : "–";
     };
+    var markers = L.canvas({ padding: 0.2 }); // one canvas for all case markers, not 200 SVG nodes
 
     var outbox = (state.outbox = App.Outbox({
       token: W.token,
@@ -95,7 +101,7 @@
       App.closeDetail(state);
       if (!user) return;
       var codes = user.grid_codes || [];
-      state.filter = user.worker_id ? "mine" : "grids";
+      state.filter = null; // chosen with the first list: 我的 when there are any
       $("my-grids").textContent = codes.map(App.gridName).join("、") || "–";
       var community = user.community_code || (codes[0] || "").slice(0, 12);
       loadCases();
@@ -157,6 +163,12 @@
         if (r.status === 404) return W.status(T("cases_missing"), "error");
         if (!r.ok) return W.status(T("failed") + W.detail(r), "error");
         state.cases = r.data.items;
+        if (!state.filter) {
+          var own = state.cases.some(function (c) {
+            return inFilter(c, "mine");
+          });
+          state.filter = own ? "mine" : "grids";
+        }
         showCases();
       });
     }
@@ -216,6 +228,7 @@
     function marker(c) {
       if (c.lat === null || c.lon === null) return;
       L.circleMarker([c.lat, c.lon], {
+        renderer: markers,
         radius: 9,
         color: c.overdue ? config.overdueColour : "#fff",
         weight: c.overdue ? 3 : 1.5,

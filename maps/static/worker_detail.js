@@ -141,7 +141,7 @@
     }).forEach(function (a) {
       row.appendChild(el("button", {
         type: "button",
-        class: a === "resolve" ? "primary" : a === "send_back" ? "warn" : "",
+        class: a === "resolve" || a === "accept" ? "primary" : a === "send_back" ? "warn" : "",
         "data-action": a,
         text: T(a === "send_back" ? "send_back" : a),
         onclick: function () {
@@ -256,7 +256,7 @@
   }
 
   function actorName(e) {
-    if (e.actor === "system") return T("system_actor");
+    if (e.actor === "system" || e.actor === "import") return T(e.actor + "_actor");
     if (!e.actor || e.actor === "reporter" || e.actor === "anonymous") return T("reporter_actor");
     return e.actor;
   }
