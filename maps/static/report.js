@@ -440,7 +440,7 @@
       $("rate").hidden = c.allowed.indexOf("rate") < 0;
       $("reopen").hidden = c.allowed.indexOf("reopen") < 0;
       if (c.reopen_until) $("reopen-until").textContent = T("reopen_until", { d: day(c.reopen_until) });
-      document.body.dataset.ready = "1";
+      ready();
     }
 
     function act(body, done) {
@@ -475,9 +475,16 @@
     load();
   }
 
+  /* usable: the form's script has run (or the status has arrived); bench/report_phone.py reads
+     the moment in ms since navigation start */
+  function ready() {
+    W.readyAt = W.readyAt || performance.now();
+    document.body.dataset.ready = "1";
+  }
+
   if (config.mode === "receipt") receiptPage();
   else {
     reportPage();
-    document.body.dataset.ready = "1";
+    ready();
   }
 })();
