@@ -131,6 +131,11 @@ def _recorded_splits(geoms, members, b: _Buildings, owner: np.ndarray, *, tol: f
     if not eb:
         return empty
     eb, eg, es = (np.asarray(x, dtype=np.int64) for x in (eb, eg, es))
+    # an entry of no households records a touch, not a share: it needs none of the footprint
+    held = es > 0
+    eb, eg, es = eb[held], eg[held], es[held]
+    if not len(eb):
+        return empty
     # one entry per (building, grid), then only buildings named by several grids
     pairs, inverse = np.unique(np.column_stack([eb, eg]), axis=0, return_inverse=True)
     shares = np.bincount(inverse.ravel(), weights=es, minlength=len(pairs)).astype(np.int64)
