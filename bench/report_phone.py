@@ -32,6 +32,8 @@ from bench.maps import CHROMIUM, load_city, serve
 LINK = {"offline": False, "latency": 150, "downloadThroughput": 1_600_000 / 8,
         "uploadThroughput": 750_000 / 8}  # fmt: skip
 BUDGET_BYTES, BUDGET_MS = 500_000, 3_000
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN"}  # fmt: skip
 COMMUNITY = "990101001001"
 
 
@@ -51,19 +53,18 @@ def file_report(base: str) -> str:
 
 def load_once(browser, url: str, cpu: float) -> dict:
     """One cold load of `url` on the throttled phone: bytes, requests, first paint, usable."""
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN"
-    )
-    page = context.new_page()
-    problems: list[str] = []
+    context = browser.new_context(**PHONE)
+    page, problems, wire = context.new_page(), [], []
     page.on("pageerror", lambda exc: problems.append(str(exc)))
     cdp = context.new_cdp_session(page)
-    wire: list[float] = []
     cdp.on("Network.loadingFinished", lambda event: wire.append(event["encodedDataLength"]))
-    cdp.send("Network.enable")
-    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    cdp.send("Network.emulateNetworkConditions", LINK)
-    cdp.send("Emulation.setCPUThrottlingRate", {"rate": cpu})
+    for method, params in (
+        ("Network.enable", {}),
+        ("Network.setCacheDisabled", {"cacheDisabled": True}),
+        ("Network.emulateNetworkConditions", LINK),
+        ("Emulation.setCPUThrottlingRate", {"rate": cpu}),
+    ):
+        cdp.send(method, params)
     page.goto(url, timeout=120_000)
     page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
     page.wait_for_load_state("networkidle", timeout=120_000)

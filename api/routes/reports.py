@@ -48,25 +48,24 @@ def redact_access_log() -> None:
         access.addFilter(RedactReceipts())
 
 
-class NearbyOut(BaseModel):
+class PublicCase(BaseModel):
+    """What anyone may see of a case: no text, no people, no place."""
+
     id: int
     category: str
     category_name: str | None
     status: str
-    status_text: str
+    status_text: str = Field(description="the status as residents read it")
     status_text_en: str
+
+
+class NearbyOut(PublicCase):
     reported_at: datetime
     distance_m: float
-    supporters: int
+    supporters: int = Field(description="residents who added 我也遇到")
 
 
-class SupportOut(BaseModel):
-    id: int
-    category: str
-    category_name: str | None
-    status: str
-    status_text: str
-    status_text_en: str
+class SupportOut(PublicCase):
     supporters: int
 
 
@@ -82,13 +81,7 @@ class StepOut(BaseModel):
     text_en: str
 
 
-class ReportStatusOut(BaseModel):
-    id: int
-    category: str
-    category_name: str | None
-    status: str
-    status_text: str
-    status_text_en: str
+class ReportStatusOut(PublicCase):
     reported_at: datetime
     resolved_at: datetime | None
     rating: int | None

@@ -7,30 +7,20 @@ from __future__ import annotations
 import logging
 
 import pytest
-from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
 from api.db import transaction
 from api.routes.reports import RedactReceipts
 from api.settings import get_settings
 from api.storage import models
-from tests.api import cases_world as w
 from tests.api.cases_world import report
+from tests.api.resident_client import resident_client
 
 
 @pytest.fixture
 def world(db_url, monkeypatch):
-    monkeypatch.setenv("WANGGE_RATE_LIMIT", "false")
-    monkeypatch.setenv("WANGGE_NOTIFY_JOB", "false")
-    get_settings.cache_clear()
-    w.build(db_url)
-    from api.main import create_app
-
-    with TestClient(create_app(db_url)) as c:
-        c.headers_by = w.accounts(db_url)
-        c.db_url = db_url
-        yield c
-    get_settings.cache_clear()
+    with resident_client(db_url, monkeypatch) as client:
+        yield client
 
 
 def nearby(client, lon, lat, category="environment.garbage", **kw):
