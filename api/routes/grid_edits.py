@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api import validation
 from api.accounts import access, audit
 from api.deps import GridEditor, SessionDep, grid_editor
+from api.grids import answers
 from api.grids import edits as grid_edits
 from api.routes.grids import COMMUNITY_CODE, GRID_CODE
 from api.validation import Identifier
@@ -259,24 +260,14 @@ def _problems(result: grid_edits.EditResult) -> ProblemCollection:
     )
 
 
-def _edited(result: grid_edits.EditResult) -> EditResponse:
-    layer = grid_edits.feature_collection(
-        result.layer, grid_edits.LAYER_PROPERTIES, id_column="code"
-    )
-    return EditResponse(
-        community=result.community,
-        ok=result.ok,
-        saved=result.saved,
-        version=result.version,
-        layer=LayerCollection.model_validate(layer),
-        problems=_problems(result),
-        report=result.report,
-    )
+def _edited(result: grid_edits.EditResult) -> Response:
+    """The EditResponse, written directly as JSON (api.grids.answers: no second pass)."""
+    return Response(answers.edit_answer(result), media_type="application/json")
 
 
 def _audited(
     session: SessionDep, user: GridEditor, action: str, result: grid_edits.EditResult
-) -> EditResponse:
+) -> Response:
     """The response; a saved edit also writes an audit row with the versions before and after."""
     if result.saved:
         layer = result.layer
@@ -312,7 +303,7 @@ def validate_layer(
 
 
 @router.post("/save", response_model=EditResponse)
-def save_layer(session: SessionDep, user: GridEditor, body: SaveRequest) -> EditResponse:
+def save_layer(session: SessionDep, user: GridEditor, body: SaveRequest) -> Response:
     """Store an edited layer, recounted, as the community's next version.
 
     422 with `problems` when it has errors; 409 when `base_version` is stale or a locked grid
@@ -326,7 +317,7 @@ def save_layer(session: SessionDep, user: GridEditor, body: SaveRequest) -> Edit
 
 
 @router.post("/move", response_model=EditResponse)
-def move_buildings(session: SessionDep, user: GridEditor, body: MoveRequest) -> EditResponse:
+def move_buildings(session: SessionDep, user: GridEditor, body: MoveRequest) -> Response:
     """Hand buildings, with their land, to the grid (or micro-grid) `to_code`."""
     access.check_community(session, user, body.community)
     result = grid_edits.move(
@@ -354,7 +345,7 @@ def boundary_handles(
 
 
 @router.post("/reshape", response_model=EditResponse)
-def reshape_boundary(session: SessionDep, user: GridEditor, body: ReshapeRequest) -> EditResponse:
+def reshape_boundary(session: SessionDep, user: GridEditor, body: ReshapeRequest) -> Response:
     """Drag a handle `from` → `to`: shared edges move as one, buildings and tallies follow.
 
     422 with a reason when the drag would cross an edge, leave the boundary or change a locked
@@ -396,9 +387,7 @@ def unlock_grids(session: SessionDep, user: GridEditor, body: LockRequest) -> Lo
 
 
 @router.post("/regenerate", response_model=EditResponse)
-def regenerate_layer(
-    session: SessionDep, user: GridEditor, body: RegenerateRequest
-) -> EditResponse:
+def regenerate_layer(session: SessionDep, user: GridEditor, body: RegenerateRequest) -> Response:
     """Divide the community again, keeping its locked grids (and their micro-grids) as stored."""
     access.check_community(session, user, body.community)
     result = grid_edits.regenerate(
@@ -408,7 +397,7 @@ def regenerate_layer(
 
 
 @router.post("/split", response_model=EditResponse)
-def split_grid(session: SessionDep, user: GridEditor, body: SplitRequest) -> EditResponse:
+def split_grid(session: SessionDep, user: GridEditor, body: SplitRequest) -> Response:
     """Divide one grid (or micro-grid) into `parts` of about equal households."""
     access.check_community(session, user, body.community)
     result = grid_edits.split(
@@ -424,7 +413,7 @@ def split_grid(session: SessionDep, user: GridEditor, body: SplitRequest) -> Edi
 
 
 @router.post("/merge", response_model=EditResponse)
-def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> EditResponse:
+def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> Response:
     """Join neighbouring grids (or micro-grids of one grid) into the one with the lowest code."""
     access.check_community(session, user, body.community)
     result = grid_edits.merge(
@@ -439,7 +428,7 @@ def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> Ed
 
 
 @router.post("/repair", response_model=EditResponse)
-def repair_layer(session: SessionDep, user: GridEditor, body: LayerEditRequest) -> EditResponse:
+def repair_layer(session: SessionDep, user: GridEditor, body: LayerEditRequest) -> Response:
     """Bring the layer (the draft sent, else the stored one) back to one without errors:
     overlaps, gaps, stray parts, micro-grids outside their grid or not adding up. Codes and
     locked grids are kept; only polygons with errors change."""
@@ -485,7 +474,7 @@ def layer_history(
 
 
 @router.post("/undo", response_model=EditResponse)
-def undo_layer(session: SessionDep, user: GridEditor, body: UndoRequest) -> EditResponse:
+def undo_layer(session: SessionDep, user: GridEditor, body: UndoRequest) -> Response:
     """Make the previous version current again, stored as a new version (history is kept)."""
     access.check_community(session, user, body.community)
     result = grid_edits.undo(session, body.community, base_version=body.base_version)
