@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAINS = ("accounts", "addresses", "cases", "grids", "ingest", "stations")
+DOMAINS = ("accounts", "addresses", "cases", "grids", "ingest", "notifications", "stations")
 WEB_ONLY = ("fastapi", "starlette", "uvicorn")
 CLI_ONLY = ("typer", "rich")
 
