@@ -1,5 +1,5 @@
-"""Validation reuses what it worked out for polygons an edit left unchanged: on a seeded chain
-of moves and on broken drafts, the answer is the same as a check from nothing."""
+"""Validation reuses what it worked out for polygons an edit left unchanged: on seeded moves
+and on broken drafts, the answer is the same as a check from nothing."""
 
 from __future__ import annotations
 
@@ -11,13 +11,18 @@ from shapely import affinity
 
 from geo.crs import utm_crs
 from geo.errors import InputError
-from geo.grids.edit import holdings, move_buildings, validate, validate_layer
+from geo.grids.edit import holdings, move_buildings, prepare, validate, validate_layer
 from geo.grids.edit.memo import Memo
 from tests.geo.demo_scene import demo_city, scene
 from tests.geo.test_grid_edit_moves import edge_move
 
 STREET_COMMUNITY = "990101001005"
-MEMOS = ((validate, "_CORES"), (validate, "_MICRO_HOLES"), (holdings, "_SHARED"))
+MEMOS = (
+    (validate, "_CORES"),
+    (validate, "_MICRO_HOLES"),
+    (holdings, "_SHARED"),
+    (prepare, "_IN_METRES"),
+)
 
 
 def checked_from_nothing(monkeypatch, layer, buildings, area) -> pd.DataFrame:
@@ -64,21 +69,19 @@ def street():
     return area, buildings, layer, demo_city().roads
 
 
-def test_a_chain_of_moves_and_broken_drafts_are_checked_as_from_nothing(monkeypatch, street):
+def test_moves_and_broken_drafts_are_checked_as_from_nothing(monkeypatch, street):
     area, buildings, layer, roads = street
     rng = np.random.default_rng(23)
     points = buildings.to_crs(utm_crs(area)).set_index("building_id").representative_point()
     hits = validate._MICRO_HOLES.hits, holdings._SHARED.hits
-    validate_layer(layer, buildings, area)
+    validate_layer(layer, buildings, area)  # the stored layer, checked before its previews
     compared, kinds = 0, set()
-    for _ in range(6):
-        building, _, target = edge_move(layer, points, rng)
+    for building, _, target in [edge_move(layer, points, rng) for _ in range(6)]:
         try:
-            layer = move_buildings(layer, buildings, area, [building], to_code=target, roads=roads)
+            moved = move_buildings(layer, buildings, area, [building], to_code=target, roads=roads)
         except InputError:
             continue
-        drafts = [(None, layer), *broken(layer, rng)]
-        for expected, draft in drafts:
+        for expected, draft in [(None, moved), *broken(moved, rng)]:
             reused = validate_layer(draft, buildings, area)
             assert_same(reused, checked_from_nothing(monkeypatch, draft, buildings, area))
             if expected is not None:
@@ -91,3 +94,20 @@ def test_a_chain_of_moves_and_broken_drafts_are_checked_as_from_nothing(monkeypa
     # most grids came back unchanged: their micro-grid checks were reused, not redone
     assert validate._MICRO_HOLES.hits - hits[0] >= 5 * compared
     assert holdings._SHARED.hits > hits[1]
+
+
+def test_a_layer_in_metres_is_the_same_taken_from_the_cache(street):
+    area, _, layer, _ = street
+    odd = layer.copy()
+    x, y = odd.geometry.iloc[0].exterior.coords[0]
+    bowtie = shapely.Polygon([(x, y), (x + 1e-4, y + 1e-4), (x + 1e-4, y), (x, y + 1e-4)])
+    odd.loc[odd.index[0], "geometry"] = bowtie
+    odd.loc[odd.index[1], "geometry"] = None
+    crs = utm_crs(area)
+    first = prepare._prepare_layer(odd, crs)
+    hits = prepare._IN_METRES.hits
+    again = prepare._prepare_layer(odd.copy(), crs)
+    assert prepare._IN_METRES.hits - hits == len(odd)
+    for a, b in ((first.raw, again.raw), (first.geom, again.geom)):
+        assert list(shapely.to_wkb(a)) == list(shapely.to_wkb(b))
+    assert first.geom[0].is_valid and not first.raw[0].is_valid and first.geom[1].is_empty

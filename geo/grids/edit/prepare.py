@@ -17,7 +17,7 @@ from geo.crs import WGS84, require_crs, utm_crs
 from geo.errors import InputError
 from geo.grids.codes import area_code
 from geo.grids.edit.layer import LEVELS, _Area, _Buildings, _Layer
-from geo.grids.edit.memo import Memo
+from geo.grids.edit.memo import Memo, each
 from geo.grids.edit.messages import refusal
 from geo.grids.footprints import clean_footprints, merge_stacked
 from geo.grids.inputs import require_buildings
@@ -49,15 +49,37 @@ def _prepare_layer(grids: gpd.GeoDataFrame, crs: CRS) -> _Layer:
         [_text(v) for v in frame["parent_code"]] if "parent_code" in frame.columns else [None] * n,
         dtype=object,
     )
-    raw = frame.geometry.to_crs(crs).to_numpy() if n else np.empty(0, dtype=object)
+    raw, geom = _in_metres(frame.geometry, crs)
+    top = "micro" if n and not (level == "grid").any() else "grid"
+    return _Layer(frame, grids.index, crs, raw, geom, code, level, parent, top)
+
+
+# polygons in metres, as given and repaired, by (CRS from, CRS to, WKB): every step of an edit
+# prepares the same layer, and consecutive edits leave most polygons as they were
+_IN_METRES = Memo(16384)
+
+
+def _in_metres(geoms: gpd.GeoSeries, crs: CRS) -> tuple[np.ndarray, np.ndarray]:
+    """Each polygon in `crs` as given (empty for a missing one), and repaired to polygons
+    (empty where nothing polygonal is left)."""
+    frame_key = (geoms.crs.srs, crs.srs)
+    keys = [(*frame_key, wkb) for wkb in shapely.to_wkb(geoms.to_numpy())]
+    both = each(_IN_METRES, keys, lambda rows: _projected(geoms.iloc[rows], crs))
+    raw, geom = np.empty(len(keys), dtype=object), np.empty(len(keys), dtype=object)
+    for k, (given, repaired) in enumerate(both):
+        raw[k], geom[k] = given, repaired
+    return raw, geom
+
+
+def _projected(geoms: gpd.GeoSeries, crs: CRS) -> list[tuple]:
+    raw = geoms.to_crs(crs).to_numpy()
     raw = np.array([g if g is not None else shapely.Polygon() for g in raw], dtype=object)
     geom = raw.copy()
     polygon = np.isin(shapely.get_type_id(raw), (3, 6))
     bad = ~polygon | ~shapely.is_valid(raw)
     for i in np.flatnonzero(bad):
         geom[i] = polygonal(shapely.make_valid(raw[i])) if polygon[i] else shapely.Polygon()
-    top = "micro" if n and not (level == "grid").any() else "grid"
-    return _Layer(frame, grids.index, crs, raw, geom, code, level, parent, top)
+    return list(zip(raw, geom, strict=True))
 
 
 # the last few prepared building sets, by content: one edit prepares the same community's
