@@ -10,6 +10,7 @@
   };
   var OPEN = ["reported", "dispatched", "accepted", "in_progress", "escalated_community"];
   var TAKERS = ["grid_leader", "admin"]; // may take a case dispatched to someone else
+  var WHO = "wangge.worker.user";
 
   W.register("worker", function (map, layers, config) {
     var state = { user: null, cases: [], filter: "grids", timing: {} };
@@ -37,6 +38,11 @@
 
     var outbox = (state.outbox = App.Outbox({
       token: W.token,
+      user: function () {
+        // after a reload offline the profile cannot be fetched; the session's token still
+        // belongs to the account remembered for this tab
+        return state.user ? state.user.username : W.token() && sessionStorage.getItem(WHO);
+      },
       onChange: showOutbox,
       onSent: function (item) {
         var action = item.kind === "photo" ? "photo" : item.body.action;
@@ -99,6 +105,8 @@
       clear();
       state.user = user;
       App.closeDetail(state);
+      if (user) sessionStorage.setItem(WHO, user.username);
+      else if (!W.token()) sessionStorage.removeItem(WHO); // signed out, not offline
       if (!user) return;
       var codes = user.grid_codes || [];
       state.filter = null; // chosen with the first list: 我的 when there are any

@@ -20,7 +20,8 @@
     return new Blob([array], { type: type });
   }
 
-  /* options: token() → bearer token; onChange(items); onSent(item, answer);
+  /* options: token() → bearer token; user() → who is signed in (an item is sent only by the
+     account that took the step); onChange(items); onSent(item, answer);
      onRejected(item, answer) for a 4xx that retrying will not cure */
   App.Outbox = function (options) {
     var sending = false;
@@ -44,6 +45,7 @@
       var items = box.items();
       item.key = newKey();
       item.tries = 0;
+      item.user = options.user();
       items.push(item);
       save(items); // throws when the storage is full: the caller says so
       return box.flush();
@@ -116,10 +118,12 @@
     /* resolves true when the outbox is empty afterwards */
     box.flush = function () {
       if (sending) return Promise.resolve(false);
-      if (!options.token()) return Promise.resolve(false);
+      if (!options.token() || !options.user()) return Promise.resolve(false);
       sending = true;
       function next() {
-        var item = box.items()[0];
+        var item = box.items().filter(function (i) {
+          return i.user === options.user();
+        })[0];
         if (!item) return Promise.resolve(true);
         return prepare(item).then(function (ready) {
           if (!ready.ok && ready.status === 0) return false; // still offline
@@ -147,7 +151,10 @@
         function (empty) {
           sending = false;
           // an item added while the last one was being sent
-          if (empty && box.items().length) return box.flush();
+          var mine = box.items().some(function (i) {
+            return i.user === options.user();
+          });
+          if (empty && mine) return box.flush();
           return empty;
         },
         function (error) {

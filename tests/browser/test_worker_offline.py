@@ -99,3 +99,36 @@ def test_steps_taken_offline_are_sent_once_on_reconnect(live_server, phone):
     ]
     keys = [e["data"]["idempotency_key"] for e in record["events"][events_before:]]
     assert len(set(keys)) == 3  # each sent under its own key
+
+
+def test_a_queued_step_waits_for_the_account_that_took_it(live_server, phone):
+    from api.accounts import create_user
+    from api.db import transaction
+    from tests.browser.worker_world import PASSWORD, WORKER
+
+    grid, _ = make_worker(live_server)
+    with transaction(live_server.database_url) as session:
+        create_user(session, "zhaoliu", "grid_worker", PASSWORD, grid_codes=[])
+    case = report(live_server, grid, "路灯不亮")
+    p = phone.page
+    phone.expected_errors.extend(OFFLINE)
+    sign_in(p, live_server)
+    p.locator(f'#case-list [data-case="{case["id"]}"] [data-action=accept]').tap()
+    wait_status(p, f"#{case['id']} 已接单")
+    p.locator(f'#case-list [data-case="{case["id"]}"] button.open').tap()
+    p.wait_for_selector("#timeline li", timeout=20_000)
+    p.context.set_offline(True)
+    p.locator("#detail-view textarea.note").fill("明早带梯子来")
+    p.locator("#detail-view [data-action=note]").tap()
+    wait_status(p, "已保存，联网后自动发送")
+    p.locator("#btn-sign-out").tap()
+    p.context.set_offline(False)
+    # another worker signs in on the same phone: the queued note is not sent in their name
+    sign_in(p, live_server, "zhaoliu")
+    assert p.locator("#outbox").inner_text() == "待发送 1 条"
+    assert "note" not in actions(stored(live_server, case["id"]))
+    p.locator("#btn-sign-out").tap()
+    sign_in(p, live_server, WORKER)
+    p.wait_for_function("document.getElementById('outbox').hidden", timeout=30_000)
+    notes = [e for e in stored(live_server, case["id"])["events"] if e["action"] == "note"]
+    assert [(e["note"], e["actor"]) for e in notes] == [("明早带梯子来", WORKER)]
