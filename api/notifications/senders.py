@@ -34,6 +34,16 @@ def mask(phone: str | None) -> str:
 class LogSender:
     name = "log"
 
+    def __init__(self) -> None:
+        # the service configures only uvicorn's loggers: without a handler anywhere, INFO lines
+        # of this one would vanish (logging's last resort shows warnings only)
+        if not log.handlers and not logging.getLogger().handlers:
+            handler = logging.StreamHandler()
+            handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s %(message)s"))
+            log.addHandler(handler)
+        if log.getEffectiveLevel() > logging.INFO:
+            log.setLevel(logging.INFO)
+
     def send(self, note: Any) -> None:
         log.info(
             "notification %s case %s via %s to %s: %s",
