@@ -132,3 +132,27 @@ def test_a_queued_step_waits_for_the_account_that_took_it(live_server, phone):
     p.wait_for_function("document.getElementById('outbox').hidden", timeout=30_000)
     notes = [e for e in stored(live_server, case["id"])["events"] if e["action"] == "note"]
     assert [(e["note"], e["actor"]) for e in notes] == [("明早带梯子来", WORKER)]
+
+
+def test_a_new_deploy_is_never_hidden_behind_the_cached_page(live_server, phone, monkeypatch):
+    import maps.worker
+    from api.routes import worker_app
+
+    make_worker(live_server)
+    p = phone.page
+    sign_in(p, live_server)
+    p.wait_for_function("navigator.serviceWorker.controller !== null", timeout=20_000)
+    old = p.evaluate("caches.keys()")
+    panel = maps.worker._panel
+    monkeypatch.setattr(maps.worker, "_panel", lambda lang: panel(lang) + '<p id="deployed">')
+    monkeypatch.setattr(worker_app, "shell_version", lambda: "deploy-2")
+    p.reload()
+    p.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+    assert p.locator("#deployed").count() == 1  # the page from the network, not the cache
+    p.evaluate("navigator.serviceWorker.getRegistration('/map/worker').then(r => r.update())")
+    p.wait_for_function(
+        "caches.keys().then(k => { window.names = k; })"
+        " && window.names && window.names.join() === 'wangge-worker-deploy-2'",
+        timeout=30_000,
+    )
+    assert old != ["wangge-worker-deploy-2"]
