@@ -59,3 +59,27 @@ def test_local_faces_give_the_whole_layer_result(monkeypatch, community, level, 
     # both kinds of outcome are compared, and some drags change the layer
     assert outcomes["accepted"] >= count // 3
     assert outcomes["refused"] + outcomes["accepted"] == count
+
+
+def one_by_one(geoms, vertices):
+    """The reference: each polygon snapped on its own to the vertices near its edges."""
+    tree = shapely.STRtree(vertices)
+    out = geoms.copy()
+    for r, geom in enumerate(geoms):
+        near = vertices[np.sort(tree.query(shapely.boundary(geom), "dwithin", reshape.SNAP_DEG))]
+        if len(near):
+            out[r] = shapely.snap(geom, shapely.multipoints(near), reshape.SNAP_DEG)
+    return out
+
+
+@pytest.mark.parametrize("community", ["990101001005", "990101001002"])
+def test_snapping_in_one_call_gives_each_polygon_its_own_result(community):
+    _, _, layer = scene([community])
+    for precision in (None, 1e-7):  # as generated, and rounded as GET /api/grids gives it
+        geoms = layer.geometry.to_numpy()
+        if precision:
+            geoms = shapely.set_precision(geoms, precision)
+        vertices = shapely.points(np.unique(shapely.get_coordinates(geoms), axis=0))
+        together = reshape._snapped(geoms, vertices)
+        assert list(shapely.to_wkb(together)) == list(shapely.to_wkb(one_by_one(geoms, vertices)))
+    assert len(geoms) > 100
