@@ -52,7 +52,9 @@ def test_a_transition_replayed_under_its_key_is_taken_once(world):
     assert [e["action"] for e in events].count("note") == 1
     assert [e["action"] for e in events].count("accept") == 1
     # the same key with another body, or from another account: refused, nothing written
-    other = world.post(url, json=note | {"note": "别的"}, headers=me | {"Idempotency-Key": "k-note"})
+    other = world.post(
+        url, json=note | {"note": "别的"}, headers=me | {"Idempotency-Key": "k-note"}
+    )
     assert other.status_code == 409 and "Idempotency-Key" in other.json()["detail"]
     leader = world.headers_by["leader_a"] | {"Idempotency-Key": "k-note"}
     assert world.post(url, json=note, headers=leader).status_code == 409
