@@ -513,7 +513,8 @@ def repair(
     base_version: int | None = None,
 ) -> EditResult:
     """Bring the layer (a draft, else the stored one) back to one without errors
-    (edit.repair_layer): codes and locked grids kept, only polygons with errors changed."""
+    (edit.repair_layer): good codes and locked grids kept, only polygons with errors changed,
+    missing or clashing codes given the next free number."""
     c = _open(session, community, save=save, base_version=base_version)
     out = edit.repair_layer(
         _layer(c, features),

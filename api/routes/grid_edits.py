@@ -430,8 +430,9 @@ def merge_grids(session: SessionDep, user: GridEditor, body: MergeRequest) -> Re
 @router.post("/repair", response_model=EditResponse)
 def repair_layer(session: SessionDep, user: GridEditor, body: LayerEditRequest) -> Response:
     """Bring the layer (the draft sent, else the stored one) back to one without errors:
-    overlaps, gaps, stray parts, micro-grids outside their grid or not adding up. Codes and
-    locked grids are kept; only polygons with errors change."""
+    overlaps, gaps, stray parts, micro-grids outside their grid or not adding up, missing,
+    malformed or clashing codes (given the next free number). Good codes and locked grids are
+    kept; only polygons with errors change."""
     access.check_community(session, user, body.community)
     result = grid_edits.repair(
         session,

@@ -97,7 +97,7 @@ def test_stray_part_and_locked_grid(scene):
 def test_a_valid_layer_is_left_as_it_is(scene):
     area, buildings, roads, layer, _ = scene
     out = repair_layer(layer, buildings, area, roads=roads)
-    assert out.report == {"changed": [], "redivided": [], "dropped": []}
+    assert out.report == {"changed": [], "redivided": [], "dropped": [], "recoded": {}}
     same = layer.sort_values("code").reset_index(drop=True)
     assert [shapely.to_wkb(g) for g in out.grids.geometry] == [
         shapely.to_wkb(g) for g in same.geometry
@@ -122,3 +122,45 @@ def test_micro_grids_that_do_not_add_up_are_drawn_anew_in_their_grid_only(scene)
     mine = out.grids[out.grids["parent_code"] == grid]
     total = out.grids.set_index("code").loc[grid, "households"]
     assert mine["households"].sum() == total
+
+
+def test_bad_codes_get_the_next_free_number_and_good_ones_stay(scene):
+    area, buildings, roads, layer, crs = scene
+    grids = sorted(layer.loc[layer["level"] == "grid", "code"])
+    broken = layer.copy()
+    is_code = broken["code"].to_numpy()
+    first_micro = sorted(broken.loc[broken["parent_code"] == grids[1], "code"])[0]
+    broken.loc[is_code == grids[0], "code"] = None  # a grid without a code
+    broken.loc[is_code == grids[2], "code"] = grids[3]  # two grids with one code
+    broken.loc[is_code == first_micro, "code"] = first_micro[:-1]  # 17 digits
+    codes_of = broken.loc[broken["level"] == "grid", "code"]
+    kinds = set(validate_layer(broken, buildings, area)["kind"])
+    assert {"code_invalid", "code_duplicate"} <= kinds
+    assert codes_of.isna().sum() == 1
+
+    out = repair_layer(broken, buildings, area, roads=roads)
+    fixed = out.grids
+    assert _errors(fixed, buildings, area).empty
+    assert fixed["code"].is_unique and fixed["code"].notna().all()
+    top = max(int(c[-3:]) for c in grids)
+    new_grids = sorted(set(fixed.loc[fixed["level"] == "grid", "code"]) - set(grids))
+    # the nameless grid and the false holder of grids[3] get the next numbers of the community;
+    # grids[3] stays with the grid holding its micro-grids
+    assert new_grids == [f"{RUIXIANG}{top + 1:03d}", f"{RUIXIANG}{top + 2:03d}"]
+    assert fixed.loc[fixed["code"] == grids[3], "geometry"].iloc[0].equals_exact(
+        layer.loc[layer["code"] == grids[3], "geometry"].iloc[0], 1e-9
+    )
+    assert out.report["recoded"][first_micro[:-1]].startswith(grids[1])
+    # every good code is where it was, with the same polygon: all but the nameless grid, the
+    # grid coded as another and the micro-grids of those two
+    gone = {grids[0], grids[2], first_micro}
+    kept = layer[~layer["code"].isin(gone) & ~layer["parent_code"].isin(gone)].set_index("code")
+    after = fixed.set_index("code")
+    for code in kept.index:
+        assert code in after.index
+        assert after.loc[code, "geometry"].equals_exact(kept.loc[code, "geometry"], 1e-9)
+    # micro-grids of a renamed grid follow it
+    renamed = {v for k, v in out.report["recoded"].items() if len(v) == 15}
+    for code in renamed:
+        children = fixed[fixed["parent_code"] == code]
+        assert len(children) and children["code"].str.startswith(code).all()

@@ -1,6 +1,7 @@
 """repair_layer: bring a broken layer back to one without errors, changing as little as possible.
 
-Grids keep their codes; locked grids (and their micro-grids) are not touched; only polygons
+Good codes stay; missing, malformed, duplicated or misplaced ones get the next free number
+(recode.py). Locked grids (and their micro-grids) are not touched; only polygons
 with an error change. At grid level: invalid polygons are repaired, overlaps go to one grid
 (locked grids first, then by code), what reaches beyond the boundary is cut off, stray parts
 and gaps go to the neighbour they share most edge with. At micro level: the micro-grids of each
@@ -22,6 +23,7 @@ from geo.grids.edit.geometry import _geoms84, _parts, _significant, _to_metric, 
 from geo.grids.edit.layer import _Layer
 from geo.grids.edit.nesting import redivide_micro
 from geo.grids.edit.prepare import _prepare_inputs, _prepare_layer
+from geo.grids.edit.recode import recode
 from geo.grids.edit.validate import validate_layer
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer
 from geo.grids.tessellation import polygonal
@@ -47,8 +49,10 @@ def repair_layer(
     -------
     GridLayer
         The whole layer sorted by code, and a report: 'changed' (grid codes whose polygon
-        changed), 'redivided' (grids whose micro-grids were drawn anew), 'dropped' (codes).
+        changed), 'redivided' (grids whose micro-grids were drawn anew), 'dropped' (codes),
+        'recoded' ({old code: new code}).
     """
+    grids, recoded = recode(grids, boundary)
     crs, area, layer, b = _prepare_inputs(
         grids, buildings, boundary, grid_bounds=grid_bounds, micro_bounds=micro_bounds,
         tolerance_m=tolerance_m,
@@ -72,7 +76,8 @@ def repair_layer(
     edited = _prepare_layer(frame, crs)
     frame = _recounted(edited, b, rows, grid_bounds, micro_bounds, tol=tol, spread=True)
     frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84)
-    report = {"changed": sorted(str(layer.code[r]) for r in rows), "redivided": [], "dropped": []}
+    report = {"changed": sorted(str(layer.code[r]) for r in rows), "redivided": [], "dropped": [],
+              "recoded": recoded}  # fmt: skip
     if layer.top != "grid" or not (layer.level == "micro").any():
         return GridLayer(frame.sort_values("code").reset_index(drop=True), report)
 
