@@ -223,3 +223,23 @@ def test_walking_circles_are_not_drawn_in_danger_colours(live_server, page):
         assert 150 <= _hue(colour) <= 260, colour  # greens to blues: no red, orange or yellow
     legend = p.locator(".wangge-legend").inner_text()
     assert "15 分钟" in legend
+
+
+def test_a_hostile_station_phone_is_text_and_its_link_dials_digits_only(live_server, page):
+    from sqlalchemy import text
+
+    from api.db import transaction
+
+    evil = '025-88"><img src=x onerror=a=1>'  # the column holds 32 characters
+    with transaction(live_server.database_url) as s:
+        first = s.execute(text("SELECT station_id FROM stations ORDER BY station_id")).first()[0]
+        s.execute(text("UPDATE stations SET phone = :p WHERE station_id = :s"),
+                  {"p": evil, "s": first})  # fmt: skip
+    p = page.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    p.evaluate(f"wangge.publicPage.markers[{first!r}].openPopup()")
+    link = p.locator(".leaflet-popup a.tel")
+    assert link.inner_text() == evil  # shown as text, dialled as digits only
+    assert link.get_attribute("href") == "tel:" + "".join(c for c in evil if c.isdigit())
+    assert p.evaluate("typeof a") == "undefined" and p.locator("img[src=x]").count() == 0

@@ -168,3 +168,57 @@ def test_report_page_refuses_sending_without_a_place_in_chinese(live_server, pho
     p.locator("#btn-send").tap()
     assert p.locator("#status").inner_text() == "请先在地图上选好位置"
     assert not [u for u in phone.requests if u.endswith("/api/cases")]
+
+
+def test_a_lost_connection_keeps_the_form_and_the_retry_files_one_case(live_server, phone, admin):
+    p = phone.page
+    lon, lat = place_in_city(live_server)
+    p.context.grant_permissions(["geolocation"])
+    p.context.set_geolocation({"longitude": lon, "latitude": lat})
+    p.goto(f"{live_server.url}/map/report")
+    p.wait_for_function("document.body.dataset.ready === '1'")
+    p.locator("#btn-locate").tap()
+    p.wait_for_function("wangge.reportPage.state.placed")
+    p.locator('#categories .cat[data-code="dispute"]').tap()
+    p.fill("#description", "邻居装修噪音")
+    before = httpx.get(f"{live_server.url}/api/cases", headers=admin).json()["total"]
+    keys: list[str] = []
+
+    def answer_then_drop(route):  # the server files the case, the answer never arrives
+        keys.append(route.request.headers["idempotency-key"])
+        route.fetch()
+        route.abort("internetdisconnected")
+
+    p.route("**/api/cases", answer_then_drop)
+    phone.expected_errors.append("ERR_INTERNET_DISCONNECTED")
+    p.locator("#btn-send").tap()
+    p.wait_for_function("document.getElementById('status').className === 'error'")
+    assert "网络连接失败" in p.locator("#status").inner_text()
+    assert p.input_value("#description") == "邻居装修噪音" and p.locator("#btn-send").is_enabled()
+    p.unroute("**/api/cases")
+    p.route("**/api/cases", lambda route: (
+        keys.append(route.request.headers["idempotency-key"]), route.continue_()))  # fmt: skip
+    p.locator("#btn-send").tap()
+    p.wait_for_url(re.compile(r"/map/report/[A-Za-z0-9_-]{16,}$"), timeout=20_000)
+    assert len(keys) == 2 and keys[0] == keys[1]  # the retry carries the same key
+    after = httpx.get(f"{live_server.url}/api/cases", headers=admin).json()["total"]
+    assert after == before + 1
+
+
+def test_report_page_is_made_for_fingers(live_server, phone):
+    p = phone.page
+    p.goto(f"{live_server.url}/map/report")
+    p.wait_for_function("document.body.dataset.ready === '1'")
+    p.locator('#categories .cat[data-code="environment"]').tap()
+    p.locator("#leave-contact").tap()
+    small = p.evaluate("""() => [...document.querySelectorAll(
+        'main button, main select, main input:not([type=checkbox]):not([type=file]), '
+        + 'main textarea, main label.button, main label.check')]
+      .filter(el => el.offsetParent !== null)
+      .map(el => [el.id || el.className || el.tagName, el.getBoundingClientRect().height,
+                  parseFloat(getComputedStyle(el).fontSize)])
+      .filter(([, h, f]) => h < 44 || f < 14)""")
+    assert small == []
+    body = p.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
+    assert body >= 16
+    assert p.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
