@@ -112,6 +112,8 @@ def build_report_page(
     <input id="reporter-phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="20"
       placeholder="{t("phone")}"></div></section>
 <button type="button" id="btn-send" class="primary">{t("send")}</button>
+<section id="mine" hidden><h2>{t("my_reports")}</h2><ul id="mine-list" class="mine"></ul>
+</section>
 <template id="icon-hand">{icon("hand")}</template>
 <div id="status" role="status" aria-live="polite"></div>"""
     return _page("report", lang, "report_title", body, config, map_=True)

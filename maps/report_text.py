@@ -66,6 +66,7 @@ TEXT: dict[str, dict[str, str]] = {
         "receipt_missing": "回执无效或已失效，请检查链接",
         "loading": "正在加载…",
         "new_report": "再反映一个问题",
+        "my_reports": "我反映过的问题（本机）",
         "public_map": "邻里中心地图",
     },
     "en": {
@@ -130,6 +131,7 @@ TEXT: dict[str, dict[str, str]] = {
         "receipt_missing": "This receipt is not valid; check the link",
         "loading": "Loading…",
         "new_report": "Report another problem",
+        "my_reports": "My reports (on this phone)",
         "public_map": "Neighborhood-center map",
     },
 }

@@ -320,6 +320,7 @@
           button.disabled = false;
           return W.status(T("send_failed", { why: failure(r) }), "error");
         }
+        remember(r.data);
         return upload(r.data.id, r.data.receipt).then(function (problem) {
           var next = "/map/report/" + encodeURIComponent(r.data.receipt) +
             (config.lang === "en" ? "?lang=en" : "");
@@ -357,6 +358,34 @@
         return problem;
       });
     }
+  }
+
+  /* the resident's own reports on this phone: links back to their status pages */
+  var MINE = "wangge.myReports";
+  function mine() {
+    try {
+      return JSON.parse(localStorage.getItem(MINE) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+  function remember(c) {
+    var list = mine().filter(function (m) {
+      return m.receipt !== c.receipt;
+    });
+    list.unshift({ receipt: c.receipt, id: c.id, name: c.category_name || c.category, at: c.reported_at });
+    localStorage.setItem(MINE, JSON.stringify(list.slice(0, 10)));
+  }
+  function listMine() {
+    var list = mine();
+    $("mine").hidden = !list.length;
+    list.forEach(function (m) {
+      var href = "/map/report/" + encodeURIComponent(m.receipt) + (config.lang === "en" ? "?lang=en" : "");
+      $("mine-list").appendChild(W.el("li", {}, [
+        W.el("a", { href: href, text: T("case_no", { id: m.id }) + " · " + m.name }),
+        " · " + day(m.at),
+      ]));
+    });
   }
 
   function post(url, body, headers) {
@@ -485,6 +514,7 @@
   if (config.mode === "receipt") receiptPage();
   else {
     reportPage();
+    listMine();
     ready();
   }
 })();

@@ -126,6 +126,12 @@ def test_resident_reports_with_a_photo_follows_the_receipt_and_rates(live_server
     rated = httpx.get(f"{live_server.url}/api/cases/{case['id']}", headers=admin).json()
     assert rated["rating"] == 4 and rated["status"] == "rated"
     assert rated["events"][-1]["note"] == "处理及时"
+    # back on the report page, this phone lists the report with its status link
+    p.goto(f"{live_server.url}/map/report")
+    p.wait_for_function("document.body.dataset.ready === '1'")
+    mine = p.locator("#mine-list a")
+    assert mine.count() == 1 and mine.get_attribute("href") == f"/map/report/{receipt}"
+    assert f"编号 {case['id']}" in mine.inner_text()
     # the receipt never went out as a Referer
     assert not [u for u in phone.requests if receipt in u and "/map/report/" not in u]
 
@@ -222,3 +228,16 @@ def test_report_page_is_made_for_fingers(live_server, phone):
     body = p.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
     assert body >= 16
     assert p.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
+
+
+def test_report_pages_in_english(live_server, phone):
+    p = phone.page
+    p.goto(f"{live_server.url}/map/report?lang=en")
+    p.wait_for_function("document.body.dataset.ready === '1'")
+    assert p.locator("h1").inner_text() == "Report a problem"
+    assert "Ecology and environment" in p.locator("#categories").inner_text()
+    assert p.locator("#lang-switch").inner_text() == "中文"
+    p.goto(f"{live_server.url}/map/report/NoSuchReceipt123?lang=en")
+    p.wait_for_selector("#summary p.error")
+    phone.expected_statuses.add(404)
+    assert p.locator("#summary").inner_text() == "This receipt is not valid; check the link"
