@@ -10,7 +10,17 @@
   };
   var OPEN = ["reported", "dispatched", "accepted", "in_progress", "escalated_community"];
   var TAKERS = ["grid_leader", "admin"]; // may take a case dispatched to someone else
-  var WHO = "wangge.worker.user";
+  // for this tab only, so that a reload while offline still shows the worker's cases
+  var WHO = "wangge.worker.user"; // the signed-in profile
+  var LIST = "wangge.worker.cases"; // the last list of cases
+
+  function remembered(key) {
+    try {
+      return JSON.parse(sessionStorage.getItem(key) || "null");
+    } catch (e) {
+      return null;
+    }
+  }
 
   W.register("worker", function (map, layers, config) {
     var state = { user: null, cases: [], filter: "grids", timing: {} };
@@ -41,7 +51,7 @@
       user: function () {
         // after a reload offline the profile cannot be fetched; the session's token still
         // belongs to the account remembered for this tab
-        return state.user ? state.user.username : W.token() && sessionStorage.getItem(WHO);
+        return state.user ? state.user.username : W.token() && (remembered(WHO) || {}).username;
       },
       onChange: showOutbox,
       onSent: function (item) {
@@ -97,6 +107,24 @@
       $("my-grids").textContent = "";
     }
 
+    /* the page reloaded without a network: the tab's profile and last list, until online */
+    function offline(profile) {
+      var who = $("whoami");
+      $("signin").hidden = true;
+      who.hidden = false;
+      var name = T("signed_in_as") + (profile.display_name || profile.username);
+      who.querySelector("span").textContent = name + " · " + T("offline");
+      window.addEventListener("online", function back() {
+        W.me().then(function (user) {
+          if (!user) return;
+          window.removeEventListener("online", back);
+          who.querySelector("span").textContent = name;
+          load(user);
+        });
+      });
+      load(profile);
+    }
+
     function mine(p, codes) {
       return codes.indexOf(p.code) >= 0 || codes.indexOf(p.parent_code) >= 0;
     }
@@ -105,9 +133,13 @@
       clear();
       state.user = user;
       App.closeDetail(state);
-      if (user) sessionStorage.setItem(WHO, user.username);
-      else if (!W.token()) sessionStorage.removeItem(WHO); // signed out, not offline
-      if (!user) return;
+      if (!user && W.token() && remembered(WHO)) return offline(remembered(WHO));
+      if (!user) {
+        sessionStorage.removeItem(WHO);
+        sessionStorage.removeItem(LIST);
+        return;
+      }
+      sessionStorage.setItem(WHO, JSON.stringify(user));
       var codes = user.grid_codes || [];
       state.filter = null; // chosen with the first list: 我的 when there are any
       $("my-grids").textContent = codes.map(App.gridName).join("、") || "–";
@@ -118,6 +150,7 @@
       var q = "?community=" + community;
       Promise.all([W.api("GET", "/api/grids" + q), W.api("GET", "/api/buildings" + q)]).then(
         function (r) {
+          if (r[0].status === 0) return; // offline
           if (!r[0].ok) return W.status(T("failed") + W.detail(r[0]), "error");
           drawGrids(r[0].data.features.filter(function (f) {
             return mine(f.properties, codes);
@@ -167,10 +200,12 @@
       state.timing = { requested: performance.now() };
       return W.api("GET", "/api/cases?page_size=200&" + q).then(function (r) {
         state.timing.received = performance.now();
-        if (r.status === 0) return; // offline: the list drawn before stays
+        if (r.status === 0 && state.cases.length) return; // offline: the list drawn stays
+        if (r.status === 0 && !remembered(LIST)) return;
         if (r.status === 404) return W.status(T("cases_missing"), "error");
-        if (!r.ok) return W.status(T("failed") + W.detail(r), "error");
-        state.cases = r.data.items;
+        if (!r.ok && r.status !== 0) return W.status(T("failed") + W.detail(r), "error");
+        state.cases = r.ok ? r.data.items : remembered(LIST);
+        if (r.ok) sessionStorage.setItem(LIST, JSON.stringify(state.cases));
         if (!state.filter) {
           var own = state.cases.some(function (c) {
             return inFilter(c, "mine");

@@ -83,22 +83,29 @@ def test_steps_taken_offline_are_sent_once_on_reconnect(live_server, phone):
     assert p.locator("#pending li").count() == 3
     assert len(stored(live_server, case["id"])["events"]) == events_before  # nothing went out
 
-    # the page itself comes back offline (from the service worker), the queue with it
+    # the page itself comes back offline (from the service worker), the queue with it, and
+    # the tab's last list: the worker goes on working
     p.reload()
     p.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
     assert p.locator("#outbox").inner_text() == "待发送 3 条"
+    assert "离线" in p.locator("#whoami").inner_text()
+    p.locator(f'#case-list [data-case="{case["id"]}"] button.open').tap()
+    assert "离线中" in p.locator("#detail-view").inner_text()
+    p.locator("#detail-view textarea.note").fill("围挡已加固")
+    p.locator("#detail-view [data-action=note]").tap()
+    p.wait_for_function("document.getElementById('outbox').textContent === '待发送 4 条'")
 
     p.context.set_offline(False)
     p.wait_for_function("document.getElementById('outbox').hidden", timeout=30_000)
     record = stored(live_server, case["id"])
     assert record["status"] == "in_progress"
-    assert actions(record).count("note") == 1 and actions(record).count("start") == 1
+    assert actions(record).count("note") == 2 and actions(record).count("start") == 1
     assert actions(record).count("attach") == 1 and len(record["attachments"]) == 1
-    assert [e["note"] for e in record["events"] if e["action"] == "note"] == [
-        "已设置围挡，等待施工队"
-    ]
+    notes = [e["note"] for e in record["events"] if e["action"] == "note"]
+    assert notes == ["已设置围挡，等待施工队", "围挡已加固"]
     keys = [e["data"]["idempotency_key"] for e in record["events"][events_before:]]
-    assert len(set(keys)) == 3  # each sent under its own key
+    assert len(set(keys)) == 4  # each sent under its own key
+    p.wait_for_function("!document.getElementById('whoami').textContent.includes('离线')")
 
 
 def test_a_queued_step_waits_for_the_account_that_took_it(live_server, phone):
