@@ -162,3 +162,31 @@ def test_receipt_pages_send_no_referer_and_the_access_log_hides_receipts(world):
     assert "AbCdEf123456" not in record.getMessage()
     assert "/map/report/***?lang=en" in record.getMessage()
     assert any(isinstance(f, RedactReceipts) for f in logging.getLogger("uvicorn.access").filters)
+
+
+def test_nearby_and_me_too_are_rate_limited_like_other_anonymous_calls(db_url, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from api.main import create_app
+
+    limits = {
+        "WANGGE_RATE_LIMIT": "true",
+        "WANGGE_NOTIFY_JOB": "false",
+        "WANGGE_RATE_LIMIT_PUBLIC_BURST": "2",
+        "WANGGE_RATE_LIMIT_PUBLIC_PER_MINUTE": "1",  # no refill while the test runs
+        "WANGGE_RATE_LIMIT_INTAKE_BURST": "1",
+        "WANGGE_RATE_LIMIT_INTAKE_PER_MINUTE": "1",
+    }
+    for name, value in limits.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        with TestClient(create_app(db_url)) as client:
+            statuses = [nearby(client, 118.805, 32.0025).status_code for _ in range(3)]
+            assert statuses == [200, 200, 429]
+            support = [client.post("/api/cases/1/support").status_code for _ in range(2)]
+            assert support == [404, 429]
+            # an empty database still serves the report page (no area to fit the map to)
+            assert client.get("/map/report").status_code == 200
+    finally:
+        get_settings.cache_clear()
