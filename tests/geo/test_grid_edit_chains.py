@@ -1,7 +1,7 @@
 """Chains of random moves on 瑞祥社区 that once left the layer unsavable: a source grid left as a
 hairline beside the land it gave, land joined to its new grid only across a hairline, micro-grids
 squeezed to a speck or left in two parts when redrawn, a split recorded with an entry of
-no households."""
+no households, a share of a tower in a micro-grid holding none of it."""
 
 from __future__ import annotations
 
@@ -51,6 +51,7 @@ def random_moves(seed: int, moves: int):
         (6, 25),  # step 5: a speck micro-grid; step 24: land touching 005 only across a hairline
         (10, 13),  # step 11: a redrawn micro-grid in two parts (a 22 m² bit off its side)
         (12, 21),  # step 20: a tower's recorded split with a 0-household entry read as stale
+        (13, 27),  # step 26: a redrawn micro-grid given a household of a tower it does not touch
     ],
 )
 def test_random_move_chains_leave_nothing_unsavable_or_stale(seed, moves):

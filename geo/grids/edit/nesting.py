@@ -13,7 +13,7 @@ from geo.grids.edit.holdings import _holdings
 from geo.grids.edit.layer import _Buildings, _Layer
 from geo.grids.edit.prepare import _prepare_buildings, _text
 from geo.grids.edit.redivide import _redivide, _Region
-from geo.grids.edit.strays import without_strays
+from geo.grids.edit.strays import settle_shares, without_strays
 from geo.grids.tessellation import polygonal
 
 
@@ -82,7 +82,7 @@ def redivide_micro(
             room = layer.frame.geometry.iloc[g]
             if len(kept_rows):  # new micro-grids stay off the kept ones
                 room = shapely.difference(room, shapely.union_all(frame84[kept_rows]))
-            return _inside(new, room, layer.crs, sub.geometry.to_numpy())
+            return _inside(new, room, layer.crs, sub, micro_bounds)
 
         new = None
         for kept_rows in tiers[code]:  # the fewest micro-grids redrawn first
@@ -152,11 +152,13 @@ def _held(buildings, row_of, b: _Buildings, bi, share, layer: _Layer, g: int):
     return sub
 
 
-def _inside(micro: gpd.GeoDataFrame, grid84, crs, footprints84) -> gpd.GeoDataFrame:
-    """New micro-grids cut to their grid: the generator snaps to a centimetre grid, so their
-    outer edges may stray a few millimetres over the grid's."""
+def _inside(micro: gpd.GeoDataFrame, grid84, crs, held, bounds) -> gpd.GeoDataFrame:
+    """New micro-grids cut to their grid (the generator snaps to a centimetre grid, so their
+    outer edges may stray a few millimetres over the grid's), without stray bits, each share of
+    a building `held` in a micro-grid holding some of its footprint."""
     geometry = np.array([polygonal(g) for g in shapely.intersection(micro.geometry, grid84)])
     bad = ~shapely.is_valid(geometry) | ~shapely.is_valid(_to_metric(geometry, crs))
     geometry[bad] = [_valid_metric(g, crs) for g in geometry[bad]]
     micro = micro.set_geometry(gpd.GeoSeries(geometry, index=micro.index, crs=WGS84))
-    return without_strays(micro, footprints84, crs)
+    micro = without_strays(micro, held.geometry.to_numpy(), crs)
+    return settle_shares(micro, held, crs, bounds)

@@ -61,3 +61,44 @@ def _holds_footprint(part, feet: shapely.STRtree) -> bool:
     hit = feet.geometries[hits]
     overlap = shapely.area(shapely.intersection(hit, part))
     return bool(((overlap > 0) | (shapely.get_dimensions(hit) == 0)).any())
+
+
+def settle_shares(
+    micro: gpd.GeoDataFrame, held: gpd.GeoDataFrame, crs, bounds: tuple[int, int]
+) -> gpd.GeoDataFrame:
+    """`micro` with each share of a building recorded in a micro-grid that holds none of its
+    footprint (under SPECK_M2 of it) handed to the micro-grid of `micro` holding most of it;
+    households and `within_bounds` of the micro-grids that change follow."""
+    feet = dict(zip(held["building_id"].astype(str), held.geometry, strict=True))
+    entries = [(k, str(bid), int(h)) for k, members in enumerate(micro["members"])
+               for bid, h in members if h > 0 and str(bid) in feet]  # fmt: skip
+    by_building: dict[str, list[tuple[int, int]]] = {}
+    for k, bid, h in entries:
+        by_building.setdefault(bid, []).append((k, h))
+    members = [list(m) for m in micro["members"]]
+    changed = set()
+    geometry = micro.geometry.to_numpy()
+    for bid, rows in by_building.items():
+        if len(rows) < 2 or shapely.get_dimensions(feet[bid]) < 2:
+            continue
+        ks = np.array([k for k, _ in rows])
+        overlap = shapely.area(_to_metric(shapely.intersection(geometry[ks], feet[bid]), crs))
+        bare = overlap < SPECK_M2
+        if not bare.any() or bare.all():
+            continue
+        home = int(ks[int(np.argmax(overlap))])
+        moved = sum(h for (k, h), b in zip(rows, bare, strict=True) if b)
+        for k in ks[bare]:
+            members[k] = [m for m in members[k] if str(m[0]) != bid]
+        members[home] = [[m[0], m[1] + moved] if str(m[0]) == bid else m for m in members[home]]
+        changed |= {home, *ks[bare].tolist()}
+    if not changed:
+        return micro
+    micro = micro.copy()
+    micro["members"] = members
+    rows = micro.index[sorted(changed)]
+    households = [sum(int(h) for _, h in members[k]) for k in sorted(changed)]
+    micro.loc[rows, "households"] = households
+    lo, hi = bounds
+    micro.loc[rows, "within_bounds"] = [lo <= h <= hi for h in households]
+    return micro
