@@ -147,8 +147,10 @@ def test_bad_codes_get_the_next_free_number_and_good_ones_stay(scene):
     # the nameless grid and the false holder of grids[3] get the next numbers of the community;
     # grids[3] stays with the grid holding its micro-grids
     assert new_grids == [f"{RUIXIANG}{top + 1:03d}", f"{RUIXIANG}{top + 2:03d}"]
-    assert fixed.loc[fixed["code"] == grids[3], "geometry"].iloc[0].equals_exact(
-        layer.loc[layer["code"] == grids[3], "geometry"].iloc[0], 1e-9
+    assert (
+        fixed.loc[fixed["code"] == grids[3], "geometry"]
+        .iloc[0]
+        .equals_exact(layer.loc[layer["code"] == grids[3], "geometry"].iloc[0], 1e-9)
     )
     assert out.report["recoded"][first_micro[:-1]].startswith(grids[1])
     # every good code is where it was, with the same polygon: all but the nameless grid, the
