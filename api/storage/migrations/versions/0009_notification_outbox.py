@@ -35,8 +35,7 @@ CREATE TABLE notifications (
 def upgrade() -> None:
     op.execute(TABLE)
     op.execute(
-        "CREATE INDEX ix_notifications_due ON notifications (next_attempt_at) "
-        "WHERE sent_at IS NULL"
+        "CREATE INDEX ix_notifications_due ON notifications (next_attempt_at) WHERE sent_at IS NULL"
     )
 
 
