@@ -148,6 +148,12 @@ def test_reopen_only_within_the_set_days(world, monkeypatch):
     assert r.status_code == 200 and r.json()["status"] == "dispatched"
 
 
+def test_residents_find_the_report_page_from_the_landing_page_and_the_public_map(world):
+    assert 'href="/map/report"' in world.get("/").text
+    assert "我要反映问题" in world.get("/").text
+    assert 'id="report-link" href="/map/report"' in world.get("/map/public").text
+
+
 def test_receipt_pages_send_no_referer_and_the_access_log_hides_receipts(world):
     for url in ("/map/report", "/map/report/AbCdEf123456"):
         r = world.get(url)
