@@ -38,24 +38,34 @@ def load_gridded_city(url: str, *, size: str = "community") -> None:
 
 
 @contextmanager
+def own_database(cluster: Cluster, prefix: str, *, template: str = TEMPLATE) -> Iterator[str]:
+    """A database of its own copied from `template`, dropped afterwards with its connections."""
+    from api.db import get_engine
+
+    name = f"{prefix}_{os.getpid()}_{next(_numbers)}"
+    cluster.ensure_database(name, template=template)
+    url = cluster.url(name)
+    try:
+        yield url
+    finally:
+        get_engine(url).dispose()
+        cluster.drop_database(name)
+
+
+@contextmanager
 def gridded_city_database(cluster: Cluster, prefix: str) -> Iterator[str]:
     """A database of its own holding the gridded synthetic community (for module fixtures),
     dropped afterwards with the service's caches of it."""
     from api.addresses import geocode as geocode_db
-    from api.db import get_engine
     from api.stations import network as network_db
 
-    name = f"{prefix}_{os.getpid()}_{next(_numbers)}"
-    cluster.ensure_database(name, template=TEMPLATE)
-    url = cluster.url(name)
-    try:
-        load_gridded_city(url)
-        yield url
-    finally:
-        geocode_db.invalidate(url)
-        network_db.invalidate(url)
-        get_engine(url).dispose()
-        cluster.drop_database(name)
+    with own_database(cluster, prefix) as url:
+        try:
+            load_gridded_city(url)
+            yield url
+        finally:
+            geocode_db.invalidate(url)
+            network_db.invalidate(url)
 
 
 # Modules whose tests start uvicorn on a port from bench.load.serve or find_free_port(18000),
@@ -102,14 +112,8 @@ def pg_cluster() -> Iterator[Cluster]:
 @pytest.fixture
 def db_url(pg_cluster: Cluster) -> Iterator[str]:
     """A fresh, migrated database of this test's own, dropped afterwards."""
-    name = f"test_{os.getpid()}_{next(_numbers)}"
-    pg_cluster.ensure_database(name, template=TEMPLATE)
-    url = pg_cluster.url(name)
-    yield url
-    from api.db import get_engine
-
-    get_engine(url).dispose()
-    pg_cluster.drop_database(name)
+    with own_database(pg_cluster, "test") as url:
+        yield url
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ switched off (WANGGE_TILE_URL=none): the tests run offline.
 
 from __future__ import annotations
 
-import itertools
 import os
 import socket
 import tempfile
@@ -27,7 +26,6 @@ VENDOR = Path(__file__).resolve().parents[2] / "maps/static/vendor/node_modules/
 CITY_TEMPLATE = "wangge_browser_city"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TMP_SHOTS = Path(tempfile.gettempdir()) / "wangge-screenshots"
-_numbers = itertools.count()
 PLANNER, PASSWORD = "planner", "Grid-redraw-2026"
 
 if not CHROMIUM.exists() or not VENDOR.exists():  # pragma: no cover - set-up installs both
@@ -65,14 +63,10 @@ def city_template(pg_cluster) -> str:
 @pytest.fixture
 def city_url(pg_cluster, city_template) -> Iterator[str]:
     """This test's own copy of the city database."""
-    from api.db import get_engine
+    from tests.conftest import own_database
 
-    name = f"browser_{os.getpid()}_{next(_numbers)}"
-    pg_cluster.ensure_database(name, template=city_template)
-    url = pg_cluster.url(name)
-    yield url
-    get_engine(url).dispose()
-    pg_cluster.drop_database(name)
+    with own_database(pg_cluster, "browser", template=city_template) as url:
+        yield url
 
 
 @pytest.fixture
