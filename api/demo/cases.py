@@ -99,7 +99,7 @@ def _make_reports(session: Session, *, count: int, seed: int, now: datetime | No
             {"case_id": f"demo-{n + 1:04d}", "category": code,
              "description": text.format(at=spot["at"], building=spot["building"]),
              "reported_at": now - _age(case_categories()[code]["deadline_hours"], rng),
-             "building_id": spot["building_id"], "address": spot["label"] or None,
+             "building_id": spot["building_id"], "address": _address(spot["label"]),
              "geometry": spot.geometry}
         )  # fmt: skip
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=spots.crs)
@@ -111,6 +111,11 @@ def _make_reports(session: Session, *, count: int, seed: int, now: datetime | No
             .values(building_id=row["building_id"], address=row["address"])
         )
     return cases.route_unrouted(session)
+
+
+def _address(label) -> str | None:
+    """The building's address label, None where it has none (a missing value reads NaN)."""
+    return label.strip() or None if isinstance(label, str) else None
 
 
 def recent_reports(

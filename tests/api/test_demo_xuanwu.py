@@ -78,6 +78,10 @@ def test_xuanwu_demo_reads_true(use_database):
         assert due > started - timedelta(days=1), description
     assert any(due < started for _, _, due in cases)  # a few just past their deadline
     assert sum(due > started for _, _, due in cases) > len(cases) / 2
+    # an address where the building has one, never a missing value written out ("NaN")
+    addresses = [a for (a,) in rows(url, "SELECT address FROM cases")]
+    assert not [a for a in addresses if a is not None and a.strip().lower() in ("nan", "none")]
+    assert any(a for a in addresses)
     with TestClient(create_app(url)) as client:
         public = client.get("/map/public")
         assert public.status_code == 200
