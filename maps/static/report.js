@@ -275,7 +275,10 @@
           ]));
         });
         report.nearby = found;
-        if (found.length) $("nearby").scrollIntoView({ behavior: "smooth", block: "center" });
+        if (found.length) { // bring the offer into view, below the sticky title bar
+          var box = $("nearby").getBoundingClientRect();
+          window.scrollTo({ top: window.scrollY + box.top - 64, behavior: "smooth" });
+        }
       });
     }
 

@@ -156,6 +156,15 @@ def test_resident_adds_me_too_instead_of_a_duplicate(live_server, phone, admin):
     offer.wait_for()
     assert "垃圾堆放与清运" in offer.inner_text() and "米" in offer.inner_text()
     assert "垃圾堆放" + "\n" not in offer.inner_text()  # the description is not shown
+    # the offer is scrolled into view, not left below the fold
+    p.wait_for_function(
+        "(() => { const r = document.getElementById('nearby').getBoundingClientRect();"
+        " return r.top >= 0 && r.bottom <= innerHeight; })()"
+    )
+    p.wait_for_function(  # the smooth scroll has come to rest
+        "new Promise(done => { const y = scrollY;"
+        " requestAnimationFrame(() => requestAnimationFrame(() => done(scrollY === y))); })"
+    )
     screenshot(p, "report-me-too")
     cases_before = httpx.get(f"{live_server.url}/api/cases", headers=admin).json()["total"]
     offer.locator("button.me-too").tap()
