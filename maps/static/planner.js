@@ -51,15 +51,7 @@
     var handleLayer = L.layerGroup().addTo(map);
     W.planner = { state: state, editLayer: editLayer, problemLayer: problemLayer,
       diffLayer: diffLayer, handleLayer: handleLayer };
-    metricScale();
     localiseDraw();
-
-    // folium's scale bar shows feet too; the page shows metres only
-    function metricScale() {
-      var old = map.getContainer().querySelector(".leaflet-control-scale");
-      if (old) old.parentNode.removeChild(old);
-      L.control.scale({ imperial: false, metric: true }).addTo(map);
-    }
 
     // Leaflet.draw's hints and buttons in the page's language
     function localiseDraw() {

@@ -194,6 +194,13 @@
     });
   }
 
+  // folium's scale bar shows feet too; every page shows metres only
+  function metricScale(map) {
+    var old = map.getContainer().querySelector(".leaflet-control-scale");
+    if (old) old.parentNode.removeChild(old);
+    L.control.scale({ imperial: false, metric: true }).addTo(map);
+  }
+
   W.start = function (page, map, layers, config) {
     W.page = page;
     W.map = map;
@@ -202,6 +209,7 @@
     document.documentElement.lang = config.lang === "en" ? "en" : "zh-CN";
     setupLanguage();
     watchDrawn(map, layers);
+    metricScale(map);
     pages[page](map, layers, config);
     document.body.dataset.ready = "1";
   };

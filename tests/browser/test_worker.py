@@ -5,6 +5,7 @@ reason, and what the list shows of other workers' cases."""
 from __future__ import annotations
 
 import io
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -73,6 +74,8 @@ def test_worker_works_a_case_to_the_end_on_a_phone(live_server, phone):
     number = int(grid["properties"]["code"][12:15])
     assert card.locator(".grid-name").inner_text() == f"{community}第{number}网格"
     assert grid["properties"]["code"] not in card.inner_text()  # names, not codes
+    scale = p.locator(".leaflet-control-scale").inner_text()
+    assert re.fullmatch(r"\s*\d+ k?m\s*", scale), scale  # metres only: no feet, no miles
     assert case["assignee_name"] in card.locator(".assignee").inner_text()
     assert p.evaluate(TOUCH_AND_TEXT) == []
     assert p.evaluate(COVERED) == []
