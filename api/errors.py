@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 import psycopg
 import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from geo.errors import CRSMismatchError, InputError
+
+log = logging.getLogger("wangge.errors")
 
 
 class WanggeError(Exception):
@@ -79,16 +83,25 @@ DRIVER_UNAVAILABLE: tuple[type[Exception], ...] = (
 )
 
 
+DATABASE_UNAVAILABLE = (
+    "数据库暂时不可用，未做任何更改，请稍后重试 "
+    "(the database is unavailable; nothing was changed, retry in a moment)"
+)
+
+
 async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """503 for a lost or refused database connection; the request may be retried."""
+    """503 for a lost or refused database connection; the request may be retried.
+
+    The driver's message names the database host and port: it goes to the log, never to the
+    client."""
     cause = getattr(exc, "orig", None) or exc
     first = (str(cause).strip().splitlines() or [cause.__class__.__name__])[0]
-    error = DatabaseUnavailableError(
-        f"the database is unavailable ({cause.__class__.__name__}: {first[:200]}); "
-        "nothing was changed, retry in a moment"
-    )
+    log.warning(
+        "database unavailable on %s %s: %s: %s",
+        request.method, request.url.path, cause.__class__.__name__, first[:500],
+    )  # fmt: skip
     return JSONResponse(
-        status_code=503, content={"detail": str(error)}, headers={"Retry-After": "5"}
+        status_code=503, content={"detail": DATABASE_UNAVAILABLE}, headers={"Retry-After": "5"}
     )
 
 

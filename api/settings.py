@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     case_duplicate_m: float = 50.0
     case_duplicate_hours: float = 24.0
     case_photo_max_bytes: int = 5 * 1024 * 1024
+    case_photo_max_pixels: int = 50_000_000  # a 48-megapixel phone photo; more is refused
     case_text_max_chars: int = 2000
     # residents (issue 17): reopening after resolved, "me too" on nearby open reports
     report_reopen_days: float = 7.0

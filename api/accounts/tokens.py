@@ -176,6 +176,8 @@ def list_api_tokens(session: Session, username: str | None = None) -> list[dict]
     """API tokens (never the secrets): id, user, label, prefix, created, expires, revoked."""
     query = select(ApiToken, User.username).join(User, User.id == ApiToken.user_id)
     if username is not None:
+        if session.scalar(select(User.id).where(User.username == username)) is None:
+            raise NotFoundError(f"没有名为 {username!r} 的用户 (no user named {username!r})")
         query = query.where(User.username == username)
     rows = session.execute(query.order_by(ApiToken.id)).all()
     return [

@@ -12,13 +12,22 @@ from functools import cache
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from api.accounts import audit
 from api.accounts.roles import WORKER_ROLES, Principal, Role
 from api.errors import ConflictError, NotFoundError, UnauthorizedError
-from api.storage.models import AuditEntry, Community, Grid, Street, User, Worker, WorkerGrid
+from api.storage.models import (
+    ApiToken,
+    AuditEntry,
+    Community,
+    Grid,
+    Street,
+    User,
+    Worker,
+    WorkerGrid,
+)
 from geo.errors import InputError
 
 USERNAME = re.compile(r"^[\w.@-]{2,64}$")
@@ -272,7 +281,16 @@ def set_password(session: Session, username: str, password: str, *, actor: str |
         raise InputError(problem)
     user.password_hash = hash_password(password)
     session.flush()
-    audit.record(session, actor, "user.password", "user", username, None)
+    # access tokens carry a stamp of the old hash and fail by themselves; API tokens do not,
+    # so the ones issued before the change are revoked (the token table's own revoked_at)
+    revoked = session.scalars(
+        update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+        .returning(ApiToken.id)
+    ).all()
+    detail = {"after": {"api_tokens_revoked": sorted(revoked)}} if revoked else None
+    audit.record(session, actor, "user.password", "user", username, detail)
 
 
 def authenticate(session: Session, username: str, password: str) -> Principal:

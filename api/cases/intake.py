@@ -143,8 +143,9 @@ def intake(
     settings = settings or get_settings()
     actor = actor or Actor("anonymous", "public")
     fingerprint = report.fingerprint()
+    reporter = None if actor.username in ("anonymous", "system") else actor.username
     if idempotency_key:
-        known = _by_key(session, idempotency_key, fingerprint)
+        known = _by_key(session, idempotency_key, fingerprint, reporter)
         if known is not None:
             return known, False, None
     cat = category(report.category)
@@ -172,7 +173,7 @@ def intake(
         "idempotency_key": idempotency_key,
         "request_hash": fingerprint if idempotency_key else None,
         "external_id": report.external_id,
-        "reported_by": None if actor.username in ("anonymous", "system") else actor.username,
+        "reported_by": reporter,
     }  # fmt: skip
     data = {"location": how, "routing": route.routing, "distance_m": route.distance_m}
     if duplicate:
@@ -200,7 +201,7 @@ def intake(
     # from the RETURNING of the case insert, so a key conflict inserts none of them
     row = session.execute(INSERT_CASE, params).first()
     if row is None:  # another request with this key committed meanwhile
-        known = _by_key(session, idempotency_key, fingerprint)
+        known = _by_key(session, idempotency_key, fingerprint, reporter)
         return known, False, None
     return row.id, True, case_queries.as_dict(row)
 
@@ -291,15 +292,23 @@ SELECT c.id, c.external_id, c.category, c.description, c.address, c.status, c.gr
 """).columns(*case_queries._columns(), Case.receipt)  # the types of case_queries.one's row
 
 
-def _by_key(session: Session, key: str, fingerprint: str) -> int | None:
+KEY_TAKEN = (
+    "该 Idempotency-Key 已用于另一个请求，请换一个新的键 "
+    "(this Idempotency-Key was used for another request: send a new one)"
+)
+
+
+def _by_key(session: Session, key: str, fingerprint: str, reporter: str | None) -> int | None:
+    """The case stored first under `key`, answered again only to its own client: the same body
+    and the same account (`reported_by`; None for anonymous reports, whose random key is the
+    reporter's secret). Anything else is a 409 naming nothing of that case."""
     row = session.execute(
-        select(Case.id, Case.request_hash).where(Case.idempotency_key == key)
+        select(Case.id, Case.request_hash, Case.reported_by).where(Case.idempotency_key == key)
     ).first()
     if row is None:
         return None
-    if row.request_hash != fingerprint:
-        msg = f"Idempotency-Key {key!r} was used for a different request (case {row.id})"
-        raise ConflictError(msg)
+    if row.request_hash != fingerprint or row.reported_by != reporter:
+        raise ConflictError(KEY_TAKEN)
     return row.id
 
 

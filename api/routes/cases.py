@@ -7,16 +7,19 @@ import csv
 import hashlib
 import io
 import json
+import re
 import unicodedata
 from datetime import datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Header, Path, Query, Request, Response, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from api import accounts, cases
-from api.cases import intake, navigation, replay, workflow
+from api.cases import intake, navigation, photos, replay, workflow
 from api.cases import queries as q
 from api.deps import CurrentUser, OptionalUser, SessionDep
 from api.errors import NotFoundError
@@ -272,7 +275,10 @@ def create_case(
 ) -> CaseOut:
     """Report a case (anonymous allowed); dispatched at once to the grid's worker.
 
-    The answer carries a `receipt` token: the reporter's key to follow and rate the case."""
+    The answer carries a `receipt` token: the reporter's key to follow and rate the case.
+    A retry with the same Idempotency-Key answers the first case (200) only to the same account
+    with the same body; for anonymous reports the key is the reporter's secret, so send a random
+    one (a UUID). Any other use of a key is a 409 that names nothing of the stored case."""
     actor = cases.Actor.of(user)
     case_id, created, row = intake.intake(
         session,
@@ -497,8 +503,7 @@ async def add_attachment(
         raise InputError(f"the photo is larger than {limit:,} bytes")
     if not content:
         raise InputError("the photo is empty")
-    kind = photo_type(content)
-    if kind is None:
+    if photo_type(content) is None:
         raise InputError(
             f"not a JPEG, PNG or WebP image (declared {file.content_type or 'no type'})"
         )
@@ -514,6 +519,10 @@ async def add_attachment(
         return AttachmentOut.model_validate(
             session.get(A, known["attachment"]), from_attributes=True
         )
+    # decoded and saved again in a worker thread: only pixels are stored, never the upload
+    content, kind = await run_in_threadpool(
+        photos.clean_photo, content, max_pixels=get_settings().case_photo_max_pixels
+    )
     row = A(
         case_id=case_id,
         filename=name,
@@ -568,14 +577,25 @@ def get_attachment(
     row = session.get(models.CaseAttachment, attachment_id)
     if row is None or row.case_id != case_id:
         raise NotFoundError(f"no attachment {attachment_id} of case {case_id}")
-    # served as a download named by its id: never rendered as a page of this site
-    name = f"case-{case_id}-photo-{row.id}{PHOTO_SUFFIX.get(row.content_type, '')}"
-    disposition = f'attachment; filename="{name}"'
     return Response(
         row.content,
         media_type=row.content_type,
-        headers={"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": photo_disposition(case_id, row),
+            "X-Content-Type-Options": "nosniff",
+        },
     )
+
+
+def photo_disposition(case_id: int, row: models.CaseAttachment) -> str:
+    """Shown inline (an image type, never sniffed), named by its ids in ASCII and by the
+    uploader's name (with the stored type's suffix) in filename*."""
+    suffix = PHOTO_SUFFIX.get(row.content_type, "")
+    ascii_name = f"case-{case_id}-photo-{row.id}{suffix}"
+    stem = re.split(r"[/\\]", row.filename or "")[-1].rsplit(".", 1)[0]
+    own = quote((stem or ascii_name.removesuffix(suffix)) + suffix, safe="")
+    kind = "inline" if row.content_type in PHOTO_SUFFIX else "attachment"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{own}"
 
 
 @router.get("/cases/{case_id}/navigation")

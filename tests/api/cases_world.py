@@ -12,6 +12,10 @@ Grid A has a leader, a full-time and a part-time worker; grid B only a leader.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
@@ -114,3 +118,25 @@ def report(client: TestClient, lon: float, lat: float, category="dispute.neighbo
     body = {"lon": lon, "lat": lat, "crs": "wgs84", "category": category,
             "description": kw.pop("description", "楼上漏水")} | kw  # fmt: skip
     return client.post("/api/cases", json=body)
+
+
+@contextmanager
+def served(url: str) -> Iterator[TestClient]:
+    """The app on the built world, rate limits off; `headers_by` holds each account's headers."""
+    from api.main import create_app
+    from api.settings import get_settings
+
+    saved = os.environ.get("WANGGE_RATE_LIMIT")
+    os.environ["WANGGE_RATE_LIMIT"] = "false"
+    get_settings.cache_clear()
+    try:
+        build(url)
+        with TestClient(create_app(url)) as client:
+            client.headers_by = accounts(url)
+            yield client
+    finally:
+        if saved is None:
+            os.environ.pop("WANGGE_RATE_LIMIT", None)
+        else:
+            os.environ["WANGGE_RATE_LIMIT"] = saved
+        get_settings.cache_clear()

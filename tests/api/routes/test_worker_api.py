@@ -11,9 +11,10 @@ from fastapi.testclient import TestClient
 from api.settings import get_settings
 from geo.coords import convert
 from tests.api import cases_world as w
+from tests.api import images
 from tests.api.cases_world import report
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = images.photo(8, 8)
 
 
 @pytest.fixture
