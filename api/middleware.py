@@ -7,14 +7,17 @@ Multipart bodies (photo uploads) get their own, larger limit. The whole body is 
 outside the in-flight slots and within `read_timeout_s` (408 after it), so clients that send
 slowly hold only their own connection, never a slot other requests need.
 
-Rate limits: one token bucket per (client IP, route group) for the public groups below; a
-request that finds its bucket empty gets 429 with Retry-After (seconds). Buckets live in this
-process only; behind several workers each counts on its own.
+Rate limits: one token bucket per (principal, route group) for the public groups below; a
+request that finds its bucket empty gets 429 with Retry-After (seconds). The principal is the
+signed-in account or API token when the bearer credential verifies (their own quota, never
+their address's), else the client IP. Buckets live in this process only; behind several
+workers each counts on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import math
 import re
@@ -22,6 +25,10 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
+
+import anyio
+
+from api.accounts.quota import MISSING, Quotas
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -160,7 +167,10 @@ def route_group(method: str, path: str) -> str | None:
 
 
 class RateLimit:
-    """Token buckets per (client IP, route group); 429 with Retry-After when one is empty."""
+    """Token buckets per (principal, route group); 429 with Retry-After when one is empty.
+
+    With `quotas`, a verified account or API token has buckets of its own at the group's rate
+    or `account`, whichever is higher (an API token with a rate of its own: that rate)."""
 
     MAX_BUCKETS = 100_000  # past this, full (idle) buckets are forgotten
 
@@ -170,34 +180,60 @@ class RateLimit:
         *,
         rates: dict[str, Rate],
         clock: Callable[[], float] = time.monotonic,
+        quotas: Quotas | None = None,
+        account: Rate | None = None,
     ) -> None:
         self.app = app
         self.rates = rates
         self.clock = clock
-        self.buckets: dict[tuple[str, str], tuple[float, float]] = {}  # → (tokens, stamp)
+        self.quotas = quotas
+        self.account = account or Rate(0.0, 0)
+        self.buckets: dict[tuple[str, str], tuple[float, float, Rate]] = {}  # → tokens, stamp
 
-    def take(self, client: str, group: str) -> float:
+    def take(self, client: str, group: str, rate: Rate | None = None) -> float:
         """Take a token; 0 when granted, else the seconds until one is there."""
-        rate = self.rates[group]
+        rate = rate or self.rates[group]
         now = self.clock()
         per_second = rate.per_minute / 60
-        tokens, stamp = self.buckets.get((client, group), (float(rate.burst), now))
+        tokens, stamp, _ = self.buckets.get((client, group), (float(rate.burst), now, rate))
         tokens = min(float(rate.burst), tokens + (now - stamp) * per_second)
         if tokens >= 1:
-            self.buckets[(client, group)] = (tokens - 1, now)
+            self.buckets[(client, group)] = (tokens - 1, now, rate)
             self._prune()
             return 0.0
-        self.buckets[(client, group)] = (tokens, now)
+        self.buckets[(client, group)] = (tokens, now, rate)
         return (1 - tokens) / per_second if per_second > 0 else 3600.0
 
     def _prune(self) -> None:
         if len(self.buckets) <= self.MAX_BUCKETS:
             return
         now = self.clock()
-        for key, (tokens, stamp) in list(self.buckets.items()):
-            rate = self.rates[key[1]]
+        for key, (tokens, stamp, rate) in list(self.buckets.items()):
             if tokens + (now - stamp) * rate.per_minute / 60 >= rate.burst:
                 del self.buckets[key]
+
+    async def principal(self, scope: Scope, group: str) -> tuple[str, str, Rate]:
+        """(bucket name, who for a message, rate): a verified bearer's own, else the IP's."""
+        client = (scope.get("client") or ("unknown", 0))[0]
+        rate = self.rates[group]
+        scheme, _, bearer = (_header(scope, b"authorization") or "").partition(" ")
+        bearer = bearer.strip()
+        if self.quotas is None or scheme.lower() != "bearer" or not bearer:
+            return client, client, rate
+        quota = self.quotas.cached(bearer)
+        if quota is MISSING:
+            url = scope["app"].state.database_url
+            quota = await anyio.to_thread.run_sync(self.quotas.of, bearer, url)
+        if quota is None:  # made up, revoked or expired: counted as anonymous
+            return client, client, rate
+        if quota.per_minute is not None:
+            rate = Rate(quota.per_minute, max(1, round(quota.per_minute / 6)))
+        else:
+            rate = Rate(
+                max(rate.per_minute, self.account.per_minute), max(rate.burst, self.account.burst)
+            )
+        who = quota.key.partition(":")[0]  # never the account name or token id in a message
+        return "principal:" + hashlib.sha256(quota.key.encode()).hexdigest()[:16], who, rate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -205,15 +241,15 @@ class RateLimit:
             return
         group = route_group(scope["method"], scope["path"])
         if group is not None and group in self.rates:
-            client = (scope.get("client") or ("unknown", 0))[0]
-            wait = self.take(client, group)
+            bucket, client, rate = await self.principal(scope, group)
+            wait = self.take(bucket, group, rate)
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
-                rate = self.rates[group]
                 detail = (
-                    f"too many requests to {group} endpoints from {client} "
+                    f"请求过于频繁，请 {seconds} 秒后重试 "
+                    f"(too many requests to {group} endpoints from {client} "
                     f"(limit {rate.per_minute:g} a minute, bursts of {rate.burst}); "
-                    f"retry after {seconds} s"
+                    f"retry after {seconds} s)"
                 )
                 await _reply(send, 429, detail, {"Retry-After": str(seconds)})
                 return
@@ -306,5 +342,6 @@ def add_limits(app: Any, settings: Any) -> None:
             "tiles": Rate(settings.rate_limit_tiles_per_minute, settings.rate_limit_tiles_burst),
             "pages": Rate(settings.rate_limit_pages_per_minute, settings.rate_limit_pages_burst),
         }
-        app.add_middleware(RateLimit, rates=rates)
+        account = Rate(settings.rate_limit_account_per_minute, settings.rate_limit_account_burst)
+        app.add_middleware(RateLimit, rates=rates, quotas=Quotas(settings), account=account)
     app.add_middleware(SecurityHeaders)  # outermost: on refusals (413, 429, 503) too

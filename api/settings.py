@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     rate_limit_tiles_burst: int = 300
     rate_limit_pages_per_minute: float = 60.0  # the map pages, each built whole (~0.6 s, 1.7 MB)
     rate_limit_pages_burst: int = 10
+    # signed-in accounts and API tokens draw on a quota of their own (never their IP's) in each
+    # group: at least the group's rate, else this; an API token may get its own rate by id
+    # (WANGGE_RATE_LIMIT_TOKEN_PER_MINUTE='{"3": 2000}')
+    rate_limit_account_per_minute: float = 600.0
+    rate_limit_account_burst: int = 100
+    rate_limit_token_per_minute: dict[str, float] = {}
     max_in_flight: int = 32  # requests in the app at once (0: no limit); others wait, then 503
     in_flight_wait_s: float = 10.0
     max_vertices: int = 20_000
