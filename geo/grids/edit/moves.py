@@ -159,11 +159,25 @@ def move_buildings(
     out = _rebuild(layer, b, new, changed, grid_bounds, micro_bounds, tol=tol, force=force)
     if level == "micro" or layer.top != "grid":
         return out
-    # the micro-grids the move broke are drawn anew inside their grids
+    # the micro-grids the move broke are drawn anew inside their grids, also in a grid whose
+    # share of a building changed with it (the building's other part moved)
+    redraw = {str(layer.code[r]) for r in changed} | _recounted_grids(layer, out)
     return redivide_micro(
-        _prepare_layer(out, crs), b, buildings, {str(layer.code[r]) for r in changed},
+        _prepare_layer(out, crs), b, buildings, redraw,
         roads=roads, grid_bounds=grid_bounds, micro_bounds=micro_bounds, tol=tol, keep_intact=True,
     )  # fmt: skip
+
+
+def _recounted_grids(layer: _Layer, out: gpd.GeoDataFrame) -> set[str]:
+    """Codes of grids of `out` whose members differ from what `layer` recorded."""
+    before = dict(zip(layer.code, layer.frame["members"], strict=True))
+    grids = out[out["level"] == "grid"]
+    return {str(c) for c, m in zip(grids["code"], grids["members"], strict=True)
+            if c in before and _entries(m) != _entries(before[c])}  # fmt: skip
+
+
+def _entries(members) -> list:
+    return sorted((str(k), int(v)) for k, v in (members if members is not None else []))
 
 
 def _building_rows(b: _Buildings, building_ids) -> np.ndarray:
@@ -201,8 +215,12 @@ def _land_cells(
             raise InputError(refusal("move_across_areas", buildings=zh, buildings_en=en))
         region = polygonal(shapely.intersection(area.geoms[a], near))
         inside = np.flatnonzero(area_of == a)
-        inside = inside[shapely.intersects(region, b.point[inside]) | np.isin(inside, moved)]
-        geoms, owner, _ = tessellate(b.footprint[inside], region, barriers=barriers)
+        # buildings whose footprint reaches in keep the land they stand on, wherever their point
+        inside = inside[shapely.intersects(region, b.footprint[inside]) | np.isin(inside, moved)]
+        feet = b.footprint[inside]
+        out = ~shapely.covered_by(feet, region) & (shapely.get_dimensions(feet) == 2)
+        feet[out] = [polygonal(f) for f in shapely.intersection(feet[out], region)]
+        geoms, owner, _ = tessellate(feet, region, barriers=barriers)
         local = {int(bi): k for k, bi in enumerate(inside)}
         for bi in moved:
             if area_of[bi] == a:
