@@ -182,7 +182,11 @@ def test_postgis_restart_under_load_loses_nothing(own_cluster, tmp_path, monkeyp
             ]
         for t in threads:
             t.start()
+        # at least 3 s of traffic, and some of it answered (a loaded machine is slow to start)
         time.sleep(3.0)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not any(s < 300 for _, s in list(log.statuses)):
+            time.sleep(0.5)
         before_outage = sum(n for (_, s), n in log.statuses.items() if s < 300)
         own_cluster.stop(mode=mode)
         time.sleep(OUTAGE_S)
