@@ -278,8 +278,8 @@ class InFlightLimit:
             await asyncio.wait_for(self._semaphore.acquire(), timeout=self.wait_s)
         except TimeoutError:
             detail = (
-                f"the service is busy ({self.limit} requests in progress, WANGGE_MAX_IN_FLIGHT); "
-                "retry in a moment"
+                f"服务繁忙，请稍后重试 (the service is busy: {self.limit} requests in progress, "
+                "WANGGE_MAX_IN_FLIGHT; retry in a moment)"
             )
             await _reply(send, 503, detail, {"Retry-After": "2"})
             return

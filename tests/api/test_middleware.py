@@ -162,3 +162,4 @@ def test_in_flight_limit_answers_503_when_saturated():
     assert second[0]["status"] == 503
     assert (b"retry-after", b"2") in second[0]["headers"]
     assert b"WANGGE_MAX_IN_FLIGHT" in second[1]["body"]
+    assert second[1]["body"].decode().startswith('{"detail": "服务繁忙')
