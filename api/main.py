@@ -17,6 +17,7 @@ from api.routes import auth as auth_routes
 from api.routes import buildings as building_routes
 from api.routes import cases as case_routes
 from api.routes import coverage as coverage_routes
+from api.routes import docs as docs_routes
 from api.routes import geocode, grid_edits, grid_files, grids, health, open311, pages
 from api.routes import maps as map_routes
 from api.routes import reports as report_routes
@@ -55,7 +56,8 @@ def create_app(database_url: str | None = None) -> FastAPI:
                 await sender_job
         get_engine(url).dispose()
 
-    app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan)
+    # /docs from the app's own Swagger UI (api/routes/docs.py); ReDoc would need a CDN
+    app = FastAPI(title="Wangge", version="0.1.0", lifespan=lifespan, docs_url=None, redoc_url=None)
     register_errors(app)
     add_limits(app, get_settings())
     register_validation_errors(app)
@@ -71,6 +73,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(station_routes.router)
     app.include_router(coverage_routes.router)
     app.include_router(pages.router)
+    app.include_router(docs_routes.router)
     app.include_router(map_routes.router)
     app.include_router(worker_routes.router)
     app.include_router(tile_routes.router)
