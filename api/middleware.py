@@ -10,8 +10,9 @@ slowly hold only their own connection, never a slot other requests need.
 Rate limits: one token bucket per (principal, route group) for the public groups below; a
 request that finds its bucket empty gets 429 with Retry-After (seconds). The principal is the
 signed-in account or API token when the bearer credential verifies (their own quota, never
-their address's), else the client IP. Buckets live in this process only; behind several
-workers each counts on its own.
+their address's), else the client IP. With `shared` (the default) the buckets live in
+PostgreSQL (api/storage/rate_buckets.py), so several worker processes count against one
+limit; if that table cannot be used, each process counts on its own in memory.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 import anyio
 
 from api.accounts.quota import MISSING, Quotas
+from api.storage import rate_buckets
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -182,6 +184,7 @@ class RateLimit:
         clock: Callable[[], float] = time.monotonic,
         quotas: Quotas | None = None,
         account: Rate | None = None,
+        shared: bool = False,
     ) -> None:
         self.app = app
         self.rates = rates
@@ -189,6 +192,30 @@ class RateLimit:
         self.quotas = quotas
         self.account = account or Rate(0.0, 0)
         self.buckets: dict[tuple[str, str], tuple[float, float, Rate]] = {}  # → tokens, stamp
+        self.shared = shared
+        self._store: Any = MISSING  # the shared buckets once looked up; None: memory only
+        self._store_lock = asyncio.Lock()
+
+    async def store(self, scope: Scope) -> Any:
+        """The PostgreSQL buckets of this app's database, or None (memory only)."""
+        if self._store is MISSING:
+            async with self._store_lock:
+                if self._store is MISSING:
+                    url = scope["app"].state.database_url
+                    ok = await anyio.to_thread.run_sync(rate_buckets.ensure, url)
+                    self._store = rate_buckets.SharedBuckets(url) if ok else None
+        return self._store
+
+    async def take_shared(self, scope: Scope, bucket: str, group: str, rate: Rate) -> float:
+        """Like `take`, against the buckets every worker shares when there are any."""
+        store = await self.store(scope) if self.shared else None
+        if store is None:
+            return self.take(bucket, group, rate)
+        key = f"{group}:{bucket}"
+        try:
+            return await anyio.to_thread.run_sync(store.take, key, rate.burst, rate.per_minute)
+        except Exception:  # noqa: BLE001 - a database hiccup must not refuse the request
+            return self.take(bucket, group, rate)
 
     def take(self, client: str, group: str, rate: Rate | None = None) -> float:
         """Take a token; 0 when granted, else the seconds until one is there."""
@@ -242,7 +269,7 @@ class RateLimit:
         group = route_group(scope["method"], scope["path"])
         if group is not None and group in self.rates:
             bucket, client, rate = await self.principal(scope, group)
-            wait = self.take(bucket, group, rate)
+            wait = await self.take_shared(scope, bucket, group, rate)
             if wait > 0:
                 seconds = max(1, math.ceil(wait))
                 detail = (
@@ -343,5 +370,11 @@ def add_limits(app: Any, settings: Any) -> None:
             "pages": Rate(settings.rate_limit_pages_per_minute, settings.rate_limit_pages_burst),
         }
         account = Rate(settings.rate_limit_account_per_minute, settings.rate_limit_account_burst)
-        app.add_middleware(RateLimit, rates=rates, quotas=Quotas(settings), account=account)
+        app.add_middleware(
+            RateLimit,
+            rates=rates,
+            quotas=Quotas(settings),
+            account=account,
+            shared=settings.rate_limit_shared,
+        )
     app.add_middleware(SecurityHeaders)  # outermost: on refusals (413, 429, 503) too

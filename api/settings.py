@@ -69,6 +69,8 @@ class Settings(BaseSettings):
     body_read_timeout_s: float = 30.0  # a body not sent whole by then: 408 (outside the slots)
     max_address_chars: int = 200  # one address to geocode (422 above it)
     rate_limit: bool = True
+    # buckets in PostgreSQL, one count for every worker process (false: each process its own)
+    rate_limit_shared: bool = True
     # reverse proxies (IPs or CIDRs, comma-separated) whose X-Forwarded-For gives the client's
     # address; none by default: every other sender's header is ignored
     trusted_proxies: str = ""

@@ -58,8 +58,16 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Worker processes (rate limits and sign-in throttles hold across them)."
+        ),
+    ] = 1,
 ) -> None:
     """Serve the app on the configured database (migrating it first)."""
+    import os
+
     import uvicorn
 
     from api.main import create_app
@@ -67,7 +75,20 @@ def serve(
 
     url = database_url()
     migrate.upgrade(url)
-    uvicorn.run(create_app(_service_url(url)), host=host, port=port, **uvicorn_options())
+    service = _service_url(url)
+    if workers == 1:
+        uvicorn.run(create_app(service), host=host, port=port, **uvicorn_options())
+        return
+    # each worker process builds its own app from the factory, on the service's URL
+    os.environ["WANGGE_DATABASE_URL"] = service
+    uvicorn.run(
+        "api.main:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        **uvicorn_options(),
+    )
 
 
 def _service_url(url: str) -> str:

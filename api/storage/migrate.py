@@ -24,7 +24,11 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
+    """Migrate, then make the start-up tables that hold no data worth migrating."""
+    from api.storage import rate_buckets
+
     command.upgrade(alembic_config(url), revision)
+    rate_buckets.ensure(url)
 
 
 def downgrade(url: str, revision: str = "base") -> None:
