@@ -22,6 +22,7 @@ import hashlib
 import json
 import math
 import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ import anyio
 
 from api.accounts.quota import MISSING, Quotas
 from api.storage import rate_buckets
+from maps.nonce import CSP_NONCE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -316,19 +318,23 @@ class InFlightLimit:
             self._semaphore.release()
 
 
-# sent with every answer unless the route set its own; no Content-Security-Policy for scripts:
-# the folium map pages run inline scripts (frame-ancestors only, the CSP form of DENY)
+# sent with every answer unless the route set its own
 SECURITY_HEADERS = {
     b"x-content-type-options": b"nosniff",
     b"x-frame-options": b"DENY",
-    b"content-security-policy": b"frame-ancestors 'none'",
     b"referrer-policy": b"same-origin",
 }
+# scripts only from this site or inline with this response's nonce (folium's page scripts, the
+# docs' start script); no plugins, no <base>, no framing. Styles are not restricted yet: the
+# folium pages and Leaflet still write inline styles ('unsafe-inline' in effect).
+SCRIPT_POLICY = "script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; " + (
+    "frame-ancestors 'none'"
+)
 
 
 class SecurityHeaders:
     """Browser-side defences on every response: no MIME sniffing, no framing, no referrer
-    beyond this site."""
+    beyond this site, and a script CSP with a fresh nonce (CSP_NONCE while the app answers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -337,16 +343,24 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        nonce = secrets.token_urlsafe(18)
+        policy = SCRIPT_POLICY.format(nonce=nonce).encode()
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", ()))
                 present = {key.lower() for key, _ in headers}
                 headers += [(k, v) for k, v in SECURITY_HEADERS.items() if k not in present]
+                if b"content-security-policy" not in present:
+                    headers.append((b"content-security-policy", policy))
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        token = CSP_NONCE.set(nonce)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        finally:
+            CSP_NONCE.reset(token)
 
 
 def add_limits(app: Any, settings: Any) -> None:

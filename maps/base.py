@@ -14,6 +14,7 @@ from jinja2 import Template
 
 from maps.assets import PageAssets, localize
 from maps.messages import text
+from maps.nonce import nonce_attr
 
 NO_TILES = ("", "none")
 DEFAULT_BOUNDS = ((32.0, 118.7), (32.1, 118.9))  # [[south, west], [north, east]]
@@ -144,8 +145,11 @@ def _render_macros_verbatim(self: MacroElement, **kwargs) -> None:
     macros = self._template.module.__dict__
     for part in ("header", "html", "script"):
         if (macro := macros.get(part)) is not None:
+            written = macro(self, kwargs)
+            if part == "header" and isinstance(self, folium.Map):  # folium's own settings script
+                written = written.replace("<script>", f"<script{nonce_attr()}>")
             target = getattr(figure, part)
-            target.add_child(Verbatim(macro(self, kwargs)), name=self.get_name())
+            target.add_child(Verbatim(written), name=self.get_name())
     for child in self._children.values():
         child.render(**kwargs)
 
@@ -153,6 +157,16 @@ def _render_macros_verbatim(self: MacroElement, **kwargs) -> None:
 # every folium element of the three pages renders through this (folium's own render methods end
 # in MacroElement.render)
 MacroElement.render = _render_macros_verbatim
+
+# branca's page template, its closing script block carrying this response's nonce
+PAGE_TEMPLATE = Template(
+    "<!DOCTYPE html>\n<html>\n<head>\n"
+    "{% if this.title %}<title>{{this.title}}</title>{% endif %}"
+    "    {{this.header.render(**kwargs)}}\n</head>\n<body>\n"
+    "    {{this.html.render(**kwargs)}}\n</body>\n"
+    "<script{{ nonce_attr() }}>\n    {{this.script.render(**kwargs)}}\n</script>\n</html>\n"
+)
+PAGE_TEMPLATE.globals["nonce_attr"] = nonce_attr
 
 
 def finish(
@@ -167,6 +181,7 @@ def finish(
     """Layer control, side panel, the page's assets and start call; every asset made local."""
     folium.LayerControl(collapsed=True).add_to(m)
     root = m.get_root()
+    root._template = PAGE_TEMPLATE
     root.html.add_child(Verbatim(panel_html), name="panel")
     root.header.add_child(
         Verbatim('<meta name="viewport" content="width=device-width, initial-scale=1">'),
