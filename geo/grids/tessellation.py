@@ -17,6 +17,7 @@ from geo.lookup import first_containing
 
 SAMPLE_SPACING_M = 6.0
 PRECISION_M = 0.01
+REACH_M = 180.0  # first reach of building_cells: twice a usual cell's far corner
 
 
 def enclosures(area: Geometry, barriers: np.ndarray | None = None) -> np.ndarray:
@@ -125,8 +126,99 @@ def tessellate(
     return cells, owner, enclosure
 
 
+def building_cells(
+    footprints: np.ndarray,
+    area: Geometry,
+    wanted: np.ndarray,
+    *,
+    barriers: np.ndarray | None = None,
+    reach_m: float = REACH_M,
+) -> np.ndarray:
+    """The cells tessellate(footprints, area, barriers=barriers) gives `wanted` buildings.
+
+    Each is drawn from the Voronoi sites within `reach_m` of its building only, and kept when
+    no point of it is farther than reach_m / 2 from any point of the building: a site left out
+    is then farther from every point of the cell than the building's own sites, so the cell is
+    the same. Otherwise the reach grows, and at the end the whole enclosure is drawn.
+    """
+    footprints = np.asarray(footprints, dtype=object)
+    faces = enclosures(area, barriers)
+    face_of = first_containing(shapely.point_on_surface(footprints), faces)
+    out = np.array([shapely.Polygon()] * len(wanted), dtype=object)
+    for n, i in enumerate(wanted):
+        f = face_of[i]
+        if f < 0:
+            continue
+        members = np.flatnonzero(face_of == f)
+        if len(members) == 1:
+            out[n] = faces[f]
+            continue
+        k = int(np.searchsorted(members, i))
+        out[n] = _near_cell(footprints[members], faces[f], k, reach_m)
+    out = shapely.set_precision(out, PRECISION_M)
+    odd = ~np.isin(shapely.get_type_id(out), (3, 6))
+    out[odd] = [polygonal(c) for c in out[odd]]
+    return out
+
+
+def _near_cell(footprints: np.ndarray, face: Geometry, k: int, reach: float) -> Geometry:
+    """_voronoi_cells(footprints, face)[k], from the sites near building k when that is exact."""
+    sites = _sites(footprints, face)
+    if sites is None:
+        return _fallback_cells(footprints, face)[k]
+    points, which = sites
+    own = footprints[k]
+    apart = shapely.distance(shapely.points(points), own)
+    corners = shapely.get_coordinates(shapely.convex_hull(own))
+    for _ in range(3):
+        near = apart <= reach
+        if near.all():
+            break
+        cell = _cell(points[near], which[near], face, k)
+        farthest = _farthest(cell, corners)
+        if 2 * farthest <= reach:
+            return cell
+        reach = max(2 * farthest, 2 * reach)
+    return _cell(points, which, face, k)
+
+
+def _cell(points: np.ndarray, which: np.ndarray, face: Geometry, k: int) -> Geometry:
+    """Building k's cell in the Voronoi diagram of `points`, cut to `face`."""
+    parts = _regions(points, face)[which == k]
+    outside = ~shapely.within(parts, face)
+    parts[outside] = clip(parts[outside], face)
+    return _dissolve(parts[~shapely.is_empty(parts)])
+
+
+def _farthest(cell: Geometry, corners: np.ndarray) -> float:
+    """Greatest distance between a point of `cell` and a point of the hull with `corners`."""
+    hull = shapely.get_coordinates(shapely.convex_hull(cell))
+    if len(hull) == 0:
+        return 0.0
+    return float(np.sqrt(((hull[:, None, :] - corners[None, :, :]) ** 2).sum(axis=2)).max())
+
+
 def _voronoi_cells(footprints: np.ndarray, face: Geometry) -> np.ndarray:
     """Split `face` among `footprints`: each gets the Voronoi cells of its outline points."""
+    sites = _sites(footprints, face)
+    if sites is None:
+        return _fallback_cells(footprints, face)
+    points, which = sites
+    parts = _regions(points, face)
+    outside = ~shapely.within(parts, face)
+    parts[outside] = clip(parts[outside], face)
+    out = np.empty(len(footprints), dtype=object)
+    order = np.argsort(which, kind="stable")
+    bounds = np.searchsorted(which[order], np.arange(len(footprints) + 1))
+    for i in range(len(footprints)):
+        group = parts[order[bounds[i] : bounds[i + 1]]]
+        group = group[~shapely.is_empty(group)]
+        out[i] = _dissolve(group)
+    return out
+
+
+def _sites(footprints: np.ndarray, face: Geometry) -> tuple[np.ndarray, np.ndarray] | None:
+    """Voronoi sites of `footprints` in `face` and the building of each; None when degenerate."""
     shapely.prepare(face)
     inside = np.where(shapely.within(footprints, face), footprints, None)
     crossing = inside == None  # noqa: E711 - elementwise test on an object array
@@ -150,19 +242,14 @@ def _voronoi_cells(footprints: np.ndarray, face: Geometry) -> np.ndarray:
     keep = np.sort(keep)
     points, which = points[keep], which[keep]
     if len(points) < 2 or len(np.unique(which)) < len(footprints):
-        return _fallback_cells(footprints, face)
+        return None
+    return points, which
+
+
+def _regions(points: np.ndarray, face: Geometry) -> np.ndarray:
+    """Voronoi regions of `points` in their order, reaching over `face`."""
     regions = shapely.voronoi_polygons(shapely.multipoints(points), extend_to=face, ordered=True)
-    parts = _valid_regions(regions)
-    outside = ~shapely.within(parts, face)
-    parts[outside] = clip(parts[outside], face)
-    out = np.empty(len(footprints), dtype=object)
-    order = np.argsort(which, kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(len(footprints) + 1))
-    for i in range(len(footprints)):
-        group = parts[order[bounds[i] : bounds[i + 1]]]
-        group = group[~shapely.is_empty(group)]
-        out[i] = _dissolve(group)
-    return out
+    return _valid_regions(regions)
 
 
 def _dissolve(group: np.ndarray) -> Geometry:

@@ -24,10 +24,11 @@ from geo.grids.edit.prepare import (
 from geo.grids.edit.roads import _barriers
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
 from geo.grids.graph import build_graph, components, shared_edges
-from geo.grids.tessellation import polygonal, tessellate
+from geo.grids.tessellation import building_cells, polygonal, tessellate
 
 SNAP_M = 0.02  # edited polygons snap to each other's vertices within this distance
 SNAP_DEG = SNAP_M / 111_320  # the same in degrees, at most (a degree of latitude)
+_WHOLE_REGION = False  # tests: tessellate the whole region for land cells, as before
 
 
 def move_buildings(
@@ -220,11 +221,13 @@ def _land_cells(
         feet = b.footprint[inside]
         out = ~shapely.covered_by(feet, region) & (shapely.get_dimensions(feet) == 2)
         feet[out] = [polygonal(f) for f in shapely.intersection(feet[out], region)]
-        geoms, owner, _ = tessellate(feet, region, barriers=barriers)
-        local = {int(bi): k for k, bi in enumerate(inside)}
-        for bi in moved:
-            if area_of[bi] == a:
-                cells[bi] = geoms[local[bi]]
+        mine = [bi for bi in moved if area_of[bi] == a]
+        wanted = np.searchsorted(inside, mine)  # `inside` is sorted
+        if _WHOLE_REGION:
+            found = tessellate(feet, region, barriers=barriers)[0][wanted]
+        else:
+            found = building_cells(feet, region, wanted, barriers=barriers)
+        cells.update(zip(mine, found, strict=True))
     return cells
 
 
