@@ -171,7 +171,8 @@ def serve(url: str, *, workers: int, state: Path, env_extra: dict | None = None)
            "WANGGE_STATE_DIR": str(state), **(env_extra or {})}  # fmt: skip
     cmd = [sys.executable, "-m", "uvicorn", "--factory", "api.main:create_app", "--host",
            "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
-           "--no-access-log", "--backlog", "4096"]  # fmt: skip
+           "--no-access-log", "--backlog", "4096",
+           "--timeout-worker-healthcheck", "60"]  # fmt: skip
     log = (state / "uvicorn.log").open("w")
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
     base = f"http://127.0.0.1:{port}"

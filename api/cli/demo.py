@@ -55,6 +55,9 @@ def demo(
         console.print("stopped.")
 
 
+WORKER_PING_S = 60
+
+
 def serve(
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8000,
@@ -85,6 +88,9 @@ def serve(
         "api.main:create_app",
         factory=True,
         workers=workers,
+        # the supervisor kills a worker that does not answer its ping in time: a loaded host
+        # importing the GIS stack can take longer than uvicorn's 5 s to start one
+        timeout_worker_healthcheck=WORKER_PING_S,
         host=host,
         port=port,
         **uvicorn_options(),

@@ -102,3 +102,32 @@ def test_the_anonymous_burst_is_one_total_whatever_the_workers(db_url, tmp_path,
     assert statuses.count(200) == BURST, statuses
     assert statuses[BURST:] == [429] * (3 * BURST)
     assert refused.status_code == 429 and "请求过于频繁" in refused.json()["detail"]
+
+
+def test_the_sign_in_lockout_holds_in_every_worker(db_url, tmp_path):
+    """Failures counted by either worker add up in one row; a lock refuses every worker."""
+    from sqlalchemy import text
+
+    from api import accounts
+    from api.db import transaction
+
+    with transaction(db_url) as session:
+        accounts.create_user(session, "zhangsan", "planner", "Right-pass-2026")
+    proc, base = _serve(db_url, tmp_path, 2)
+
+    def sign_in(password: str) -> httpx.Response:
+        form = {"username": "zhangsan", "password": password}
+        return httpx.post(f"{base}/api/auth/token", data=form, timeout=30)
+
+    try:
+        assert len(_workers_answering(base, want=2)) == 2
+        assert [sign_in("wrong").status_code for _ in range(5)] == [401] * 5
+        with transaction(db_url) as session:
+            failures = session.execute(text("SELECT failures FROM sign_in_failures")).scalar()
+            session.execute(text("UPDATE sign_in_failures SET locked_until = now() + '1 hour'"))
+        refused = [sign_in("Right-pass-2026") for _ in range(8)]
+    finally:
+        _stop(proc)
+    assert failures == 5
+    assert {r.status_code for r in refused} == {429}
+    assert refused[0].json()["detail"].startswith("登录失败次数过多")
