@@ -111,7 +111,7 @@ def time_to_drawn(browser, url: str, runs: int) -> tuple[float, int]:
         page.on("pageerror", lambda exc, errors=errors: errors.append(str(exc)))
         page.goto(url, wait_until="commit", timeout=120_000)
         page.wait_for_function(
-            "document.body && document.body.dataset.drawn === '1'", timeout=120_000
+            "() => document.body && document.body.dataset.drawn === '1'", timeout=120_000
         )
         times.append(page.evaluate("wangge.drawnAt"))
         context.close()

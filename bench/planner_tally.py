@@ -51,7 +51,7 @@ NEAREST = """(level) => { const s = wangge.planner.state, sel = s.selection[0], 
   const p = wangge.map.latLngToContainerPoint(s.buildingPoints[ids[0]]);
   return [ids[0], p.x + box.left, p.y + box.top]; }"""
 
-SETTLED = "['ok','warning','error'].includes(document.getElementById('status').className)"
+SETTLED = "() => ['ok','warning','error'].includes(document.getElementById('status').className)"
 
 
 def planner_account(url: str) -> None:
@@ -68,7 +68,7 @@ def paint(page, level: str, strokes: int) -> tuple[list[float], list[float], int
         page.check("#level input[value=micro]")
         page.wait_for_timeout(800)
     page.locator("#tally-table tbody tr[data-code]").first.click()
-    page.wait_for_function("wangge.planner.state.selection.length === 1", timeout=60_000)
+    page.wait_for_function("() => wangge.planner.state.selection.length === 1", timeout=60_000)
     page.evaluate("() => { document.getElementById('status').className = ''; }")
     page.click("#btn-validate")  # the community's layer loaded for editing
     page.wait_for_function(SETTLED, timeout=60_000)
@@ -106,7 +106,7 @@ def measure(base: str, community: str, strokes: int) -> dict:
         for level in ("grid", "micro"):
             page = browser.new_page(viewport={"width": 1440, "height": 900})
             page.goto(f"{base}/map/planner?community={community}")
-            page.wait_for_function("document.body.dataset.drawn === '1'", timeout=120_000)
+            page.wait_for_function("() => document.body.dataset.drawn === '1'", timeout=120_000)
             page.fill("#signin [name=username]", "bench-tally")
             page.fill("#signin [name=password]", PASSWORD)
             page.click("#signin button")

@@ -66,7 +66,7 @@ def load_once(browser, url: str, cpu: float) -> dict:
     ):
         cdp.send(method, params)
     page.goto(url, timeout=120_000)
-    page.wait_for_function("document.body.dataset.ready === '1'", timeout=120_000)
+    page.wait_for_function("() => document.body.dataset.ready === '1'", timeout=120_000)
     page.wait_for_load_state("networkidle", timeout=120_000)
     usable = page.evaluate("wangge.readyAt")
     paint = page.evaluate(

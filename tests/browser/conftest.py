@@ -9,6 +9,7 @@ switched off (WANGGE_TILE_URL=none): the tests run offline.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import tempfile
 import threading
@@ -118,6 +119,31 @@ def live_server(city_url, offline_settings) -> Iterator[LiveServer]:
     live = serve(city_url)
     yield live
     stop(live)
+
+
+# The pages' script CSP has no 'unsafe-eval'. Playwright evals a string predicate of
+# wait_for_function on every poll (refused after the first), a function's source only once:
+# a predicate that is an expression is handed over as a function returning it.
+FUNCTION_SOURCE = re.compile(r"^\s*(async\s+)?(function\b|\(?[\w\s,]*\)?\s*=>)")
+
+
+def _as_function(expression: str) -> str:
+    return expression if FUNCTION_SOURCE.match(expression) else f"() => ({expression})"
+
+
+def _patch_wait_for_function() -> None:
+    from playwright.sync_api import Frame, Page
+
+    for cls in (Page, Frame):
+        original = cls.wait_for_function
+
+        def wait(self, expression, *args, _original=original, **kwargs):
+            return _original(self, _as_function(expression), *args, **kwargs)
+
+        cls.wait_for_function = wait
+
+
+_patch_wait_for_function()
 
 
 def launch(playwright):
