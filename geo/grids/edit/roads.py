@@ -9,12 +9,31 @@ from pyproj import CRS
 
 from geo.crs import WGS84
 from geo.grids.edit.geometry import _to84
+from geo.grids.edit.memo import Memo, digest
 from geo.grids.generate import BARRIER_CLASSES
+
+_BARRIERS = Memo(8)  # by roads and CRS: consecutive edits give the same roads
 
 
 def _barriers(roads: gpd.GeoDataFrame | None, crs: CRS) -> np.ndarray | None:
+    """Barrier lines of `roads` in `crs` (shared: never change the array)."""
     if roads is None:
         return None
+    classes = roads["class"].astype(str).str.lower() if "class" in roads.columns else None
+    key = (
+        digest(shapely.to_wkb(roads.geometry.values)),
+        None if classes is None else digest([c.encode() for c in classes]),
+        str(roads.crs),
+        crs,
+    )
+    found = _BARRIERS.get(key)
+    if found is None:
+        found = (_barrier_lines(roads, crs),)
+        _BARRIERS.put(key, found)
+    return found[0]
+
+
+def _barrier_lines(roads: gpd.GeoDataFrame, crs: CRS) -> np.ndarray | None:
     roads = roads.to_crs(crs)
     if "class" in roads.columns:
         roads = roads[roads["class"].astype(str).str.lower().isin(BARRIER_CLASSES)]
