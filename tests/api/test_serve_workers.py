@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -13,15 +14,13 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.storage.launcher import find_free_port
-
 ROOT = Path(__file__).resolve().parents[2]
 WANGGE = Path(sys.executable).with_name("wangge")
 BURST = 6
 
 
 def _serve(db_url: str, state: Path, workers: int, **env_extra: str):
-    port = find_free_port(18400)
+    port = _os_port()  # not a scan from a fixed start: tests on other xdist workers scan too
     env = {
         **os.environ,
         "WANGGE_DATABASE_URL": db_url,
@@ -48,6 +47,12 @@ def _serve(db_url: str, state: Path, workers: int, **env_extra: str):
             time.sleep(0.3)
     proc.kill()
     pytest.fail(f"wangge serve did not start: {(state / f'serve-{workers}.log').read_text()}")
+
+
+def _os_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def _stop(proc: subprocess.Popen) -> None:

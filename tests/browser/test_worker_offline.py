@@ -90,7 +90,8 @@ def test_steps_taken_offline_are_sent_once_on_reconnect(live_server, phone):
     assert p.locator("#outbox").inner_text() == "待发送 3 条"
     assert "离线" in p.locator("#whoami").inner_text()
     p.locator(f'#case-list [data-case="{case["id"]}"] button.open').tap()
-    assert "离线中" in p.locator("#detail-view").inner_text()
+    # the timeline's fetch fails offline (slowly on a loaded machine): it says so
+    p.locator("#detail-view", has_text="离线中").wait_for(timeout=20_000)
     p.locator("#detail-view textarea.note").fill("围挡已加固")
     p.locator("#detail-view [data-action=note]").tap()
     p.wait_for_function("document.getElementById('outbox').textContent === '待发送 4 条'")
