@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geo.grids.edit.prepare import _text
 from geo.grids.generate import NO_PARENT
 
 DIGITS = {"grid": 15, "micro": 18}
@@ -111,10 +112,3 @@ def _containing(micro, grids) -> np.ndarray:
     for m, g in zip(hit_m[::-1], hit_g[::-1], strict=True):
         out[m] = g
     return out
-
-
-def _text(value) -> str | None:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return None
-    text = str(value).strip()
-    return text or None
