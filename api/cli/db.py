@@ -6,16 +6,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy.engine import make_url
 
 from api.cli.common import console, database_url, fail
-from api.settings import get_settings
-from api.storage import backup
 
 app = typer.Typer(help="The database: a managed local PostGIS unless WANGGE_DATABASE_URL is set.")
 
 
 def _external() -> str | None:
+    from api.settings import get_settings
+
     return get_settings().database_url
 
 
@@ -24,6 +23,10 @@ def db_dump(
     file: Annotated[Path, typer.Argument(help="the backup file to write")],
 ) -> None:
     """Back up the database to FILE (pg_dump custom format)."""
+    from sqlalchemy.engine import make_url
+
+    from api.storage import backup
+
     url = make_url(database_url())
     try:
         size = backup.dump(url, file.absolute())
@@ -40,6 +43,10 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore FILE into the database (refuses a non-empty one unless --force)."""
+    from sqlalchemy.engine import make_url
+
+    from api.storage import backup
+
     url = make_url(database_url())
     try:
         backup.restore(url, file.absolute(), force=force)

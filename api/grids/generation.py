@@ -8,17 +8,23 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import shapely
-from sqlalchemy.orm import Session
 
-from api.storage import grids as store
+from api.grids.cluster import Pool
 from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids
+from geo.grids.limits import Breach, check_limits, require_limits
 from geo.households import estimate_households
 from geo.io import read_vector, write_geojson
 from geo.validate import RowProblem, validate_features
+
+if TYPE_CHECKING:  # file mode starts without loading the database layer (SQLAlchemy, models)
+    from sqlalchemy.orm import Session
+
+    from api.storage import grids as store
 
 CONTRACT_COLUMNS = ["code", "level", "parent_code", "households", "members"]
 
@@ -83,14 +89,25 @@ def generate_file(
     bounds: Bounds = Bounds(),
     report: Path | None = None,
     skip_invalid: bool = False,
+    pool: Pool | None = None,
+    warn: Callable[[Breach], None] | None = None,
 ) -> GridLayer:
-    """Read the inputs, generate the layer, write OUT (GeoJSON) and the report (JSON)."""
+    """Read the inputs, check the limits (geo.grids.limits: errors raise LimitError before any
+    division, warnings go to `warn`), generate the layer with its areas on `pool` (this
+    process by default), write OUT (GeoJSON) and the report (JSON)."""
     frame, rejected = read_buildings(buildings, skip_invalid=skip_invalid)
     area = read_boundary(boundary)
     lines = read_vector(roads) if roads is not None else None
-    layer = generate_grids(
-        frame, area, roads=lines, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro
+    warnings = require_limits(
+        check_limits(frame, area, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro)
     )
+    for breach in warnings if warn is not None else ():
+        warn(breach)
+    layer = generate_grids(
+        frame, area, roads=lines, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro,
+        map_areas=pool.map if pool is not None else None,
+    )  # fmt: skip
+    layer.report["limits"] = [b.reason for b in warnings]
     write_layer(layer, out, report=report, rejected=rejected)
     return layer
 
@@ -158,19 +175,28 @@ def generate_communities(
     bounds: Bounds = Bounds(),
     force: bool = False,
     advance: Advance | None = None,
+    pool: Pool | None = None,
 ) -> DbRun:
     """Regenerate the grids of `areas` in the caller's transaction, each as a new version.
 
-    Per community with a polygon: its buildings and the roads across it are read, the engine
-    runs with the community code as prefix, the current rows are closed and the new ones
-    inserted (see api.storage.grids.write_version). Communities without a polygon, without
-    buildings, or (unless `force`) with locked grids are skipped and say why; one whose
+    Per community with a polygon: its buildings and the roads across it are read and its
+    limits checked (geo.grids.limits) before any division; the engine then runs on `pool`
+    (this process by default, or Dask workers) with the community code as prefix; results are
+    written in the order of `areas`: the current rows closed and the new ones inserted (see
+    api.storage.grids.write_version). Communities without a polygon, without buildings, past
+    a limit, or (unless `force`) with locked grids are skipped and say why; one whose
     generation fails on its input is skipped with failed=True and its layer left as it was.
     """
+    from api.storage import grids as store
+
     at = store.lock_communities(session, [a.id for a in areas]) if areas else None
+    pool = pool or Pool()
+    started = [(area, *_start_one(session, area, level, bounds, force, pool)) for area in areas]
     results = []
-    for area in areas:
-        results.append(_generate_one(session, area, level=level, bounds=bounds, force=force, at=at))
+    for area, result, future in started:
+        if future is not None:
+            _finish_one(session, area, result, future, at=at)
+        results.append(result)
         if advance is not None:
             advance(1)
     if any(r.version for r in results):
@@ -180,47 +206,53 @@ def generate_communities(
     return DbRun(at, results)
 
 
-def _generate_one(
-    session: Session, area: store.Area, *, level: str, bounds: Bounds, force: bool, at: datetime
-) -> CommunityResult:
+def _start_one(session: Session, area: store.Area, level: str, bounds: Bounds, force: bool, pool):
+    """(result, future of the engine's layer), or (result saying why it is skipped, None)."""
+    from api.storage import grids as store
+
     result = CommunityResult(area.code, area.name)
     if area.geom is None:
         result.skipped = "no polygon stored for this community"
-        return result
+        return result, None
     if not force and (locked := store.locked_codes(session, area)):
         shown = ", ".join(locked[:3]) + (" …" if len(locked) > 3 else "")
         result.skipped = f"{len(locked)} locked grid(s) ({shown}); unlock them or pass --force"
-        return result
+        return result, None
     buildings = store.read_buildings(session, area)
     result.outside = store.buildings_outside(session, area)
     if len(buildings) == 0:
         result.skipped = "no buildings inside its polygon"
-        return result
+        return result, None
     result.buildings = len(buildings)
     result.households = int(buildings["households"].sum())
     boundary = gpd.GeoDataFrame({"code": [area.code]}, geometry=[area.geom], crs=4326)
+    options = {"level": level, "grid_bounds": bounds.grid, "micro_bounds": bounds.micro}
+    breaches = check_limits(buildings, boundary, **options)
+    if errors := [b.reason for b in breaches if b.error]:
+        result.skipped, result.failed = f"未划分 (not divided): {'; '.join(errors)}", True
+        return result, None
+    result.report["limits"] = [b.reason for b in breaches]
+    roads = store.read_roads(session, area)
+    return result, pool.submit(generate_grids, buildings, boundary, roads=roads, **options)
+
+
+def _finish_one(session: Session, area: store.Area, result: CommunityResult, future, *, at):
+    from api.storage import grids as store
+
     try:
-        layer = generate_grids(
-            buildings,
-            boundary,
-            roads=store.read_roads(session, area),
-            level=level,
-            grid_bounds=bounds.grid,
-            micro_bounds=bounds.micro,
-        )
+        layer = future.result()
         written = store.write_version(session, area, layer.grids, at=at)
     except (GeoError, ValueError, shapely.errors.GEOSException) as exc:  # named by community
         result.skipped, result.failed = f"生成失败 (generation failed): {exc}", True
-        return result
+        return
     result.version = max(written.versions.values(), default=0)
     result.trimmed = written.trimmed
-    result.report = layer.report
+    result.report = {**layer.report, "limits": result.report.get("limits", [])}
     for lvl in ("grid", "micro"):
         if lvl in layer.report:
             r = layer.report[lvl]
             result.counts[lvl] = (r["count"], r["within_bounds"])
             result.infeasible += [{"level": lvl, **item} for item in r["infeasible"]]
-    return result
 
 
 def generate_db(
@@ -234,6 +266,7 @@ def generate_db(
     force: bool = False,
     progress_for: Callable[[str, int], Advance] | None = None,
     actor: str = "cli",
+    pool: Pool | None = None,
 ) -> DbRun:
     """Select communities and regenerate them in one transaction (committed when all is done),
     with an audit row ("grids.generate" by `actor`) per community regenerated.
@@ -243,15 +276,16 @@ def generate_db(
     """
     from api.accounts import audit
     from api.db import transaction
+    from api.storage import grids as store
 
     if not (community or street or every):
         msg = "name communities (--community), street offices (--street) or --all"
         raise InputError(msg)
     with transaction(url) as session:
         areas = store.select_communities(session, community=community, street=street, every=every)
-        advance = progress_for("communities", len(areas)) if progress_for else None
+        advance = progress_for("社区 communities", len(areas)) if progress_for else None
         run = generate_communities(
-            session, areas, level=level, bounds=bounds, force=force, advance=advance
+            session, areas, level=level, bounds=bounds, force=force, advance=advance, pool=pool
         )
         for r in run.generated:
             after = {"version": r.version, "households": r.households, "counts": r.counts}
@@ -290,6 +324,8 @@ def plan_assignments(codes: Sequence[str], workers: dict[str, list[int]]) -> lis
 
 def assign_workers(session: Session, community_ids: Sequence[int]) -> int:
     """Assign each community's workers to its current grids (replacing their assignments)."""
+    from api.storage import grids as store
+
     stored = 0
     for community_id in community_ids:
         workers = store.community_workers(session, community_id)
