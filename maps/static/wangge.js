@@ -49,19 +49,9 @@
     return sessionStorage.getItem(TOKEN);
   };
 
-  /* fetch JSON; resolves {ok, status, data} (data: parsed body or null), never rejects on HTTP */
-  W.api = function (method, url, body, form) {
-    var headers = {};
-    var token = W.token();
-    if (token) headers.Authorization = "Bearer " + token;
-    var init = { method: method, headers: headers };
-    if (form) {
-      headers["Content-Type"] = "application/x-www-form-urlencoded";
-      init.body = new URLSearchParams(form).toString();
-    } else if (body !== undefined) {
-      headers["Content-Type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
+  /* fetch; resolves {ok, status, data} (data: the parsed JSON body, {detail: text} when it is not
+     JSON, null when empty), status 0 when the network failed; never rejects */
+  W.request = function (url, init) {
     return fetch(url, init).then(
       function (response) {
         return response.text().then(function (raw) {
@@ -78,6 +68,22 @@
         return { ok: false, status: 0, data: { detail: String(error) } };
       }
     );
+  };
+
+  /* JSON call with the signed-in token: a JSON body, or form fields */
+  W.api = function (method, url, body, form) {
+    var headers = {};
+    var token = W.token();
+    if (token) headers.Authorization = "Bearer " + token;
+    var init = { method: method, headers: headers };
+    if (form) {
+      headers["Content-Type"] = "application/x-www-form-urlencoded";
+      init.body = new URLSearchParams(form).toString();
+    } else if (body !== undefined) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return W.request(url, init);
   };
 
   W.detail = function (result) {

@@ -63,22 +63,7 @@
       if (!(body instanceof FormData) && body !== undefined) h["Content-Type"] = "application/json";
       var init = { method: method, headers: h };
       if (body !== undefined) init.body = body instanceof FormData ? body : JSON.stringify(body);
-      return fetch(url, init).then(
-        function (response) {
-          return response.text().then(function (raw) {
-            var data = null;
-            try {
-              data = raw ? JSON.parse(raw) : null;
-            } catch (e) {
-              data = { detail: raw };
-            }
-            return { ok: response.ok, status: response.status, data: data };
-          });
-        },
-        function () {
-          return { ok: false, status: 0, data: null };
-        }
-      );
+      return window.wangge.request(url, init);
     }
 
     /* A step takes the case's version when first sent; a retry sends the same body again,
