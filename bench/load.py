@@ -1,33 +1,41 @@
-"""Load test: uvicorn on loopback, many concurrent clients on a mix of read endpoints.
+"""Load test: `wangge serve --workers 1` and `--workers 2` in one run, the same mix of reads and
+case intake from many concurrent clients on loopback; acknowledged writes counted in the database.
 
-    .venv/bin/python -m bench.load [--clients 200] [--seconds 60] [--workers 1] [--size street]
+    .venv/bin/python -m bench.load [--clients 200] [--seconds 60] [--workers 1,2] [--size street]
     .venv/bin/python -m bench.load --smoke            # 20 clients for 5 s (what CI runs)
-    .venv/bin/python -m bench.load --database-url URL # an already loaded database
+    .venv/bin/python -m bench.load --database-url URL # an already loaded database (its owner)
 
 Without ``--database-url`` a throwaway PostGIS cluster is made in /tmp (fsync off) and a
-synthetic city of ``--size`` is loaded with its grids (as in ``wangge demo``). The service runs
-as ``uvicorn --factory api.main:create_app`` in a subprocess with ``--workers`` processes and
-rate limits off (every client comes from 127.0.0.1, one bucket would throttle them all).
+synthetic city of ``--size`` is loaded with its grids (as in ``wangge demo``). For each worker
+count the service runs as ``wangge serve --workers N`` in a subprocess, with the rate limits on:
+every client signs its requests with an API token of its own whose quota the bench sets
+(WANGGE_RATE_LIMIT_TOKEN_PER_MINUTE) far above what it can send, so a 429 never hides a slow
+answer and the shared buckets cost what they cost in production.
 
-Clients are asyncio tasks over httpx, each sending one request after another, the endpoint
-drawn by weight from MIX. Measured: requests per second, error rate (a status other than 2xx,
-or no answer within the timeout), p50/p99 latency overall and per endpoint. Baseline, in the
-same process: the same mix from one client (serial), so the ratios say what concurrency buys
-and costs.
+Clients are asyncio tasks over httpx, each sending one request after another, the endpoint drawn
+by weight from the probe's mix: stations, geocoding, case intake, vector tiles (plus grids,
+reverse geocoding, the case list). Each intake carries a unique marker in its description;
+after a run the cases holding the run's markers are counted: every acknowledged (201) write must
+be stored exactly once. Measured per run: requests per second, p50/p99 latency, 5xx, other
+errors (no answer within the timeout counts), writes acknowledged, lost and duplicated.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
+import re
+import secrets
 import shutil
+import string
 import subprocess
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +45,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 30.0
+TILE_ZOOM = 16
+QUOTA_PER_MINUTE = 10_000_000  # per client token: never reached, the limiter still runs
 
 
 @dataclass
@@ -47,7 +57,8 @@ class Targets:
     grids: list[str]
     points: list[tuple[float, float]]
     addresses: list[str]
-    token: str | None = None
+    category: str | None = None
+    tokens: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,9 +66,12 @@ class Run:
     name: str
     clients: int
     seconds: float = 0.0
+    tag: str = field(default_factory=lambda: "".join(random.choices(string.ascii_lowercase, k=10)))
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    acked: list[str] = field(default_factory=list)  # markers of writes answered 201
+    stored: Counter = field(default_factory=Counter)  # marker → rows holding it
 
     @property
     def requests(self) -> int:
@@ -68,55 +82,108 @@ class Run:
         return sum(self.errors.values())
 
     @property
+    def server_errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s >= 500)
+
+    @property
     def throughput(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    @property
+    def lost(self) -> int:
+        return sum(1 for m in set(self.acked) if not self.stored[m])
+
+    @property
+    def duplicated(self) -> int:
+        return sum(n - 1 for n in self.stored.values() if n > 1)
 
     def percentile(self, q: float, endpoint: str | None = None) -> float:
         values = self.latencies[endpoint] if endpoint else sum(self.latencies.values(), [])
         return float(np.percentile(values, q)) * 1000 if values else float("nan")
 
 
-Request = tuple[str, str, dict]  # endpoint label, path, query params
+Request = tuple[str, str, str, dict, dict | None]  # label, method, path, query, JSON body
+
+
+def tile_of(lon: float, lat: float, z: int = TILE_ZOOM) -> tuple[int, int, int]:
+    """The web-mercator tile (z, x, y) holding the point."""
+    n = 2**z
+    rad = math.radians(lat)
+    y = (1 - math.asinh(math.tan(rad)) / math.pi) / 2 * n
+    return z, int((lon + 180) / 360 * n), int(y)
 
 
 def mix(t: Targets, paths: set[str]) -> list[tuple[int, Callable[[random.Random], Request]]]:
-    """(weight, request maker) for each read endpoint the app serves."""
+    """(weight, request maker) for each endpoint of the mix the app serves."""
+
+    def get(label: str, path: str, query: Callable[[random.Random], dict] = lambda r: {}):
+        return lambda r: (label, "GET", path if "{" not in path else path.format(**query(r)),
+                          {} if "{" in path else query(r), None)  # fmt: skip
+
+    def point(r: random.Random) -> dict:
+        return dict(zip(("lon", "lat"), r.choice(t.points), strict=True))
+
     out = [
-        (1, lambda r: ("health", "/api/health", {})),
-        (2, lambda r: ("grids", "/api/grids", {"community": r.choice(t.communities),
-                                               "level": "grid"})),
-        (2, lambda r: ("grid", f"/api/grids/{r.choice(t.grids)}", {})),
-        (3, lambda r: ("geocode", "/api/geocode", {"q": r.choice(t.addresses)})),
-        (2, lambda r: ("reverse", "/api/reverse", dict(zip(("lon", "lat"), r.choice(t.points),
-                                                          strict=True)))),
+        (1, get("health", "/api/health")),
+        (1, get("grids", "/api/grids", lambda r: {"community": r.choice(t.communities),
+                                                  "level": "grid"})),
+        (1, lambda r: ("grid", "GET", f"/api/grids/{r.choice(t.grids)}", {}, None)),
+        (3, get("geocode", "/api/geocode", lambda r: {"q": r.choice(t.addresses)})),
+        (1, get("reverse", "/api/reverse", point)),
     ]  # fmt: skip
     if "/api/stations/nearest" in paths:
-        out.append(
-            (2, lambda r: ("nearest", "/api/stations/nearest",
-                           dict(zip(("lon", "lat"), r.choice(t.points), strict=True))))
-        )  # fmt: skip
-    if "/api/categories" in paths:
-        out.append((1, lambda r: ("categories", "/api/categories", {})))
-    if "/api/cases" in paths and t.token:
-        out.append((1, lambda r: ("cases", "/api/cases", {"limit": 20})))
+        out += [
+            (2, get("nearest", "/api/stations/nearest", point)),
+            (1, get("stations", "/api/stations")),
+        ]
+    if "/tiles/{layer}/{z}/{x}/{y}.pbf" in paths:
+
+        def tile(r: random.Random) -> Request:
+            z, x, y = tile_of(*r.choice(t.points))
+            layer = r.choice(["grids", "buildings", "stations"])
+            return "tiles", "GET", f"/tiles/{layer}/{z}/{x}/{y}.pbf", {}, None
+
+        out.append((3, tile))
+    if "/api/cases" in paths:
+        out.append((1, get("cases", "/api/cases", lambda r: {"limit": 20})))
+        if t.category:
+
+            def intake(r: random.Random) -> Request:
+                lon, lat = r.choice(t.points)
+                body = {"lon": lon, "lat": lat, "crs": "wgs84", "category": t.category}
+                return "intake", "POST", "/api/cases", {}, body
+
+            out.append((2, intake))
     return out
 
 
-async def drive(base: str, run: Run, seconds: float, makers, token: str | None) -> None:
+MARKER = re.compile(r"load-([a-z]+)-c\d+n\d+")
+
+
+async def drive(base: str, run: Run, seconds: float, makers, tokens: list[str]) -> None:
+    """`run.clients` clients, each with its own token, for `seconds`; results into `run`."""
     weights = [w for w, _ in makers]
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     limits = httpx.Limits(max_connections=run.clients, max_keepalive_connections=run.clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, headers=headers) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits) as client:
         stop = time.monotonic() + seconds
 
         async def one(k: int) -> None:
             rng = random.Random(k)
+            headers = {"Authorization": f"Bearer {tokens[k % len(tokens)]}"} if tokens else {}
+            n = 0
             while time.monotonic() < stop:
                 _, make = rng.choices(makers, weights)[0]
-                label, path, params = make(rng)
+                label, method, path, params, body = make(rng)
+                marker = None
+                if body is not None:
+                    n += 1
+                    marker = f"load-{run.tag}-c{k}n{n}"
+                    body = {**body, "description": f"压测上报 {marker}"}
                 start = time.perf_counter()
                 try:
-                    response = await client.get(path, params=params, timeout=TIMEOUT_S)
+                    response = await client.request(
+                        method, path, params=params, json=body, headers=headers, timeout=TIMEOUT_S
+                    )
                     status = response.status_code
                 except httpx.HTTPError:
                     status = 0
@@ -124,10 +191,28 @@ async def drive(base: str, run: Run, seconds: float, makers, token: str | None) 
                 run.statuses[status] += 1
                 if not 200 <= status < 300:
                     run.errors[label] += 1
+                elif marker and status == 201:
+                    run.acked.append(marker)
 
         start = time.monotonic()
         await asyncio.gather(*(one(k) for k in range(run.clients)))
         run.seconds = time.monotonic() - start
+
+
+def count_writes(url: str, run: Run) -> None:
+    """Rows holding each of the run's markers, into `run.stored`."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = conn.execute(
+                text("SELECT description FROM cases WHERE description LIKE :p"),
+                {"p": f"%load-{run.tag}-%"},
+            ).scalars()
+            run.stored = Counter(m.group(0) for d in found if (m := MARKER.search(d)))
+    finally:
+        engine.dispose()
 
 
 def targets(url: str) -> Targets:
@@ -162,8 +247,24 @@ def targets(url: str) -> Targets:
     return Targets(communities, grids, [(x, y) for x, y, _ in sample], [a for _, _, a in sample])
 
 
+def _wait_up(proc: subprocess.Popen, base: str, log: Path) -> str:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                return base
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None:
+            break
+        time.sleep(0.3)
+    stop(proc)
+    msg = f"the service did not start: {log.read_text()[-2000:]}"
+    raise RuntimeError(msg)
+
+
 def serve(url: str, *, workers: int, state: Path, env_extra: dict | None = None):
-    """uvicorn on a free loopback port; returns (process, base URL)."""
+    """uvicorn on a free loopback port, rate limits off; returns (process, base URL)."""
     from api.storage.launcher import find_free_port
 
     port = find_free_port(18100)
@@ -173,22 +274,32 @@ def serve(url: str, *, workers: int, state: Path, env_extra: dict | None = None)
            "127.0.0.1", "--port", str(port), "--workers", str(workers), "--log-level", "warning",
            "--no-access-log", "--backlog", "4096",
            "--timeout-worker-healthcheck", "60"]  # fmt: skip
-    log = (state / "uvicorn.log").open("w")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
-    proc.kill()
-    msg = f"uvicorn did not start: {(state / 'uvicorn.log').read_text()[-2000:]}"
-    raise RuntimeError(msg)
+    log = state / "uvicorn.log"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return proc, _wait_up(proc, f"http://127.0.0.1:{port}", log)
+
+
+def serve_cli(url: str, *, workers: int, state: Path, env_extra: dict | None = None):
+    """`wangge serve --workers N` on a free loopback port; returns (process, base URL)."""
+    from api.storage.launcher import find_free_port
+
+    port = find_free_port(18100)
+    env = {**os.environ, "WANGGE_DATABASE_URL": url, "WANGGE_STATE_DIR": str(state),
+           **(env_extra or {})}  # fmt: skip
+    cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
+           "--workers", str(workers)]  # fmt: skip
+    log = state / f"serve-{workers}.log"
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    return proc, _wait_up(proc, f"http://127.0.0.1:{port}", log)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def load_city(url: str, size: str) -> None:
@@ -202,86 +313,95 @@ def load_city(url: str, size: str) -> None:
         demo.build_grids(session, log=lambda _: None)
 
 
-def staff_token(url: str, secret: str) -> str | None:
-    """A street admin's token (sees cases), signed with `secret`; None without accounts."""
-    try:
-        from api import accounts as auth
-    except ImportError:
-        return None
+def client_tokens(url: str, clients: int) -> tuple[list[str], dict[str, int]]:
+    """An admin account with one API token per client; (tokens, {token id: quota a minute})."""
+    from api.accounts import create_user
+    from api.accounts.tokens import create_api_token
     from api.db import transaction
-    from api.settings import get_settings
 
-    os.environ["WANGGE_SECRET_KEY"] = secret
-    get_settings.cache_clear()
+    name = f"load_{secrets.token_hex(4)}"
     with transaction(url) as session:
-        user = auth.create_user(session, f"load_{os.getpid()}", "admin", "Load-test-2026")
-    return auth.issue_token(user)
+        create_user(session, name, "admin", secrets.token_urlsafe(16) + "-Aa1")
+        made = [create_api_token(session, name, label=f"load {k}") for k in range(clients)]
+    return [token for _, token in made], {str(i): QUOTA_PER_MINUTE for i, _ in made}
 
 
-def bench(url: str, *, clients: int, seconds: float, baseline_s: float, workers: int) -> dict:
-    """Run the baseline (1 client) and the load (`clients`) against one uvicorn; the runs."""
-    state = Path(tempfile.mkdtemp(prefix="wangge-load-"))
-    secret = os.urandom(24).hex()
-    t = targets(url)
-    t.token = staff_token(url, secret)
-    proc, base = serve(url, workers=workers, state=state, env_extra={"WANGGE_SECRET_KEY": secret})
+def run_workers(url: str, t: Targets, quotas: dict, *, workers: int, clients: int,
+                seconds: float, state: Path) -> Run:  # fmt: skip
+    """Serve with `workers` processes, warm up, load; the run with its writes counted."""
+    import json
+
+    env = {
+        "WANGGE_RATE_LIMIT": "true",
+        "WANGGE_RATE_LIMIT_SHARED": "true",
+        "WANGGE_RATE_LIMIT_TOKEN_PER_MINUTE": json.dumps(quotas),
+    }
+    proc, base = serve_cli(url, workers=workers, state=state, env_extra=env)
     try:
         paths = set(httpx.get(f"{base}/openapi.json", timeout=30).json()["paths"])
+        t.category = t.category or httpx.get(f"{base}/api/categories", timeout=30).json()[0]["code"]
         makers = mix(t, paths)
-        # warm up: caches (geocoder index, walking network) are built on first use
-        warm = Run("warm-up", 4)
-        asyncio.run(drive(base, warm, min(5.0, seconds), makers, t.token))
-        baseline = Run("1 client (baseline)", 1)
-        asyncio.run(drive(base, baseline, baseline_s, makers, t.token))
-        load = Run(f"{clients} clients", clients)
-        asyncio.run(drive(base, load, seconds, makers, t.token))
+        # caches (geocoder index, walking network, quotas) are built on first use in each worker
+        asyncio.run(drive(base, Run("warm-up", 8), min(5.0, seconds), makers, t.tokens))
+        run = Run(f"{workers} worker(s)", clients)
+        asyncio.run(drive(base, run, seconds, makers, t.tokens))
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return {"baseline": baseline, "load": load, "warm": warm, "log": state / "uvicorn.log"}
+        stop(proc)
+    count_writes(url, run)
+    return run
 
 
-def report(runs: dict) -> str:
-    base, load = runs["baseline"], runs["load"]
-    lines = [
-        "| run | requests | req/s | errors | p50 ms | p99 ms |",
-        "|---|---:|---:|---:|---:|---:|",
+def compare(url: str, *, clients: int, seconds: float, workers: tuple[int, ...] = (1, 2)):
+    """The same mix against each worker count in turn; (runs, state dir with the logs)."""
+    state = Path(tempfile.mkdtemp(prefix="wangge-load-"))
+    t = targets(url)
+    t.tokens, quotas = client_tokens(url, clients)
+    runs = [
+        run_workers(url, t, quotas, workers=n, clients=clients, seconds=seconds, state=state)
+        for n in workers
     ]
-    for run in (base, load):
-        rate = run.error_count / run.requests if run.requests else 0.0
+    return runs, state
+
+
+def report(runs: list[Run]) -> str:
+    lines = [
+        "| run | requests | req/s | p50 ms | p99 ms | p99/p50 | 5xx | other errors "
+        "| writes acked | lost | duplicated |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        p50, p99 = run.percentile(50), run.percentile(99)
         lines.append(
-            f"| {run.name} | {run.requests:,} | {run.throughput:,.1f} | "
-            f"{run.error_count} ({rate:.2%}) | {run.percentile(50):.1f} | "
-            f"{run.percentile(99):.1f} |"
+            f"| {run.name} | {run.requests:,} | {run.throughput:,.1f} | {p50:.0f} | {p99:.0f} | "
+            f"{p99 / p50:.1f} | {run.server_errors} | {run.error_count - run.server_errors} | "
+            f"{len(run.acked):,} | {run.lost} | {run.duplicated} |"
         )
-    lines.append("")
-    lines.append(
-        f"throughput ×{load.throughput / base.throughput:.1f} vs 1 client; "
-        f"p50 ×{load.percentile(50) / base.percentile(50):.1f}, "
-        f"p99 ×{load.percentile(99) / base.percentile(99):.1f}"
-    )
-    lines += ["", "| endpoint | requests | errors | p50 ms | p99 ms | 1-client p50 ms |",
-              "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
-    for label in sorted(load.latencies):
+    first = runs[0]
+    for run in runs[1:]:
         lines.append(
-            f"| {label} | {len(load.latencies[label]):,} | {load.errors.get(label, 0)} | "
-            f"{load.percentile(50, label):.1f} | {load.percentile(99, label):.1f} | "
-            f"{base.percentile(50, label):.1f} |"
+            f"\nthroughput {run.name} / {first.name}: ×{run.throughput / first.throughput:.2f}"
         )
-    statuses = ", ".join(f"{s or 'no answer'}: {n:,}" for s, n in sorted(load.statuses.items()))
-    lines += ["", f"statuses under load: {statuses}"]
+    labels = sorted({label for run in runs for label in run.latencies})
+    head = " | ".join(f"{r.name} n, p50, p99 ms" for r in runs)
+    lines += ["", f"| endpoint | {head} |", "|---|" + "---:|" * len(runs)]
+    for label in labels:
+        cells = " | ".join(
+            f"{len(r.latencies[label]):,}, {r.percentile(50, label):.0f}, "
+            f"{r.percentile(99, label):.0f}"
+            for r in runs
+        )
+        lines.append(f"| {label} | {cells} |")
+    for run in runs:
+        statuses = ", ".join(f"{s or 'no answer'}: {n:,}" for s, n in sorted(run.statuses.items()))
+        lines.append(f"\nstatuses, {run.name}: {statuses}")
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=200)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--baseline-seconds", type=float, default=10.0)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--seconds", type=float, default=60.0, help="per worker count")
+    parser.add_argument("--workers", default="1,2", help="worker counts to compare, in order")
     parser.add_argument(
         "--size", default="street", help="synthetic city: community|street|district"
     )
@@ -289,7 +409,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--smoke", action="store_true", help="20 clients for 5 s, community size")
     args = parser.parse_args(argv)
     if args.smoke:
-        args.clients, args.seconds, args.baseline_seconds, args.size = 20, 5.0, 3.0, "community"
+        args.clients, args.seconds, args.size = 20, 5.0, "community"
+    workers = tuple(int(n) for n in args.workers.split(","))
     cluster = None
     url = args.database_url
     try:
@@ -304,16 +425,11 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             load_city(url, args.size)
             print(f"loaded a synthetic {args.size} in {time.perf_counter() - t0:.0f} s")
-        runs = bench(
-            url,
-            clients=args.clients,
-            seconds=args.seconds,
-            baseline_s=args.baseline_seconds,
-            workers=args.workers,
-        )
-        print(f"\n{args.clients} clients for {args.seconds:g} s, {args.workers} uvicorn worker(s)")
+        runs, logs = compare(url, clients=args.clients, seconds=args.seconds, workers=workers)
+        print(f"\n{args.clients} clients for {args.seconds:g} s against each of "
+              f"`wangge serve --workers {args.workers}`")  # fmt: skip
         print(report(runs))
-        shutil.rmtree(runs["log"].parent, ignore_errors=True)
+        shutil.rmtree(logs, ignore_errors=True)
     finally:
         if cluster is not None:
             cluster.destroy()
