@@ -149,3 +149,62 @@ def db_downgrade(revision: Annotated[str, typer.Argument()]) -> None:
     url = database_url()
     migrate.downgrade(url, revision)
     console.print(f"database at revision {migrate.current_revision(url) or 'base'}")
+
+
+@app.command("roles")
+def db_roles(
+    service_role: Annotated[
+        str, typer.Option("--service-role", help="the role the service connects as")
+    ] = "wangge_service",
+    password: Annotated[
+        str | None,
+        typer.Option(
+            envvar="WANGGE_SERVICE_PASSWORD",
+            help="its password (default: generated for a new role, kept for an existing one)",
+        ),
+    ] = None,
+    print_sql: Annotated[
+        bool, typer.Option("--sql", help="print the statements for psql instead of running them")
+    ] = False,
+) -> None:
+    """Create the service's role on the database and grant it only what it needs (run as the
+    owner after every 'wangge db upgrade'); prints the service's WANGGE_DATABASE_URL."""
+    import re
+    import secrets
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from api.storage import roles
+
+    if not re.match(roles.ROLE_NAME, service_role):
+        msg = (
+            f"角色名 {service_role!r} 不合规：小写字母、数字或下划线，最长 63 个字符 (the role "
+            "name must be lower-case letters, digits or underscores, at most 63 characters)"
+        )
+        raise fail(msg)
+    url = make_url(database_url())
+    if print_sql:
+        secret = password or secrets.token_urlsafe(18)
+        print(f"-- as a role that may create roles, then in database {url.database} as its owner")
+        print(roles.role_statement(service_role, secret).as_string(None) + ";")
+        for stmt in roles.grant_statements(service_role, url.database):
+            print(stmt.as_string(None) + ";")
+        return
+    try:
+        service = roles.setup(url.render_as_string(hide_password=False), service_role, password)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        msg = (
+            f"权限不足：{url.username} 不能创建角色或授权，请以拥有 CREATEROLE 的数据库属主运行 "
+            f"(insufficient privilege: run as the database's owner with CREATEROLE): {exc}"
+        )
+        raise fail(msg) from None
+    except psycopg.OperationalError as exc:
+        raise fail(f"无法连接数据库 (cannot connect to the database): {exc}") from None
+    kept = service.count(f":{roles.KEPT}@") == 1
+    console.print(
+        f"服务角色 {service_role} 已授权于数据库 {url.database}"
+        + ("（密码未变 password kept）" if kept else "")
+        + f" (service role {service_role} granted in database {url.database})"
+    )
+    print(f"WANGGE_DATABASE_URL={service}")

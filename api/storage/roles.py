@@ -1,6 +1,9 @@
 """Least privilege: the service connects as a role that owns nothing. It may read and write
 the tables' rows and use their sequences, but not change the schema, TRUNCATE, disable
-triggers, or update or delete rows of the append-only tables. Migrations run as the owner."""
+triggers, or update or delete rows of the append-only tables. Migrations run as the owner.
+
+The managed cluster (launcher.service_url) and `wangge db roles` for an external PostGIS run
+the same statements, built here."""
 
 from __future__ import annotations
 
@@ -12,31 +15,80 @@ APPEND_ONLY = ("audit_log", "case_events")
 READ_ONLY = ("alembic_version", "spatial_ref_sys")
 
 
-def ensure_role(conn: psycopg.Connection, role: str, password: str) -> None:
-    """Create `role` (LOGIN, no other attribute) or reset its password; conn: a superuser's."""
-    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+def role_statement(role: str, password: str, *, exists: bool = False) -> sql.Composed:
+    """CREATE (or, when it `exists`, ALTER) `role`: LOGIN with `password`, no other attribute."""
     verb = "ALTER" if exists else "CREATE"
     stmt = sql.SQL(
         verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {}"
     )
-    conn.execute(stmt.format(sql.Identifier(role), sql.Literal(password)))
+    return stmt.format(sql.Identifier(role), sql.Literal(password))
+
+
+def grant_statements(
+    role: str, database: str, tables: set[str] | None = None
+) -> list[sql.Composed]:
+    """The service's grants in `database`; the append-only and read-only tables among `tables`
+    (all of them when None) lose the verbs they must not have."""
+    r = sql.Identifier(role)
+    db = sql.Identifier(database)
+    out = [
+        sql.SQL(stmt).format(db=db, r=r)
+        for stmt in (
+            "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {r}",
+            "GRANT USAGE ON SCHEMA public TO {r}",
+            "REVOKE CREATE ON SCHEMA public FROM {r}",
+            "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
+            "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
+        )
+    ]
+    for table in APPEND_ONLY + READ_ONLY:
+        if tables is None or table in tables:
+            verbs = "UPDATE, DELETE" if table in APPEND_ONLY else "INSERT, UPDATE, DELETE"
+            stmt = sql.SQL("REVOKE " + verbs + ", TRUNCATE ON {t} FROM {r}")
+            out.append(stmt.format(t=sql.Identifier(table), r=r))
+    return out
+
+
+def role_exists(conn: psycopg.Connection, role: str) -> bool:
+    return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
+
+
+def ensure_role(conn: psycopg.Connection, role: str, password: str) -> None:
+    """Create `role` (LOGIN, no other attribute) or reset its password; conn: a role's that
+    may create roles (a superuser, or an owner with CREATEROLE)."""
+    conn.execute(role_statement(role, password, exists=role_exists(conn, role)))
 
 
 def grant(conn: psycopg.Connection, role: str) -> None:
     """The service's grants in the connected database (run after every migration)."""
-    r = sql.Identifier(role)
-    db = sql.Identifier(conn.info.dbname)
-    for stmt in (
-        "GRANT CONNECT, TEMPORARY ON DATABASE {db} TO {r}",
-        "GRANT USAGE ON SCHEMA public TO {r}",
-        "REVOKE CREATE ON SCHEMA public FROM {r}",
-        "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {r}",
-        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {r}",
-    ):
-        conn.execute(sql.SQL(stmt).format(db=db, r=r))
     tables = {row[0] for row in conn.execute("SELECT tablename FROM pg_tables")}
-    for table in APPEND_ONLY + READ_ONLY:
-        if table in tables:
-            verbs = "UPDATE, DELETE" if table in APPEND_ONLY else "INSERT, UPDATE, DELETE"
-            stmt = sql.SQL("REVOKE " + verbs + ", TRUNCATE ON {t} FROM {r}")
-            conn.execute(stmt.format(t=sql.Identifier(table), r=r))
+    for stmt in grant_statements(role, conn.info.dbname, tables):
+        conn.execute(stmt)
+
+
+ROLE_NAME = r"^[a-z_][a-z0-9_]{0,62}$"
+
+
+def setup(owner_url: str, role: str = SERVICE_ROLE, password: str | None = None) -> str:
+    """On an external PostGIS: create `role` (or keep it, resetting its password when one is
+    given) and grant it in the owner's database, exactly as the managed cluster does.
+
+    `owner_url` is the owner's (it ran the migrations and may create roles). A new role without
+    a `password` gets a generated one. Returns the service's URL; its password is the one set,
+    or ``KEPT`` when an existing role's password was left alone."""
+    import secrets
+
+    from sqlalchemy.engine import make_url
+
+    url = make_url(owner_url)
+    plain = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as conn:
+        if password is None and not role_exists(conn, role):
+            password = secrets.token_urlsafe(18)
+        if password is not None:
+            ensure_role(conn, role, password)
+        grant(conn, role)
+    return url.set(username=role, password=password or KEPT).render_as_string(hide_password=False)
+
+
+KEPT = "KEPT"
