@@ -1,29 +1,30 @@
-"""Walking isochrones ("service circles") that follow the streets.
+"""Walking isochrones ("service circles") that hold to the network.
 
-An isochrone for ``m`` minutes is the set of places within ``width_m`` (default 50 m) of the
-network reached within ``m`` minutes of walking: the buffer of the reached parts of the edges,
-with partly reached edges cut at the reached distance, plus the straight snap walk from the
-point to the network. It is computed on a raster, which makes hundreds of stations per second
-possible on a network of 100,000+ edges:
+A place is within ``m`` minutes when the walk to it takes at most ``m`` minutes: along the
+network from the point to where the place joins it (its nearest edge, at the projected point,
+by the same rule as :func:`geo.network.snap_points`), then straight to the place. That is the
+walking time :func:`geo.network.reach_matrix` gives for a building, so the polygon holds the
+buildings that are really reachable in time, and few others. It is computed on a raster:
 
 1. one Dijkstra search per point (:func:`geo.network.source_distances`, limited to the longest
    minute value) gives the walking distance to every node;
-2. sample points every ``cell_m / 2`` metres along the edges (built once per network) get the
-   walking distance ``min(d(u) + s, d(v) + L - s)`` (direct along the point's own edge);
-3. cells of a ``cell_m`` grid holding a sample reached within ``m`` minutes are "reached"; the
-   Euclidean distance transform gives each cell centre its distance to the nearest reached
-   cell, and the ``width_m`` contour of that field (contourpy, linear interpolation) is the
-   polygon.
+2. every cell of a ``cell_m`` grid knows where its centre joins the network (edge, position,
+   straight walk; built once per network, in tiles, on first use), so its walking time is
+   ``min(d(u) + s, d(v) + L - s) + walk`` (direct along the point's own edge);
+3. the polygon for ``m`` minutes is the outline of the cells reached in time, drawn halfway
+   between reached and unreached cell centres; holes under ``_HOLE_CELLS`` cells are filled and
+   the outline is simplified by a third of a cell so that it draws fast.
 
-The boundary therefore lies within about one cell (10 m by default) of the exact vector buffer.
-Polygons are nested: each minute value's polygon covers the shorter ones' (enforced by a union
-where the contouring of two fields differs by a rounding). A point farther than the network's
-``max_snap_m`` from every edge gets a plain circle of radius ``speed × minutes`` instead, with
-``method = "buffer"``.
+The straight walk from the network is capped at ``width_m`` (default: the network's
+``max_snap_m``, as for buildings), and it tapers with the time left. Polygons are nested:
+the sets of cells are, and a union repairs what simplifying moved. A point farther than the
+network's ``max_snap_m`` from every edge gets a plain circle of radius ``speed × minutes``
+instead, with ``method = "buffer"``.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from contourpy import FillType, LineType, SerialContourGenerator, ZInterp
-from scipy import ndimage, sparse
 
 from geo.crs import WGS84
 from geo.errors import InputError
@@ -40,6 +40,7 @@ from geo.network import (
     DEFAULT_SPEED_KMH,
     WalkNetwork,
     metres_per_minute,
+    nearest_edges,
     snap_points,
     source_distances,
 )
@@ -47,58 +48,82 @@ from geo.network import (
 __all__ = ["DEFAULT_CELL_M", "DEFAULT_MINUTES", "DEFAULT_WIDTH_M", "isochrones", "parse_minutes"]
 
 DEFAULT_MINUTES = (5, 10, 15)
-DEFAULT_WIDTH_M = 50.0
+DEFAULT_WIDTH_M = 200.0  # longest straight walk from the network (the default max_snap_m)
 DEFAULT_CELL_M = 10.0
 COLUMNS = ("id", "minutes", "method", "snap_m")
 
-_samples_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_edges_cache: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_TILE = 128  # cells per tile side
+_HOLE_CELLS = 10  # holes smaller than this many cells are filled
+_SIMPLIFY = 0.3  # simplification tolerance, in cells
+_HAIR_DEG = 3e-7  # about 3 cm: more than rounding to 7 decimals moves an edge
+
+_rasters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
-class _Samples:
-    """Points every ``step`` metres along every edge, grouped by edge, with their raster cell."""
+class _Tile:
+    """Where the centre of each cell of one tile joins the network (rows = y, columns = x)."""
 
-    step: float
-    along: np.ndarray  # (K,) metres from the edge's u end
-    start: np.ndarray  # (m + 1,) first sample of each edge
-    origin: np.ndarray  # corner of cell (0, 0)
-    ix: np.ndarray  # (K,) cell column
-    iy: np.ndarray  # (K,) cell row
+    edge: np.ndarray  # -1 off the network
+    along: np.ndarray  # metres from the edge's u end to the joining point
+    snap: np.ndarray  # straight walk from the cell centre to the edge
 
 
-def _samples(net: WalkNetwork, step: float) -> _Samples:
-    cached = _samples_cache.get(net)
-    if cached is not None and cached.step == step:
-        return cached
-    length = net.edges["length_m"].to_numpy()
-    count = np.ceil(length / step).astype(np.int64) + 1
-    start = np.r_[0, np.cumsum(count)]
-    edge = np.repeat(np.arange(len(length)), count)
-    rank = np.arange(start[-1]) - start[edge]
-    along = np.minimum(rank * (length / (count - 1))[edge], length[edge])
-    geoms = net.edges.geometry.to_numpy()
-    xy = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], along))
-    origin = xy.min(axis=0) - 10_000.0  # room for snap walks of any length
-    ix, iy = ((xy - origin) // step).astype(np.int64).T
-    samples = _Samples(step=step, along=along, start=start, origin=origin, ix=ix, iy=iy)
-    _samples_cache[net] = samples
-    return samples
+class _Raster:
+    """Cells of ``cell`` metres over the network, each joined to the network by the snap rule.
+
+    Tiles are built on first use and kept for the network's lifetime, so a service pays for the
+    cells around the stations it is asked about, once.
+    """
+
+    def __init__(self, net: WalkNetwork, cell: float) -> None:
+        self.net, self.cell = net, cell
+        self.origin = np.floor(net.edges.total_bounds[:2] / cell) * cell
+        self.tiles: dict[tuple[int, int], _Tile] = {}
+        self.lock = threading.Lock()
+
+    def _tile(self, tx: int, ty: int) -> _Tile:
+        tile = self.tiles.get((tx, ty))
+        if tile is None:
+            centre = (np.arange(_TILE) + 0.5) * self.cell
+            x = self.origin[0] + tx * _TILE * self.cell + centre
+            y = self.origin[1] + ty * _TILE * self.cell + centre
+            xx, yy = np.meshgrid(x, y)
+            pts = shapely.points(xx.ravel(), yy.ravel())
+            edge, snap, along, _ = nearest_edges(
+                self.net, pts, max_snap_m=self.net.max_snap_m, bounded=True
+            )
+            shape = (_TILE, _TILE)
+            tile = _Tile(edge.reshape(shape), along.reshape(shape), snap.reshape(shape))
+            with self.lock:
+                self.tiles[(tx, ty)] = tile
+        return tile
+
+    def window(self, c0: int, r0: int, c1: int, r1: int) -> _Tile:
+        """Cells of columns c0..c1 - 1 and rows r0..r1 - 1, assembled from tiles."""
+        rows, cols = r1 - r0, c1 - c0
+        edge = np.full((rows, cols), -1, dtype=np.int64)
+        along, snap = np.zeros((rows, cols)), np.full((rows, cols), np.inf)
+        for ty in range(r0 // _TILE, (r1 - 1) // _TILE + 1):
+            for tx in range(c0 // _TILE, (c1 - 1) // _TILE + 1):
+                tile = self._tile(tx, ty)
+                ra, rb = max(r0, ty * _TILE), min(r1, (ty + 1) * _TILE)
+                ca, cb = max(c0, tx * _TILE), min(c1, (tx + 1) * _TILE)
+                src = (
+                    slice(ra - ty * _TILE, rb - ty * _TILE),
+                    slice(ca - tx * _TILE, cb - tx * _TILE),
+                )
+                dst = (slice(ra - r0, rb - r0), slice(ca - c0, cb - c0))
+                edge[dst], along[dst], snap[dst] = tile.edge[src], tile.along[src], tile.snap[src]
+        return _Tile(edge, along, snap)
 
 
-def _edge_arrays(net: WalkNetwork):
-    """Edge lengths, ends, and the edges at each node (CSR: indptr, edge numbers)."""
-    cached = _edges_cache.get(net)
-    if cached is not None:
-        return cached
-    u, v = net.edges["u"].to_numpy(), net.edges["v"].to_numpy()
-    m, n = len(u), len(net.nodes)
-    incidence = sparse.csr_matrix(
-        (np.ones(2 * m, np.int8), (np.r_[u, v], np.r_[np.arange(m), np.arange(m)])), shape=(n, m)
-    )
-    out = (net.edges["length_m"].to_numpy(), u, v, incidence.indptr, incidence.indices)
-    _edges_cache[net] = out
-    return out
+def _raster(net: WalkNetwork, cell: float) -> _Raster:
+    per_net = _rasters.setdefault(net, {})
+    raster = per_net.get(cell)
+    if raster is None:
+        raster = per_net.setdefault(cell, _Raster(net, cell))
+    return raster
 
 
 def parse_minutes(minutes: Sequence[float] | str) -> tuple[float, ...]:
@@ -134,70 +159,69 @@ def _rings_to_polygons(points: list[np.ndarray], offsets: list[np.ndarray], orig
     return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
 
 
-def _contour(grid: np.ndarray, origin: np.ndarray, cell: float, width: float):
-    """The ``width`` contour around the True cells of ``grid`` (rows = y, columns = x)."""
+def _outline(grid: np.ndarray, origin: np.ndarray, cell: float):
+    """The boundary of the True cells of ``grid`` (cell centres at origin + index × cell),
+    halfway between reached and unreached cell centres."""
     rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
-    pad = int(np.ceil(width / cell)) + 2
-    r0, c0 = max(rows[0] - pad, 0), max(cols[0] - pad, 0)
-    sub = grid[r0 : rows[-1] + pad + 1, c0 : cols[-1] + pad + 1]
-    field = ndimage.distance_transform_edt(~sub) * cell
-    x, y = np.meshgrid(
-        np.arange(field.shape[1], dtype=float), np.arange(field.shape[0], dtype=float)
-    )
+    if not len(rows):
+        return shapely.Polygon()
+    r0, c0 = max(rows[0] - 1, 0), max(cols[0] - 1, 0)
+    sub = np.zeros((rows[-1] - r0 + 3, cols[-1] - c0 + 3))  # a False border closes every ring
+    sub[: rows[-1] - r0 + 2, : cols[-1] - c0 + 2] = grid[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
+    x, y = np.meshgrid(np.arange(sub.shape[1], dtype=float), np.arange(sub.shape[0], dtype=float))
     gen = SerialContourGenerator(  # contour_generator() without its masked-array checks
-        x, y, field, None, corner_mask=True, line_type=LineType.Separate,
+        x, y, sub, None, corner_mask=True, line_type=LineType.Separate,
         fill_type=FillType.OuterOffset, quad_as_tri=False, z_interp=ZInterp.Linear,
     )  # fmt: skip
-    pts, offs = gen.filled(-1.0, width)
+    pts, offs = gen.filled(0.5, 1.5)
     return _rings_to_polygons(pts, offs, origin + np.array([c0, r0]) * cell, cell)
 
 
-def _one(samples, dist, snap, edges, radii, cell, width, point, foot):
+def _tidy(poly, cell: float):
+    """Small holes filled, then simplified to a few metres so that it draws fast."""
+    smallest = _HOLE_CELLS * cell * cell
+    parts = []
+    for part in shapely.get_parts(poly):
+        holes = [r for r in part.interiors if shapely.Polygon(r).area >= smallest]
+        parts.append(shapely.Polygon(part.exterior, holes))
+    if not parts:
+        return shapely.Polygon()
+    merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
+    out = shapely.simplify(merged, _SIMPLIFY * cell, preserve_topology=False)
+    return out if shapely.is_valid(out) else shapely.make_valid(out)
+
+
+def _times(window: _Tile, dist: np.ndarray, edges, snap, cap: float) -> np.ndarray:
+    """Walking metres from the source to each cell: along the network to the point where the
+    cell joins it, then straight to the cell centre (np.inf beyond ``cap`` of the network)."""
+    lengths, u, v = edges
+    usable = (window.edge >= 0) & (window.snap <= cap)
+    e = np.where(usable, window.edge, 0)
+    t = np.minimum(dist[u[e]] + window.along, dist[v[e]] + lengths[e] - window.along)
+    own = usable & (e == snap.edge)  # the source's own edge: the direct walk along it
+    t[own] = np.minimum(t[own], snap.snap_m + np.abs(window.along[own] - snap.along_m))
+    t += window.snap
+    t[~usable] = np.inf
+    return t
+
+
+def _one(raster: _Raster, dist, snap, edges, radii, cap, point, foot):
     """Polygons for one on-network point, shortest minute value first."""
-    lengths, u, v, indptr, incident = edges
-    reached = np.flatnonzero(dist < radii[-1])
-    lo, hi = indptr[reached], indptr[reached + 1]
-    mark = np.zeros(len(lengths), bool)
-    mark[incident[_ranges(lo, hi)]] = True
-    mark[snap.edge] = True
-    near = np.flatnonzero(mark)
-    idx = _ranges(samples.start[near], samples.start[near + 1])
-    e = np.repeat(near, samples.start[near + 1] - samples.start[near])
-    s = samples.along[idx]
-    t = np.minimum(dist[u[e]] + s, dist[v[e]] + lengths[e] - s)
-    own = e == snap.edge
-    t[own] = np.minimum(t[own], snap.snap_m + np.abs(s[own] - snap.along_m))
-    keep = t <= radii[-1]
-    # the straight walk from the point onto the network, sampled too
-    k = max(2, int(np.ceil(snap.snap_m / samples.step)) + 1)
-    frac = np.linspace(0.0, 1.0, k)
-    p0, p1 = np.array([point.x, point.y]), np.array([foot.x, foot.y])
-    walk = ((p0 + frac[:, None] * (p1 - p0) - samples.origin) // cell).astype(np.int64)
-    ix = np.r_[samples.ix[idx[keep]], walk[:, 0]]
-    iy = np.r_[samples.iy[idx[keep]], walk[:, 1]]
-    t = np.r_[t[keep], frac * snap.snap_m]
-    pad = int(np.ceil(width / cell)) + 3
-    x0, y0 = ix.min() - pad, iy.min() - pad
-    ix, iy = ix - x0, iy - y0
-    shape = (int(iy.max()) + pad + 1, int(ix.max()) + pad + 1)
-    origin = samples.origin + (np.array([x0, y0]) + 0.5) * cell
+    cell, (ox, oy) = raster.cell, raster.origin
+    reach = radii[-1] + 2 * cell  # every place within reach is within this of the point
+    c0, c1 = int((point.x - reach - ox) // cell), int((point.x + reach - ox) // cell) + 1
+    r0, r1 = int((point.y - reach - oy) // cell), int((point.y + reach - oy) // cell) + 1
+    t = _times(raster.window(c0, r0, c1, r1), dist, edges, snap, cap)
+    origin = raster.origin + (np.array([c0, r0]) + 0.5) * cell
     out = []
     for r in radii:
-        grid = np.zeros(shape, bool)
-        inside = t <= r
-        grid[iy[inside], ix[inside]] = True
-        poly = _contour(grid, origin, cell, width)
+        poly = _tidy(_outline(t <= r, origin, cell), cell)
+        if poly.is_empty:  # nothing reached but the walk onto the network
+            poly = shapely.buffer(shapely.LineString([point, foot]), cell / 2)
         if out and not poly.covers(out[-1]):
             poly = shapely.union(poly, out[-1])
         out.append(poly)
     return out
-
-
-def _ranges(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Concatenated ``arange(lo[k], hi[k])``."""
-    count = hi - lo
-    ends = np.cumsum(count)
-    return np.arange(ends[-1] if len(ends) else 0) - np.repeat(ends - count - lo, count)
 
 
 def isochrones(
@@ -221,10 +245,11 @@ def isochrones(
     speed_kmh : float, default 4.5
     id_column : str or None, default "id"
         Column copied to ``id``; None uses the frame's index.
-    width_m : float, default 50
-        Buffer around the reached network.
+    width_m : float, default 200
+        Longest straight walk between the network and a place counted as reached (the
+        network's ``max_snap_m`` applies too).
     cell_m : float, default 10
-        Raster cell; the boundary lies within about this distance of the exact buffer.
+        Raster cell; the boundary lies within about half a cell of the exact one.
 
     Returns
     -------
@@ -257,8 +282,9 @@ def isochrones(
     local = points.geometry.to_crs(net.crs).to_numpy()
     local = np.where(shapely.get_type_id(local) == 0, local, shapely.point_on_surface(local))
     geoms = np.full((len(points), len(radii)), None, dtype=object)
-    samples = _samples(net, cell_m)
-    edges = _edge_arrays(net)  # cached with the samples
+    raster = _raster(net, float(cell_m))
+    edge_ends = tuple(net.edges[c].to_numpy() for c in ("length_m", "u", "v"))
+    cap = min(float(width_m), net.max_snap_m)
     feet = shapely.line_interpolate_point(
         net.edges.geometry.to_numpy()[np.maximum(snaps["edge"].to_numpy(), 0)],
         snaps["along_m"].to_numpy(),
@@ -266,8 +292,8 @@ def isochrones(
     table = list(snaps.itertuples(index=False))
     for positions, dist in source_distances(net, snaps, limit_m=float(radii[-1])):
         for row, d in zip(positions, dist, strict=True):
-            args = (table[row], edges, radii, cell_m, width_m, local[row], feet[row])
-            geoms[row] = _one(samples, d, *args)
+            args = (table[row], edge_ends, radii, cap, local[row], feet[row])
+            geoms[row] = _one(raster, d, *args)
     off = ~snaps["on_network"].to_numpy()
     for row in np.flatnonzero(off):
         geoms[row] = shapely.buffer(local[row], radii, quad_segs=16)
@@ -284,4 +310,21 @@ def isochrones(
         geometry=geoms.reshape(-1) if len(points) else np.empty(0, dtype=object),
         crs=net.crs,
     )
-    return frame.to_crs(WGS84)
+    return _nested(frame.to_crs(WGS84), k)
+
+
+def _nested(frame: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
+    """Each minute value's polygon covers the shorter ones' in the output CRS too, also once
+    written with 7 decimals (projecting and rounding move shared boundaries)."""
+    geoms = frame.geometry.to_numpy().reshape(-1, k).copy()
+    for j in range(1, k):
+        short, long = geoms[:, j - 1], geoms[:, j]
+        bad = ~shapely.covers(long, short) | ~shapely.covers(_rounded(long), _rounded(short))
+        # a hair wider than the shorter one, so that shared edges cannot round the other way
+        wider = shapely.buffer(short[bad], _HAIR_DEG, quad_segs=1, join_style="mitre")
+        geoms[bad, j] = shapely.union(long[bad], wider)
+    return frame.set_geometry(geoms.reshape(-1), crs=frame.crs)
+
+
+def _rounded(geoms: np.ndarray) -> np.ndarray:
+    return shapely.transform(geoms, lambda xy: np.round(xy, 7))

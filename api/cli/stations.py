@@ -114,7 +114,10 @@ def isochrones_cmd(
         float, typer.Option("--speed-kmh", help="Walking speed.")
     ] = DEFAULT_SPEED_KMH,
     width_m: Annotated[
-        float, typer.Option("--width-m", help="Buffer around the reached streets, metres.")
+        float,
+        typer.Option(
+            "--width-m", help="Longest straight walk from the streets to a reached place, metres."
+        ),
     ] = DEFAULT_WIDTH_M,
     max_snap_m: Annotated[
         float,
