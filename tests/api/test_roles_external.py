@@ -124,3 +124,32 @@ def test_an_owner_that_may_not_create_roles_gets_a_clear_error(external, pg_clus
     result = runner.invoke(app, ["db", "roles", "--service-role", service])
     assert result.exit_code != 0
     assert "权限不足" in result.output and "Traceback" not in result.output
+
+
+def test_the_migrate_unit_sets_up_the_service_role(external):
+    """docs/deploy/wangge-migrate.service's commands, run here as the owner: the database is
+    migrated and the service role it names can sign in and read, nothing more."""
+    import shlex
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    owner_url, _ = external
+    unit = Path(__file__).resolve().parents[2] / "docs" / "deploy" / "wangge-migrate.service"
+    commands = [
+        shlex.split(line.removeprefix("ExecStart="))
+        for line in unit.read_text().splitlines()
+        if line.startswith("ExecStart=")
+    ]
+    assert [c[1:3] for c in commands] == [["db", "upgrade"], ["db", "roles"]]
+    env = {**os.environ, "WANGGE_DATABASE_URL": owner_url, "WANGGE_SERVICE_PASSWORD": "Unit-pw-1"}
+    wangge = str(Path(sys.executable).with_name("wangge"))
+    for argv in commands:
+        done = subprocess.run([wangge, *argv[1:]], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+    service = re.search(r"^WANGGE_DATABASE_URL=(\S+)$", done.stdout, re.M).group(1)
+    assert service.startswith("postgresql+psycopg://wangge_service:Unit-pw-1@")
+    with psycopg.connect(_plain(service)) as conn:
+        assert conn.execute("SELECT count(*) FROM alembic_version").fetchone() == (1,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("TRUNCATE audit_log")

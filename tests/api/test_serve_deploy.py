@@ -16,14 +16,20 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "docs" / "deploy"
 WANGGE = Path(sys.executable).with_name("wangge")
-UNITS = ("wangge.service", "wangge-backup.service", "wangge-backup.timer")
+UNITS = (
+    "wangge.service",
+    "wangge-migrate.service",
+    "wangge-backup.service",
+    "wangge-backup.timer",
+)
 
 
 def _installed_here(name: str, target: Path) -> Path:
     """The unit with this checkout's paths in place of /opt/wangge and /etc/wangge."""
     text = (DEPLOY / name).read_text()
     text = text.replace("/opt/wangge/.venv/bin/wangge", str(WANGGE))
-    text = text.replace("/etc/wangge/wangge.env", str(DEPLOY / "wangge.env"))
+    for env in ("wangge.env", "owner.env"):
+        text = text.replace(f"/etc/wangge/{env}", str(DEPLOY / env))
     (target / name).write_text(text)
     return target / name
 
