@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -89,12 +90,29 @@ def grids_generate(
     force: Annotated[
         bool, typer.Option(help="DB mode: regenerate communities whose grids are locked too.")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Divide communities in parallel on a local Dask cluster of N processes "
+            "(same result as 1).",
+        ),
+    ] = 1,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="Divide on an existing Dask cluster at this scheduler address "
+            "(tcp://HOST:8786); its workers need wangge installed.",
+        ),
+    ] = None,
 ) -> None:
     """Divide areas into grids from buildings and households.
 
     File mode (--buildings, --boundary, --out) reads files and writes a GeoJSON layer, no
     database. DB mode (--community, --street or --all) reads buildings and roads from PostGIS
     and stores the result as a new version of each community's layer, in one transaction.
+    Limits the input already breaks (over 999 grids under one code, a boundary without
+    buildings) are reported before any division.
     """
     from api.grids.generation import bounds_for
 
@@ -119,24 +137,40 @@ def grids_generate(
         bounds = bounds_for(chosen, min_households, max_households, micro_min, micro_max)
     except ValueError as exc:
         raise fail(str(exc)) from None
-    if any(db_mode.values()):
-        _grids_generate_db(
-            community or [], street or [], all_communities, chosen, bounds, force, report
-        )
-    else:
-        _grids_generate_file(buildings, boundary, out, roads, chosen, bounds, report, skip_invalid)
+    from api.grids.cluster import open_pool
+    from geo.errors import InputError
+
+    with ExitStack() as stack:
+        try:  # Dask is imported only for --workers > 1 or --scheduler
+            pool = stack.enter_context(open_pool(workers, scheduler))
+        except InputError as exc:
+            raise fail(str(exc)) from None
+        if any(db_mode.values()):
+            _grids_generate_db(
+                community or [], street or [], all_communities, chosen, bounds, force, report,
+                pool,
+            )  # fmt: skip
+        else:
+            _grids_generate_file(
+                buildings, boundary, out, roads, chosen, bounds, report, skip_invalid, pool
+            )
 
 
-def _grids_generate_file(buildings, boundary, out, roads, level, bounds, report, skip_invalid):
+def _grids_generate_file(
+    buildings, boundary, out, roads, level, bounds, report, skip_invalid, pool
+):
     from shapely.errors import GEOSException
 
     from api.grids.generation import generate_file
     from geo.errors import GeoError
 
+    def warn(breach) -> None:
+        console.print(f"[yellow]注意 (note):[/] {breach.reason}", highlight=False)
+
     try:
         layer = generate_file(
             buildings, boundary, out, roads=roads, level=level, bounds=bounds,
-            report=report, skip_invalid=skip_invalid,
+            report=report, skip_invalid=skip_invalid, pool=pool, warn=warn,
         )  # fmt: skip
     except (GeoError, ValueError) as exc:
         problems = getattr(exc, "problems", [])
@@ -158,7 +192,7 @@ def _grids_generate_file(buildings, boundary, out, roads, level, bounds, report,
     console.print(f"wrote {out}")
 
 
-def _grids_generate_db(community, street, every, level, bounds, force, report) -> None:
+def _grids_generate_db(community, street, every, level, bounds, force, report, pool) -> None:
     import json
     import time
 
@@ -172,7 +206,7 @@ def _grids_generate_db(community, street, every, level, bounds, force, report) -
         with progress_bars() as progress_for:
             run = generate_db(
                 url, community=community, street=street, every=every, level=level,
-                bounds=bounds, force=force, progress_for=progress_for,
+                bounds=bounds, force=force, progress_for=progress_for, pool=pool,
             )  # fmt: skip
     except (NotFoundError, GeoError, ValueError) as exc:
         raise fail(str(exc)) from None

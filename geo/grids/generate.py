@@ -10,6 +10,7 @@ nest exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -105,6 +106,7 @@ def generate_grids(
     level: str = "grid",
     grid_bounds: tuple[int, int] = GRID_BOUNDS,
     micro_bounds: tuple[int, int] = MICRO_BOUNDS,
+    map_areas: MapAreas | None = None,
 ) -> GridLayer:
     """Divide each boundary polygon into grids and/or micro-grids.
 
@@ -122,6 +124,9 @@ def generate_grids(
     level : {'grid', 'micro', 'both'}
     grid_bounds, micro_bounds : (int, int)
         Households per grid and per micro-grid.
+    map_areas : callable, optional
+        ``map_areas(divide_area, works)`` returns divide_area of each AreaWork, in order (the
+        built-in map by default; a Dask map divides the areas in parallel, same result).
 
     Returns
     -------
@@ -139,10 +144,8 @@ def generate_grids(
     barriers = _barrier_lines(roads.to_crs(crs), area_m) if roads is not None else None
     compounds = _compound_index(b_m)
     anchors = shapely.point_on_surface(b_m.geometry.to_numpy())
-    area_geoms = area_m.geometry.to_numpy()
-    area_of = first_containing(anchors, area_geoms)
+    area_of = first_containing(anchors, area_m.geometry.to_numpy())
 
-    rows: list[dict] = []
     report = _empty_report(level, grid_bounds, micro_bounds)
     report["buildings"] = int(len(buildings))
     report["buildings_merged"] = len(merged)  # stacked parts and duplicates, into the survivor
@@ -153,31 +156,11 @@ def generate_grids(
         report["households_estimated_buildings"] = int(
             b_m["households_estimated"].fillna(False).sum()
         )
-    codes_col = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
-    for a, geom in enumerate(area_geoms):
-        prefix = area_code(codes_col.iloc[a], a)
-        inside = np.flatnonzero(area_of == a)
-        try:
-            rows += _divide_area(
-                geom,
-                b_m.iloc[inside].reset_index(drop=True),
-                compounds[inside],
-                barriers,
-                prefix=prefix,
-                level=level,
-                grid_bounds=grid_bounds,
-                micro_bounds=micro_bounds,
-                report=report,
-            )
-        except InputError as exc:
-            msg = f"区域 {prefix} (area {prefix}): {exc}"
-            raise InputError(msg) from exc
-        except (shapely.errors.GEOSException, ValueError, IndexError) as exc:
-            msg = (
-                f"区域 {prefix} 划分时几何运算出错 (geometry error while dividing area {prefix}): "
-                f"{type(exc).__name__}: {exc}"
-            )
-            raise GeoError(msg) from exc
+    works = area_works(
+        area_m, b_m, compounds, barriers, area_of,
+        level=level, grid_bounds=grid_bounds, micro_bounds=micro_bounds,
+    )  # fmt: skip
+    rows = [row for area_rows in (map_areas or map)(divide_area, works) for row in area_rows]
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else _empty_frame(crs)
     for lvl in ("grid", "micro"):
         at = (frame["level"] == lvl).to_numpy()
@@ -190,6 +173,74 @@ def generate_grids(
     fits = {int(c) for c in np.flatnonzero(compound_households <= grid_bounds[1])}
     frame = _summarise(frame, report, level, grid_bounds, micro_bounds, fits)
     return GridLayer(frame, report)
+
+
+@dataclass(frozen=True)
+class AreaWork:
+    """One boundary polygon and what lies in it (metres): divided on its own, in any process."""
+
+    prefix: str
+    geom: shapely.Geometry
+    buildings: gpd.GeoDataFrame
+    compounds: np.ndarray
+    barriers: np.ndarray | None  # only the lines that meet the polygon
+    level: str
+    grid_bounds: tuple[int, int]
+    micro_bounds: tuple[int, int]
+
+
+MapAreas = Callable[[Callable[[AreaWork], list[dict]], Iterable[AreaWork]], Iterable[list[dict]]]
+
+
+def area_works(
+    area_m: gpd.GeoDataFrame,
+    b_m: gpd.GeoDataFrame,
+    compounds: np.ndarray,
+    barriers: np.ndarray | None,
+    area_of: np.ndarray,
+    *,
+    level: str,
+    grid_bounds: tuple[int, int],
+    micro_bounds: tuple[int, int],
+) -> Iterator[AreaWork]:
+    """One AreaWork per boundary polygon, in order, each with its own buildings."""
+    codes = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
+    tree = shapely.STRtree(barriers) if barriers is not None and len(barriers) else None
+    for a, geom in enumerate(area_m.geometry.to_numpy()):
+        inside = np.flatnonzero(area_of == a)
+        lines = barriers
+        if tree is not None:  # lines that miss the polygon cut nothing (tessellation.enclosures)
+            lines = barriers[np.sort(tree.query(geom, predicate="intersects"))]
+        yield AreaWork(
+            area_code(codes.iloc[a], a), geom, b_m.iloc[inside].reset_index(drop=True),
+            compounds[inside], lines, level, grid_bounds, micro_bounds,
+        )  # fmt: skip
+
+
+def divide_area(work: AreaWork) -> list[dict]:
+    """The rows (metres) of one area's grids and micro-grids; an error names the area."""
+    prefix = work.prefix
+    try:
+        rows = _divide_area(
+            work.geom, work.buildings, work.compounds, work.barriers, prefix=prefix,
+            level=work.level, grid_bounds=work.grid_bounds, micro_bounds=work.micro_bounds,
+        )  # fmt: skip
+    except InputError as exc:
+        msg = f"区域 {prefix} (area {prefix}): {exc}"
+        raise InputError(msg) from exc
+    except (shapely.errors.GEOSException, ValueError, IndexError) as exc:
+        msg = (
+            f"区域 {prefix} 划分时几何运算出错 (geometry error while dividing area {prefix}): "
+            f"{type(exc).__name__}: {exc}"
+        )
+        raise GeoError(msg) from exc
+    # Rows reach another process as WKB, which keeps the coordinates but not the precision
+    # grid GEOS attached to them, and fill_pinholes' set_precision then starts rings at other
+    # vertices: dropping the grid here too gives the same bytes in one process or many.
+    geoms = shapely.from_wkb(shapely.to_wkb([row["geometry"] for row in rows]))
+    for row, geom in zip(rows, geoms, strict=True):
+        row["geometry"] = geom
+    return rows
 
 
 def _check_inputs(buildings, boundary, roads, level, grid_bounds, micro_bounds) -> None:
@@ -243,7 +294,6 @@ def _divide_area(
     level: str,
     grid_bounds: tuple[int, int],
     micro_bounds: tuple[int, int],
-    report: dict,
 ) -> list[dict]:
     split_bounds = micro_bounds if level in ("micro", "both") else grid_bounds
     cells = _cells(area, b, compounds, barriers, split_bounds)
