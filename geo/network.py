@@ -441,7 +441,7 @@ def nearest_edges(
             pts[have], return_distance=True, all_matches=False, **reach
         )
         edge[have[i]], dist[have[i]] = e, d
-        if len(net._main) and net.prefer_largest_m > 0:
+        if 0 < len(net._main) < len(net.edges) and net.prefer_largest_m > 0:
             (i, e), d = net._main_tree.query_nearest(
                 pts[have], return_distance=True, all_matches=False, **reach
             )
