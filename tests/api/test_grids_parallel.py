@@ -65,6 +65,17 @@ def test_two_workers_write_the_same_bytes_as_one(street_files, tmp_path):
     )
 
 
+def test_an_existing_scheduler_gives_the_same_bytes(street_files, tmp_path):
+    from distributed import LocalCluster
+
+    one, there = tmp_path / "one.geojson", tmp_path / "there.geojson"
+    assert generate_file(street_files, one).returncode == 0
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        done = generate_file(street_files, there, "--scheduler", cluster.scheduler_address)
+    assert done.returncode == 0, done.stderr
+    assert one.read_bytes() == there.read_bytes()
+
+
 def test_a_code_prefix_past_999_grids_stops_before_any_division(street_files, tmp_path):
     out = tmp_path / "one-boundary.geojson"  # the street office's ~29,000 households as one area
     done = wangge(
