@@ -40,6 +40,14 @@ class DatabaseUnavailableError(WanggeError):
     """PostGIS could not be reached."""
 
 
+class BusyError(WanggeError):
+    """The service is busy with heavy work the request needs: retry after `retry_after` s."""
+
+    def __init__(self, message: str, *, retry_after: int = 5) -> None:
+        super().__init__(message)
+        self.headers = {"Retry-After": str(retry_after)}
+
+
 STATUS_BY_EXCEPTION: dict[type[Exception], int] = {
     NotFoundError: 404,
     ConflictError: 409,
@@ -48,6 +56,7 @@ STATUS_BY_EXCEPTION: dict[type[Exception], int] = {
     InputError: 422,
     CRSMismatchError: 422,
     DatabaseUnavailableError: 503,
+    BusyError: 503,
 }
 
 

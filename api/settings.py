@@ -92,6 +92,11 @@ class Settings(BaseSettings):
     rate_limit_token_per_minute: dict[str, float] = {}
     max_in_flight: int = 32  # requests in the app at once (0: no limit); others wait, then 503
     in_flight_wait_s: float = 10.0
+    # station analyses (coverage, site suggestions; api/stations/budget.py): at once per process,
+    # how long a request waits for a free one, how long for its answer (then 503, cached later)
+    analysis_slots: int = 1
+    analysis_wait_s: float = 2.0
+    analysis_budget_s: float = 10.0
     max_vertices: int = 20_000
     service_area_margin_m: float = 5_000.0
 

@@ -242,6 +242,11 @@ def prepare(url: str) -> SignedIn:
     return SignedIn.create(url)
 
 
+# one client asking in turn: a slow coverage analysis (seconds on a loaded machine) is waited
+# for, not shed with a 503 as under load (api/stations/budget.py); 5xx here are faults
+PATIENT = {"WANGGE_ANALYSIS_BUDGET_S": "600", "WANGGE_ANALYSIS_WAIT_S": "600"}
+
+
 def run(url: str, *, examples: int, hostile: int, rounds: int, scenarios: int) -> list[Tally]:
     """All three fuzzers against the loaded database `url`, rate limits off."""
     from fastapi.testclient import TestClient
@@ -250,6 +255,7 @@ def run(url: str, *, examples: int, hostile: int, rounds: int, scenarios: int) -
     from api.settings import get_settings
 
     os.environ["WANGGE_RATE_LIMIT"] = "false"
+    os.environ.update(PATIENT)
     get_settings.cache_clear()
     admin = prepare(url)
     app = create_app(url)

@@ -8,7 +8,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from api.deps import SessionDep
 from api.stations import coverage as service
@@ -79,6 +79,15 @@ class CoverageResponse(BaseModel):
     gaps: GapCollection
 
 
+MAX_MINUTES = 30.0  # twice the 15-minute life circle (GB 50180-2018)
+
+
+def half_minutes(minutes: float) -> float:
+    """Minutes to the nearest half minute (at least one half): one cached analysis serves
+    every value that rounds alike."""
+    return max(0.5, round(minutes * 2) / 2)
+
+
 LEVELS = {"grid_code": "grid", "community_code": "community", "street_code": "street"}
 
 
@@ -94,11 +103,15 @@ def get_coverage(
     function: Annotated[
         str, Query(description="function code, 'any' (any station) or 'all' (all six)")
     ] = "any",
-    minutes: Annotated[float, Query(gt=0, le=60)] = 15.0,
+    minutes: Annotated[
+        float, Query(gt=0, le=MAX_MINUTES, description="walking minutes, to the half minute")
+    ] = 15.0,
     limit: Annotated[int, Query(ge=0, le=10_000)] = 500,
 ) -> CoverageResponse:
     """Households within 5/10/15 minutes' walk of a station offering each function, in total
-    and per grid, community and street office; the uncovered buildings and the gap layer."""
+    and per grid, community and street office; the uncovered buildings and the gap layer.
+    503 with Retry-After when the analysis cannot be answered in time (WANGGE_ANALYSIS_*)."""
+    minutes = half_minutes(minutes)
     result = service.coverage(
         session, community=community, street=street, function=function, minutes=minutes
     )
@@ -162,7 +175,7 @@ class Candidate(BaseModel):
 
 class SuggestionRequest(BaseModel):
     k: int = Field(ge=1, le=50, description="how many new sites")
-    minutes: float = Field(15.0, gt=0, le=30)
+    minutes: float = Field(15.0, gt=0, le=MAX_MINUTES, description="to the half minute")
     function: str = Field("any", description="function code, 'any' or 'all'")
     candidates: list[Candidate] | None = Field(
         None, max_length=20_000, description="candidate sites; the area's buildings when left out"
@@ -170,6 +183,11 @@ class SuggestionRequest(BaseModel):
     crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
     community: str | None = Field(None, pattern=COMMUNITY_CODE)
     street: str | None = Field(None, pattern=STREET_CODE)
+
+    @field_validator("minutes")
+    @classmethod
+    def _half(cls, minutes: float) -> float:
+        return half_minutes(minutes)
 
     @model_validator(mode="after")
     def unique_ids(self) -> SuggestionRequest:

@@ -7,16 +7,20 @@ grown by 30 m and dissolved (geo.coverage.gap_areas).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from sqlalchemy.orm import Session
 
+from api.db import session_factory
 from api.errors import NotFoundError
-from api.stations.network import get_network
+from api.stations.budget import bounded
+from api.stations.network import database_url, get_network
 from api.storage import stations as store
 from data.catalogs import function_names
 from geo import coverage as cov
@@ -73,13 +77,35 @@ def coverage(
     check_function(function)
     if minutes <= 0:
         raise InputError(f"minutes must be positive (got {minutes:g})")
+    thresholds = tuple(sorted({*map(float, thresholds), float(minutes)}))
+    url = database_url(session)
+    key = ("coverage", url, store.analysis_version(session), community, street, function,
+           float(minutes), thresholds, float(speed_kmh))  # fmt: skip
+    if not store.area_exists(session, community=community, street=street):
+        _area_buildings(session, community=community, street=street)  # its 404
+
+    def job() -> Coverage:  # a session of its own: it may outlive the request
+        with session_factory(url)() as own:
+            return _coverage(own, community, street, function, minutes, thresholds, speed_kmh)
+
+    return bounded(key, job)
+
+
+def _coverage(
+    session: Session,
+    community: str | None,
+    street: str | None,
+    function: str,
+    minutes: float,
+    thresholds: Sequence[float],
+    speed_kmh: float,
+) -> Coverage:
     buildings = _area_buildings(session, community=community, street=street)
     net = get_network(session)
     stations = store.station_frame(session)
     functions = list(function_names(extras=False))
     if function not in (cov.ANY, cov.ALL, *functions):
         functions.append(function)
-    thresholds = sorted({*map(float, thresholds), float(minutes)})
     table_minutes = cov.minutes_by_function(
         net,
         stations,
@@ -126,6 +152,36 @@ def suggest(
     check_function(function)
     if k < 1:
         raise InputError(f"k must be at least 1 (got {k})")
+    url = database_url(session)
+    given = None if candidates is None else _digest(candidates)
+    key = ("suggest", url, store.analysis_version(session), community, street, function,
+           float(minutes), k, given, float(speed_kmh))  # fmt: skip
+    if not store.area_exists(session, community=community, street=street):
+        _area_buildings(session, community=community, street=street)  # its 404
+
+    def job() -> Suggestion:  # a session of its own: it may outlive the request
+        with session_factory(url)() as own:
+            return _suggest(own, k, minutes, function, candidates, community, street, speed_kmh)
+
+    return bounded(key, job)
+
+
+def _digest(candidates: gpd.GeoDataFrame) -> str:
+    """The candidates' ids and places, as a cache key."""
+    ids = "\x1f".join(map(str, candidates["id"])).encode()
+    return hashlib.sha256(ids + b"".join(shapely.to_wkb(candidates.geometry.array))).hexdigest()
+
+
+def _suggest(
+    session: Session,
+    k: int,
+    minutes: float,
+    function: str,
+    candidates: gpd.GeoDataFrame | None,
+    community: str | None,
+    street: str | None,
+    speed_kmh: float,
+) -> Suggestion:
     buildings = _area_buildings(session, community=community, street=street)
     net = get_network(session)
     stations = store.station_frame(session)

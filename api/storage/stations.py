@@ -96,6 +96,21 @@ def roads_version(session: Session) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
+ANALYSIS_TABLES = ("roads", "stations", "buildings", "grids", "communities", "streets")
+
+
+def analysis_version(session: Session) -> tuple[int, ...]:
+    """Changes when any table a coverage analysis reads changes: per table its row count,
+    largest id and newest row version (xmin), as roads_version."""
+    parts = ", ".join(
+        f"(SELECT ARRAY[count(*), coalesce(max(id), 0), coalesce(max(xmin::text::bigint), 0)] "
+        f"FROM {table})"
+        for table in ANALYSIS_TABLES
+    )
+    rows = session.execute(text(f"SELECT {parts}")).one()
+    return tuple(int(v) for row in rows for v in row)
+
+
 def building_frame(
     session: Session, *, community: str | None = None, street: str | None = None
 ) -> gpd.GeoDataFrame:

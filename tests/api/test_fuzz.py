@@ -29,8 +29,14 @@ def fuzz_world(pg_cluster):
     url = pg_cluster.url(name)
     admin = fuzz.prepare(url)  # the synthetic city, its grids, an admin signed in
     from api.main import create_app
+    from api.settings import get_settings
 
-    yield create_app(url), admin
+    with pytest.MonkeyPatch.context() as mp:
+        for name_, value in fuzz.PATIENT.items():
+            mp.setenv(name_, value)
+        get_settings.cache_clear()
+        yield create_app(url), admin
+    get_settings.cache_clear()
     get_engine(url).dispose()
     pg_cluster.drop_database(name)
 
