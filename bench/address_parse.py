@@ -126,12 +126,17 @@ def _codes(resolved: dict) -> dict[str, str | None]:
     return {lv: (resolved[lv] or {}).get("code") for lv in ADMIN_LEVELS}
 
 
-def _cpca_codes(texts: list[str]) -> tuple[list[dict], float]:
+def _cpca_codes(texts: list[str], repeat: int = 3) -> tuple[list[dict], float]:
+    """cpca warm: imported, its dictionary loaded and its first call made before the clock
+    starts; the best of `repeat` passes over the whole list (its own batch interface)."""
     import cpca
 
-    start = time.perf_counter()
-    frame = cpca.transform(texts)
-    seconds = time.perf_counter() - start
+    cpca.transform(["浙江省杭州市西湖区"])  # the first call builds its matcher
+    seconds = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        frame = cpca.transform(texts)
+        seconds = min(seconds, time.perf_counter() - start)
     out = []
     for code in frame["adcode"]:
         code = str(code or "")[:6] if code and str(code) != "nan" else ""
@@ -155,9 +160,11 @@ def _jionlp_codes(texts: list[str]) -> tuple[list[dict], float]:
     for d in index.divisions:
         if d.level != "town" and d.code:
             names.setdefault((d.level, d.name), d.code)
-    start = time.perf_counter()
-    results = [jionlp.parse_location(t) for t in texts]
-    seconds = time.perf_counter() - start
+    seconds = float("inf")
+    for _ in range(3):  # best of three, warm like cpca's
+        start = time.perf_counter()
+        results = [jionlp.parse_location(t) for t in texts]
+        seconds = min(seconds, time.perf_counter() - start)
     out = []
     for res in results:
         out.append(
@@ -246,8 +253,10 @@ def run(data: Path, *, repeat: int = 10, reference: bool = True) -> dict:
     load_divisions()
     for text in texts:  # warm-up: dictionary, model, regex and tag caches
         parse(text)
+    load = [os.getloadavg()[0]]
     pred, ours_cpu, ours_wall = _rate(texts, repeat)
     rules, rules_cpu, rules_wall = _rate(texts, repeat, model=False)
+    load.append(os.getloadavg()[0])
     spans = {}
     for name in ("held-out", "tune", "all"):
         keep = [i for i, h in enumerate(halves) if name in (h, "all")]
@@ -269,7 +278,9 @@ def run(data: Path, *, repeat: int = 10, reference: bool = True) -> dict:
             continue
         admin[name] = admin_scores(gold_codes, codes)
         rate[name] = len(texts) / seconds
-    numbers = {"n": len(texts), "spans": spans, "admin": admin, "rate": rate, "cpu": cpu}
+    load.append(os.getloadavg()[0])
+    numbers = {"n": len(texts), "spans": spans, "admin": admin, "rate": rate, "cpu": cpu,
+               "load": load}  # fmt: skip
     if reference:
         numbers["reference"] = supervised_reference(corpus)
     return numbers
@@ -336,18 +347,34 @@ def report(numbers: dict) -> str:
         cells = [f"{p:.3f} / {r:.3f} / {f:.3f}" for p, r, f in levels.values()]
         lines.append(f"| {system} | " + " | ".join(cells) + " |")
     rate = numbers["rate"]
+    load = numbers.get("load")
     lines += [
         "",
-        "Throughput, one process, addresses/s by the wall clock: "
+        "Throughput, one process, addresses/s by the wall clock (each side warm: wangge best of"
+        " ten passes after a warm-up pass; cpca and jionlp imported, dictionaries loaded and a"
+        " first call made before their clock starts, best of three passes)"
+        + (f", load average {load[0]:.1f} → {load[-1]:.1f} (uptime, 1 min)" if load else "")
+        + ": "
         + ", ".join(f"{k} {v:,.0f}" for k, v in rate.items())
-        + (f" (wangge / cpca = {rate['wangge'] / rate['cpca']:.2f})." if "cpca" in rate else "."),
+        + ".",
     ]
-    if "cpu" in numbers:
-        cpu_rate = numbers["cpu"]["wangge"]
+    if "cpca" in rate:
+        ratio = rate["cpca"] / rate["wangge"]
         lines += [
             "",
-            f"Target: ≥ 5,000 addresses/s parsed on one core: {cpu_rate:,.0f} by CPU time, "
-            + ("reached." if cpu_rate >= 5000 else "NOT reached on this run."),
+            f"The strongest fair baseline is warm cpca: it finds the province, city and county"
+            f" {ratio:.1f}× {'faster' if ratio >= 1 else 'slower'} than wangge parses whole"
+            " addresses. cpca does only those three levels; wangge labels all 21 components"
+            " and scores higher on the three (table above)"
+            + (", but it is not faster than cpca." if ratio >= 1 else ", and here faster too."),
+        ]
+    if "cpu" in numbers:
+        wall, cpu_rate = rate["wangge"], numbers["cpu"]["wangge"]
+        lines += [
+            "",
+            f"Target: ≥ 5,000 addresses/s on one core by the wall clock: {wall:,.0f} "
+            + ("reached" if wall >= 5000 else "NOT reached on this run")
+            + f" ({cpu_rate:,.0f} by the process's CPU time).",
         ]
         lines += [
             "",

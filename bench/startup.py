@@ -1,0 +1,131 @@
+"""Start-up of the `wangge` command, and a small city's whole run against seeded max-p.
+
+    .venv/bin/python -m bench.startup [--households 35000] [--repeats 3] [--tree DIR] [--no-maxp]
+
+1. Imports: ``python -X importtime -m api.cli …`` for ``--help`` and for
+   ``grids generate --level grid`` on the city below; the sum of the top-level cumulative
+   import times, and the heaviest packages. ``--tree DIR`` runs the command from another
+   checkout (an older commit, for before/after), with this interpreter.
+2. Whole process: the same ``grids generate`` as a fresh process, wall time from start to
+   exit (best of ``--repeats``, every run listed).
+3. Baseline: spopt's max-p on the same communities, seeded, as ``bench.grids.run_maxp`` runs it
+   (Voronoi cells of the buildings, rook contiguity, threshold 300); its solve time alone and
+   its whole time (cells, weights, solve, dissolve), in this process.
+
+The city is the synthetic district (seed 0), its first communities by code until the
+households reach ``--households``. The load average is read before and after each part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("geopandas", "pandas", "numpy", "scipy", "shapely", "pyproj", "pyogrio",
+         "sqlalchemy", "geoalchemy2", "fastapi", "psycopg", "pydantic_settings", "momepy",
+         "pycrfsuite")  # fmt: skip
+
+
+def write_city(directory: Path, households: int) -> dict:
+    """The first communities of the synthetic district reaching `households`, as GeoJSON."""
+    from data.synthetic import generate_city
+
+    city = generate_city(size="district", seed=0)
+    areas = city.communities.sort_values("code").reset_index(drop=True)
+    per = city.buildings.groupby("community_code")["households"].sum()
+    total, keep = 0, 0
+    while total < households and keep < len(areas):
+        total += int(per.get(areas["code"][keep], 0))
+        keep += 1
+    areas = areas.iloc[:keep]
+    buildings = city.buildings[city.buildings["community_code"].isin(areas["code"])]
+    paths = {name: directory / f"{name}.geojson" for name in ("buildings", "boundary", "roads")}
+    buildings.to_file(paths["buildings"], driver="GeoJSON")
+    areas.to_file(paths["boundary"], driver="GeoJSON")
+    city.roads.to_file(paths["roads"], driver="GeoJSON")
+    return {"city": city, "communities": keep, "households": total,
+            "buildings": len(buildings), "paths": paths}  # fmt: skip
+
+
+def generate_args(paths: dict, out: Path) -> list[str]:
+    return ["grids", "generate", "--buildings", str(paths["buildings"]),
+            "--boundary", str(paths["boundary"]), "--roads", str(paths["roads"]),
+            "--level", "grid", "--out", str(out)]  # fmt: skip
+
+
+def imports(args: list[str], tree: Path) -> dict:
+    """Top-level import time (ms) of `python -m api.cli ARGS` run in `tree`, and the
+    heavy packages among what it imported."""
+    run = subprocess.run([sys.executable, "-X", "importtime", "-m", "api.cli", *args],
+                         cwd=tree, capture_output=True, text=True, check=True)  # fmt: skip
+    total, heavy = 0, {}
+    for line in run.stderr.splitlines():
+        if not line.startswith("import time:") or "imported package" in line:
+            continue
+        _, cumulative, name = line[len("import time:") :].split("|")
+        if not name.startswith("  "):  # a top-level import (its children are indented)
+            total += int(cumulative)
+        if name.strip() in HEAVY:
+            heavy[name.strip()] = round(int(cumulative) / 1000)
+    return {"import_ms": round(total / 1000), "heavy_ms": heavy}
+
+
+def whole_process(args: list[str], tree: Path, repeats: int) -> list[float]:
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=tree, check=True,
+                       capture_output=True)  # fmt: skip
+        runs.append(round(time.perf_counter() - start, 2))
+    return runs
+
+
+def maxp(city, communities: int) -> dict:
+    from bench.grids import prepare, run_maxp
+
+    inputs = prepare(city, "district", communities=communities)
+    start = time.perf_counter()
+    regions = run_maxp(inputs)
+    whole = time.perf_counter() - start
+    return {"solve_s": round(regions.extra["solve_seconds"], 2), "whole_s": round(whole, 2),
+            "regions": len(regions.households)}  # fmt: skip
+
+
+def load() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=35_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to run the CLI from")
+    parser.add_argument("--no-maxp", action="store_true")
+    args = parser.parse_args(argv)
+    out: dict = {"tree": str(args.tree), "load": [load()]}
+    with tempfile.TemporaryDirectory(prefix="wangge-startup-") as tmp:
+        made = write_city(Path(tmp), args.households)
+        out.update({k: made[k] for k in ("communities", "households", "buildings")})
+        job = generate_args(made["paths"], Path(tmp) / "grids.geojson")
+        out["help"] = imports(["--help"], args.tree)
+        out["generate"] = imports(job, args.tree)
+        out["help"]["whole_s"] = whole_process(["--help"], args.tree, args.repeats)
+        out["generate"]["whole_s"] = whole_process(job, args.tree, args.repeats)
+        out["load"].append(load())
+        if not args.no_maxp:
+            out["maxp"] = maxp(made["city"], made["communities"])
+            out["load"].append(load())
+            best = min(out["generate"]["whole_s"])
+            out["maxp_solve_over_whole_process"] = round(out["maxp"]["solve_s"] / best, 1)
+    print(out)
+    return out
+
+
+if __name__ == "__main__":
+    main()
