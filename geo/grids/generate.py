@@ -301,7 +301,8 @@ def _divide_area(
     top_bounds = micro_bounds if level == "micro" else grid_bounds
     top_level = "micro" if level == "micro" else "grid"
     labels, reasons = _partition_area(cells, graph, top_bounds, keep_compounds=top_level == "grid")
-    rows = _regions(cells, b, labels, reasons, level=top_level, bounds=top_bounds)
+    columns = _Columns.of(b)  # once per area: a grid's regions read only their own buildings
+    rows = _regions(cells, columns, labels, reasons, level=top_level, bounds=top_bounds)
     # micro-grids without grids above them get the grid sequence 000: codes stay 18 digits
     top_prefix = prefix + NO_PARENT if top_level == "micro" else prefix
     codes = sequence_codes(top_prefix, np.array([r["_xy"] for r in rows]).reshape(-1, 2))
@@ -316,7 +317,7 @@ def _divide_area(
             _subset(cells, nodes), subgraph(graph, nodes), b, micro_bounds
         )
         micro = _regions(
-            sub_cells, b, micro_labels, micro_reasons, level="micro", bounds=micro_bounds
+            sub_cells, columns, micro_labels, micro_reasons, level="micro", bounds=micro_bounds
         )
         micro_codes = sequence_codes(
             row["code"], np.array([m["_xy"] for m in micro]).reshape(-1, 2)
@@ -724,12 +725,29 @@ def _weighted_xy(xy: np.ndarray, w: np.ndarray, new: np.ndarray) -> np.ndarray:
     return np.column_stack([sx / total, sy / total])
 
 
-def _regions(cells, b, labels, reasons, *, level, bounds) -> list[dict]:
+@dataclass(frozen=True)
+class _Columns:
+    """What _regions reads of an area's buildings, converted once."""
+
+    ids: np.ndarray
+    totals: np.ndarray
+    units: list[int | None]
+    floors: list[int | None]
+
+    @classmethod
+    def of(cls, b: gpd.GeoDataFrame) -> _Columns:
+        return cls(
+            b["building_id"].astype(str).to_numpy(),
+            b["households"].to_numpy(dtype=np.int64),
+            _column_ints(b, "units"),
+            _column_ints(b, "floors"),
+        )
+
+
+def _regions(cells, columns: _Columns, labels, reasons, *, level, bounds) -> list[dict]:
     """One row per region: polygon, households, members, and the parts of split buildings."""
     lo, hi = bounds
-    ids = b["building_id"].astype(str).to_numpy()
-    totals = b["households"].to_numpy(dtype=np.int64)
-    units, floors = _column_ints(b, "units"), _column_ints(b, "floors")
+    ids, totals, units, floors = columns.ids, columns.totals, columns.units, columns.floors
     rows = []
     for r in range(int(labels.max()) + 1 if len(labels) else 0):
         nodes = np.flatnonzero(labels == r)
