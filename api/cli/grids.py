@@ -93,7 +93,6 @@ def grids_generate(
     workers: Annotated[
         int,
         typer.Option(
-            min=1,
             help="Divide communities in parallel on a local Dask cluster of N processes "
             "(same result as 1).",
         ),

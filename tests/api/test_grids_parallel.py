@@ -88,6 +88,11 @@ def test_a_code_prefix_past_999_grids_stops_before_any_division(street_files, tm
     assert not out.exists()
 
 
+def test_no_workers_is_a_clear_error(street_files, tmp_path):
+    done = generate_file(street_files, tmp_path / "never.geojson", "--workers", "0")
+    assert done.returncode == 1 and "--workers 须至少为 1" in done.stderr
+
+
 def test_an_unreachable_scheduler_is_a_clear_error(street_files, tmp_path):
     out = tmp_path / "never.geojson"
     done = generate_file(street_files, out, "--scheduler", "tcp://127.0.0.1:9")
