@@ -9,7 +9,8 @@ buildings that are really reachable in time, and few others. It is computed on a
 1. one Dijkstra search per point (:func:`geo.network.source_distances`, limited to the longest
    minute value) gives the walking distance to every node;
 2. every cell of a ``cell_m`` grid knows where its centre joins the network (edge, position,
-   straight walk; built once per network, in tiles, on first use), so its walking time is
+   straight walk; built once per network, in tiles, on first use; the nearest edge is that of
+   the nearest of points every ``cell_m / 4`` along the edges), so its walking time is
    ``min(d(u) + s, d(v) + L - s) + walk`` (direct along the point's own edge);
 3. the polygon for ``m`` minutes is the outline of the cells reached in time, drawn halfway
    between reached and unreached cell centres; holes under ``_HOLE_CELLS`` cells are filled and
@@ -33,6 +34,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from contourpy import FillType, LineType, SerialContourGenerator, ZInterp
+from scipy.spatial import cKDTree
 
 from geo.crs import WGS84
 from geo.errors import InputError
@@ -40,7 +42,6 @@ from geo.network import (
     DEFAULT_SPEED_KMH,
     WalkNetwork,
     metres_per_minute,
-    nearest_edges,
     snap_points,
     source_distances,
 )
@@ -53,6 +54,7 @@ DEFAULT_CELL_M = 10.0
 COLUMNS = ("id", "minutes", "method", "snap_m")
 
 _TILE = 128  # cells per tile side
+_STEP = 0.25  # spacing of the points that find each cell's nearest edge, in cells
 _HOLE_CELLS = 10  # holes smaller than this many cells are filled
 _SIMPLIFY = 0.3  # simplification tolerance, in cells
 _HAIR_DEG = 3e-7  # about 3 cm: more than rounding to 7 decimals moves an edge
@@ -69,6 +71,30 @@ class _Tile:
     snap: np.ndarray  # straight walk from the cell centre to the edge
 
 
+@dataclass(frozen=True)
+class _EdgePoints:
+    """Points every ``_STEP`` cells along the edges, to find each cell's nearest edge fast."""
+
+    tree: cKDTree
+    edge: np.ndarray
+    main_tree: cKDTree | None  # the largest piece only (None when the network is one piece)
+    main_edge: np.ndarray | None
+
+    @classmethod
+    def build(cls, net: WalkNetwork, step: float) -> _EdgePoints:
+        lengths = net.edges["length_m"].to_numpy()
+        count = np.ceil(lengths / step).astype(np.int64) + 1
+        edge = np.repeat(np.arange(len(lengths)), count)
+        rank = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count)
+        along = rank * (lengths / (count - 1))[edge]
+        geoms = net.edges.geometry.to_numpy()
+        xy = shapely.get_coordinates(shapely.line_interpolate_point(geoms[edge], along))
+        main = net.edges["component"].to_numpy()[edge] == 0
+        if main.all():
+            return cls(cKDTree(xy), edge, None, None)
+        return cls(cKDTree(xy), edge, cKDTree(xy[main]), edge[main])
+
+
 class _Raster:
     """Cells of ``cell`` metres over the network, each joined to the network by the snap rule.
 
@@ -80,6 +106,7 @@ class _Raster:
         self.net, self.cell = net, cell
         self.origin = np.floor(net.edges.total_bounds[:2] / cell) * cell
         self.tiles: dict[tuple[int, int], _Tile] = {}
+        self.points: _EdgePoints | None = None
         self.lock = threading.Lock()
 
     def _tile(self, tx: int, ty: int) -> _Tile:
@@ -89,15 +116,42 @@ class _Raster:
             x = self.origin[0] + tx * _TILE * self.cell + centre
             y = self.origin[1] + ty * _TILE * self.cell + centre
             xx, yy = np.meshgrid(x, y)
-            pts = shapely.points(xx.ravel(), yy.ravel())
-            edge, snap, along, _ = nearest_edges(
-                self.net, pts, max_snap_m=self.net.max_snap_m, bounded=True
-            )
+            edge, snap, along = self._join(np.c_[xx.ravel(), yy.ravel()])
             shape = (_TILE, _TILE)
             tile = _Tile(edge.reshape(shape), along.reshape(shape), snap.reshape(shape))
             with self.lock:
                 self.tiles[(tx, ty)] = tile
         return tile
+
+    def _join(self, xy: np.ndarray):
+        """Edge, straight walk and position along the edge where each point joins the network.
+
+        The snap rule of :func:`geo.network.snap_points` (nearest edge, the largest piece
+        preferred when at most ``prefer_largest_m`` farther), with the nearest edge taken as
+        that of the nearest point every ``_STEP`` cells along the edges; distances are exact.
+        """
+        net, step = self.net, _STEP * self.cell
+        with self.lock:
+            if self.points is None:
+                self.points = _EdgePoints.build(net, step)
+        found, lines, pts = self.points, net.edges.geometry.to_numpy(), shapely.points(xy)
+        limit = net.max_snap_m + step
+        edge, dist = np.full(len(xy), -1, dtype=np.int64), np.full(len(xy), np.inf)
+        _, k = found.tree.query(xy, distance_upper_bound=limit)
+        hit = np.flatnonzero(k < len(found.edge))
+        edge[hit] = found.edge[k[hit]]
+        dist[hit] = shapely.distance(lines[edge[hit]], pts[hit])
+        if found.main_tree is not None and net.prefer_largest_m > 0:
+            _, k = found.main_tree.query(xy, distance_upper_bound=limit)
+            hit = np.flatnonzero(k < len(found.main_edge))
+            main = found.main_edge[k[hit]]
+            d = shapely.distance(lines[main], pts[hit])
+            better = d <= dist[hit] + net.prefer_largest_m
+            edge[hit[better]], dist[hit[better]] = main[better], d[better]
+        on = (edge >= 0) & (dist <= net.max_snap_m)
+        along = np.zeros(len(xy))
+        along[on] = shapely.line_locate_point(lines[edge[on]], pts[on])
+        return np.where(on, edge, -1), np.where(on, dist, np.inf), along
 
     def window(self, c0: int, r0: int, c1: int, r1: int) -> _Tile:
         """Cells of columns c0..c1 - 1 and rows r0..r1 - 1, assembled from tiles."""

@@ -42,7 +42,6 @@ __all__ = [
     "WALKABLE_CLASSES",
     "WalkNetwork",
     "metres_per_minute",
-    "nearest_edges",
     "reach_matrix",
     "read_walk_network",
     "snap_points",
@@ -420,40 +419,6 @@ def _as_points(net: WalkNetwork, points: gpd.GeoDataFrame, name: str) -> np.ndar
     return out
 
 
-def nearest_edges(
-    net: WalkNetwork, pts: np.ndarray, *, max_snap_m: float, bounded: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The edge each point (shapely Points in ``net.crs``, None allowed) joins, by the snap rule.
-
-    Returns ``(edge, snap_m, along_m, on_network)`` arrays; edge is -1 and along 0 off the
-    network. :func:`snap_points` and the isochrone raster share this rule, so a polygon and the
-    walking times it is measured against agree on where every place joins the network.
-    ``bounded`` searches only within ``max_snap_m`` (much faster for many far points; their
-    ``snap_m`` is then np.inf instead of the distance).
-    """
-    count = len(pts)
-    edge = np.full(count, -1, dtype=np.int64)
-    dist = np.full(count, np.inf)
-    have = np.flatnonzero(pts != None)  # noqa: E711 (object array)
-    reach = {"max_distance": max_snap_m} if bounded else {}
-    if len(have) and len(net.edges):
-        (i, e), d = net._tree.query_nearest(
-            pts[have], return_distance=True, all_matches=False, **reach
-        )
-        edge[have[i]], dist[have[i]] = e, d
-        if 0 < len(net._main) < len(net.edges) and net.prefer_largest_m > 0:
-            (i, e), d = net._main_tree.query_nearest(
-                pts[have], return_distance=True, all_matches=False, **reach
-            )
-            better = d <= dist[have[i]] + net.prefer_largest_m
-            edge[have[i][better]], dist[have[i][better]] = net._main[e[better]], d[better]
-    on = (edge >= 0) & (dist <= max_snap_m)
-    along = np.zeros(count)
-    lines = net.edges.geometry.to_numpy()
-    along[on] = shapely.line_locate_point(lines[edge[on]], pts[on])
-    return np.where(on, edge, -1), dist, along, on
-
-
 def snap_points(
     net: WalkNetwork, points: gpd.GeoDataFrame, *, max_snap_m: float | None = None
 ) -> pd.DataFrame:
@@ -470,8 +435,24 @@ def snap_points(
     """
     limit = net.max_snap_m if max_snap_m is None else float(max_snap_m)
     pts = _as_points(net, points, "points")
-    edge, dist, along, on = nearest_edges(net, pts, max_snap_m=limit)
+    count = len(pts)
+    edge = np.full(count, -1, dtype=np.int64)
+    dist = np.full(count, np.inf)
+    have = np.flatnonzero(pts != None)  # noqa: E711 (object array)
+    if len(have) and len(net.edges):
+        (i, e), d = net._tree.query_nearest(pts[have], return_distance=True, all_matches=False)
+        edge[have[i]], dist[have[i]] = e, d
+        if 0 < len(net._main) < len(net.edges) and net.prefer_largest_m > 0:
+            (i, e), d = net._main_tree.query_nearest(
+                pts[have], return_distance=True, all_matches=False
+            )
+            better = d <= dist[have[i]] + net.prefer_largest_m
+            edge[have[i][better]], dist[have[i][better]] = net._main[e[better]], d[better]
+    on = (edge >= 0) & (dist <= limit)
+    lines = net.edges.geometry.to_numpy()
     length = net.edges["length_m"].to_numpy()
+    along = np.zeros(count)
+    along[on] = shapely.line_locate_point(lines[edge[on]], pts[on])
     total = np.where(on, length[np.maximum(edge, 0)], 0.0)
     to_u = np.where(on, dist + along, np.inf)
     to_v = np.where(on, dist + total - along, np.inf)
