@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
+import functools
+
 import numpy as np
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geo.crs import WGS84
 from geo.grids.edit.layer import _Layer
@@ -46,15 +47,32 @@ def _geoms84(layer: _Layer) -> np.ndarray:
 
 
 def _to84(geoms: list, crs: CRS) -> np.ndarray:
-    if not geoms:
-        return np.empty(0, dtype=object)
-    return gpd.GeoSeries(geoms, crs=crs).to_crs(WGS84).to_numpy()
+    return reprojected(geoms, crs, WGS84)
 
 
 def _to_metric(geoms: list, crs: CRS) -> np.ndarray:
-    if not len(geoms):
-        return np.empty(0, dtype=object)
-    return gpd.GeoSeries(list(geoms), crs=WGS84).to_crs(crs).to_numpy()
+    return reprojected(geoms, WGS84, crs)
+
+
+def reprojected(geoms, source, target) -> np.ndarray:
+    """`geoms` (None allowed) from CRS `source` to `target`: the coordinates GeoSeries.to_crs
+    gives, without building a series for a few polygons (an edit does this dozens of times)."""
+    geoms = np.asarray(list(geoms), dtype=object)
+    source, target = CRS.from_user_input(source), CRS.from_user_input(target)
+    if not len(geoms) or source.is_exact_same(target):
+        return geoms.copy()
+    out = np.empty_like(geoms)
+    has_z = shapely.has_z(geoms)
+    for rows, include_z in ((~has_z, False), (has_z, True)):
+        xyz = shapely.get_coordinates(geoms[rows], include_z=include_z)
+        moved = _transformer(source, target).transform(*xyz.T)
+        out[rows] = shapely.set_coordinates(geoms[rows].copy(), np.array(moved).T)
+    return out
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(source: CRS, target: CRS) -> Transformer:
+    return Transformer.from_crs(source, target, always_xy=True)
 
 
 def _valid_metric(geom84, crs):

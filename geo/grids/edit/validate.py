@@ -12,7 +12,7 @@ import shapely
 from pyproj import CRS
 
 from geo.crs import WGS84
-from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant
+from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant, reprojected
 from geo.grids.edit.holdings import _Holdings, _holdings
 from geo.grids.edit.layer import LEVELS, _Area, _bounds_of, _Buildings, _Layer, _name
 from geo.grids.edit.memo import Memo, digest, each
@@ -157,15 +157,28 @@ def _problem_frame(rows: list[dict], crs: CRS | None) -> gpd.GeoDataFrame:
     if not rows:
         empty = {c: pd.Series([], dtype=object) for c in PROBLEM_COLUMNS}
         return gpd.GeoDataFrame(empty, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
-    frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs).to_crs(WGS84)
+    # built column by column: the frame operations this replaced took ~15 ms for a few rows
     rank = {k: i for i, k in enumerate(PROBLEM_KINDS)}
-    frame["_s"] = (frame["severity"] != "error").astype(int)
-    frame["_k"] = frame["kind"].map(rank)
-    frame["_c"] = frame["code"].fillna("")
-    frame = frame.sort_values(["_s", "_k", "_c"], kind="stable").drop(columns=["_s", "_k", "_c"])
-    frame = frame.astype({c: object for c in ("code", "other_code")})
-    frame = frame.where(frame.notna(), None)
-    return frame.reset_index(drop=True)
+
+    def order(i: int):
+        row = rows[i]
+        code = None if _missing(row["code"]) else row["code"]
+        return (row["severity"] != "error", rank.get(row["kind"], len(rank)), code or "")
+
+    rows = [rows[i] for i in sorted(range(len(rows)), key=order)]
+    columns = {}
+    for c in PROBLEM_COLUMNS:
+        values = [row[c] for row in rows]
+        if c in ("code", "other_code"):
+            columns[c] = pd.Series([None if _missing(v) else v for v in values], dtype=object)
+        else:
+            columns[c] = pd.Series(values)
+    geometry = reprojected([row["geometry"] for row in rows], crs, WGS84)
+    return gpd.GeoDataFrame(columns, geometry=gpd.GeoSeries(geometry, crs=WGS84), crs=WGS84)
+
+
+def _missing(value) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
 
 
 def _significant_union(geom, tol: float):
