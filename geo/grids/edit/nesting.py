@@ -76,9 +76,9 @@ def redivide_micro(
             made = _redivide(
                 layer, prepared, sub, keep=here, work_level="micro", regions=[region],
                 level="micro", grid_bounds=grid_bounds, micro_bounds=micro_bounds,
-                real_bounds=tuple(micro_bounds), roads=roads, tol=tol, report={},
+                real_bounds=tuple(micro_bounds), roads=roads, tol=tol, report={}, only_new=True,
             )  # fmt: skip
-            new = made.grids[made.grids["code"].isin(made.report["new_codes"])].copy()
+            new = made.grids if made.report["new_codes"] else made.grids.iloc[:0]
             room = layer.frame.geometry.iloc[g]
             if len(kept_rows):  # new micro-grids stay off the kept ones
                 room = shapely.difference(room, shapely.union_all(frame84[kept_rows]))

@@ -219,8 +219,13 @@ def _redivide(
     roads,
     tol: float,
     report: dict,
+    only_new: bool = False,
 ) -> GridLayer:
-    """Keep rows `keep`, divide `regions` with generate_grids, code the new rows, join."""
+    """Keep rows `keep`, divide `regions` with generate_grids, code the new rows, join.
+
+    With `only_new` the layer holds the new rows alone (as the whole layer would give them:
+    its columns and types, sorted by code), when the caller has the kept rows already.
+    """
     crs = layer.crs
     rows = layer.rows(work_level)
     kept_pos = keep[rows]
@@ -241,10 +246,9 @@ def _redivide(
         if len(parts):
             geoms.append(parts[0] if len(parts) == 1 else shapely.MultiPolygon(list(parts)))
             placeholders.append(f"{k + 1:012d}")
-    kept_frame = layer.frame[keep]
     report = dict(report)
     if not geoms:
-        out = kept_frame.sort_values("code", kind="stable").reset_index(drop=True)
+        out = layer.frame[keep].sort_values("code", kind="stable").reset_index(drop=True)
         report.update(level=level, new_codes=[])
         return GridLayer(out, report)
     used_regions = [regions[int(p) - 1] for p in placeholders]
@@ -288,7 +292,9 @@ def _redivide(
         new.loc[top, "reason"] = [
             None if lo <= v <= hi else f"{v} households, outside {lo}–{hi}" for v in h
         ]
-    out = pd.concat([kept_frame, new], ignore_index=True)
+    # the kept rows' columns and types still shape the new rows' (an empty frame carries them)
+    out = pd.concat([layer.frame.iloc[:0] if only_new else layer.frame[keep], new],
+                    ignore_index=True)  # fmt: skip
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=WGS84)
     out = out.sort_values("code", kind="stable").reset_index(drop=True)
     report.update(made.report)
