@@ -76,3 +76,25 @@ def test_supervised_reference_trains_on_the_tune_half_and_restores_the_model():
     held = sum(1 for t in texts if half(t) == "held-out")
     assert scores["micro"][3] == sum(len(g) for t, g in corpus if half(t) == "held-out") > held
     assert scores["micro"][2] > 0.95
+
+
+def test_report_names_warm_cpca_as_the_baseline_and_the_target_by_wall_clock(tmp_path):
+    path = tmp_path / "dev.txt"
+    path.write_text(BIO, encoding="utf-8")
+    corpus = read_corpus(path)
+    scores = span_scores([g for _, g in corpus], [parse(t) for t, _ in corpus])
+    numbers = {
+        "n": len(corpus),
+        "spans": {h: {"n": 1, "wangge": scores, "rules": scores} for h in ("held-out", "tune")}
+        | {"all": {"n": 2, "wangge": scores, "rules": scores}},
+        "admin": {},
+        "rate": {"wangge": 4_800.0, "wangge rules only": 14_000.0, "cpca": 48_000.0},
+        "cpu": {"wangge": 5_100.0, "wangge rules only": 14_100.0},
+        "load": [3.5, 3.9, 4.0],
+    }
+    text = report(numbers)
+    assert "warm cpca" in text and "10.0× faster than wangge" in text
+    assert "not faster than cpca" in text and "wangge / cpca" not in text
+    assert "load average 3.5 → 4.0" in text
+    # the target is read from the wall clock, not from the CPU time that would pass it
+    assert "by the wall clock: 4,800 NOT reached on this run (5,100 by the process's CPU" in text
