@@ -233,6 +233,8 @@ def feature_collection(
 
 def _locked_problems(stored: gpd.GeoDataFrame, layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A `locked_changed` error for each locked grid (or micro-grid of one) the edit changed."""
+    if not stored["locked"].any():  # the usual case, without the frame work below (~7 ms)
+        return _no_problems()
     locked = set(stored.loc[stored["locked"], "code"])
     guarded = stored[stored["locked"] | stored["parent_code"].isin(locked)]
     rows = []
