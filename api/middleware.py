@@ -324,17 +324,20 @@ SECURITY_HEADERS = {
     b"x-frame-options": b"DENY",
     b"referrer-policy": b"same-origin",
 }
-# scripts only from this site or inline with this response's nonce (folium's page scripts, the
-# docs' start script); no plugins, no <base>, no framing. Styles are not restricted yet: the
-# folium pages and Leaflet still write inline styles ('unsafe-inline' in effect).
-SCRIPT_POLICY = "script-src 'self' 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; " + (
-    "frame-ancestors 'none'"
+# scripts and styles only from this site or inline with this response's nonce (folium's page
+# scripts and head styles, the docs' start script, the pages' own rules); no style attributes
+# (Leaflet and the pages' scripts set styles through the CSSOM, which CSP allows); no plugins,
+# no <base>, no framing.
+SCRIPT_POLICY = (
+    "script-src 'self' 'nonce-{nonce}'; style-src 'self' 'nonce-{nonce}'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 
 
 class SecurityHeaders:
     """Browser-side defences on every response: no MIME sniffing, no framing, no referrer
-    beyond this site, and a script CSP with a fresh nonce (CSP_NONCE while the app answers)."""
+    beyond this site, and a script and style CSP with a fresh nonce (CSP_NONCE while the app
+    answers)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -4,6 +4,7 @@ and the hand-over of the map and its layers to the page's script (maps/static/<p
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 
@@ -67,11 +68,47 @@ def geojson(frame: gpd.GeoDataFrame, columns: Sequence[str]) -> dict:
     return data
 
 
+# declarations the pages write into their own <style> blocks: no markup, no nested rules
+DECLARATIONS = re.compile(r"^[-a-z]+:[^<>{}\\]+$")
+
+
+def css_rules(rules: Mapping[str, str]) -> str:
+    """`selector {declarations}` lines for a <style> block; ValueError for anything that could
+    leave the rule (the values come from code and catalogs, never from data)."""
+    lines = []
+    for selector, declarations in rules.items():
+        if not re.fullmatch(r"[-#.\w ]+", selector) or not all(
+            DECLARATIONS.match(d.strip()) for d in declarations.split(";") if d.strip()
+        ):
+            msg = f"not a plain CSS rule: {selector!r} {{{declarations!r}}}"
+            raise ValueError(msg)
+        lines.append(f"{selector} {{{declarations}}}")
+    return "\n".join(lines)
+
+
+class Styles(MacroElement):
+    """CSS rules in the page head, in a <style> block carrying the response's nonce: the
+    style CSP refuses style="…" attributes (also in HTML that Leaflet puts in with innerHTML),
+    so the pages give elements classes and write the rules here."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
+        """
+    )
+
+    def __init__(self, rules: Mapping[str, str]) -> None:
+        super().__init__()
+        self._name = "Styles"
+        self.css = css_rules(rules)
+
+
 class Legend(MacroElement):
     """A legend box (bottom left) with rows of (css swatch style, label)."""
 
     _template = Template(
         """
+        {% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}
         {% macro script(this, kwargs) %}
         (function () {
             var legend = L.control({position: "bottomleft"});
@@ -91,8 +128,11 @@ class Legend(MacroElement):
         self._name = "Legend"
         from html import escape
 
+        swatch = f"{self.get_name()}-swatch"
+        self.css = css_rules({f".{swatch}-{i}": style for i, (style, _) in enumerate(rows)})
         items = "".join(
-            f'<div><i style="{style}"></i>{escape(label)}</div>' for style, label in rows
+            f'<div><i class="{swatch}-{i}"></i>{escape(label)}</div>'
+            for i, (_, label) in enumerate(rows)
         )
         self.html = f"<b>{escape(title)}</b>{items}"
 
@@ -158,15 +198,25 @@ def _render_macros_verbatim(self: MacroElement, **kwargs) -> None:
 # in MacroElement.render)
 MacroElement.render = _render_macros_verbatim
 
-# branca's page template, its closing script block carrying this response's nonce
+# branca's page template, its closing script block and the head's style blocks carrying this
+# response's nonce
 PAGE_TEMPLATE = Template(
     "<!DOCTYPE html>\n<html>\n<head>\n"
     "{% if this.title %}<title>{{this.title}}</title>{% endif %}"
-    "    {{this.header.render(**kwargs)}}\n</head>\n<body>\n"
+    "    {{ styles_nonced(this.header.render(**kwargs)) }}\n</head>\n<body>\n"
     "    {{this.html.render(**kwargs)}}\n</body>\n"
     "<script{{ nonce_attr() }}>\n    {{this.script.render(**kwargs)}}\n</script>\n</html>\n"
 )
 PAGE_TEMPLATE.globals["nonce_attr"] = nonce_attr
+
+
+def _styles_nonced(head: str) -> str:
+    """The head's own <style> blocks (folium's, the Styles and Legend rules; no data is written
+    into the head) with this response's nonce."""
+    return head.replace("<style>", f"<style{nonce_attr()}>")
+
+
+PAGE_TEMPLATE.globals["styles_nonced"] = _styles_nonced
 
 
 def finish(

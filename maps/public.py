@@ -9,7 +9,7 @@ from html import escape
 import folium
 import geopandas as gpd
 
-from maps.base import Legend, base_map, bounds_of, finish
+from maps.base import Legend, Styles, base_map, bounds_of, finish
 from maps.messages import function_label, text
 
 TYPE_COLOURS = (
@@ -80,6 +80,10 @@ def build_public_map(
     stations = stations[[c for c in PUBLIC_COLUMNS if c in stations.columns] + ["geometry"]]
     m = base_map(bounds=bounds_of(stations), tiles=tiles, attribution=attribution, lang=lang)
     colours = _colours(types)
+    kinds = {name: f"station-kind-{i}" for i, name in enumerate(colours)}  # class per type
+    rules = {f".{kinds[name]}": f"background:{colour}" for name, colour in colours.items()}
+    rules[".station-kind-other"] = "background:#555"
+    Styles({**rules, "#search-input": "width:14rem"}).add_to(m)
     group = folium.FeatureGroup(name=text("stations", lang)).add_to(m)
     records = []
     for row in stations.to_dict("records"):
@@ -89,7 +93,7 @@ def build_public_map(
         kind = row.get("type") or ""
         icon = types.get(kind, {}).get("icon") or "location-dot"
         html = (
-            f'<div class="station-icon" style="background:{colours.get(kind, "#555")}">'
+            f'<div class="station-icon {kinds.get(kind, "station-kind-other")}">'
             f'<i class="fa-solid fa-{escape(icon)}"></i></div>'
         )
         folium.Marker(
@@ -142,7 +146,7 @@ def _panel(functions: Mapping[str, str], lang: str) -> str:
 <aside id="panel" class="wangge-panel">
   <header><h1>{t("public_title")}</h1><a id="lang-switch" href="#">{t("other_lang")}</a></header>
   <form id="search" class="signin">
-    <input name="q" id="search-input" placeholder="{t("search_address")}" style="width:14rem">
+    <input name="q" id="search-input" placeholder="{t("search_address")}">
     <button type="submit">{t("search")}</button>
     <button type="button" id="btn-my-location">{t("my_location")}</button>
   </form>

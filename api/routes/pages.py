@@ -11,6 +11,7 @@ from api import accounts
 from api.deps import SessionDep
 from api.messages import t
 from api.storage.queries import layer_counts
+from maps.nonce import nonce_attr
 
 router = APIRouter(tags=["pages"])
 
@@ -20,10 +21,12 @@ PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}
-th{{text-align:left;padding-right:2rem;font-weight:normal}}td{{text-align:right}}</style>
+<style{nonce}>
+body{{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}}
+th{{text-align:left;padding-right:2rem;font-weight:normal}}td{{text-align:right}}
+.lang{{text-align:right}}</style>
 </head><body>
-<p style="text-align:right"><a href="/?lang={other}">{other_name}</a></p>
+<p class="lang"><a href="/?lang={other}">{other_name}</a></p>
 <h1>{title}</h1>
 <h2>{loaded}</h2>
 <table id="counts">{rows}</table>
@@ -48,6 +51,7 @@ def landing(request: Request, session: SessionDep, lang: str = Query("zh")) -> s
     )
     other = "en" if lang == "zh" else "zh"
     return PAGE.format(
+        nonce=nonce_attr(),
         lang=lang,
         title=escape(t("title", lang)),
         other=other,

@@ -30,6 +30,8 @@
     Object.keys(attrs || {}).forEach(function (k) {
       if (k === "text") node.textContent = attrs[k];
       else if (k === "onclick") node.addEventListener("click", attrs[k]);
+      // through the CSSOM: the style CSP refuses a style attribute, not this
+      else if (k === "style") node.style.cssText = attrs[k];
       else node.setAttribute(k, attrs[k]);
     });
     (children || []).forEach(function (c) {

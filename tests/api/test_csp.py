@@ -1,5 +1,6 @@
-"""The script Content-Security-Policy (issue 18, item 12): every HTML page names a fresh nonce,
-every inline script the app wrote carries it, nothing from data gets it, no inline handlers."""
+"""The Content-Security-Policy (issue 18, item 12): every HTML page names a fresh nonce, every
+inline script and style block the app wrote carries it, nothing from data gets it, no inline
+handlers and no style attributes."""
 
 from __future__ import annotations
 
@@ -116,4 +117,32 @@ def test_a_hostile_station_name_gets_no_nonce(client, city):
     inline = [a for t, a in tags if t == "script" and "src" not in a]
     assert len(inline) == 2
     assert all(a.get("nonce") == nonce for a in inline)
-    assert answer.text.count(nonce) == 2
+    styles = [a for t, a in tags if t == "style"]
+    assert all(a.get("nonce") == nonce for a in styles)
+    assert answer.text.count(nonce) == len(inline) + len(styles)  # on the app's own tags only
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_style_block_carries_the_nonce_and_no_tag_has_a_style_attribute(client, path):
+    """style-src 'self' 'nonce-…' (no 'unsafe-inline'): a style attribute would be refused."""
+    answer = client.get(path)
+    nonce, directives = _script_policy(answer)
+    assert directives["style-src"] == f"'self' 'nonce-{nonce}'"
+    tags = _tags(answer.text)
+    assert all(a.get("nonce") == nonce for t, a in tags if t == "style")
+    assert [(t, a) for t, a in tags if "style" in a] == []
+    assert "style=" not in answer.text  # nor in HTML handed to Leaflet (innerHTML)
+
+
+@pytest.mark.parametrize(
+    "selector, declarations",
+    [(".a", "color:red}body{display:none"), (".a", "color:red</style><script>"), ("a{", "x:y")],
+)
+def test_css_rules_refuse_what_could_leave_the_rule(selector, declarations):
+    from maps.base import css_rules
+
+    with pytest.raises(ValueError, match="not a plain CSS rule"):
+        css_rules({selector: declarations})
+    assert css_rules({".swatch-0": "background:#e41a1c;opacity:.7"}) == (
+        ".swatch-0 {background:#e41a1c;opacity:.7}"
+    )

@@ -15,15 +15,15 @@ INJECTED = (
 REFUSED = "violates the following Content Security Policy directive"  # chromium, on a refusal
 
 
-def _serve_injected(p, path: str, *, keep_csp: bool) -> None:
-    """Put INJECTED into the body of the page the live server answers for `path`."""
+def serve_injected(p, path: str, *, keep_csp: bool, markup: str = INJECTED) -> None:
+    """Put `markup` into the body of the page the live server answers for `path`."""
 
     def handle(route) -> None:
         answer = route.fetch()
         headers = dict(answer.headers)
         if not keep_csp:
             headers.pop("content-security-policy")
-        body = answer.text().replace("<body>", "<body>" + INJECTED, 1)
+        body = answer.text().replace("<body>", "<body>" + markup, 1)
         route.fulfill(status=answer.status, headers=headers, body=body)
 
     p.route(f"**{path}", handle)
@@ -32,7 +32,7 @@ def _serve_injected(p, path: str, *, keep_csp: bool) -> None:
 def test_markup_injected_into_a_served_page_does_not_run(live_server, page):
     page.expected_errors.append(REFUSED)
     p = page.page
-    _serve_injected(p, "/map/public", keep_csp=True)
+    serve_injected(p, "/map/public", keep_csp=True)
     p.goto(f"{live_server.url}/map/public")
     wait_drawn(p)  # folium's nonced script and public.js ran
     assert p.evaluate("Object.values(wangge.config.stations).length") >= 1
@@ -44,7 +44,7 @@ def test_markup_injected_into_a_served_page_does_not_run(live_server, page):
 
 def test_the_same_injection_runs_without_the_policy(live_server, page):
     p = page.page
-    _serve_injected(p, "/map/public", keep_csp=False)
+    serve_injected(p, "/map/public", keep_csp=False)
     p.goto(f"{live_server.url}/map/public")
     wait_drawn(p)
     assert p.evaluate("window.__xss") in (1, 2)
