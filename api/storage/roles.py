@@ -15,12 +15,18 @@ APPEND_ONLY = ("audit_log", "case_events")
 READ_ONLY = ("alembic_version", "spatial_ref_sys")
 
 
-def role_statement(role: str, password: str, *, exists: bool = False) -> sql.Composed:
-    """CREATE (or, when it `exists`, ALTER) `role`: LOGIN with `password`, no other attribute."""
+PLAIN = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS"
+
+
+def role_statement(
+    role: str, password: str, *, exists: bool = False, demote: bool = True
+) -> sql.Composed:
+    """CREATE (or, when it `exists`, ALTER) `role`: LOGIN with `password`, no other attribute.
+    An existing role that has none to lose is altered without `demote` (naming the attributes
+    at all takes a superuser, which an external database's owner is not)."""
     verb = "ALTER" if exists else "CREATE"
-    stmt = sql.SQL(
-        verb + " ROLE {} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOBYPASSRLS PASSWORD {}"
-    )
+    attributes = PLAIN if demote or not exists else ""
+    stmt = sql.SQL(" ".join(p for p in (verb, "ROLE {} LOGIN", attributes, "PASSWORD {}") if p))
     return stmt.format(sql.Identifier(role), sql.Literal(password))
 
 
@@ -49,14 +55,27 @@ def grant_statements(
     return out
 
 
+def _privileged(conn: psycopg.Connection, role: str) -> bool | None:
+    """Whether `role` has an attribute the service must not have; None when it does not exist."""
+    row = conn.execute(
+        "SELECT rolsuper OR rolcreatedb OR rolcreaterole OR rolbypassrls FROM pg_roles "
+        "WHERE rolname = %s",
+        (role,),
+    ).fetchone()
+    return None if row is None else bool(row[0])
+
+
 def role_exists(conn: psycopg.Connection, role: str) -> bool:
-    return conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone() is not None
+    return _privileged(conn, role) is not None
 
 
 def ensure_role(conn: psycopg.Connection, role: str, password: str) -> None:
-    """Create `role` (LOGIN, no other attribute) or reset its password; conn: a role's that
-    may create roles (a superuser, or an owner with CREATEROLE)."""
-    conn.execute(role_statement(role, password, exists=role_exists(conn, role)))
+    """Create `role` (LOGIN, no other attribute) or reset its password (and take away any
+    other attribute it has); conn: a role's that may create roles (a superuser, or an owner
+    with CREATEROLE)."""
+    privileged = _privileged(conn, role)
+    exists = privileged is not None
+    conn.execute(role_statement(role, password, exists=exists, demote=bool(privileged)))
 
 
 def grant(conn: psycopg.Connection, role: str) -> None:

@@ -19,7 +19,7 @@ from api.db import get_engine
 from api.main import create_app
 from api.settings import get_settings
 from api.storage import migrate
-from tests.api.storage.test_service_role import REFUSED, _plain
+from tests.api.storage.test_service_role import REFUSED, _plain, assert_refused
 from tests.api.test_grids_db import load_city
 
 runner = CliRunner()
@@ -76,11 +76,7 @@ def service_url(external):
 
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_external_service_role_may_not(service_url, statement):
-    with (
-        psycopg.connect(_plain(service_url)) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
-    ):
-        conn.execute(statement)
+    assert_refused(service_url, statement)
 
 
 def test_the_app_starts_and_works_through_the_external_service_role(external, service_url):
@@ -114,6 +110,17 @@ def test_a_second_run_keeps_the_password_and_grants_new_tables(external, service
         conn.commit()
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("TRUNCATE later_table")
+
+
+def test_the_owner_rotates_the_service_password(external, service_url):
+    """An owner that is no superuser may reset the password of the role it made."""
+    _, service = external
+    url = _roles("--service-role", service, "--password", "Rotated-pw-2026")
+    assert f"{service}:Rotated-pw-2026@" in url
+    with psycopg.connect(_plain(url)) as conn:
+        assert conn.execute("SELECT current_user").fetchone() == (service,)
+    with pytest.raises(psycopg.OperationalError):
+        psycopg.connect(_plain(service_url)).close()  # the old password no longer signs in
 
 
 def test_an_owner_that_may_not_create_roles_gets_a_clear_error(external, pg_cluster):

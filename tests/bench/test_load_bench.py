@@ -6,21 +6,12 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from bench import load
-from tests.api.test_grids_db import load_city
+from tests.api.test_grids_db import load_city, rows
 
 pytestmark = pytest.mark.slow
-
-
-def _scalar(url: str, sql: str):
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return conn.execute(text(sql)).scalar()
-    finally:
-        engine.dispose()
 
 
 def test_load_smoke(db_url):
@@ -41,7 +32,7 @@ def test_load_smoke(db_url):
         assert set(run.stored) == set(run.acked) and run.lost == run.duplicated == 0
     # the limiter ran: each client's token has its own buckets in the shared table
     buckets = "SELECT count(DISTINCT split_part(bucket, ':', 3)) FROM rate_buckets"
-    assert _scalar(db_url, buckets) >= 6
+    assert rows(db_url, buckets)[0][0] >= 6
     text_ = load.report(runs)
     assert "throughput 2 worker(s) / 1 worker(s)" in text_ and "| lost |" in text_
     shutil.rmtree(logs)

@@ -38,13 +38,15 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
+def assert_refused(url: str, statement: str) -> None:
+    """`statement` as the role of `url` fails for want of privilege."""
+    with psycopg.connect(_plain(url)) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute(statement)
+
+
 @pytest.mark.parametrize("statement", REFUSED)
 def test_the_service_role_may_not(service_url, statement):
-    with (
-        psycopg.connect(_plain(service_url)) as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege),
-    ):
-        conn.execute(statement)
+    assert_refused(service_url, statement)
 
 
 def test_the_service_role_owns_nothing_and_is_no_superuser(service_url):
