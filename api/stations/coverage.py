@@ -71,13 +71,18 @@ def coverage(
     minutes: float = 15.0,
     thresholds: Sequence[float] = cov.THRESHOLDS,
     speed_kmh: float = 4.5,
+    bounded_by_budget: bool = True,
 ) -> Coverage:
     """Shares per function (or only `function`) at each threshold, per grid, community and
-    street office; the buildings without `function` within `minutes`; their gap layer."""
+    street office; the buildings without `function` within `minutes`; their gap layer.
+    Under the analysis budget (api/stations/budget.py) unless `bounded_by_budget` is False
+    (the command line, which may take its time)."""
     check_function(function)
     if minutes <= 0:
         raise InputError(f"minutes must be positive (got {minutes:g})")
     thresholds = tuple(sorted({*map(float, thresholds), float(minutes)}))
+    if not bounded_by_budget:
+        return _coverage(session, community, street, function, minutes, thresholds, speed_kmh)
     url = database_url(session)
     key = ("coverage", url, store.analysis_version(session), community, street, function,
            float(minutes), thresholds, float(speed_kmh))  # fmt: skip

@@ -136,3 +136,19 @@ def test_a_change_of_the_data_is_a_new_analysis(api, analyses, city_url):
                      "ON c.id = b.community_id WHERE c.code = :code)"),
                 {"code": code},
             )  # fmt: skip
+
+
+def test_the_command_line_is_not_held_to_the_budget(city_url, analyses, monkeypatch):
+    """`wangge stations coverage` answers nobody waiting: a budget the HTTP answer could not
+    meet does not stop it."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    _settings(monkeypatch, budget_s="0.000001")
+    monkeypatch.setenv("WANGGE_DATABASE_URL", city_url)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, ["stations", "coverage", "--minutes", "10"])
+    assert result.exit_code == 0, result.output
+    assert "buildings have no station within 10 min" in result.output
+    assert not analyses.cache and not analyses.running
