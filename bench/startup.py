@@ -12,8 +12,9 @@
    (Voronoi cells of the buildings, rook contiguity, threshold 300); its solve time alone and
    its whole time (cells, weights, solve, dissolve), in this process.
 
-The city is the synthetic district (seed 0), its first communities by code until the
-households reach ``--households``. The load average is read before and after each part.
+The city is a synthetic one (``--size``, ``--seed``; the district, seed 0, by default), its
+first communities by code until the households reach ``--households``. The load average is
+read before and after each part.
 """
 
 from __future__ import annotations
@@ -32,11 +33,11 @@ HEAVY = ("geopandas", "pandas", "numpy", "scipy", "shapely", "pyproj", "pyogrio"
          "pycrfsuite")  # fmt: skip
 
 
-def write_city(directory: Path, households: int) -> dict:
-    """The first communities of the synthetic district reaching `households`, as GeoJSON."""
+def write_city(directory: Path, households: int, *, size: str = "district", seed: int = 0) -> dict:
+    """The first communities of a synthetic city reaching `households`, as GeoJSON."""
     from data.synthetic import generate_city
 
-    city = generate_city(size="district", seed=0)
+    city = generate_city(size=size, seed=seed)
     areas = city.communities.sort_values("code").reset_index(drop=True)
     per = city.buildings.groupby("community_code")["households"].sum()
     total, keep = 0, 0
@@ -89,7 +90,7 @@ def whole_process(args: list[str], tree: Path, repeats: int) -> list[float]:
 def maxp(city, communities: int) -> dict:
     from bench.grids import prepare, run_maxp
 
-    inputs = prepare(city, "district", communities=communities)
+    inputs = prepare(city, "city", communities=communities)
     start = time.perf_counter()
     regions = run_maxp(inputs)
     whole = time.perf_counter() - start
@@ -104,13 +105,15 @@ def load() -> float:
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=35_000)
+    parser.add_argument("--size", default="district", help="synthetic city size (data.synthetic)")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--tree", type=Path, default=ROOT, help="checkout to run the CLI from")
     parser.add_argument("--no-maxp", action="store_true")
     args = parser.parse_args(argv)
-    out: dict = {"tree": str(args.tree), "load": [load()]}
+    out: dict = {"tree": str(args.tree), "city": f"{args.size} seed {args.seed}", "load": [load()]}
     with tempfile.TemporaryDirectory(prefix="wangge-startup-") as tmp:
-        made = write_city(Path(tmp), args.households)
+        made = write_city(Path(tmp), args.households, size=args.size, seed=args.seed)
         out.update({k: made[k] for k in ("communities", "households", "buildings")})
         job = generate_args(made["paths"], Path(tmp) / "grids.geojson")
         out["help"] = imports(["--help"], args.tree)
@@ -118,6 +121,7 @@ def main(argv: list[str] | None = None) -> dict:
         out["help"]["whole_s"] = whole_process(["--help"], args.tree, args.repeats)
         out["generate"]["whole_s"] = whole_process(job, args.tree, args.repeats)
         out["load"].append(load())
+        print(out, flush=True)  # the CLI's figures before the (long) baseline
         if not args.no_maxp:
             out["maxp"] = maxp(made["city"], made["communities"])
             out["load"].append(load())
