@@ -10,11 +10,11 @@ import pytest
 import shapely
 
 from geo.crs import utm_crs
-from geo.errors import InputError
-from geo.grids.edit import moves, nesting
+from geo.grids.edit import nesting
 from geo.grids.generate import GridLayer
-from tests.geo.demo_scene import demo_city, scene
+from tests.geo.demo_scene import scene
 from tests.geo.test_grid_edit_moves import edge_move
+from tests.geo.test_grid_move_local import _move
 
 NEW_ROWS_ONLY = nesting._redivide
 
@@ -24,16 +24,6 @@ def whole_layer_then_picked(*args, only_new=False, **kwargs):
     made = NEW_ROWS_ONLY(*args, **kwargs)
     picked = made.grids[made.grids["code"].isin(made.report["new_codes"])].copy()
     return GridLayer(picked, made.report)
-
-
-def _move(layer, buildings, area, move):
-    building, _, to = move
-    try:
-        return moves.move_buildings(
-            layer, buildings, area, [building], to_code=to, roads=demo_city().roads
-        )
-    except InputError as refused:
-        return str(refused)
 
 
 @pytest.mark.parametrize(
