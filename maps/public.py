@@ -10,6 +10,7 @@ import folium
 import geopandas as gpd
 
 from maps.base import Legend, Styles, base_map, bounds_of, finish
+from maps.hours import readable_hours
 from maps.messages import function_label, text
 
 TYPE_COLOURS = (
@@ -90,6 +91,7 @@ def build_public_map(
         point = row.pop("geometry")
         row["functions"] = list(row.get("functions") or [])
         row = {k: (None if v != v else v) for k, v in row.items()}  # NaN → None
+        row["opening_hours"] = readable_hours(row.get("opening_hours"), lang)
         kind = row.get("type") or ""
         icon = types.get(kind, {}).get("icon") or "location-dot"
         html = (

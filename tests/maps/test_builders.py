@@ -11,6 +11,7 @@ from shapely.geometry import Point, box
 
 from maps import build_planner_map, build_public_map, build_worker_map
 from maps.assets import localize
+from maps.hours import readable_hours
 from maps.planner import bound_status
 
 CDN = re.compile(r"https?://(?!tile\.openstreetmap\.org)[^\"' ]+\.(js|css)")
@@ -129,3 +130,26 @@ def test_every_station_function_has_english_text():
 
     missing = [code for code in function_names() if f"function.{code}" not in TEXT["en"]]
     assert missing == []
+
+
+def test_public_page_reads_opening_hours_in_chinese():
+    stations = gpd.GeoDataFrame(
+        {"station_id": ["S1"], "name": ["北门桥社区居委会"], "type": ["党群服务中心"],
+         "opening_hours": ["Mo-Fr 08:30-17:30; Sa 09:00-12:00"]},
+        geometry=[Point(118.8, 32.0)],
+        crs=4326,
+    )  # fmt: skip
+    kinds = {"党群服务中心": {"icon": "landmark-flag", "en": "Party-masses service center"}}
+    zh = html(build_public_map(stations, types=kinds, functions={}))
+    assert "周一至周五 08:30–17:30；周六 09:00–12:00" in zh and "Mo-Fr" not in zh
+    en = html(build_public_map(stations, types=kinds, functions={}, lang="en"))
+    assert "Mo-Fr 08:30-17:30; Sa 09:00-12:00" in en
+
+
+def test_opening_hours_keep_what_they_do_not_know():
+    assert readable_hours("Mo,We,Fr 09:00-11:30,14:00-17:00; PH off") == (
+        "周一、周三、周五 09:00–11:30、14:00–17:00；节假日 休息"
+    )
+    assert readable_hours("24/7") == "全天开放"
+    assert readable_hours("by appointment") == "by appointment"
+    assert readable_hours(None) is None
