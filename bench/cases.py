@@ -45,6 +45,8 @@ import numpy as np
 import shapely
 from sqlalchemy import insert, text
 
+from bench.processes import wait_healthy
+
 BBOX = (118.70, 31.95, 118.90, 32.12)
 SEED = 0
 
@@ -203,15 +205,8 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self) -> Server:
-        import httpx
-
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{self.base}/api/health", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.2)
+        if wait_healthy(self.base, seconds=60, proc=self.proc):
+            return self
         self.proc.kill()
         raise RuntimeError("uvicorn did not come up")
 

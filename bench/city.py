@@ -28,15 +28,15 @@ import hashlib
 import json
 import os
 import pickle
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
+from bench.processes import fresh_run
+
 ROOT = Path(__file__).resolve().parents[1]
-LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
 SAMPLE_S = 0.2
 
 
@@ -209,12 +209,7 @@ def bench(
     for level in levels:
         for n in workers:
             worker = ["-m", "bench.city", "--run", str(city_path), level, str(n)]
-            cmd = [sys.executable, "-c", LAUNCHER, sys.executable, *worker]
-            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                msg = f"run {level} × {n} failed:\n{done.stderr[-4000:]}"
-                raise RuntimeError(msg)
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows.append(fresh_run(worker, f"run {level} × {n}"))
             rows[-1]["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
             r = rows[-1]
             print(

@@ -56,6 +56,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
+from bench.processes import fresh_run
 from data.synthetic import SyntheticCity, generate_city
 from geo.crs import utm_crs
 from geo.grids.generate import BARRIER_CLASSES, GRID_BOUNDS, generate_grids
@@ -441,24 +442,13 @@ def _vm_hwm_mb() -> float | None:
     return int(line.split()[1]) / 1024
 
 
-# Linux keeps a process's peak RSS across fork and exec (getrusage ru_maxrss starts at the
-# parent's resident size), so workers are started by this small launcher process rather than by
-# the benchmark process, which holds the baseline's cities and spopt.
-LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run(sys.argv[1:]).returncode)"
-
-
 def scale(sizes: list[str], levels: tuple[str, ...] = LEVELS, seed: int = SEED) -> list[dict]:
     """One fresh subprocess per size and level."""
     out = []
     for size in sizes:
         for level in levels:
             worker = ["-m", "bench.grids", "--worker", size, level, "--seed", str(seed)]
-            cmd = [sys.executable, "-c", LAUNCHER, sys.executable, *worker]
-            done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-            if done.returncode != 0:
-                msg = f"worker {size} {level} failed:\n{done.stderr[-4000:]}"
-                raise RuntimeError(msg)
-            out.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            out.append(fresh_run(worker, f"worker {size} {level}"))
             print(f"  {size} {level}: {out[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
     return out
 

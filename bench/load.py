@@ -43,6 +43,8 @@ from pathlib import Path
 import httpx
 import numpy as np
 
+from bench.processes import wait_healthy
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 30.0
 TILE_ZOOM = 16
@@ -248,16 +250,8 @@ def targets(url: str) -> Targets:
 
 
 def _wait_up(proc: subprocess.Popen, base: str, log: Path) -> str:
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                return base
-        except httpx.TransportError:
-            pass
-        if proc.poll() is not None:
-            break
-        time.sleep(0.3)
+    if wait_healthy(base, seconds=120, proc=proc):
+        return base
     stop(proc)
     msg = f"the service did not start: {log.read_text()[-2000:]}"
     raise RuntimeError(msg)
