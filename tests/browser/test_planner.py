@@ -265,7 +265,8 @@ def test_planner_draws_vector_tiles_and_selects_a_grid_on_them(live_server, page
     p.wait_for_function(
         "Object.values(wangge.layers.grids._vectorTiles).every(t => Object.values(t._features)"
         ".every(f => f.feature.options.fill === false))"
-        " && Object.values(wangge.layers.micro_grids._vectorTiles).length > 0",
+        " && Object.values(wangge.layers.micro_grids._vectorTiles).length > 0"
+        " && wangge.layers.micro_grids._noTilesToLoad()",  # every tile drawn, not only the first
         timeout=10_000,
     )
     p.mouse.click(*pixel(p, *open_spot(live_server, code)))
