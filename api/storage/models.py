@@ -506,3 +506,11 @@ Index(
     Notification.next_attempt_at,
     postgresql_where=Notification.sent_at.is_(None),
 )
+
+# --- volunteers and service orders (migration 0010): models below this line ---
+
+# --- red points (migration 0011): models below this line ---
+
+# --- district notices (migration 0012): models below this line ---
+
+# --- household visits and assessment (migration 0013): models below this line ---
