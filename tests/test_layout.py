@@ -9,7 +9,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-DOMAINS = ("accounts", "addresses", "cases", "grids", "ingest", "notifications", "stations")
+DOMAINS = (
+    "accounts",
+    "addresses",
+    "assessment",
+    "cases",
+    "grids",
+    "ingest",
+    "notices",
+    "notifications",
+    "points",
+    "service_orders",
+    "stations",
+)
 WEB_ONLY = ("fastapi", "starlette", "uvicorn")
 CLI_ONLY = ("typer", "rich")
 
