@@ -13,6 +13,7 @@ DOMAINS = (
     "accounts",
     "addresses",
     "assessment",
+    "bulk",
     "cases",
     "grids",
     "ingest",

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 
-from geo.address.batch import read_lines
+from api.bulk.pool import Pool
+from geo.address.batch import read_line_parts
 from geo.errors import InputError
 from geo.geocode import AddressIndex, Match, build_index, geocode_many
 from geo.io import read_vector
 
-__all__ = ["CRS_OUT", "geocode_file", "load_index", "record"]
+__all__ = ["CRS_OUT", "geocode_file", "geocode_part", "load_index", "record"]
 
 CRS_OUT = ("wgs84", "gcj02", "bd09")
 
@@ -56,6 +58,16 @@ def record(text: str, match: Match, crs_out: str = "wgs84") -> dict:
     }
 
 
+def geocode_part(index: AddressIndex, part: tuple[list[str], str]) -> tuple[str, dict[str, int]]:
+    """One partition of lines geocoded: its JSON Lines text and the count per level."""
+    lines, crs_out = part
+    out, counts = [], {}
+    for text, match in zip(lines, geocode_many(index, lines), strict=True):
+        out.append(json.dumps(record(text, match, crs_out), ensure_ascii=False) + "\n")
+        counts[match.level] = counts.get(match.level, 0) + 1
+    return "".join(out), counts
+
+
 def geocode_file(
     index: AddressIndex,
     src: Path,
@@ -63,9 +75,15 @@ def geocode_file(
     *,
     crs_out: str = "wgs84",
     on_progress: Callable[[int], None] | None = None,
-    chunk: int = 1000,
+    chunk: int = 2000,
+    pool: Pool | None = None,
 ) -> dict[str, int]:
     """Geocode every line of `src` and write one JSON object per line to `dst`.
+
+    The file is read and geocoded in partitions of `chunk` lines, on `pool`'s workers when
+    given (a few partitions in flight, the index sent to each worker once), and written in the
+    input's order: the output is the same for any number of workers. It is written beside
+    `dst` and moved there at the end, so a failed run leaves no half-written file.
 
     Parameters
     ----------
@@ -80,7 +98,9 @@ def geocode_file(
     on_progress
         Called with the number of lines done since the last call.
     chunk
-        Lines per batch (and per progress call).
+        Lines per partition (and per progress call).
+    pool
+        Where partitions run (:func:`api.bulk.pool.open_pool`); this process when None.
 
     Returns
     -------
@@ -95,18 +115,23 @@ def geocode_file(
     if crs_out not in CRS_OUT:
         msg = f"--crs-out must be one of {', '.join(CRS_OUT)}, got {crs_out!r}"
         raise InputError(msg)
-    lines = read_lines(src)
+    parts = ((lines, crs_out) for lines in read_line_parts(src, chunk))
+    done = (pool or Pool()).stream(geocode_part, parts, index)
     counts: dict[str, int] = {}
+    dst = Path(dst)
+    partial = dst.with_name(f".{dst.name}.partial")
     try:
-        with Path(dst).open("w", encoding="utf-8", newline="\n") as out:
-            for start in range(0, len(lines), chunk):
-                batch = lines[start : start + chunk]
-                for text, match in zip(batch, geocode_many(index, batch), strict=True):
-                    out.write(json.dumps(record(text, match, crs_out), ensure_ascii=False) + "\n")
-                    counts[match.level] = counts.get(match.level, 0) + 1
+        with partial.open("w", encoding="utf-8", newline="\n") as out:
+            for text, part_counts in done:
+                out.write(text)
+                for level, n in part_counts.items():
+                    counts[level] = counts.get(level, 0) + n
                 if on_progress:
-                    on_progress(len(batch))
+                    on_progress(sum(part_counts.values()))
+        os.replace(partial, dst)
     except OSError as exc:
         msg = f"cannot write {dst}: {exc.strerror or exc}"
         raise InputError(msg) from None
+    finally:
+        partial.unlink(missing_ok=True)
     return counts

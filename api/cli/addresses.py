@@ -8,7 +8,15 @@ from typing import Annotated
 
 import typer
 
-from api.cli.common import database_url, err, fail, progress_bars
+from api.cli.common import (
+    SchedulerOption,
+    WorkersOption,
+    bulk_pool,
+    database_url,
+    err,
+    fail,
+    progress_bars,
+)
 
 app = typer.Typer(help="Chinese addresses (地址), offline.", no_args_is_help=True)
 
@@ -66,16 +74,21 @@ def geocode_cmd(
     crs_out: Annotated[
         CrsOut, typer.Option("--crs-out", help="Datum of the output coordinates.")
     ] = CrsOut.wgs84,
+    workers: WorkersOption = 1,
+    scheduler: SchedulerOption = None,
 ) -> None:
-    """Geocode addresses offline against a standard address base (a file, or the database)."""
+    """Geocode addresses offline against a standard address base (a file, or the database).
+
+    The input is read and geocoded in partitions, in parallel with --workers N or
+    --scheduler ADDRESS, and written in its own order: the same output as one worker."""
     from api.addresses.files import geocode_file, load_index
-    from geo.address.batch import read_lines
+    from geo.address.batch import count_lines
     from geo.errors import InputError
 
     if (index is None) == (not db):
         raise fail("give the address base: --index PLACES or --db (not both)")
     try:
-        total = len(read_lines(src))
+        total = count_lines(src)
         if db:
             from api.addresses.geocode import get_index
             from api.db import transaction
@@ -85,10 +98,11 @@ def geocode_cmd(
                 base = get_index(session, url)
         else:
             base = load_index(index)
-        with progress_bars() as progress_for:
+        with bulk_pool(workers, scheduler) as pool, progress_bars() as progress_for:
             counts = geocode_file(
-                base, src, out, crs_out=crs_out.value, on_progress=progress_for("geocoding", total)
-            )
+                base, src, out, crs_out=crs_out.value, pool=pool,
+                on_progress=progress_for("geocoding", total),
+            )  # fmt: skip
     except InputError as exc:
         raise fail(str(exc)) from None
     summary = ", ".join(f"{level} {n}" for level, n in sorted(counts.items(), key=lambda t: -t[1]))

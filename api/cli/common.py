@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,6 +37,35 @@ def progress_bars() -> Iterator[Callable[[str, int], Callable[[int], None]]]:
             return lambda n: progress.advance(task, n)
 
         yield progress_for
+
+
+WorkersOption = Annotated[
+    int,
+    typer.Option(
+        help="Run in partitions on a local Dask cluster of N processes (same result as 1)."
+    ),
+]
+SchedulerOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Run on an existing Dask cluster at this scheduler address (tcp://HOST:8786); "
+        "its workers need wangge installed."
+    ),
+]
+
+
+@contextmanager
+def bulk_pool(workers: int, scheduler: str | None) -> Iterator[Any]:
+    """The pool of --workers/--scheduler (api.bulk.pool); Dask is imported only when asked."""
+    from api.bulk.pool import open_pool
+    from geo.errors import InputError
+
+    with ExitStack() as stack:
+        try:
+            pool = stack.enter_context(open_pool(workers, scheduler))
+        except InputError as exc:
+            raise fail(str(exc)) from None
+        yield pool
 
 
 def database_url() -> str:

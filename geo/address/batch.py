@@ -10,7 +10,7 @@ from geo.address.divisions import load_divisions
 from geo.address.parse import parse
 from geo.errors import InputError
 
-__all__ = ["parse_file", "parse_lines", "read_lines"]
+__all__ = ["count_lines", "parse_file", "parse_lines", "read_line_parts", "read_lines"]
 
 
 def read_lines(path: Path) -> list[str]:
@@ -45,6 +45,54 @@ def read_lines(path: Path) -> list[str]:
     if lines and lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _open(path: Path):
+    try:
+        return Path(path).open("rb")
+    except FileNotFoundError:
+        msg = f"input file not found: {path}"
+        raise InputError(msg) from None
+    except IsADirectoryError:
+        msg = f"expected a text file of addresses, got a folder: {path}"
+        raise InputError(msg) from None
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror or exc}"
+        raise InputError(msg) from None
+
+
+def count_lines(path: Path) -> int:
+    """How many lines :func:`read_lines` would give, read in blocks (for progress bars)."""
+    with _open(path) as f:
+        n, last = 0, b"\n"
+        while block := f.read(1 << 20):
+            n += block.count(b"\n")
+            last = block[-1:]
+        return n + (last != b"\n")
+
+
+def read_line_parts(path: Path, size: int) -> Iterator[list[str]]:
+    """The lines of :func:`read_lines` in lists of `size`, read as they are needed (a file
+    larger than memory streams through); the same errors, raised when the bad line is read."""
+    with _open(path) as f:
+        part: list[str] = []
+        offset = 0
+        for raw in f:
+            try:
+                line = raw.decode("utf-8-sig" if offset == 0 else "utf-8")
+            except UnicodeDecodeError as exc:
+                msg = f"{path} is not UTF-8 text (bad byte at offset {offset + exc.start})"
+                raise InputError(msg) from None
+            offset += len(raw)
+            if not line:  # a file holding only its byte-order mark
+                continue
+            line = line[:-1] if line.endswith("\n") else line
+            part.append(line[:-1] if line.endswith("\r") else line)
+            if len(part) == size:
+                yield part
+                part = []
+        if part:
+            yield part
 
 
 def parse_lines(lines: Iterable[str]) -> Iterator[dict]:

@@ -1,0 +1,111 @@
+"""Where bulk work runs: in this process, or on Dask (a local cluster of N processes, or an
+existing scheduler). Dask is imported only when it is asked for, so one-worker runs start fast.
+Grid generation, batch geocoding and case import share it (``--workers`` / ``--scheduler``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from geo.errors import InputError
+
+
+class Later:
+    """A call run when its result is asked for (the one-process stand-in for a Dask future)."""
+
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+        self._call = (fn, args, kwargs)
+
+    def result(self) -> Any:
+        fn, args, kwargs = self._call
+        return fn(*args, **kwargs)
+
+
+@dataclass
+class Pool:
+    """Submits calls: Dask's client when there is one, else runs them here, in order."""
+
+    client: Any = None  # distributed.Client
+
+    @property
+    def workers(self) -> int:
+        if self.client is None:
+            return 1
+        return len(self.client.scheduler_info(n_workers=-1)["workers"])
+
+    def submit(self, fn: Callable, *args, **kwargs) -> Any:
+        """A future: `.result()` gives fn's value or raises its error."""
+        if self.client is None:
+            return Later(fn, args, kwargs)
+        return self.client.submit(fn, *args, pure=False, **kwargs)
+
+    def map(self, fn: Callable, items: Iterable) -> Iterator:
+        """fn of each item, in order (all submitted first on Dask); stops at the first error."""
+        if self.client is None:
+            yield from map(fn, items)
+            return
+        futures = self.client.map(fn, list(items), pure=False)
+        try:
+            for future in futures:
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+    def stream(self, fn: Callable, parts: Iterable, *shared: Any, window: int = 0) -> Iterator:
+        """``fn(*shared, part)`` for each part, in order, with at most `window` parts in flight
+        (default: twice the workers), so a file larger than memory streams through. On Dask
+        each shared value is sent to every worker once, not with each part."""
+        if self.client is None:
+            for part in parts:
+                yield fn(*shared, part)
+            return
+        held = [self.client.scatter([value], broadcast=True)[0] for value in shared]
+        window = window or 2 * self.workers
+        pending: deque = deque()
+        try:
+            for part in parts:
+                pending.append(self.client.submit(fn, *held, part, pure=False))
+                if len(pending) >= window:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        finally:
+            self.client.cancel([*pending, *held])
+
+
+@contextmanager
+def open_pool(workers: int = 1, scheduler: str | None = None) -> Iterator[Pool]:
+    """A Pool: this process for one worker, a local Dask cluster of `workers` processes (one
+    thread each), or the Dask cluster at `scheduler` (its workers need this package installed).
+    """
+    if workers < 1:
+        msg = f"--workers 须至少为 1 (--workers must be at least 1, got {workers})"
+        raise InputError(msg)
+    if scheduler is None and workers == 1:
+        yield Pool()
+        return
+    from distributed import Client, LocalCluster
+
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="20s")
+        except OSError as exc:
+            msg = f"连不上 Dask 调度器 {scheduler} (cannot reach the Dask scheduler): {exc}"
+            raise InputError(msg) from None
+        with client:
+            yield Pool(client)
+        return
+    cluster = LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    with cluster, Client(cluster) as client:
+        yield Pool(client)
