@@ -8,13 +8,14 @@ so older versions stay as history. Case events are append-only (a trigger refuse
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from geoalchemy2 import Geometry
 from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     Float,
     ForeignKey,
@@ -510,6 +511,87 @@ Index(
 # --- volunteers and service orders (migration 0010): models below this line ---
 
 # --- red points (migration 0011): models below this line ---
+
+
+POINT_KINDS = ("order", "activity", "case_report", "exchange", "adjustment")
+
+
+class PointsEntry(Base):
+    """One line of the red-points ledger (0011): never updated or deleted (trigger); a kind,
+    source and account come once, so nothing is counted twice."""
+
+    __tablename__ = "points_entries"
+    __table_args__ = (
+        UniqueConstraint("kind", "source", "account", name="uq_points_entries_kind_source_account"),
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in POINT_KINDS) + ")", name="kind_known"
+        ),
+        CheckConstraint("points <> 0", name="points_nonzero"),
+        Index("ix_points_entries_account", "account", "created_at"),
+        Index("ix_points_entries_community_code", "community_code"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    points: Mapped[int] = mapped_column(Integer)  # signed: an exchange is negative
+    kind: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(64))  # e.g. "order:12", "activity:3"
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = now()
+    created_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class PointReward(Base):
+    """A reward a community offers for points, with its stock."""
+
+    __tablename__ = "point_rewards"
+    __table_args__ = (
+        CheckConstraint("cost > 0", name="cost_positive"),
+        CheckConstraint("stock >= 0", name="stock_nonnegative"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_code: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(100))
+    cost: Mapped[int] = mapped_column(Integer)
+    stock: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = now()
+
+
+class PointExchange(Base):
+    """A request to exchange points for a reward: requested, then confirmed or refused by the
+    reward's community; the points leave the ledger on confirmation."""
+
+    __tablename__ = "point_exchanges"
+    __table_args__ = (
+        CheckConstraint("status IN ('requested', 'confirmed', 'refused')", name="status_known"),
+        Index("ix_point_exchanges_community_code_status", "community_code", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    reward_id: Mapped[int] = mapped_column(ForeignKey("point_rewards.id"))
+    community_code: Mapped[str] = mapped_column(String(12))
+    cost: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    requested_at: Mapped[datetime] = now()
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class PointActivity(Base):
+    """An activity a community held; its participants' points are the ledger entries whose
+    source is "activity:<id>"."""
+
+    __tablename__ = "point_activities"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    community_code: Mapped[str] = mapped_column(String(12))
+    name: Mapped[str] = mapped_column(String(100))
+    held_on: Mapped[date] = mapped_column(Date)
+    recorded_by: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = now()
+
 
 # --- district notices (migration 0012): models below this line ---
 

@@ -1,0 +1,1 @@
+"""Red points (红色积分): the ledger, its rules, activities, exchanges and rankings."""
