@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import ExitStack
+from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -104,6 +105,14 @@ def grids_generate(
             "(tcp://HOST:8786); its workers need wangge installed.",
         ),
     ] = None,
+    part_households: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="A boundary of more households is first cut into parts along barrier roads, "
+            "rivers and rail, divided on their own (in parallel with --workers); default 20000.",
+        ),
+    ] = None,
 ) -> None:
     """Divide areas into grids from buildings and households.
 
@@ -136,6 +145,8 @@ def grids_generate(
         bounds = bounds_for(chosen, min_households, max_households, micro_min, micro_max)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if part_households is not None:
+        bounds = replace(bounds, cut_above=part_households)
     from api.grids.cluster import open_pool
     from geo.errors import InputError
 

@@ -17,6 +17,7 @@ from api.grids.cluster import Pool
 from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids
 from geo.grids.limits import Breach, check_limits, require_limits
+from geo.grids.parts import PART_HOUSEHOLDS
 from geo.households import estimate_households
 from geo.io import read_vector, write_geojson
 from geo.validate import RowProblem, validate_features
@@ -33,6 +34,7 @@ CONTRACT_COLUMNS = ["code", "level", "parent_code", "households", "members"]
 class Bounds:
     grid: tuple[int, int] = GRID_BOUNDS
     micro: tuple[int, int] = MICRO_BOUNDS
+    cut_above: int = PART_HOUSEHOLDS  # a boundary of more households is cut into parts
 
 
 def bounds_for(level: str, lo: int | None, hi: int | None, micro_lo=None, micro_hi=None) -> Bounds:
@@ -105,7 +107,7 @@ def generate_file(
         warn(breach)
     layer = generate_grids(
         frame, area, roads=lines, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro,
-        map_areas=pool.map if pool is not None else None,
+        map_areas=pool.map if pool is not None else None, part_households=bounds.cut_above,
     )  # fmt: skip
     layer.report["limits"] = [b.reason for b in warnings]
     write_layer(layer, out, report=report, rejected=rejected)
@@ -233,7 +235,10 @@ def _start_one(session: Session, area: store.Area, level: str, bounds: Bounds, f
         return result, None
     result.report["limits"] = [b.reason for b in breaches]
     roads = store.read_roads(session, area)
-    return result, pool.submit(generate_grids, buildings, boundary, roads=roads, **options)
+    return result, pool.submit(
+        generate_grids, buildings, boundary, roads=roads, part_households=bounds.cut_above,
+        **options,
+    )  # fmt: skip
 
 
 def _finish_one(session: Session, area: store.Area, result: CommunityResult, future, *, at):

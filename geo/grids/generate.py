@@ -44,6 +44,7 @@ from geo.grids.partition import (
     unavoidable,
     violation,
 )
+from geo.grids.parts import PART_HOUSEHOLDS, cut_area, join_parts
 from geo.grids.split import (
     MIN_STRIP_M,
     describe_slots,
@@ -107,6 +108,7 @@ def generate_grids(
     grid_bounds: tuple[int, int] = GRID_BOUNDS,
     micro_bounds: tuple[int, int] = MICRO_BOUNDS,
     map_areas: MapAreas | None = None,
+    part_households: int = PART_HOUSEHOLDS,
 ) -> GridLayer:
     """Divide each boundary polygon into grids and/or micro-grids.
 
@@ -127,6 +129,9 @@ def generate_grids(
     map_areas : callable, optional
         ``map_areas(divide_area, works)`` returns divide_area of each AreaWork, in order (the
         built-in map by default; a Dask map divides the areas in parallel, same result).
+    part_households : int
+        A boundary polygon holding more households is first cut into parts along its barrier
+        lines (geo.grids.parts), each divided on its own; its codes stay one sequence.
 
     Returns
     -------
@@ -158,9 +163,11 @@ def generate_grids(
         )
     works = area_works(
         area_m, b_m, compounds, barriers, area_of,
-        level=level, grid_bounds=grid_bounds, micro_bounds=micro_bounds,
+        level=level, grid_bounds=grid_bounds, micro_bounds=micro_bounds, most=part_households,
     )  # fmt: skip
-    rows = [row for area_rows in (map_areas or map)(divide_area, works) for row in area_rows]
+    works = list(works)
+    results = (map_areas or map)(divide_area, works)
+    rows = join_parts([(w.prefix, w.part) for w in works], results, level=level)
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=crs) if rows else _empty_frame(crs)
     for lvl in ("grid", "micro"):
         at = (frame["level"] == lvl).to_numpy()
@@ -187,6 +194,7 @@ class AreaWork:
     level: str
     grid_bounds: tuple[int, int]
     micro_bounds: tuple[int, int]
+    part: int | None = None  # the part of a boundary cut into parts (geo.grids.parts)
 
 
 MapAreas = Callable[[Callable[[AreaWork], list[dict]], Iterable[AreaWork]], Iterable[list[dict]]]
@@ -202,19 +210,34 @@ def area_works(
     level: str,
     grid_bounds: tuple[int, int],
     micro_bounds: tuple[int, int],
+    most: int = PART_HOUSEHOLDS,
 ) -> Iterator[AreaWork]:
-    """One AreaWork per boundary polygon, in order, each with its own buildings."""
+    """One AreaWork per boundary polygon, in order, each with its own buildings; a polygon
+    of more than `most` households gives one per part (geo.grids.parts.cut_area)."""
     codes = area_m["code"] if "code" in area_m.columns else pd.Series([None] * len(area_m))
     tree = shapely.STRtree(barriers) if barriers is not None and len(barriers) else None
+    top = micro_bounds if level == "micro" else grid_bounds
+
+    def lines_of(geom):  # lines that miss the polygon cut nothing (tessellation.enclosures)
+        return barriers if tree is None else barriers[np.sort(tree.query(geom, "intersects"))]
+
     for a, geom in enumerate(area_m.geometry.to_numpy()):
         inside = np.flatnonzero(area_of == a)
-        lines = barriers
-        if tree is not None:  # lines that miss the polygon cut nothing (tessellation.enclosures)
-            lines = barriers[np.sort(tree.query(geom, predicate="intersects"))]
-        yield AreaWork(
-            area_code(codes.iloc[a], a), geom, b_m.iloc[inside].reset_index(drop=True),
-            compounds[inside], lines, level, grid_bounds, micro_bounds,
-        )  # fmt: skip
+        prefix, b = area_code(codes.iloc[a], a), b_m.iloc[inside].reset_index(drop=True)
+        lines, parts = lines_of(geom), None
+        if int(b["households"].sum()) > most:
+            anchors = shapely.point_on_surface(b.geometry.to_numpy())
+            parts = cut_area(geom, anchors, b["households"], lines, bounds=top, most=most)
+        for k, (part, held) in enumerate(parts or [(geom, None)]):
+            if held is not None:
+                yield AreaWork(
+                    prefix, part, b.iloc[held].reset_index(drop=True), compounds[inside][held],
+                    lines_of(part), level, grid_bounds, micro_bounds, k,
+                )  # fmt: skip
+                continue
+            yield AreaWork(
+                prefix, geom, b, compounds[inside], lines, level, grid_bounds, micro_bounds,
+            )  # fmt: skip
 
 
 def divide_area(work: AreaWork) -> list[dict]:
