@@ -23,6 +23,7 @@ from api.routes import maps as map_routes
 from api.routes import reports as report_routes
 from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
+from api.routes import service_orders as service_order_routes
 from api.routes import worker_app as worker_routes
 from api.settings import get_settings
 from api.validation import register_validation_errors
@@ -83,6 +84,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(report_routes.router)  # before cases: /api/cases/nearby
     app.include_router(case_routes.router)
     app.include_router(open311.router)
+    app.include_router(service_order_routes.router)
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
     return app

@@ -153,6 +153,9 @@ PUBLIC_GROUPS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("public", "GET", r"^/api/cases/nearby"),
         ("public", "POST", r"^/api/reports/"),
         ("intake", "POST", r"^/open311/v2/requests\.json$"),
+        ("intake", "POST", r"^/api/service-orders/?$"),  # a resident's order
+        ("public", "POST", r"^/api/service-orders/(follow|confirm|cancel)/?$"),
+        ("public", "GET", r"^/api/service-orders/catalog"),
         ("public", "GET", r"^/api/(geocode|reverse|stations|coverage|categories)(/|$)"),
         ("public", "POST", r"^/api/(geocode|coverage)/"),
         ("public", "GET", r"^/open311/"),

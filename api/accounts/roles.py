@@ -17,6 +17,7 @@ class Role(StrEnum):
     department = "department"
     planner = "planner"
     admin = "admin"
+    volunteer = "volunteer"  # 志愿者: takes residents' service orders in their grid
 
 
 WORKER_ROLES = frozenset({Role.grid_worker, Role.grid_leader})

@@ -16,7 +16,7 @@ from api.cli.common import console, database_url, err, fail
 # kept in step with api.accounts.Role (not imported: the CLI starts without loading the models)
 ROLES = (
     "public, resident, grid_worker, grid_leader, community_admin, street_admin, department, "
-    "planner, admin"
+    "planner, admin, volunteer"
 )
 app = typer.Typer(help="Accounts: add, list, disable; API tokens for other systems.")
 
@@ -88,27 +88,45 @@ def add(
     worker: Annotated[
         str | None, typer.Option(help="link to this existing worker id (default: the name)")
     ] = None,
+    kind: Annotated[
+        str, typer.Option(help="volunteer: party_member (党员), building_lead (楼栋长), volunteer")
+    ] = "volunteer",
+    skills: Annotated[
+        str | None, typer.Option(help="volunteer: skills, comma-separated (助老,维修,陪诊 …)")
+    ] = None,
 ) -> None:
-    """Create an account. Grid workers and leaders are linked to a workers row and its grids."""
+    """Create an account. Grid workers and leaders are linked to a workers row and its grids;
+    a volunteer to its one grid (--grid), kind and skills."""
     from api import accounts
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    principal = _run(
-        lambda s: accounts.create_user(
-            s,
-            name,
-            role,
-            password,
-            grid_codes=grid or (),
-            community_code=community,
-            street_code=street,
-            department=department,
-            display_name=display_name,
-            worker=worker,
-            actor=_actor(),
+    if role == "volunteer":
+        from api.service_orders import volunteers
+
+        principal = _run(
+            lambda s: volunteers.create_volunteer(
+                s, name, password, grid_codes=grid or (), kind=kind,
+                skills=(skills or "").replace("，", ",").split(","),
+                display_name=display_name, actor=_actor(),
+            )
+        )  # fmt: skip
+    else:
+        principal = _run(
+            lambda s: accounts.create_user(
+                s,
+                name,
+                role,
+                password,
+                grid_codes=grid or (),
+                community_code=community,
+                street_code=street,
+                department=department,
+                display_name=display_name,
+                worker=worker,
+                actor=_actor(),
+            )
         )
-    )
     where = ", ".join(principal.grid_codes) or principal.community_code or principal.street_code
     suffix = f" ({where})" if where else ""
     console.print(f"created {principal.role} {principal.username}{suffix}", highlight=False)

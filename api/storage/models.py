@@ -391,6 +391,7 @@ ROLES = (
     "department",
     "planner",
     "admin",
+    "volunteer",
 )
 
 
@@ -514,6 +515,100 @@ Index(
 
 
 POINT_KINDS = ("order", "activity", "case_report", "exchange", "adjustment")
+
+
+VOLUNTEER_KINDS = ("party_member", "building_lead", "volunteer")
+ORDER_STATUSES = ("open", "taken", "done", "confirmed", "rated", "expired", "cancelled")
+
+
+class Volunteer(Base):
+    """A volunteer account's grid, kind (党员 双报到, 楼栋长, 志愿者) and skills (助老, 维修 …)."""
+
+    __tablename__ = "volunteers"
+    __table_args__ = (
+        CheckConstraint(
+            "kind IN (" + ", ".join(f"'{k}'" for k in VOLUNTEER_KINDS) + ")", name="kind_known"
+        ),
+        Index("ix_volunteers_grid_code", "grid_code"),
+        Index("ix_volunteers_community_code", "community_code"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), unique=True
+    )
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    community_code: Mapped[str] = mapped_column(String(12))
+    kind: Mapped[str] = mapped_column(String(16))
+    skills: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = now()
+
+
+class ServiceOrder(Base):
+    """A resident's order of a station's service at a place (居民点单): posted to its grid's
+    volunteers with the skill, re-posted to the community when nobody takes it in time."""
+
+    __tablename__ = "service_orders"
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint(
+            "status IN (" + ", ".join(f"'{s}'" for s in ORDER_STATUSES) + ")", name="status_known"
+        ),
+        CheckConstraint("posted_to IN ('grid', 'community')", name="posted_to_known"),
+        CheckConstraint("stars IS NULL OR stars BETWEEN 1 AND 5", name="stars_range"),
+        CheckConstraint("resident IS NOT NULL OR resident_phone IS NOT NULL", name="who_ordered"),
+        Index("ix_service_orders_grid_code_status", "grid_code", "status"),
+        Index("ix_service_orders_community_code_status", "community_code", "status"),
+        Index("ix_service_orders_taken_by", "taken_by"),
+        Index("ix_service_orders_station_id_status", "station_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    service: Mapped[str] = mapped_column(String(32))
+    station_id: Mapped[int] = mapped_column(ForeignKey("stations.id"))
+    address: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    grid_code: Mapped[str] = mapped_column(String(15))
+    community_code: Mapped[str] = mapped_column(String(12))
+    resident: Mapped[str | None] = mapped_column(String(64))
+    resident_phone: Mapped[str | None] = mapped_column(String(32))  # personal data
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'open'"))
+    posted_to: Mapped[str] = mapped_column(String(16), server_default=text("'grid'"))
+    taken_by: Mapped[str | None] = mapped_column(String(64))
+    stars: Mapped[int | None] = mapped_column(SmallInteger)
+    comment: Mapped[str | None] = mapped_column(Text)
+    receipt: Mapped[str] = mapped_column(String(32), unique=True)
+    created_at: Mapped[datetime] = now()
+    repost_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    taken_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = now()
+    geom = geom("POINT")
+
+
+class ServiceOrderEvent(Base):
+    """One status change of an order, with who made it: the resident's timeline."""
+
+    __tablename__ = "service_order_events"
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(
+        ForeignKey("service_orders.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = now()
+    actor: Mapped[str | None] = mapped_column(String(64))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(32))
+    data: Mapped[dict | None] = mapped_column(JSONB)
+
+
+Index(
+    "ix_service_orders_geom",
+    ServiceOrder.__table__.c.geom,
+    postgresql_using="gist",
+)
 
 
 class PointsEntry(Base):
