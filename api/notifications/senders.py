@@ -66,6 +66,8 @@ class GatewaySender:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = {"to": note.address, "text": note.body, "case_id": note.case_id}
+        if getattr(note, "notice_id", None) is not None:
+            body["notice_id"] = note.notice_id
         try:
             r = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
         except httpx.HTTPError as exc:
@@ -79,6 +81,7 @@ def senders_from(settings: Any) -> dict[str, Sender]:
     out: dict[str, Sender] = {}
     if settings.notify_log:
         out = {"sms": LogSender(), "wechat": LogSender(), "status_page": LogSender()}
+        out["app"] = out["status_page"]  # a district notice to someone with no phone: their page
     if settings.notify_sms_enabled and settings.notify_sms_url:
         out["sms"] = GatewaySender("sms", settings.notify_sms_url, settings.notify_sms_token)
     if settings.notify_wechat_enabled and settings.notify_wechat_url:

@@ -444,8 +444,13 @@ class Notification(Base):
     job sends it and sets sent_at in the same transaction, so it is never sent twice."""
 
     __tablename__ = "notifications"
+    # a message about a case, or (0012) a district notice to one responsible person
+    __table_args__ = (
+        CheckConstraint("(case_id IS NULL) <> (notice_id IS NULL)", name="one_subject"),
+    )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
     dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)  # case + version
     channel: Mapped[str] = mapped_column(String(16))  # sms, status_page
     address: Mapped[str | None] = mapped_column(String(64))  # personal data: the phone
@@ -689,5 +694,58 @@ class PointActivity(Base):
 
 
 # --- district notices (migration 0012): models below this line ---
+
+NOTICE_LEVELS = ("routine", "emergency")
+
+
+class Notice(Base):
+    """A district notice (0012): text, level and the area, kept as the grid-level codes it
+    resolved to plus the polygon when one was drawn; sent once, never edited."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        valid_geom(),
+        CheckConstraint("level IN ('routine', 'emergency')", name="level_known"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    title: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    level: Mapped[str] = mapped_column(String(16))
+    area: Mapped[dict] = mapped_column(JSONB)  # what the sender picked
+    grid_codes: Mapped[list[str]] = mapped_column(ARRAY(String(15)))
+    sender: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = now()
+    geom = geom("MULTIPOLYGON", nullable=True)
+
+
+class NoticeRecipient(Base):
+    """One responsible person for one area of a notice: a community (admins), a grid (leaders,
+    workers) or a micro-grid (building leads); `person` is 'w:<workers.id>' or 'u:<username>'."""
+
+    __tablename__ = "notice_recipients"
+    __table_args__ = (
+        UniqueConstraint("notice_id", "person", "area_code"),
+        CheckConstraint("households >= 0", name="households_nonnegative"),
+        CheckConstraint(
+            "households_reached IS NULL OR households_reached BETWEEN 0 AND households",
+            name="reached_bounded",
+        ),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    person: Mapped[str] = mapped_column(String(80), index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    worker_id: Mapped[int | None] = mapped_column(ForeignKey("workers.id", ondelete="SET NULL"))
+    name: Mapped[str | None] = mapped_column(String(100))
+    role: Mapped[str] = mapped_column(String(32))
+    area_code: Mapped[str] = mapped_column(String(18))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    households: Mapped[int] = mapped_column(Integer)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    households_reached: Mapped[int | None] = mapped_column(Integer)
+
+
+Index("ix_notices_geom", Notice.geom, postgresql_using="gist")
 
 # --- household visits and assessment (migration 0013): models below this line ---

@@ -1,0 +1,223 @@
+"""District notices on the gridded synthetic community (real PostGIS): the area resolved to
+grids, the fan-out to every responsible person exactly once with one outbox message each,
+acknowledgements bounded by the households a person answers for, progress per grid, and who
+may send and see what."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from api import accounts as auth
+from api.db import session_factory, transaction
+from api.main import create_app
+from api.notices.fanout import fan_out
+from api.notifications import job, senders
+from api.settings import get_settings
+from tests.conftest import gridded_city_database
+
+PASSWORD = "Notice-pass-2026"
+OTHER_STREET = "990101999"
+
+
+@pytest.fixture(scope="module")
+def world(pg_cluster):
+    with gridded_city_database(pg_cluster, "test_notices") as url:
+        with transaction(url) as s:
+            street = s.execute(text("SELECT min(code) FROM streets")).scalar()
+            community = s.execute(text("SELECT min(code) FROM communities")).scalar()
+            grids = list(
+                s.execute(
+                    text(
+                        "SELECT code FROM grids WHERE level = 'grid' AND valid_to IS NULL "
+                        "ORDER BY code"
+                    )
+                ).scalars()
+            )
+            worker = s.execute(
+                text(
+                    "SELECT w.worker_id FROM workers w JOIN worker_grids wg ON wg.worker_id = w.id "
+                    "WHERE wg.grid_code = :g AND w.role = 'full_time' ORDER BY w.worker_id LIMIT 1"
+                ),
+                {"g": grids[0]},
+            ).scalar()
+            s.execute(
+                text("INSERT INTO streets (code, name) VALUES (:c, '别的街道')"),
+                {"c": OTHER_STREET},
+            )
+            specs = {
+                "admin1": ("admin", {}),
+                "street1": ("street_admin", {"street_code": street}),
+                "street2": ("street_admin", {"street_code": OTHER_STREET}),
+                "community1": ("community_admin", {"community_code": community}),
+                "worker1": ("grid_worker", {"worker": worker}),
+                "resident1": ("resident", {}),
+            }
+            tokens = {}
+            for name, (role, kw) in specs.items():
+                user = auth.create_user(s, name, role, PASSWORD, actor="test", **kw)
+                tokens[name] = {"Authorization": f"Bearer {auth.issue_token(user)}"}
+        with TestClient(create_app(url)) as client:
+            client.url, client.h = url, tokens
+            client.street, client.community, client.grids = street, community, grids
+            yield client
+
+
+def rows(url, sql, **params):
+    with transaction(url) as s:
+        return s.execute(text(sql), params).all()
+
+
+def post(client, who, body):
+    return client.post("/api/notices", json=body, headers=client.h[who])
+
+
+def notice(level="routine", confirm=False, **area):
+    return {"title": "防汛通知", "body": "今晚有暴雨，请通知到户", "level": level,
+            "area": area, "confirm": confirm}  # fmt: skip
+
+
+def test_area_resolves_to_grids(world):
+    everything = post(world, "admin1", notice(district=world.street[:6]))
+    assert everything.status_code == 201, everything.text
+    assert everything.json()["grids"] == len(world.grids)
+    by_street = post(world, "street1", notice(streets=[world.street])).json()
+    by_community = post(world, "street1", notice(communities=[world.community])).json()
+    assert by_street["grids"] == by_community["grids"] == len(world.grids)
+    two = post(world, "street1", notice(grids=world.grids[:2])).json()
+    assert two["grids"] == 2
+    # a polygon drawn inside one grid takes that grid only, not its neighbours
+    (inside,) = rows(
+        world.url,
+        "SELECT ST_AsGeoJSON(ST_Buffer(ST_PointOnSurface(geom), 0.0002)) FROM grids "
+        "WHERE code = :g AND valid_to IS NULL",
+        g=world.grids[1],
+    )[0]
+    import json
+
+    drawn = post(world, "street1", notice(polygon=json.loads(inside)))
+    assert drawn.status_code == 201, drawn.text
+    (codes, has_geom) = rows(
+        world.url, "SELECT grid_codes, geom IS NOT NULL FROM notices WHERE id = :n",
+        n=drawn.json()["id"],
+    )[0]  # fmt: skip
+    assert codes == [world.grids[1]] and has_geom
+    # unknown codes, an empty area, a polygon with no grid: 422 with a Chinese reason
+    for area in ({"grids": ["990101001001999"]}, {},
+                 {"polygon": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}):  # fmt: skip
+        r = post(world, "admin1", notice(**area))
+        assert r.status_code == 422, r.text
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["detail"])
+
+
+def test_emergency_fans_out_to_everyone_exactly_once(world, caplog):
+    before = rows(world.url, "SELECT count(*) FROM notices")[0][0]
+    unconfirmed = post(world, "street1", notice("emergency", streets=[world.street]))
+    assert unconfirmed.status_code == 422 and "确认" in unconfirmed.json()["detail"]
+    assert rows(world.url, "SELECT count(*) FROM notices")[0][0] == before  # nothing written
+
+    r = post(world, "street1", notice("emergency", confirm=True, streets=[world.street]))
+    assert r.status_code == 201, r.text
+    n = r.json()["id"]
+    # expected, computed another way: every on-duty worker of each grid and micro-grid, and
+    # the community admin for the community
+    expected = set(
+        rows(
+            world.url,
+            "SELECT 'w:' || wg.worker_id, wg.grid_code FROM worker_grids wg "
+            "JOIN workers w ON w.id = wg.worker_id AND w.on_duty "
+            "JOIN grids g ON g.code = wg.grid_code AND g.valid_to IS NULL",
+        )
+    ) | {("u:community1", world.community)}
+    got = rows(
+        world.url, "SELECT person, area_code FROM notice_recipients WHERE notice_id = :n", n=n
+    )
+    assert len(got) == len(set(got)) and set(got) == expected
+    people = {p for p, _ in expected}
+    assert r.json()["people"] == len(people)
+    outbox = rows(
+        world.url,
+        "SELECT n.channel, n.address, w.phone, n.body FROM notifications n "
+        "LEFT JOIN workers w ON 'w:' || w.id = split_part(n.dedupe_key, ':', 3) || ':' "
+        "|| split_part(n.dedupe_key, ':', 4) WHERE n.notice_id = :n",
+        n=n,
+    )
+    assert len(outbox) == len(people)
+    assert all(ch == ("sms" if phone else "app") and addr == phone for ch, addr, phone, _ in outbox)
+    assert all(body.startswith("【网格·紧急通知】防汛通知") for *_, body in outbox)
+    # fanning out again adds nobody
+    with transaction(world.url) as s:
+        codes = s.execute(text("SELECT grid_codes FROM notices WHERE id = :n"), {"n": n}).scalar()
+        assert fan_out(s, n, codes, level="emergency", body="x") == 0
+    assert len(rows(world.url, "SELECT 1 FROM notice_recipients WHERE notice_id = :n", n=n)) == len(
+        got
+    )
+    (audited,) = rows(
+        world.url, "SELECT detail FROM audit_log WHERE action = 'notice.send' AND object_id = :n",
+        n=str(n),
+    )  # fmt: skip
+    assert audited[0]["level"] == "emergency" and audited[0]["people"] == len(people)
+    # the sender job sends them like case messages
+    sent, failed = job.send_due(session_factory(world.url), senders.senders_from(get_settings()),
+                                batch=10_000)  # fmt: skip
+    assert failed == 0 and sent >= len(people)
+
+
+def test_acknowledge_bounded_and_progress_per_grid(world):
+    r = post(world, "street1", notice(grids=[world.grids[0]]))
+    n = r.json()["id"]
+    mine = world.get("/api/notices/mine", headers=world.h["worker1"]).json()
+    # unacknowledged first, emergencies first among them (the previous test's one)
+    assert [m["level"] for m in mine][:2] == ["emergency", "routine"]
+    first = mine[1]
+    assert first["id"] == n and not first["acknowledged"]
+    assert [a["area_code"] for a in first["areas"]] == [world.grids[0]]
+    households = first["households"]
+    (delivered,) = rows(
+        world.url,
+        "SELECT delivered_at IS NOT NULL FROM notice_recipients r JOIN users u "
+        "ON r.person = 'w:' || u.worker_id WHERE u.username = 'worker1' AND r.notice_id = :n",
+        n=n,
+    )[0]
+    assert delivered
+    too_many = world.post(f"/api/notices/{n}/ack", json={"households_reached": households + 1},
+                          headers=world.h["worker1"])  # fmt: skip
+    assert too_many.status_code == 422 and f"0 到 {households}" in too_many.json()["detail"]
+    reached = households // 2
+    ok = world.post(f"/api/notices/{n}/ack", json={"households_reached": reached},
+                    headers=world.h["worker1"])  # fmt: skip
+    assert ok.status_code == 200 and ok.json()["households_reached"] == reached
+    mine = world.get("/api/notices/mine", headers=world.h["worker1"]).json()
+    assert next(m for m in mine if m["id"] == n)["acknowledged"]
+    # not sent to a resident: 404
+    r = world.post(f"/api/notices/{n}/ack", json={"households_reached": 0},
+                   headers=world.h["resident1"])  # fmt: skip
+    assert r.status_code == 404
+
+    p = world.get(f"/api/notices/{n}/progress", headers=world.h["street1"])
+    assert p.status_code == 200 and p.headers["content-type"] == "application/geo+json"
+    (grid,) = p.json()["features"]
+    props = grid["properties"]
+    assert props["code"] == world.grids[0] and props["reached"] == reached
+    assert props["share"] == round(reached / props["households"], 4)
+    assert grid["geometry"]["type"] == "Polygon"
+    pending = p.json()["pending"]
+    assert "worker1" not in {x["name"] for x in pending}
+    assert len(pending) == p.json()["notice"]["people"] - p.json()["notice"]["acknowledged"]
+
+
+def test_role_rules(world):
+    body = notice(streets=[world.street])
+    assert post(world, "resident1", body).status_code == 403
+    assert post(world, "worker1", body).status_code == 403
+    assert post(world, "community1", body).status_code == 403
+    assert world.post("/api/notices", json=body).status_code == 401
+    other = post(world, "street2", body)
+    assert other.status_code == 403 and "本街道" in other.json()["detail"]
+    assert post(world, "street1", notice(district=world.street[:6])).status_code == 403
+    n = post(world, "admin1", body).json()["id"]
+    assert world.get(f"/api/notices/{n}/progress", headers=world.h["street1"]).status_code == 200
+    assert world.get(f"/api/notices/{n}/progress", headers=world.h["street2"]).status_code == 403
+    assert world.get(f"/api/notices/{n}/progress", headers=world.h["worker1"]).status_code == 403
+    assert world.get("/api/notices/999999/progress", headers=world.h["admin1"]).status_code == 404
