@@ -21,6 +21,7 @@ from api.routes import docs as docs_routes
 from api.routes import geocode, grid_edits, grid_files, grids, health, open311, pages
 from api.routes import maps as map_routes
 from api.routes import notices as notice_routes
+from api.routes import points as points_routes
 from api.routes import reports as report_routes
 from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
@@ -89,4 +90,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(notice_routes.router)
+    app.include_router(points_routes.router)
     return app

@@ -18,6 +18,7 @@ from api.cases.actors import Actor, may_see
 from api.cases.intake import category
 from api.cases.rows import Case, W, _event, _now, load_case
 from api.errors import ConflictError, ForbiddenError, NotFoundError
+from api.points import ledger as points
 from api.storage import models
 from geo.errors import InputError
 
@@ -114,6 +115,15 @@ def transition(session: Session, case_id: int, step: Step, *, actor: Actor) -> i
     if after.status != case.status:
         notifications.queue_status_change(
             session, case, status=after.status, version=case.version + 1
+        )
+    if step.action == "close" and case.reported_by:  # closed as resolved: the report was true
+        points.award_for_case_report(
+            session,
+            case_id=case_id,
+            reporter=case.reported_by,
+            grid_code=case.grid_code,
+            community_code=case.community_code,
+            actor=actor.username,
         )
     return case.version + 1
 

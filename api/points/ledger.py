@@ -75,6 +75,36 @@ def award_for_order(
     return points if written is not None else None
 
 
+def award_for_case_report(
+    session: Session,
+    *,
+    case_id: int,
+    reporter: str,
+    grid_code: str | None,
+    community_code: str | None,
+    actor: str | None = None,
+) -> int | None:
+    """Points for a signed-in resident's (or volunteer's) report that turned out true: called
+    when the case is closed after being resolved; once per case. Returns the points written,
+    or None (already counted, or the reporter is no resident or volunteer)."""
+    role = session.scalar(select(User.role).where(User.username == reporter))
+    if role not in ("resident", "volunteer"):
+        return None
+    points = rules().case_report
+    written = add_entry(
+        session,
+        account=reporter,
+        points=points,
+        kind="case_report",
+        source=f"case:{case_id}",
+        community_code=community_code,
+        grid_code=grid_code,
+        note=f"反映问题属实（事件 {case_id}）",
+        created_by=actor or "system",
+    )
+    return points if written is not None else None
+
+
 def volunteer_grid(session: Session, username: str) -> str | None:
     """The grid an account serves: a volunteer's (table `volunteers`, when it has a grid), else
     the first grid of its worker row."""

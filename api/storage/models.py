@@ -516,11 +516,6 @@ Index(
 
 # --- volunteers and service orders (migration 0010): models below this line ---
 
-# --- red points (migration 0011): models below this line ---
-
-
-POINT_KINDS = ("order", "activity", "case_report", "exchange", "adjustment")
-
 
 VOLUNTEER_KINDS = ("party_member", "building_lead", "volunteer")
 ORDER_STATUSES = ("open", "taken", "done", "confirmed", "rated", "expired", "cancelled")
@@ -615,6 +610,11 @@ Index(
     postgresql_using="gist",
 )
 
+# --- red points (migration 0011): models below this line ---
+
+
+POINT_KINDS = ("order", "activity", "case_report", "exchange", "adjustment")
+
 
 class PointsEntry(Base):
     """One line of the red-points ledger (0011): never updated or deleted (trigger); a kind,
@@ -636,7 +636,7 @@ class PointsEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(64))  # e.g. "order:12", "activity:3"
     community_code: Mapped[str | None] = mapped_column(String(12))
-    grid_code: Mapped[str | None] = mapped_column(String(15))
+    grid_code: Mapped[str | None] = mapped_column(String(18))
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = now()
     created_by: Mapped[str | None] = mapped_column(String(64))

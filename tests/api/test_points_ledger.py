@@ -3,15 +3,19 @@ beyond the reach of the service's own database role (no UPDATE, DELETE or TRUNCA
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from api.db import get_engine, transaction
-from api.points import ledger
+from api.accounts.roles import Principal
+from api.db import get_engine, session_factory, transaction
+from api.errors import ConflictError
+from api.points import exchanges, ledger
 from api.points.rules import rules
-from api.storage.models import AuditEntry, PointsEntry
+from api.storage.models import AuditEntry, PointExchange, PointReward, PointsEntry
 from tests.api.storage.test_service_role import _plain, assert_refused
 from tests.conftest import own_database
 
@@ -77,3 +81,49 @@ def test_the_service_role_cannot_rewrite_the_ledger(pg_cluster, url):
     with transaction(url) as session:
         rows = session.scalars(select(PointsEntry.points).where(PointsEntry.account == "vol_c"))
         assert sorted(rows) == [-1, 10]
+
+
+def test_two_exchanges_at_once_never_overdraw(url):
+    """The second request waits for the first one's account lock, then sees its hold."""
+    account = Principal(username="res_race", role="resident")
+    with transaction(url) as session:
+        ledger.add_entry(session, account=account.username, points=10, kind="adjustment",
+                         source="opening", created_by="test")  # fmt: skip
+        reward = PointReward(community_code="990101001001", name="毛巾", cost=8, stock=5)
+        session.add(reward)
+        session.flush()
+        reward_id = reward.id
+    outcome: list[object] = []
+
+    def second() -> None:
+        try:
+            with transaction(url) as session:
+                outcome.append(exchanges.request_exchange(session, account, reward_id))
+        except ConflictError as exc:
+            outcome.append(exc)
+
+    with session_factory(url)() as first, first.begin():
+        exchanges.request_exchange(first, account, reward_id)  # holds the account's lock
+        thread = threading.Thread(target=second)
+        thread.start()
+        _wait_for_a_blocked_advisory_lock(url)
+    thread.join()
+    (result,) = outcome
+    assert isinstance(result, ConflictError) and "积分不足" in str(result)
+    with transaction(url) as session:
+        open_ = session.scalars(
+            select(PointExchange.cost).where(PointExchange.account == account.username)
+        ).all()
+        assert open_ == [8] and exchanges.available(session, account.username) == 2
+
+
+def _wait_for_a_blocked_advisory_lock(url: str, tries: int = 2000) -> None:
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        for _ in range(tries):
+            waiting = conn.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+            ).fetchone()[0]
+            if waiting:
+                return
+            conn.execute("SELECT pg_sleep(0.01)")
+    raise AssertionError("the second request never waited for the first one's lock")

@@ -22,7 +22,7 @@ CREATE TABLE points_entries (
     kind VARCHAR(16) NOT NULL,
     source VARCHAR(64) NOT NULL,
     community_code VARCHAR(12),
-    grid_code VARCHAR(15),
+    grid_code VARCHAR(18),
     note TEXT,
     created_at TIMESTAMP WITH TIME ZONE DEFAULT now() NOT NULL,
     created_by VARCHAR(64),

@@ -1,0 +1,58 @@
+"""The accounts that earn points: who they are, where they belong, how they are named."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from api.errors import NotFoundError
+from api.points.ledger import volunteer_grid
+from api.points.scope import EARNERS
+from api.storage.models import Base, User
+
+
+def earner(session: Session, username: str) -> User:
+    """The enabled resident or volunteer account `username` (NotFoundError otherwise)."""
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None or user.disabled or user.role not in EARNERS:
+        msg = f"没有名为 {username!r} 的居民或志愿者账号 (no resident or volunteer {username!r})"
+        raise NotFoundError(msg)
+    return user
+
+
+def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
+    """{username: the name shown} (the display name, else the account name)."""
+    if not usernames:
+        return {}
+    rows = session.execute(
+        select(User.username, User.display_name).where(User.username.in_(usernames))
+    )
+    return {u: (d or u) for u, d in rows}
+
+
+def of_community(session: Session, community_code: str) -> list[dict]:
+    """Residents and volunteers who belong to the community (account or volunteer record),
+    for the activity form: name, role, grid."""
+    found: dict[str, dict] = {}
+    volunteers = Base.metadata.tables.get("volunteers")
+    if volunteers is not None and {"username", "community_code"} <= set(volunteers.c.keys()):
+        rows = session.execute(
+            select(volunteers.c.username).where(volunteers.c.community_code == community_code)
+        )
+        found.update({u: {"username": u, "role": "volunteer"} for (u,) in rows})
+    rows = session.execute(
+        select(User.username, User.role).where(
+            User.community_code == community_code, User.role.in_(EARNERS), User.disabled.is_(False)
+        )
+    )
+    for username, role in rows:
+        found.setdefault(username, {"username": username, "role": role})
+    names = display_names(session, list(found))
+    out = []
+    for username in sorted(found):
+        item = found[username] | {"name": names.get(username, username)}
+        item["grid_code"] = (
+            volunteer_grid(session, username) if item["role"] == "volunteer" else None
+        )
+        out.append(item)
+    return out
