@@ -16,6 +16,8 @@ from geo.io import read_vector
 __all__ = ["CRS_OUT", "geocode_file", "geocode_part", "load_index", "record"]
 
 CRS_OUT = ("wgs84", "gcj02", "bd09")
+#: Lines per partition: geocoded as one task (one Dask task with --workers).
+PART_LINES = 2000
 
 
 def load_index(path: Path) -> AddressIndex:
@@ -75,7 +77,7 @@ def geocode_file(
     *,
     crs_out: str = "wgs84",
     on_progress: Callable[[int], None] | None = None,
-    chunk: int = 2000,
+    chunk: int = 0,
     pool: Pool | None = None,
 ) -> dict[str, int]:
     """Geocode every line of `src` and write one JSON object per line to `dst`.
@@ -98,7 +100,7 @@ def geocode_file(
     on_progress
         Called with the number of lines done since the last call.
     chunk
-        Lines per partition (and per progress call).
+        Lines per partition (and per progress call); default PART_LINES.
     pool
         Where partitions run (:func:`api.bulk.pool.open_pool`); this process when None.
 
@@ -115,7 +117,7 @@ def geocode_file(
     if crs_out not in CRS_OUT:
         msg = f"--crs-out must be one of {', '.join(CRS_OUT)}, got {crs_out!r}"
         raise InputError(msg)
-    parts = ((lines, crs_out) for lines in read_line_parts(src, chunk))
+    parts = ((lines, crs_out) for lines in read_line_parts(src, chunk or PART_LINES))
     done = (pool or Pool()).stream(geocode_part, parts, index)
     counts: dict[str, int] = {}
     dst = Path(dst)

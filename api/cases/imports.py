@@ -1,29 +1,29 @@
-"""Bulk import of cases (CSV lon/lat or GeoJSON points): row checks, vectorised dispatch
-(geo.dispatch over the current grids), least-loaded assignment, and inserts in batches.
+"""Bulk import of cases (CSV lon/lat or GeoJSON points): row checks and vectorised dispatch
+(geo.dispatch over the current grids) in partitions, in this process or on Dask; least-loaded
+assignment in the file's order; one COPY of the cases and their events (api.cases.import_copy).
 
 The whole file is refused when a row is bad, unless ``skip_invalid``: then the good rows are
-loaded and the bad ones reported by row number (1 = the first data row). Duplicate detection
-is left to single intake; imported rows are not linked as duplicates.
+loaded and the bad ones reported by row number (1 = the first data row) with a Chinese reason.
+Duplicate detection is left to single intake; imported rows are not linked as duplicates.
 """
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from geoalchemy2.elements import WKBElement
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from api.bulk.pool import Pool
 from api.cases import dispatch
+from api.cases.import_copy import copy_cases
 from api.storage import models
 from data.catalogs import case_categories
 from geo.coords import to_wgs84
@@ -31,8 +31,11 @@ from geo.dispatch import route_points
 from geo.errors import InputError
 
 Advance = Callable[[int], None]
-BATCH = 5_000
+#: Rows per partition: checked and routed as one task (one Dask task with --workers).
+PART = 50_000
 ALLOWED_CONTROL = {"\n", "\r", "\t"}
+FIELD_NAMES = {"description": "描述", "address": "地址"}
+OUTSIDE = "不在任何网格、社区或街道范围内 (outside every grid, community and street office)"
 
 
 @dataclass
@@ -107,26 +110,76 @@ def read_cases(
 
 
 def _text_problem(value: str, name: str, limit: int, *, required: bool) -> str | None:
+    zh = FIELD_NAMES[name]
     if required and not value:
-        return f"{name} is empty"
+        return f"{zh}为空 ({name} is empty)"
     if any(unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL for c in value):
-        return f"{name} contains control characters"
+        return f"{zh}含控制字符 ({name} contains control characters)"
     if len(value) > limit:
-        return f"{name} longer than {limit} characters"
+        return f"{zh}超过 {limit} 个字符 ({name} longer than {limit} characters)"
     return None
 
 
-def _texts_problem(row, max_chars: int) -> str | None:
-    return _text_problem(row.description, "description", max_chars, required=True) or _text_problem(
-        row.address, "address", 200, required=False
-    )
+def _row_problem(row, cats: dict, max_chars: int) -> str | None:
+    """What is wrong with one row on its own (the first thing found), or None."""
+    if not (np.isfinite(row.lon) and np.isfinite(row.lat)):
+        return (
+            "没有坐标：经纬度缺失、不是数字或不是点几何 "
+            "(no point: lon/lat missing, not numbers, or not a Point geometry)"
+        )
+    if not (abs(row.lon) <= 180 and abs(row.lat) <= 90):
+        return f"经纬度超出范围 (lon/lat out of range ({row.lon}, {row.lat}))"
+    if row.category not in cats:
+        return f"未知的事件类别 {row.category!r} (unknown category {row.category!r})"
+    text = _text_problem(row.description, "description", max_chars, required=True)
+    if text or (text := _text_problem(row.address, "address", 200, required=False)):
+        return text
+    if row.reported_at and pd.isna(pd.to_datetime(row.reported_at, errors="coerce", utc=True)):
+        return (
+            f"上报时间 {row.reported_at!r} 不是日期和时间 "
+            f"(reported_at {row.reported_at!r} is not a date and time)"
+        )
+    return None
 
 
-def check_rows(session: Session, frame: pd.DataFrame, *, max_chars: int) -> list[Problem]:
-    """Every bad row with its reason (the first one found per row)."""
+@dataclass
+class Part:
+    """One partition of the file: its rows (indexed by position in the file) and the rules."""
+
+    rows: pd.DataFrame
+    max_chars: int
+    tolerance_m: float
+
+
+def check_and_route(layers: tuple, part: Part) -> tuple[dict[int, str], pd.DataFrame]:
+    """A partition's bad rows (position → reason) and the routes of the others (geo.dispatch),
+    indexed by position; a pure function of its input, so any worker gives the same."""
+    grids, communities, streets = layers
     cats = case_categories()
+    bad = {}
+    for i, row in zip(part.rows.index, part.rows.itertuples(index=False), strict=True):
+        if reason := _row_problem(row, cats, part.max_chars):
+            bad[int(i)] = reason
+    good = part.rows.drop(index=list(bad))
+    points = gpd.GeoDataFrame(
+        geometry=shapely.points(good["lon"].to_numpy(float), good["lat"].to_numpy(float)),
+        index=good.index,
+        crs=4326,
+    )
+    routes = route_points(
+        points, grids, communities=communities, streets=streets, tolerance_m=part.tolerance_m
+    )
+    return bad, routes
+
+
+def _parts(frame: pd.DataFrame, max_chars: int, tolerance_m: float) -> Iterator[Part]:
+    for start in range(0, len(frame), PART):
+        yield Part(frame.iloc[start : start + PART], max_chars, tolerance_m)
+
+
+def _known_ids(session: Session, frame: pd.DataFrame) -> dict[int, str]:
+    """Rows whose external_id repeats an earlier row or is already stored."""
     ids = frame["external_id"]
-    repeated = ids[(ids != "") & ids.duplicated(keep="first")]
     given = [i for i in ids.unique() if i]
     stored: set[str] = set()
     for start in range(0, len(given), 10_000):
@@ -136,28 +189,14 @@ def check_rows(session: Session, frame: pd.DataFrame, *, max_chars: int) -> list
                 select(models.Case.external_id).where(models.Case.external_id.in_(chunk))
             ).scalars()
         )
-    problems = []
-    for i, row in enumerate(frame.itertuples(index=False)):
-        reason = None
-        if not (np.isfinite(row.lon) and np.isfinite(row.lat)):
-            reason = "no point: lon/lat missing, not numbers, or not a Point geometry"
-        elif not (abs(row.lon) <= 180 and abs(row.lat) <= 90):
-            reason = f"lon/lat out of range ({row.lon}, {row.lat})"
-        elif row.category not in cats:
-            reason = f"unknown category {row.category!r}"
-        elif text := _texts_problem(row, max_chars):
-            reason = text
-        elif row.external_id and i in repeated.index:
-            reason = f"external_id {row.external_id!r} repeats an earlier row"
-        elif row.external_id in stored:
-            reason = f"external_id {row.external_id!r} is already stored"
-        elif row.reported_at and pd.isna(
-            pd.to_datetime(row.reported_at, errors="coerce", utc=True)
-        ):
-            reason = f"reported_at {row.reported_at!r} is not a date and time"
-        if reason:
-            problems.append(Problem(i + 1, row.external_id or None, reason))
-    return problems
+    out = {}
+    for i in np.flatnonzero(((ids != "") & ids.duplicated(keep="first")).to_numpy()):
+        ext = ids.iat[i]
+        out[int(i)] = f"编号 {ext!r} 与前面的行重复 (external_id {ext!r} repeats an earlier row)"
+    for i in np.flatnonzero(ids.isin(stored).to_numpy()):
+        ext = ids.iat[i]
+        out.setdefault(int(i), f"编号 {ext!r} 已经存在 (external_id {ext!r} is already stored)")
+    return out
 
 
 class Assigner:
@@ -193,109 +232,43 @@ def import_cases(
     max_chars: int = 2000,
     actor: str = "import",
     advance: Advance | None = None,
+    pool: Pool | None = None,
 ) -> ImportReport:
-    """Check, route, assign and insert the rows of `frame` (see read_cases)."""
-    report = ImportReport(rows=len(frame))
-    problems = check_rows(session, frame, max_chars=max_chars)
+    """Check, route, assign and store the rows of `frame` (see read_cases) in `session`'s
+    transaction. Checks and routing run in partitions on `pool` (this process when None), the
+    grid layers sent to each worker once; assignment follows the file's order, so the result is
+    the same for any number of workers."""
     frame = frame.reset_index(drop=True)
-    grids, communities, streets = dispatch.routing_layers(session)
-    bad = {p.row - 1 for p in problems}
-    good = frame.drop(index=sorted(bad))
-    points = gpd.GeoDataFrame(
-        geometry=shapely.points(good["lon"].to_numpy(float), good["lat"].to_numpy(float)),
-        index=good.index,
-        crs=4326,
-    )
-    routes = route_points(
-        points, grids, communities=communities, streets=streets, tolerance_m=tolerance_m
-    )
-    outside = routes.index[routes["routing"].isna()]
-    for i in outside:
-        problems.append(
-            Problem(
-                i + 1,
-                frame.at[i, "external_id"] or None,
-                "outside every grid, community and street office",
-            )  # fmt: skip
-        )
-    problems.sort(key=lambda p: p.row)
-    report.rejected = problems
-    if problems and not skip_invalid:
+    report = ImportReport(rows=len(frame))
+    layers = dispatch.routing_layers(session)
+    bad: dict[int, str] = {}
+    routed = []
+    for part_bad, routes in (pool or Pool()).stream(
+        check_and_route, _parts(frame, max_chars, tolerance_m), layers
+    ):
+        bad |= part_bad
+        routed.append(routes)
+    routes = pd.concat(routed) if routed else pd.DataFrame(columns=["routing"])
+    for i, reason in _known_ids(session, frame).items():
+        bad.setdefault(i, reason)
+    for i in routes.index[routes["routing"].isna()]:
+        bad.setdefault(int(i), OUTSIDE)
+    report.rejected = [
+        Problem(i + 1, frame.at[i, "external_id"] or None, bad[i]) for i in sorted(bad)
+    ]
+    if bad and not skip_invalid:
         msg = (
-            f"{len(problems)} of {len(frame)} rows are bad; nothing was loaded "
-            "(--skip-invalid loads the rest)"
+            f"{len(bad)} 行有误，未导入任何数据 ({len(bad)} of {len(frame)} rows are bad; "
+            "nothing was loaded; --skip-invalid loads the rest)"
         )
-        raise ImportRejected(msg, problems)
-    good, routes = good.drop(index=outside), routes.drop(index=outside)
+        raise ImportRejected(msg, report.rejected)
+    routes = routes.drop(index=[i for i in bad if i in routes.index])
+    good = frame.loc[routes.index]
     now = session.execute(select(func.clock_timestamp())).scalar_one()
-    assigner = Assigner(session)
-    cats = case_categories()
-    rows, starts = [], []
-    wkb = shapely.to_wkb(shapely.points(good["lon"].to_numpy(float), good["lat"].to_numpy(float)))
-    for (_, row), (_, route), raw in zip(good.iterrows(), routes.iterrows(), wkb, strict=True):
-        cat = cats[row["category"]]
-        r = dispatch.as_route(route)
-        at = (
-            pd.to_datetime(row["reported_at"], utc=True).to_pydatetime()
-            if row["reported_at"]
-            else now
-        )
-        if cat["to_department"]:
-            status, queue, assignee, dept = "transferred", "department", None, cat["department"]
-        elif r.grid_code is not None and (assignee := assigner.pick(r.grid_code)) is not None:
-            status, queue, dept = "dispatched", "grid", None
-        else:
-            status, queue, assignee, dept = (
-                "reported",
-                ("community" if r.grid_code else r.routing),
-                None,
-                None,
-            )
-        rows.append({
-            "category": cat["code"], "description": row["description"],
-            "address": row["address"] or None, "external_id": row["external_id"] or None,
-            "status": status, "grid_code": r.grid_code, "micro_grid_code": r.micro_grid_code,
-            "community_code": r.community_code, "street_code": r.street_code,
-            "assignee_id": assignee, "reported_at": at, "updated_at": now,
-            "due_at": at + timedelta(hours=cat["deadline_hours"]),
-            "geom": WKBElement(raw, srid=models.SRID), "intake": "import",
-            "source_lon": float(row["lon"]), "source_lat": float(row["lat"]), "source_crs": "wgs84",
-            "handling_level": cat["level"], "department": dept, "priority": cat["priority"],
-            "queue": queue, "routing": r.routing, "route_distance_m": r.distance_m,
-            "receipt": secrets.token_urlsafe(16)[:22],
-        })  # fmt: skip
-        starts.append((status, assignee, dept, at, r.routing))
-        if len(rows) >= BATCH:
-            _flush(session, rows, starts, actor, report, advance)
-            rows, starts = [], []
-    _flush(session, rows, starts, actor, report, advance)
-    return report
-
-
-def _flush(session, rows, starts, actor, report: ImportReport, advance) -> None:
-    if not rows:
-        return
-    ids = (
-        session.execute(
-            insert(models.Case).returning(models.Case.id, sort_by_parameter_order=True), rows
-        )
-        .scalars()
-        .all()
+    statuses = copy_cases(
+        session, good, routes, Assigner(session).pick, now=now, actor=actor, advance=advance
     )
-    events = []
-    for case_id, (status, assignee, dept, at, routing) in zip(ids, starts, strict=True):
-        events.append({"case_id": case_id, "actor": actor, "from_status": None,
-                       "to_status": "reported", "kind": "create", "action": "import", "at": at,
-                       "data": {"routing": routing}})  # fmt: skip
-        if status != "reported":
-            action = "dispatch_department" if status == "transferred" else "dispatch"
-            events.append({"case_id": case_id, "actor": "system", "from_status": "reported",
-                           "to_status": status, "kind": "transition", "action": action, "at": at,
-                           "data": {"assignee_id": assignee, "department": dept}})  # fmt: skip
-        report.by_status[status] = report.by_status.get(status, 0) + 1
-        key = routing or "none"
-        report.by_routing[key] = report.by_routing.get(key, 0) + 1
-    session.execute(insert(models.CaseEvent), events)
-    report.loaded += len(ids)
-    if advance is not None:
-        advance(len(ids))
+    report.loaded = len(good)
+    report.by_status = statuses.value_counts().to_dict()
+    report.by_routing = routes["routing"].fillna("none").value_counts().to_dict()
+    return report
