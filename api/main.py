@@ -90,5 +90,6 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(notice_routes.router)
+    app.include_router(notice_routes.page_router)
     app.include_router(points_routes.router)
     return app

@@ -7,6 +7,7 @@ TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "planner_title": "网格规划",
         "worker_title": "网格员工作台",
+        "notices_title": "区域通知",
         "public_title": "邻里中心地图",
         "other_lang": "English",
         "basemap": "底图",
@@ -267,6 +268,7 @@ TEXT: dict[str, dict[str, str]] = {
     "en": {
         "planner_title": "Grid planner",
         "worker_title": "Grid worker",
+        "notices_title": "District notices",
         "public_title": "Neighborhood centers",
         "other_lang": "中文",
         "basemap": "Base map",

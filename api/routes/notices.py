@@ -6,18 +6,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import HTMLResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from api import notices
 from api.accounts import Principal
-from api.deps import CurrentUser, SessionDep, require_roles
+from api.deps import CurrentUser, SessionDep, SettingsDep, require_roles
 from api.notices.area import SENDER_ROLES
 from api.notices.progress import sent_by
 from api.routes.grids import GeoJSONResponse
+from api.storage import map_data
 from api.validation import Line, Text, check_geojson_geometry
+from maps.messages import language
+from maps.notices import build_notices_map
 
 router = APIRouter(prefix="/api/notices", tags=["notices"])
+page_router = APIRouter(tags=["maps"])
 Sender = Annotated[Principal, Depends(require_roles(*SENDER_ROLES))]
 NoticeId = Annotated[int, Path(ge=1, le=2**62, description="通知编号 / notice id")]
 
@@ -145,3 +150,23 @@ def progress(notice_id: NoticeId, session: SessionDep, user: CurrentUser) -> Geo
     `notice` 为总计和发送后经过的秒数，`pending` 为尚未确认的人。
     Progress per grid as GeoJSON, with totals and who has not acknowledged."""
     return GeoJSONResponse(notices.progress(session, user, notice_id))
+
+
+@page_router.get("/map/notices", response_class=HTMLResponse)
+def notices_page(
+    session: SessionDep,
+    settings: SettingsDep,
+    lang: Annotated[str, Query(description="zh (default) or en")] = "zh",
+) -> HTMLResponse:
+    """街道办的区域通知页面（桌面）：撰写、选择范围、发送，并在地图上跟踪进度。
+    The street office's notices page; everything after sign-in comes from the API."""
+    areas = map_data.areas(session)
+    codes = [a["code"] for a in areas]
+    m = build_notices_map(
+        areas=[{k: a[k] for k in ("code", "name", "street_code", "street_name")} for a in areas],
+        bounds=map_data.extent(session, codes),
+        lang=language(lang),
+        tiles=settings.tile_url,
+        attribution=settings.tile_attribution,
+    )
+    return HTMLResponse(m.get_root().render())
