@@ -92,4 +92,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(notice_routes.router)
     app.include_router(notice_routes.page_router)
     app.include_router(points_routes.router)
+    app.include_router(points_routes.pages)
     return app

@@ -79,7 +79,7 @@ def record_activity(
             source=f"activity:{activity_id}",
             community_code=community_code,
             grid_code=ledger.volunteer_grid(session, p.username),
-            note=f"{held_on:%Y-%m-%d} {name.strip()}",
+            note=name.strip(),
             created_by=actor.username,
         )
     detail = {"after": {"community_code": community_code, "name": name, "held_on": held_on,

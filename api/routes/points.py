@@ -7,14 +7,20 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.accounts import Principal
 from api.deps import CurrentUser, SessionDep, require_roles
 from api.points import activities, exchanges, ledger, people, rankings, rewards, scope
+from api.points.rules import rules
+from api.routes.reports import PRIVATE_PAGE
 from api.validation import Identifier, Line, Text
+from maps.messages import language
+from maps.points import build_community_points_page, build_points_page
 
 router = APIRouter(prefix="/api/points", tags=["points 红色积分"])
+pages = APIRouter(tags=["maps"])
 Staff = Annotated[Principal, Depends(require_roles(*scope.STAFF))]
 Community = Annotated[str, Query(pattern=r"^[0-9]{12}$", description="社区编码 community code")]
 
@@ -195,3 +201,16 @@ def ranking(session: SessionDep, user: Staff, community: Community) -> dict:
 def my_communities(session: SessionDep, user: Staff) -> list[dict]:
     """社区管理员：本社区；街道管理员：本街道各社区；管理员：全部。"""
     return scope.communities_of(session, user)
+
+
+@pages.get("/map/points", response_class=HTMLResponse)
+def points_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
+    """我的积分（手机） / my red points (phone first)."""
+    return HTMLResponse(build_points_page(lang=language(lang)), headers=PRIVATE_PAGE)
+
+
+@pages.get("/map/points/community", response_class=HTMLResponse)
+def community_points_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
+    """社区积分管理（电脑） / the community's red-points desk."""
+    html = build_community_points_page(lang=language(lang), default_points=rules().activity_default)
+    return HTMLResponse(html, headers=PRIVATE_PAGE)
