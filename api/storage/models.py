@@ -749,3 +749,34 @@ class NoticeRecipient(Base):
 Index("ix_notices_geom", Notice.geom, postgresql_using="gist")
 
 # --- household visits and assessment (migration 0013): models below this line ---
+
+
+class HouseholdVisit(Base):
+    """走访 (0013): a grid worker's visit at a building, the phone's location checked against
+    the footprint; 'flagged' visits (too far, poor accuracy) are kept but not counted."""
+
+    __tablename__ = "household_visits"
+    __table_args__ = (
+        CheckConstraint("status IN ('accepted', 'flagged')", name="status_known"),
+        CheckConstraint("(status = 'flagged') = (flag_reason IS NOT NULL)", name="flag_explained"),
+        CheckConstraint("households_seen >= 0", name="households_nonnegative"),
+        CheckConstraint("distance_m >= 0", name="distance_nonnegative"),
+        Index("ix_household_visits_worker_id_visited_at", "worker_id", "visited_at"),
+        Index("ix_household_visits_grid_code_visited_at", "grid_code", "visited_at"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id", ondelete="CASCADE"))
+    username: Mapped[str] = mapped_column(String(64))
+    building_id: Mapped[str] = mapped_column(String(64))
+    grid_code: Mapped[str | None] = mapped_column(String(15))
+    community_code: Mapped[str | None] = mapped_column(String(12))
+    visited_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[datetime] = now()
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    accuracy_m: Mapped[float | None] = mapped_column(Float)
+    distance_m: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16))
+    flag_reason: Mapped[str | None] = mapped_column(String(32))
+    households_seen: Mapped[int] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)

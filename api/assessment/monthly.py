@@ -1,0 +1,99 @@
+"""The monthly assessment table per worker or per grid: one query, then the formula per row."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from api.assessment.formula import Formula, formula
+from api.assessment.monthly_sql import GRID_TABLE, WORKER_TABLE
+from api.assessment.scope import Scope
+from geo.errors import InputError
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+LEVELS = ("worker", "grid")
+
+
+@dataclass(frozen=True)
+class Month:
+    first: date
+    start: datetime  # local midnight of the first day, aware
+    end: datetime  # local midnight of the next month's first day
+
+    @property
+    def label(self) -> str:
+        return self.first.strftime("%Y-%m")
+
+
+def parse_month(value: str | None, *, now: datetime, rules: Formula | None = None) -> Month:
+    """'YYYY-MM' (the current month when None) in the formula's zone; InputError when bad."""
+    tz = (rules or formula()).timezone
+    if value is None:
+        local = now.astimezone(tz)
+        year, month = local.year, local.month
+    else:
+        found = MONTH.match(value)
+        if not found:
+            raise InputError(f"月份格式应为 YYYY-MM，如 2026-11 / month must be YYYY-MM: {value!r}")
+        year, month = int(found[1]), int(found[2])
+    first = date(year, month, 1)
+    following = date(year + month // 12, month % 12 + 1, 1)
+    start = datetime(first.year, first.month, 1, tzinfo=tz)
+    end = datetime(following.year, following.month, 1, tzinfo=tz)
+    return Month(first=first, start=start, end=end)
+
+
+def working_days(month: Month, *, now: datetime, rules: Formula) -> int:
+    """Working days of `month` up to and including today (all of them for a past month)."""
+    today = now.astimezone(rules.timezone).date()
+    day, n = month.first, 0
+    while day.month == month.first.month and day <= today:
+        n += day.isoweekday() in rules.workdays
+        day += timedelta(days=1)
+    return n
+
+
+def part_values(row: dict, workdays: int) -> dict[str, float | None]:
+    """The formula's inputs of one row: counts, 1 − overdue share, rating, attendance share."""
+    return {
+        "visits": row["visits"],
+        "reported": row["reported"],
+        "handled": row["handled"],
+        "on_time": None if row["due"] == 0 else 1 - row["overdue"] / row["due"],
+        "rating": row["rating"],
+        "attendance": None if workdays == 0 else row["attendance"],
+    }
+
+
+def _finish(row: dict, workdays: int, rules: Formula) -> dict:
+    out = dict(row)
+    out["grid_codes"] = list(out.get("grid_codes") or [])
+    for key in ("median_hours", "rating"):
+        out[key] = None if out.get(key) is None else round(float(out[key]), 2)
+    out["days_present"] = round(float(out["days_present"]), 1)
+    out["overdue_share"] = None if out["due"] == 0 else round(out["overdue"] / out["due"], 3)
+    out["workdays"] = workdays
+    share = min(out["days_present"] / workdays, 1.0) if workdays else None
+    out["attendance"] = None if share is None else round(share, 3)
+    out["score"] = rules.score(part_values(out, workdays))
+    return out
+
+
+def monthly_table(
+    session: Session, *, month: Month, level: str, scope: Scope, now: datetime
+) -> list[dict]:
+    """Every row in `scope` for `month` at `level` ('worker' or 'grid'), with its score."""
+    if level not in LEVELS:
+        raise InputError(f"层级应为 worker 或 grid / level must be worker or grid: {level!r}")
+    rules = formula()
+    query = WORKER_TABLE if level == "worker" else GRID_TABLE
+    params = {
+        "start": month.start, "end": month.end, "now": now, "tz": rules.timezone.key,
+        **scope.params(),
+    }  # fmt: skip
+    rows = session.execute(query, params).mappings().all()
+    workdays = working_days(month, now=now, rules=rules)
+    return [_finish(dict(r), workdays, rules) for r in rows]
