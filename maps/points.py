@@ -1,7 +1,7 @@
 """The red-points pages: 我的积分 on the phone (balance, history, rewards, exchange) and the
 community's desktop page (record an activity, confirm exchanges, rewards, ranking per grid).
-Both are shells of our own text; points.js / points_community.js fetch the data as JSON and
-show every value from it as text."""
+Both are shells of our own text; maps/static/points.js fetches the data as JSON and
+shows every value from it as text."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def _page(page: str, *, lang: str, title_key: str, body: str, config: dict) -> s
 <a id="lang-switch" href="?lang={other}">{esc["other_lang"]}</a></header>
 <main>{SIGN_IN.format(**esc)}{body.format(**esc)}</main>
 <script type="application/json" id="points-config">{_json(full)}</script>
-<script src="{STATIC_URL}/wangge.js"></script><script src="{STATIC_URL}/{page}.js"></script>
+<script src="{STATIC_URL}/wangge.js"></script><script src="{STATIC_URL}/points.js"></script>
 </body></html>"""
 
 

@@ -3,19 +3,17 @@ first, English by ?lang=en."""
 
 from __future__ import annotations
 
+from maps.messages import TEXT as MAP_TEXT
+
+# the sign-in form's text, as on the map pages
+SIGN_IN_KEYS = ("username", "password", "sign_in", "sign_out", "signed_in_as", "sign_in_failed",
+                "sign_in_wrong", "auth_missing")  # fmt: skip
+
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
         "mine_title": "我的积分 · 红色积分",
         "desk_title": "社区积分管理 · 红色积分",
         "other_lang": "English",
-        "username": "用户名",
-        "password": "密码",
-        "sign_in": "登录",
-        "sign_out": "退出",
-        "signed_in_as": "已登录：",
-        "sign_in_failed": "登录失败：",
-        "sign_in_wrong": "用户名或密码错误，或账号已停用",
-        "auth_missing": "登录服务尚未开放",
         "offline": "网络连接失败，请稍后重试",
         "failed": "操作失败：{why}",
         "balance": "积分余额",
@@ -83,14 +81,6 @@ TEXT: dict[str, dict[str, str]] = {
         "mine_title": "My red points",
         "desk_title": "Community red points",
         "other_lang": "中文",
-        "username": "User name",
-        "password": "Password",
-        "sign_in": "Sign in",
-        "sign_out": "Sign out",
-        "signed_in_as": "Signed in: ",
-        "sign_in_failed": "Sign-in failed: ",
-        "sign_in_wrong": "Wrong user name or password, or the account is disabled",
-        "auth_missing": "Sign-in is not available yet",
         "offline": "No connection; please try again",
         "failed": "Failed: {why}",
         "balance": "Balance",
@@ -158,4 +148,5 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def table(lang: str) -> dict[str, str]:
-    return TEXT["en" if lang == "en" else "zh"]
+    lang = "en" if lang == "en" else "zh"
+    return {k: MAP_TEXT[lang][k] for k in SIGN_IN_KEYS} | TEXT[lang]
