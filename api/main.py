@@ -24,8 +24,8 @@ from api.routes import notices as notice_routes
 from api.routes import points as points_routes
 from api.routes import reports as report_routes
 from api.routes import stations as station_routes
-from api.routes import tiles as tile_routes
 from api.routes import service_orders as service_order_routes
+from api.routes import tiles as tile_routes
 from api.routes import worker_app as worker_routes
 from api.settings import get_settings
 from api.validation import register_validation_errors
@@ -85,8 +85,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     report_routes.redact_access_log()
     app.include_router(report_routes.router)  # before cases: /api/cases/nearby
     app.include_router(case_routes.router)
-    app.include_router(open311.router)
     app.include_router(service_order_routes.router)
+    app.include_router(service_order_routes.pages)
+    app.include_router(open311.router)
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
     app.include_router(notice_routes.router)

@@ -264,6 +264,7 @@ TEXT: dict[str, dict[str, str]] = {
         "did_you_mean": "您是不是要找：",
         "no_station_offers": "附近没有提供所选服务的站点",
         "report_problem": "我要反映问题",
+        "order_service": "我要点单（助老、维修、代办…）",
     },
     "en": {
         "planner_title": "Grid planner",
@@ -526,6 +527,7 @@ TEXT: dict[str, dict[str, str]] = {
         "did_you_mean": "Did you mean:",
         "no_station_offers": "No station nearby offers the chosen services",
         "report_problem": "Report a problem",
+        "order_service": "Order a service (elderly help, repairs, errands…)",
         # the functions of data/catalogs/station_types.json (their Chinese names live there)
         "function.childcare": "Childcare",
         "function.elderly_care": "Elderly care",

@@ -144,6 +144,7 @@ def _panel(functions: Mapping[str, str], lang: str) -> str:
         for code, name in functions.items()
     )
     report = "/map/report" + ("?lang=en" if lang == "en" else "")
+    order = "/map/order" + ("?lang=en" if lang == "en" else "")
     return f"""
 <aside id="panel" class="wangge-panel">
   <header><h1>{t("public_title")}</h1><a id="lang-switch" href="#">{t("other_lang")}</a></header>
@@ -153,7 +154,8 @@ def _panel(functions: Mapping[str, str], lang: str) -> str:
     <button type="button" id="btn-my-location">{t("my_location")}</button>
   </form>
   <ul id="candidates" class="candidates" hidden></ul>
-  <p><a id="report-link" href="{report}">{t("report_problem")}</a></p>
+  <p><a id="report-link" href="{report}">{t("report_problem")}</a> ·
+    <a id="order-link" href="{order}">{t("order_service")}</a></p>
   <section id="functions" class="functions"><h2>{t("functions")}</h2>{boxes}</section>
   <section><h2>{t("nearest")}</h2><ul id="station-list" class="station-list"></ul></section>
   <div id="status" role="status" aria-live="polite"></div>

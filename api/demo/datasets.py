@@ -24,9 +24,10 @@ from sqlalchemy.orm import Session
 from api.db import get_engine, transaction
 from api.demo.accounts import create_demo_accounts
 from api.demo.cases import recent_reports, seed_cases
-from api.demo.points import seed_points
 from api.demo.notices import seed_notices
+from api.demo.points import seed_points
 from api.demo.stations import xuanwu_stations
+from api.demo.volunteers import seed_volunteers
 from api.demo.xuanwu_areas import approximate
 from api.grids.generation import assign_workers, generate_communities
 from api.settings import get_settings
@@ -112,8 +113,9 @@ def prepare(
             # before the sample cases: dispatch then gives the demo grid worker some of them
             create_demo_accounts(session, log=log)
             seed_cases(session, log=log)
-            seed_points(session, log=log)
+            seed_volunteers(session, log=log)
             seed_notices(session, log=log)  # after the volunteers: they get it too
+            seed_points(session, log=log)
             build_station_circles(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))

@@ -15,7 +15,16 @@ from maps.nonce import nonce_attr
 
 router = APIRouter(tags=["pages"])
 
-MAP_PAGES = ("planner", "worker", "public", "report", "points", "points/community")
+MAP_PAGES = (
+    "planner",
+    "worker",
+    "public",
+    "report",
+    "order",
+    "volunteer",
+    "points",
+    "points/community",
+)
 
 PAGE = """<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">

@@ -8,15 +8,22 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.accounts import Principal, Role
 from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, require_roles
 from api.routes.cases import clean_text
-from api.service_orders import catalog, flow, lists, orders, rows
+from api.routes.reports import PRIVATE_PAGE
+from api.service_orders import catalog, flow, lists, orders, rows, volunteers
+from api.storage import map_data
 from geo.coords import to_wgs84
+from maps.messages import language
+from maps.order import build_follow_page, build_order_page
+from maps.volunteer import build_volunteer_page
 
 router = APIRouter(prefix="/api/service-orders", tags=["service orders"])
+pages = APIRouter(tags=["maps"])
 OrderId = Annotated[int, Path(ge=1, le=2**62, description="订单编号 / order id")]
 Volunteer = Annotated[Principal, Depends(require_roles(Role.volunteer))]
 RECEIPT = r"^[A-Za-z0-9_-]{8,64}$"
@@ -42,6 +49,8 @@ class StationOut(BaseModel):
     resident_rating: float | None = Field(description="居民评价均分 / residents' average stars")
     ratings: int = Field(description="居民评价次数 / how many ratings")
     distance_m: float | None = None
+    lon: float | None = None
+    lat: float | None = None
     services: list[ServiceOut]
 
 
@@ -142,6 +151,19 @@ class ListedOut(BaseModel):
     resident_phone: str | None = Field(
         None, description="接单后、完成前才显示完整号码 / whole only while the order is taken"
     )
+    amap: str | None = Field(None, description="高德地图导航链接 / a link for the map app")
+
+
+class VolunteerOut(BaseModel):
+    """志愿者本人：网格、类别、技能 / the volunteer's own card."""
+
+    username: str
+    skills: list[str]
+    kind: str = Field(description="party_member（党员双报到）, building_lead（楼栋长）, volunteer")
+    kind_name: str
+    grid_name: str = Field(description="社区名 + 网格序号 / community name and grid number")
+    grid_code: str
+    community_code: str
 
 
 class TakenOut(BaseModel):
@@ -235,6 +257,12 @@ def open_orders(
     return lists.open_for(session, user.username, lon=lon, lat=lat)
 
 
+@router.get("/volunteer", response_model=VolunteerOut)
+def volunteer_card(session: SessionDep, user: Volunteer) -> dict:
+    """志愿者本人的网格、类别和技能 / the signed-in volunteer's grid, kind and skills."""
+    return volunteers.profile(session, user.username)
+
+
 @router.get("/taken", response_model=list[ListedOut])
 def taken(session: SessionDep, user: Volunteer) -> list[dict]:
     """我接的订单 / the volunteer's own orders (the phone whole while taken, else masked)."""
@@ -257,3 +285,28 @@ def take(session: SessionDep, user: Volunteer, order_id: OrderId) -> dict:
 def done(session: SessionDep, user: Volunteer, order_id: OrderId) -> dict:
     """标记完成 / mark a taken order done; the resident is asked to confirm and rate."""
     return flow.done(session, order_id, user.username)
+
+
+@pages.get("/map/order", response_class=HTMLResponse)
+def order_page(
+    session: SessionDep, settings: SettingsDep, lang: Annotated[str, Query()] = "zh"
+) -> HTMLResponse:
+    """居民点单页（手机） / the resident's ordering page (phone first)."""
+    codes = map_data.communities_of(session, street=None, community=None)
+    view = {"tiles": settings.tile_url, "attribution": settings.tile_attribution,
+            "bounds": map_data.extent(session, codes)}  # fmt: skip
+    html = build_order_page(view, lang=language(lang))
+    return HTMLResponse(html, headers=PRIVATE_PAGE)
+
+
+@pages.get("/map/order/status", response_class=HTMLResponse)
+def follow_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
+    """订单进度页：回执在 # 之后，不发给服务器 / the order's page; the receipt stays in the
+    fragment."""
+    return HTMLResponse(build_follow_page(lang=language(lang)), headers=PRIVATE_PAGE)
+
+
+@pages.get("/map/volunteer", response_class=HTMLResponse)
+def volunteer_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
+    """志愿者接单页（手机） / the volunteer's phone page."""
+    return HTMLResponse(build_volunteer_page(lang=language(lang)), headers=PRIVATE_PAGE)

@@ -65,6 +65,7 @@ rated AS (
   FROM service_orders WHERE stars IS NOT NULL GROUP BY station_id
 )
 SELECT s.id, s.station_id AS code, s.name, s.type, s.functions, s.stars, s.address,
+       ST_X(s.geom) AS lon, ST_Y(s.geom) AS lat,
        s.opening_hours, rated.rating AS resident_rating, coalesce(rated.ratings, 0) AS ratings,
        round(ST_Distance(s.geom::geography, pt.g)::numeric, 0)::float AS distance_m
 FROM stations s CROSS JOIN pt LEFT JOIN rated ON rated.station_id = s.id

@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import Principal, Role
+from api.cases import navigation
 from api.errors import ForbiddenError
 from api.service_orders import catalog, rows, timeouts, volunteers
 
@@ -73,7 +74,10 @@ def taken_by(session: Session, username: str, *, limit: int = 50) -> list[dict]:
     """The volunteer's orders, the ones still to do first; the phone whole while taken."""
     volunteers.volunteer_of(session, username)
     found = session.execute(TAKEN_BY, {"username": username, "limit": limit})
-    return [_out(r, phone="whole" if r.status == "taken" else "masked") for r in found]
+    out = [_out(r, phone="whole" if r.status == "taken" else "masked") for r in found]
+    for o in out:  # the way there, in the phone's map app
+        o["amap"] = navigation.links(o["lon"], o["lat"], name=o["service_name"] or "")["amap"]
+    return out
 
 
 def of_community(session: Session, user: Principal, *, limit: int = 200) -> list[dict]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import Principal
+from api.addresses.geocode import reverse
 from api.cases import dispatch
 from api.cases.intake import NewCase, locate
 from api.errors import ConflictError, ForbiddenError
@@ -74,7 +75,8 @@ def place(
         raise InputError(msg)
     at = rows.now(session)
     values = {
-        "service": spec["code"], "station_id": station.id, "address": order.address,
+        "service": spec["code"], "station_id": station.id,
+        "address": order.address or _nearby_address(session, lon, lat),
         "note": order.note, "grid_code": route.grid_code, "community_code": route.community_code,
         "resident": who, "resident_phone": order.phone, "status": "open", "posted_to": "grid",
         "receipt": rows.new_receipt(), "created_at": at, "updated_at": at,
@@ -92,6 +94,13 @@ def place(
                action="place", data=data)  # fmt: skip
     return follow(session, rows.load(session, order_id)) | {"receipt": values["receipt"],
                                                              "volunteers": len(posted)}  # fmt: skip
+
+
+def _nearby_address(session: Session, lon: float, lat: float) -> str | None:
+    """For a tapped point: the nearest building's address, marked as near (the volunteer's
+    way there)."""
+    near = reverse(session, lon, lat).address
+    return f"{near}（地图选点附近）" if near else None
 
 
 def follow(session: Session, order: ServiceOrder) -> dict:

@@ -106,3 +106,13 @@ def create_volunteer(
     principal = principal_for(session, username)
     principal.grid_codes = list(grid_codes)
     return principal
+
+
+def profile(session: Session, username: str) -> dict:
+    """The volunteer's own card: grid (by its community's name and number), kind, skills."""
+    v = volunteer_of(session, username)
+    community = session.scalar(select(Community.name).where(Community.code == v.community_code))
+    grid_name = f"{community or v.community_code} 第{int(v.grid_code[-3:])}网格"
+    return {"username": v.username, "grid_code": v.grid_code, "grid_name": grid_name,
+            "community_code": v.community_code, "kind": v.kind,
+            "kind_name": KIND_NAMES[v.kind], "skills": list(v.skills)}  # fmt: skip

@@ -119,13 +119,11 @@
   function reportPage() {
     var state = { placed: false, category: null, photos: [], key: newKey() };
     var report = (W.reportPage = { state: state });
-    var map = L.map("map", { zoomControl: true, attributionControl: !!config.tiles });
-    if (config.tiles) {
-      L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
-    }
-    var bounds = config.bounds || [[32.0, 118.7], [32.1, 118.9]];
-    map.fitBounds(bounds);
-    var pin = L.marker(map.getCenter(), { draggable: true, autoPan: true }).addTo(map);
+    var shown = W.placeMap(config, function (latlng, coords) {
+      place(latlng, coords && T("located", { m: Math.round(coords.accuracy) }));
+    });
+    var map = shown.map;
+    var pin = shown.pin;
     report.map = map;
     report.pin = pin;
 
@@ -136,29 +134,6 @@
       checkNearby();
     }
     report.place = place;
-    pin.on("dragend", function () {
-      place(pin.getLatLng());
-    });
-    map.on("click", function (e) {
-      place(e.latlng);
-    });
-
-    $("btn-locate").addEventListener("click", function () {
-      if (!navigator.geolocation) return W.status(T("locate_failed", { why: "—" }), "error");
-      W.status(T("locating"));
-      navigator.geolocation.getCurrentPosition(
-        function (pos) {
-          var here = L.latLng(pos.coords.latitude, pos.coords.longitude);
-          map.setView(here, 18);
-          place(here, T("located", { m: Math.round(pos.coords.accuracy) }));
-          W.status("");
-        },
-        function (err) {
-          W.status(T("locate_failed", { why: err.message || err.code }), "error");
-        },
-        { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
-      );
-    });
 
     // categories: top ones as big buttons with icons (in the page), sub-categories in a select
     document.querySelectorAll("#categories .cat").forEach(function (button) {
@@ -420,19 +395,8 @@
   function receiptPage() {
     var receipt = decodeURIComponent(location.pathname.split("/").pop());
     var page = (W.receiptPage = { rating: 0 });
-    var stars = $("star-buttons");
-    [1, 2, 3, 4, 5].forEach(function (n) {
-      var b = W.el("button", { type: "button", role: "radio", "aria-checked": "false",
-        "aria-label": T("stars", { n: n }), "data-stars": String(n), text: "★" });
-      b.addEventListener("click", function () {
-        page.rating = n;
-        stars.querySelectorAll("button").forEach(function (s) {
-          var on = +s.dataset.stars <= n;
-          s.classList.toggle("on", on);
-          s.setAttribute("aria-checked", +s.dataset.stars === n ? "true" : "false");
-        });
-      });
-      stars.appendChild(b);
+    W.starButtons($("star-buttons"), function (n) {
+      page.rating = n;
     });
 
     function load() {

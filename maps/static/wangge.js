@@ -100,6 +100,64 @@
     return d || "HTTP " + result.status;
   };
 
+  /* the phone's position once: found(coords) with latitude, longitude and accuracy (m); the
+     wait and a failure are told in #status */
+  W.locate = function (found) {
+    if (!navigator.geolocation) return W.status(W.T("locate_failed", { why: "—" }), "error");
+    W.status(W.T("locating"));
+    navigator.geolocation.getCurrentPosition(
+      function (pos) {
+        W.status("");
+        found(pos.coords);
+      },
+      function (err) {
+        W.status(W.T("locate_failed", { why: err.message || err.code }), "error");
+      },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  };
+
+  /* a phone form's map (#map, #btn-locate): tiles when configured, a draggable pin that a tap,
+     a drag or "my location" places; place(latlng, coords) after each (coords from locating) */
+  W.placeMap = function (config, place) {
+    var map = L.map("map", { zoomControl: true, attributionControl: !!config.tiles });
+    if (config.tiles) {
+      L.tileLayer(config.tiles, { attribution: config.attribution, maxZoom: 19 }).addTo(map);
+    }
+    map.fitBounds(config.bounds || [[32.0, 118.7], [32.1, 118.9]]);
+    var pin = L.marker(map.getCenter(), { draggable: true, autoPan: true }).addTo(map);
+    pin.on("dragend", function () {
+      place(pin.getLatLng());
+    });
+    map.on("click", function (e) {
+      place(e.latlng);
+    });
+    document.getElementById("btn-locate").addEventListener("click", function () {
+      W.locate(function (coords) {
+        var here = L.latLng(coords.latitude, coords.longitude);
+        map.setView(here, 18);
+        place(here, coords);
+      });
+    });
+    return { map: map, pin: pin };
+  };
+
+  /* five star buttons (a radio group) in `box`; pick(n) when one is tapped */
+  W.starButtons = function (box, pick) {
+    [1, 2, 3, 4, 5].forEach(function (n) {
+      var b = W.el("button", { type: "button", role: "radio", "aria-checked": "false",
+        "aria-label": W.T("stars", { n: n }), "data-stars": String(n), text: "★" });
+      b.addEventListener("click", function () {
+        box.querySelectorAll("button").forEach(function (s) {
+          s.classList.toggle("on", +s.dataset.stars <= n);
+          s.setAttribute("aria-checked", +s.dataset.stars === n ? "true" : "false");
+        });
+        pick(n);
+      });
+      box.appendChild(b);
+    });
+  };
+
   /* sign-in form → POST /api/auth/token, token in sessionStorage, GET /api/auth/me */
   W.me = function () {
     if (!W.token()) return Promise.resolve(null);

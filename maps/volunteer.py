@@ -1,0 +1,33 @@
+"""The volunteer's phone page /map/volunteer: sign in, the open orders posted to them (their
+grid first, nearest first) with distance and service, take one, their own orders with the
+resident's number while taken, mark done. Everything is fetched by volunteer.js as JSON."""
+
+from __future__ import annotations
+
+from html import escape
+
+from maps.service_page import phone_page
+from maps.service_text import table
+
+
+def build_volunteer_page(*, lang: str = "zh") -> str:
+    t = lambda key: escape(table(lang)[key])  # noqa: E731
+    body = f"""
+<section id="account">
+  <form id="signin" class="signin" autocomplete="on">
+    <input name="username" placeholder="{t("username")}" autocomplete="username">
+    <input name="password" type="password" placeholder="{t("password")}"
+      autocomplete="current-password">
+    <button type="submit" class="primary">{t("sign_in")}</button>
+  </form>
+  <div id="whoami" class="whoami" hidden><span></span>
+    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>
+  <p id="my-grid" class="hint" hidden></p></section>
+<div id="status" role="status" aria-live="polite"></div>
+<section id="open" hidden><h2>{t("open_orders")}</h2><p class="hint">{t("open_hint")}</p>
+  <div class="row"><button type="button" id="btn-near">{t("by_location")}</button>
+    <button type="button" id="btn-refresh">{t("refresh")}</button></div>
+  <ul id="open-list" class="orders"></ul></section>
+<section id="mine" hidden><h2>{t("my_orders")}</h2><ul id="mine-list" class="orders"></ul>
+</section>"""
+    return phone_page("volunteer", lang=lang, title_key="volunteer_title", body=body, config={})
