@@ -16,6 +16,7 @@
     var pickLayer = null;
     var progressLayer = null;
     var timers = { refresh: null, tick: null };
+    W.localiseDraw(map);
 
     function communityName(code) {
       var a = config.areas.find(function (x) {
@@ -93,7 +94,7 @@
       var list = mode === "streets" || mode === "communities";
       $("area-list").hidden = !list;
       if (list) listOptions();
-      $("area-hint").textContent = mode === "grids" ? T("grids_hint") : mode === "polygon" ? T("draw_hint") : "";
+      $("area-hint").textContent = mode === "grids" ? T("grids_hint") : mode === "polygon" ? T("area_draw_hint") : "";
       if (mode === "polygon") new L.Draw.Polygon(map, { allowIntersection: false, showArea: false }).enable();
       if (mode === "grids" && progressLayer) map.removeLayer(progressLayer);
       showPicked();

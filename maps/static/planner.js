@@ -51,36 +51,7 @@
     var handleLayer = L.layerGroup().addTo(map);
     W.planner = { state: state, editLayer: editLayer, problemLayer: problemLayer,
       diffLayer: diffLayer, handleLayer: handleLayer };
-    localiseDraw();
-
-    // Leaflet.draw's hints and buttons in the page's language
-    function localiseDraw() {
-      var d = L.drawLocal.draw, e = L.drawLocal.edit;
-      d.toolbar.actions = { title: T("draw_cancel_title"), text: T("draw_cancel") };
-      d.toolbar.finish = { title: T("draw_finish_title"), text: T("draw_finish") };
-      d.toolbar.undo = { title: T("draw_undo_title"), text: T("draw_undo") };
-      d.toolbar.buttons.polygon = T("draw_polygon");
-      d.handlers.polygon.tooltip = { start: T("draw_start"), cont: T("draw_cont"), end: T("draw_end") };
-      d.handlers.polyline.error = T("draw_error");
-      d.handlers.polyline.tooltip = { start: T("draw_start"), cont: T("draw_cont"), end: T("draw_end") };
-      e.toolbar.actions.save = { title: T("draw_save_title"), text: T("draw_save") };
-      e.toolbar.actions.cancel = { title: T("draw_cancel_title"), text: T("draw_cancel") };
-      e.toolbar.actions.clearAll = { title: T("draw_clear_title"), text: T("draw_clear") };
-      e.toolbar.buttons = { edit: T("draw_edit_tip"), editDisabled: T("draw_edit_none"),
-        remove: T("draw_remove"), removeDisabled: T("draw_remove_none") };
-      e.handlers.edit.tooltip = { text: T("draw_edit_tip"), subtext: T("draw_edit_sub") };
-      e.handlers.remove.tooltip = { text: T("draw_remove_tip") };
-      // the toolbar was built before this page's script ran: its titles are set again
-      var titles = { "leaflet-draw-draw-polygon": T("draw_polygon"),
-        "leaflet-draw-edit-remove": T("draw_remove") };
-      Object.keys(titles).forEach(function (cls) {
-        map.getContainer().querySelectorAll("a." + cls).forEach(function (a) {
-          a.title = titles[cls];
-          var hidden = a.querySelector(".sr-only");
-          if (hidden) hidden.textContent = titles[cls];
-        });
-      });
-    }
+    W.localiseDraw(map); // Leaflet.draw's hints and buttons in the page's language
 
     function name(code) {
       return P.gridName(config, code);

@@ -267,6 +267,36 @@
     L.control.scale({ imperial: false, metric: true }).addTo(map);
   }
 
+  /* Leaflet.draw's hints and buttons in the page's language (the planner's and the notices
+     page's polygon tool) */
+  W.localiseDraw = function (map) {
+    var d = L.drawLocal.draw, e = L.drawLocal.edit;
+    d.toolbar.actions = { title: W.T("draw_cancel_title"), text: W.T("draw_cancel") };
+    d.toolbar.finish = { title: W.T("draw_finish_title"), text: W.T("draw_finish") };
+    d.toolbar.undo = { title: W.T("draw_undo_title"), text: W.T("draw_undo") };
+    d.toolbar.buttons.polygon = W.T("draw_polygon");
+    d.handlers.polygon.tooltip = { start: W.T("draw_start"), cont: W.T("draw_cont"), end: W.T("draw_end") };
+    d.handlers.polyline.error = W.T("draw_error");
+    d.handlers.polyline.tooltip = { start: W.T("draw_start"), cont: W.T("draw_cont"), end: W.T("draw_end") };
+    e.toolbar.actions.save = { title: W.T("draw_save_title"), text: W.T("draw_save") };
+    e.toolbar.actions.cancel = { title: W.T("draw_cancel_title"), text: W.T("draw_cancel") };
+    e.toolbar.actions.clearAll = { title: W.T("draw_clear_title"), text: W.T("draw_clear") };
+    e.toolbar.buttons = { edit: W.T("draw_edit_tip"), editDisabled: W.T("draw_edit_none"),
+      remove: W.T("draw_remove"), removeDisabled: W.T("draw_remove_none") };
+    e.handlers.edit.tooltip = { text: W.T("draw_edit_tip"), subtext: W.T("draw_edit_sub") };
+    e.handlers.remove.tooltip = { text: W.T("draw_remove_tip") };
+    // the toolbar was built before this page's script ran: its titles are set again
+    var titles = { "leaflet-draw-draw-polygon": W.T("draw_polygon"),
+      "leaflet-draw-edit-remove": W.T("draw_remove") };
+    Object.keys(titles).forEach(function (cls) {
+      map.getContainer().querySelectorAll("a." + cls).forEach(function (a) {
+        a.title = titles[cls];
+        var hidden = a.querySelector(".sr-only");
+        if (hidden) hidden.textContent = titles[cls];
+      });
+    });
+  };
+
   W.start = function (page, map, layers, config) {
     W.page = page;
     W.map = map;
