@@ -104,11 +104,12 @@ def test_bad_orders_are_refused_in_chinese_and_store_nothing(world):
         place(world, phone=None),  # anonymous without a phone number
         place(world, at=(118.90, 32.10)),  # in no grid
         place(world, lon=None, lat=None),  # no place at all
+        place(world, phone="call me"),
         world.post("/api/service-orders", json={"service": "errand"}),
     ]
     for r in bad:
         assert r.status_code == 422, r.text
-    assert all(CHINESE.search(str(r.json()["detail"])) for r in bad[:5])
+    assert all(CHINESE.search(str(r.json()["detail"])) for r in bad[:6])
     assert count(world.url, "SELECT count(*) FROM service_orders") == before
 
 
@@ -184,6 +185,8 @@ def test_done_confirm_rate_reaches_the_station_rating_and_points(world):
     assert "v_b" not in r.text and PHONE not in r.text  # the timeline names nobody
     again = world.post("/api/service-orders/confirm", json=body | {"stars": 1})
     assert again.status_code == 409
+    six = world.post("/api/service-orders/confirm", json=body | {"stars": 6})
+    assert six.status_code == 422 and CHINESE.search(six.json()["detail"])
     station = world.get(f"/api/service-orders/catalog/{world.stations['EL']}").json()
     assert (station["stars"], station["resident_rating"], station["ratings"]) == (3, 4.0, 1)
     sql = "SELECT sum(points) FROM points_entries WHERE account = 'v_b' AND source = :s"
@@ -228,6 +231,14 @@ def test_role_rules_and_cancel_by_receipt(world):
     assert signed_in.status_code == 201  # an account needs no phone number
     mine = world.get("/api/service-orders/mine", headers=resident).json()
     assert [o["id"] for o in mine] == [signed_in.json()["id"]]
+
+
+def test_openapi_documents_the_routes_chinese_first(world):
+    paths = world.get("/openapi.json").json()["paths"]
+    take = paths["/api/service-orders/{order_id}/take"]["post"]
+    assert take["summary"].startswith("接单") and "exactly once" in take["summary"]
+    assert {"/api/service-orders", "/api/service-orders/open", "/api/service-orders/confirm",
+            "/api/service-orders/catalog", "/api/service-orders/follow"} <= set(paths)  # fmt: skip
 
 
 def test_cli_adds_a_volunteer_with_grid_kind_and_skills(world, monkeypatch):
