@@ -12,6 +12,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from api.db import get_engine, session_factory
 from api.errors import register_errors
 from api.middleware import add_limits
+from api.routes import assessment as assessment_routes
 from api.routes import audit as audit_routes
 from api.routes import auth as auth_routes
 from api.routes import buildings as building_routes
@@ -94,4 +95,5 @@ def create_app(database_url: str | None = None) -> FastAPI:
     app.include_router(notice_routes.page_router)
     app.include_router(points_routes.router)
     app.include_router(points_routes.pages)
+    app.include_router(assessment_routes.router)
     return app

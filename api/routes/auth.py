@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api import accounts
-from api.accounts import Principal, Role, throttle
+from api.accounts import Principal, Role, audit, throttle
 from api.deps import CurrentUser, SessionDep, require_roles
 from api.errors import UnauthorizedError
 
@@ -90,6 +90,8 @@ def sign_in(
             throttle.failed(own, form.username)
         raise
     throttle.succeeded(session, form.username)
+    # a day with a sign-in counts as present in the monthly assessment (api/assessment)
+    audit.record(session, principal, "auth.sign_in", "sign_in", principal.username)
     minutes = get_settings().token_minutes
     return TokenResponse(access_token=accounts.issue_token(principal), expires_in=minutes * 60)
 
