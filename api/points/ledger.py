@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts import audit
 from api.points.rules import rules
-from api.storage.models import Base, PointsEntry, User, WorkerGrid
+from api.storage.models import PointsEntry, User, Volunteer, WorkerGrid
 
 UNIQUE = "uq_points_entries_kind_source_account"
 
@@ -106,21 +106,10 @@ def award_for_case_report(
 
 
 def volunteer_grid(session: Session, username: str) -> str | None:
-    """The grid an account serves: a volunteer's (table `volunteers`, when it has a grid), else
-    the first grid of its worker row."""
-    volunteers = Base.metadata.tables.get("volunteers")
-    if volunteers is not None and "grid_code" in volunteers.c:
-        if "username" in volunteers.c:
-            who = volunteers.c.username == username
-        elif "user_id" in volunteers.c:
-            user_id = select(User.id).where(User.username == username).scalar_subquery()
-            who = volunteers.c.user_id == user_id
-        else:
-            who = None
-        if who is not None:
-            found = session.scalar(select(volunteers.c.grid_code).where(who).limit(1))
-            if found:
-                return found
+    """The grid an account serves: a volunteer's registration, else its worker row's first."""
+    found = session.scalar(select(Volunteer.grid_code).where(Volunteer.username == username))
+    if found:
+        return found
     return session.scalar(
         select(func.min(WorkerGrid.grid_code))
         .join(User, User.worker_id == WorkerGrid.worker_id)

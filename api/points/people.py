@@ -6,9 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
-from api.points.ledger import volunteer_grid
 from api.points.scope import EARNERS
-from api.storage.models import Base, User
+from api.storage.models import User, Volunteer
 
 
 def earner(session: Session, username: str) -> User:
@@ -34,25 +33,18 @@ def of_community(session: Session, community_code: str) -> list[dict]:
     """Residents and volunteers who belong to the community (account or volunteer record),
     for the activity form: name, role, grid."""
     found: dict[str, dict] = {}
-    volunteers = Base.metadata.tables.get("volunteers")
-    if volunteers is not None and {"username", "community_code"} <= set(volunteers.c.keys()):
-        rows = session.execute(
-            select(volunteers.c.username).where(volunteers.c.community_code == community_code)
+    rows = session.execute(
+        select(Volunteer.username, Volunteer.grid_code).where(
+            Volunteer.community_code == community_code, Volunteer.active.is_(True)
         )
-        found.update({u: {"username": u, "role": "volunteer"} for (u,) in rows})
+    )
+    found.update({u: {"username": u, "role": "volunteer", "grid_code": g} for u, g in rows})
     rows = session.execute(
         select(User.username, User.role).where(
             User.community_code == community_code, User.role.in_(EARNERS), User.disabled.is_(False)
         )
     )
     for username, role in rows:
-        found.setdefault(username, {"username": username, "role": role})
+        found.setdefault(username, {"username": username, "role": role, "grid_code": None})
     names = display_names(session, list(found))
-    out = []
-    for username in sorted(found):
-        item = found[username] | {"name": names.get(username, username)}
-        item["grid_code"] = (
-            volunteer_grid(session, username) if item["role"] == "volunteer" else None
-        )
-        out.append(item)
-    return out
+    return [found[u] | {"name": names.get(u, u)} for u in sorted(found)]

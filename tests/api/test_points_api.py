@@ -11,7 +11,9 @@ from sqlalchemy import func, select
 
 from api import accounts as auth
 from api.db import transaction
+from api.points import ledger
 from api.points.rules import rules
+from api.service_orders import volunteers
 from api.storage.models import AuditEntry, PointActivity, PointsEntry
 from tests.api import cases_world as w
 from tests.conftest import own_database
@@ -163,3 +165,21 @@ def test_bad_input_is_a_chinese_4xx_and_writes_nothing(client):
     assert r.status_code == 422
     r = call(client, "POST", "/api/points/exchanges", "resident2", json={"reward_id": 99999})
     assert r.status_code == 404 and CHINESE.search(r.json()["detail"])
+
+
+def test_volunteers_rank_in_their_grid(client):
+    with transaction(client.db_url) as session:
+        for name, grid in (("vol_a", w.A), ("vol_b", w.B)):
+            volunteers.create_volunteer(
+                session, name, w.PASSWORD, grid_codes=[grid], kind="volunteer",
+                skills=["助老"], display_name=f"志愿者{name[-1]}", actor="test",
+            )  # fmt: skip
+        assert ledger.award_for_order(session, order_id=901, username="vol_a", stars=5) == 10
+        assert ledger.award_for_order(session, order_id=902, username="vol_b", stars=3) == 5
+    ranking = call(client, "GET", f"/api/points/ranking?community={w.C1}", "street1").json()
+    grids = {g["grid_code"]: g["people"] for g in ranking["grids"]}
+    assert grids == {
+        w.A: [{"rank": 1, "name": "志愿者a", "points": 10}],
+        w.B: [{"rank": 1, "name": "志愿者b", "points": 5}],
+    }
+    assert all(p["name"] not in ("志愿者a", "志愿者b") for p in ranking["residents"])
