@@ -25,7 +25,7 @@ STATUS_COLOURS = {
     "resolved": "#1e8449",
 }
 OVERDUE = "#e60000"
-SCRIPTS = ("worker_outbox.js", "worker_detail.js", "worker_notices.js")
+SCRIPTS = ("worker_outbox.js", "worker_detail.js", "worker_notices.js", "worker_visits.js")
 MANIFEST_URL = "/map/worker.webmanifest"
 SERVICE_WORKER_URL = "/map/worker-sw.js"
 THEME = "#1f6feb"
@@ -78,6 +78,7 @@ def _app_head(m: folium.Map) -> None:
         f'<link rel="apple-touch-icon" href="{STATIC_URL}/worker_icon_192.png">',
         f'<link rel="stylesheet" href="{STATIC_URL}/worker.css">',
         f'<link rel="stylesheet" href="{STATIC_URL}/notices.css">',
+        f'<link rel="stylesheet" href="{STATIC_URL}/worker_visits.css">',
         *(f'<script src="{STATIC_URL}/{name}"></script>' for name in SCRIPTS),
     ]
     m.get_root().header.add_child(Verbatim("\n".join(head)), name="worker_app")

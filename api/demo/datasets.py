@@ -27,6 +27,7 @@ from api.demo.cases import recent_reports, seed_cases
 from api.demo.notices import seed_notices
 from api.demo.points import seed_points
 from api.demo.stations import xuanwu_stations
+from api.demo.visits import seed_visits
 from api.demo.volunteers import seed_volunteers
 from api.demo.xuanwu_areas import approximate
 from api.grids.generation import assign_workers, generate_communities
@@ -116,6 +117,7 @@ def prepare(
             seed_volunteers(session, log=log)
             seed_notices(session, log=log)  # after the volunteers: they get it too
             seed_points(session, log=log)
+            seed_visits(session, log=log)
             build_station_circles(session, log=log)
             counts = layer_counts(session)
         log(f"loaded {dataset} in {time.perf_counter() - t0:.1f} s: " + _summary(counts))

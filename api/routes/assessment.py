@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from api.assessment import export, visits
@@ -16,6 +17,7 @@ from api.assessment.formula import formula
 from api.assessment.monthly import monthly_table, parse_month
 from api.assessment.scope import scope_for
 from api.deps import CurrentUser, SessionDep
+from maps.assessment import build_assessment_page
 
 router = APIRouter(tags=["assessment 走访与考核"])
 
@@ -200,3 +202,12 @@ def assessment_export(
         return Response(body, media_type="text/csv; charset=utf-8", headers=headers)
     body = export.to_xlsx(rows, level=level, month=span.label)
     return Response(body, media_type=export.XLSX, headers=headers)
+
+
+@router.get("/map/assessment", response_class=HTMLResponse, tags=["maps"])
+def assessment_page(
+    month: Month = None, lang: Annotated[str, Query(description="zh（默认）或 en")] = "zh"
+) -> HTMLResponse:
+    """网格员月度考核页面（街道、社区桌面端） / the monthly assessment page (desktop)."""
+    label = parse_month(month, now=_now()).label
+    return HTMLResponse(build_assessment_page(month=label, lang=lang))

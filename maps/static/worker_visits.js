@@ -1,0 +1,219 @@
+/* Household visits on the worker's phone: tap a building on the map → 记录走访 with the
+   households seen and a note; the location comes from the phone and the answer (accepted, or
+   too far and how far) shows at once. Below the case list: my visits this month. Every value
+   from data goes in as text. Loaded in the head; starts after the page (window load). */
+(function () {
+  "use strict";
+  var TEXT = {
+    zh: {
+      heading: "本月走访", record: "记录走访", households: "走访户数", note: "备注（选填）",
+      cancel: "取消", locating: "正在获取手机定位…", sending: "正在提交…",
+      no_location: "无法获取定位：", none: "本月还没有走访记录", accepted: "已计入",
+      flagged: "未计入", count: "共 {n} 次，计入 {ok} 次", unknown: "未找到这栋楼",
+      failed: "未记录：", sign_in: "请先登录",
+    },
+    en: {
+      heading: "My visits this month", record: "Record a visit", households: "Households seen",
+      note: "Note (optional)", cancel: "Cancel", locating: "Getting the phone's location…",
+      sending: "Sending…", no_location: "No location: ", none: "No visits this month yet",
+      accepted: "counted", flagged: "not counted", count: "{n} visits, {ok} counted",
+      unknown: "Building not found", failed: "Not recorded: ", sign_in: "Sign in first",
+    },
+  };
+  var TOKEN = "wangge.token";
+  var buildings = null; // "lon,lat" → building properties, from /api/buildings
+
+  function T(key, values) {
+    var lang = (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
+    var s = TEXT[lang][key] || key;
+    Object.keys(values || {}).forEach(function (k) {
+      s = s.replace("{" + k + "}", values[k]);
+    });
+    return s;
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function call(method, url, body) {
+    var headers = { Authorization: "Bearer " + sessionStorage.getItem(TOKEN) };
+    var init = { method: method, headers: headers };
+    if (body) {
+      headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    return fetch(url, init).then(function (r) {
+      return r.text().then(function (raw) {
+        var data = null;
+        try {
+          data = raw ? JSON.parse(raw) : null;
+        } catch (e) {
+          data = { detail: raw };
+        }
+        return { ok: r.ok, status: r.status, data: data };
+      });
+    }, function (e) {
+      return { ok: false, status: 0, data: { detail: String(e) } };
+    });
+  }
+
+  function reason(r) {
+    var d = r.data && r.data.detail;
+    return Array.isArray(d) ? d.map(function (e) { return e.msg; }).join("; ") : d || "HTTP " + r.status;
+  }
+
+  function key(lon, lat) {
+    return lon.toFixed(6) + "," + lat.toFixed(6);
+  }
+
+  function loadBuildings() {
+    if (buildings) return Promise.resolve(buildings);
+    return call("GET", "/api/auth/me").then(function (me) {
+      if (!me.ok) return null;
+      var community = me.data.community_code || (me.data.grid_codes[0] || "").slice(0, 12);
+      return call("GET", "/api/buildings?community=" + community).then(function (r) {
+        if (!r.ok) return null;
+        buildings = {};
+        r.data.features.forEach(function (f) {
+          var c = f.geometry.coordinates;
+          buildings[key(c[0], c[1])] = f.properties;
+        });
+        return buildings;
+      });
+    });
+  }
+
+  function section() {
+    var box = document.getElementById("visits");
+    if (box) return box;
+    box = el("section", { id: "visits", class: "visits" });
+    box.appendChild(el("div", { id: "visit-form-slot" }));
+    box.appendChild(el("h2", {}, T("heading")));
+    box.appendChild(el("p", { id: "visit-count", class: "hint" }));
+    box.appendChild(el("ul", { id: "visit-list", class: "visit-list" }));
+    var list = document.getElementById("list-view");
+    list.parentNode.insertBefore(box, list.nextSibling);
+    return box;
+  }
+
+  function answerLine(v) {
+    var li = el("li", { class: v.accepted ? "visit ok" : "visit flagged" });
+    var when = new Date(v.visited_at).toLocaleString(document.documentElement.lang || "zh-CN");
+    li.appendChild(el("strong", {}, v.building_name || v.building_id));
+    li.appendChild(el("span", { class: "chip" }, v.accepted ? T("accepted") : T("flagged")));
+    li.appendChild(el("span", { class: "meta" }, " " + when + " · " + v.households_seen + " " + T("households")));
+    li.appendChild(el("div", { class: "meta" }, v.message));
+    return li;
+  }
+
+  function loadMine() {
+    if (!sessionStorage.getItem(TOKEN)) return;
+    return call("GET", "/api/visits/mine").then(function (r) {
+      if (!r.ok) return; // not a worker account: no section
+      section();
+      var list = document.getElementById("visit-list");
+      list.replaceChildren();
+      r.data.forEach(function (v) {
+        list.appendChild(answerLine(v));
+      });
+      var ok = r.data.filter(function (v) { return v.accepted; }).length;
+      document.getElementById("visit-count").textContent = r.data.length
+        ? T("count", { n: r.data.length, ok: ok })
+        : T("none");
+    });
+  }
+
+  function locate() {
+    return new Promise(function (resolve, reject) {
+      if (!navigator.geolocation) return reject(new Error("geolocation"));
+      navigator.geolocation.getCurrentPosition(resolve, reject, {
+        enableHighAccuracy: true, timeout: 15000, maximumAge: 30000,
+      });
+    });
+  }
+
+  function openForm(building) {
+    section();
+    var slot = document.getElementById("visit-form-slot");
+    var form = el("form", { id: "visit-form", class: "dialog visit-form" });
+    form.appendChild(el("h3", {}, T("record") + " · " + (building.title || building.name || building.building_id)));
+    var seen = el("input", { type: "number", name: "households_seen", min: "0", max: "500",
+      value: "1", inputmode: "numeric", "aria-label": T("households") });
+    var note = el("textarea", { name: "note", maxlength: "200", rows: "2", placeholder: T("note"),
+      "aria-label": T("note") });
+    var label = el("label", {}, T("households") + " ");
+    label.appendChild(seen);
+    form.appendChild(label);
+    form.appendChild(note);
+    var send = el("button", { type: "submit", id: "btn-visit" }, T("record"));
+    var cancel = el("button", { type: "button" }, T("cancel"));
+    form.appendChild(send);
+    form.appendChild(cancel);
+    var answer = el("p", { id: "visit-answer", role: "status", "aria-live": "polite" });
+    form.appendChild(answer);
+    cancel.addEventListener("click", function () {
+      slot.replaceChildren();
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      send.disabled = true;
+      answer.className = "";
+      answer.textContent = T("locating");
+      locate().then(function (pos) {
+        answer.textContent = T("sending");
+        return call("POST", "/api/visits", {
+          building_id: building.building_id, lon: pos.coords.longitude, lat: pos.coords.latitude,
+          accuracy_m: pos.coords.accuracy, households_seen: parseInt(seen.value || "0", 10),
+          note: note.value.trim() || null,
+        }).then(function (r) {
+          send.disabled = false;
+          if (!r.ok) {
+            answer.className = "error";
+            answer.textContent = T("failed") + reason(r);
+            return;
+          }
+          answer.className = r.data.accepted ? "ok" : "warning";
+          answer.textContent = r.data.message;
+          loadMine();
+        });
+      }, function (error) {
+        send.disabled = false;
+        answer.className = "error";
+        answer.textContent = T("no_location") + (error.message || error);
+      });
+    });
+    slot.replaceChildren(form);
+    form.scrollIntoView({ block: "nearest" });
+  }
+
+  function onBuilding(event) {
+    if (!sessionStorage.getItem(TOKEN)) return;
+    var layer = event.propagatedFrom || event.layer;
+    var at = layer.getLatLng();
+    loadBuildings().then(function (all) {
+      var building = all && all[key(at.lng, at.lat)];
+      if (building) openForm(building);
+    });
+  }
+
+  window.addEventListener("load", function () {
+    var W = window.wangge;
+    if (!W || !W.layers || !W.layers.buildings) return;
+    W.layers.buildings.on("click", onBuilding);
+    loadMine();
+    // wangge.js shows #whoami once signed in (and hides it on sign-out): load then
+    var who = document.getElementById("whoami");
+    if (who) {
+      new MutationObserver(function () {
+        buildings = null;
+        if (!who.hidden) loadMine();
+      }).observe(who, { attributes: true, attributeFilter: ["hidden"] });
+    }
+  });
+})();
