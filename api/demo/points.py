@@ -33,7 +33,7 @@ def seed_points(session: Session, *, log: Callable[[str], None] = print) -> int:
     community = admin.community_code
     for username, name in RESIDENTS:
         accounts.create_user(session, username, "resident", DEMO_PASSWORD, display_name=name,
-                             community_code=community, actor="demo")  # fmt: skip
+                             community_code=community, actor="demo-points")  # fmt: skip
     offered = [
         rewards.create_reward(session, admin, community_code=community, name=n, cost=c, stock=s)
         for n, c, s in REWARDS
