@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
+from maps.assets import STATIC_URL
 from maps.service_page import phone_page
 from maps.service_text import table
 
@@ -29,5 +30,7 @@ def build_volunteer_page(*, lang: str = "zh") -> str:
     <button type="button" id="btn-refresh">{t("refresh")}</button></div>
   <ul id="open-list" class="orders"></ul></section>
 <section id="mine" hidden><h2>{t("my_orders")}</h2><ul id="mine-list" class="orders"></ul>
-</section>"""
+</section>
+<link rel="stylesheet" href="{STATIC_URL}/notices.css">
+<script src="{STATIC_URL}/worker_notices.js"></script>"""  # district notices, at the top
     return phone_page("volunteer", lang=lang, title_key="volunteer_title", body=body, config={})

@@ -46,8 +46,8 @@ class LogSender:
 
     def send(self, note: Any) -> None:
         log.info(
-            "notification %s case %s via %s to %s: %s",
-            note.dedupe_key, note.case_id, note.channel, mask(note.address), note.body,
+            "notification %s via %s to %s: %s",
+            note.dedupe_key, note.channel, mask(note.address), note.body,
         )  # fmt: skip
 
 

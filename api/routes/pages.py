@@ -22,6 +22,7 @@ MAP_PAGES = (
     "report",
     "order",
     "volunteer",
+    "notices",
     "points",
     "points/community",
 )

@@ -14,6 +14,7 @@ from api.db import session_factory, transaction
 from api.main import create_app
 from api.notices.fanout import fan_out
 from api.notifications import job, senders
+from api.service_orders.volunteers import create_volunteer
 from api.settings import get_settings
 from tests.conftest import gridded_city_database
 
@@ -58,6 +59,11 @@ def world(pg_cluster):
             for name, (role, kw) in specs.items():
                 user = auth.create_user(s, name, role, PASSWORD, actor="test", **kw)
                 tokens[name] = {"Authorization": f"Bearer {auth.issue_token(user)}"}
+            volunteer = create_volunteer(
+                s, "lead1", PASSWORD, grid_codes=[grids[1]], kind="building_lead",
+                skills=["助老"], actor="test",
+            )  # fmt: skip
+            tokens["lead1"] = {"Authorization": f"Bearer {auth.issue_token(volunteer)}"}
         with TestClient(create_app(url)) as client:
             client.url, client.h = url, tokens
             client.street, client.community, client.grids = street, community, grids
@@ -104,8 +110,8 @@ def test_area_resolves_to_grids(world):
     )[0]  # fmt: skip
     assert codes == [world.grids[1]] and has_geom
     # unknown codes, an empty area, a polygon with no grid: 422 with a Chinese reason
-    for area in ({"grids": ["990101001001999"]}, {},
-                 {"polygon": {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}}):  # fmt: skip
+    nowhere = {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}
+    for area in ({"grids": ["990101001001999"]}, {}, {"polygon": nowhere}):
         r = post(world, "admin1", notice(**area))
         assert r.status_code == 422, r.text
         assert any("\u4e00" <= ch <= "\u9fff" for ch in r.json()["detail"])
@@ -129,7 +135,7 @@ def test_emergency_fans_out_to_everyone_exactly_once(world, caplog):
             "JOIN workers w ON w.id = wg.worker_id AND w.on_duty "
             "JOIN grids g ON g.code = wg.grid_code AND g.valid_to IS NULL",
         )
-    ) | {("u:community1", world.community)}
+    ) | {("u:community1", world.community), ("u:lead1", world.grids[1])}
     got = rows(
         world.url, "SELECT person, area_code FROM notice_recipients WHERE notice_id = :n", n=n
     )
@@ -153,6 +159,10 @@ def test_emergency_fans_out_to_everyone_exactly_once(world, caplog):
     assert len(rows(world.url, "SELECT 1 FROM notice_recipients WHERE notice_id = :n", n=n)) == len(
         got
     )
+    (role,) = rows(world.url, "SELECT role FROM notice_recipients WHERE person = 'u:lead1'")[0]
+    assert role == "building_lead"
+    lead = world.get("/api/notices/mine", headers=world.h["lead1"]).json()
+    assert [x["id"] for x in lead if x["level"] == "emergency"] == [n]
     (audited,) = rows(
         world.url, "SELECT detail FROM audit_log WHERE action = 'notice.send' AND object_id = :n",
         n=str(n),
