@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
@@ -23,6 +23,8 @@ router = APIRouter(prefix="/api/points", tags=["points 红色积分"])
 pages = APIRouter(tags=["maps"])
 Staff = Annotated[Principal, Depends(require_roles(*scope.STAFF))]
 Community = Annotated[str, Query(pattern=r"^[0-9]{12}$", description="社区编码 community code")]
+MAX_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class EntryOut(BaseModel):
@@ -57,7 +59,7 @@ class RewardPatch(BaseModel):
 
 
 class ExchangeIn(BaseModel):
-    reward_id: int = Field(ge=1)
+    reward_id: int = Field(ge=1, le=MAX_ID)
 
 
 class DecisionIn(BaseModel):
@@ -129,7 +131,7 @@ def community_exchanges(
 
 
 @router.post("/exchanges/{exchange_id}/decision", summary="社区：确认或拒绝兑换 Decide")
-def decide_exchange(session: SessionDep, user: Staff, exchange_id: int, body: DecisionIn) -> dict:
+def decide_exchange(session: SessionDep, user: Staff, exchange_id: RowId, body: DecisionIn) -> dict:
     """确认（扣除积分、库存减一）或拒绝一个待确认的兑换申请；已处理的 409。
     Confirm (the points leave the ledger, the stock falls by one) or refuse an open request;
     409 when it was already decided."""
@@ -148,7 +150,7 @@ def create_reward(session: SessionDep, user: Staff, body: RewardIn) -> dict:
 
 
 @router.patch("/rewards/{reward_id}", summary="社区：修改奖品 Change a reward")
-def update_reward(session: SessionDep, user: Staff, reward_id: int, body: RewardPatch) -> dict:
+def update_reward(session: SessionDep, user: Staff, reward_id: RowId, body: RewardPatch) -> dict:
     """改名称、所需积分、库存或下架。Name, cost, stock, or take it off offer."""
     return rewards.update_reward(session, user, reward_id, body.model_dump(exclude_none=True))
 

@@ -183,3 +183,46 @@ def test_volunteers_rank_in_their_grid(client):
         w.B: [{"rank": 1, "name": "志愿者b", "points": 5}],
     }
     assert all(p["name"] not in ("志愿者a", "志愿者b") for p in ranking["residents"])
+
+
+def test_a_refused_request_frees_its_points(client):
+    offer = {"community_code": w.C2, "name": "雨伞", "cost": 2, "stock": 5}
+    reward = call(client, "POST", "/api/points/rewards", "street1", json=offer).json()
+    before = me(client, "resident3")
+    asked = call(client, "POST", "/api/points/exchanges", "resident3",
+                 json={"reward_id": reward["id"]})  # fmt: skip
+    assert asked.status_code == 201, asked.text
+    assert me(client, "resident3")["available"] == before["available"] - 2
+    path = f"/api/points/exchanges/{asked.json()['id']}/decision"
+    # the reward is C2's: community1 (C1) may not decide, the street admin may
+    assert call(client, "POST", path, "community1", json={"confirm": False}).status_code == 403
+    refused = call(client, "POST", path, "street1", json={"confirm": False, "note": "暂缺货"})
+    assert refused.status_code == 200 and refused.json()["status"] == "refused"
+    after = me(client, "resident3")
+    assert (after["balance"], after["available"]) == (before["balance"], before["available"])
+    assert after["exchanges"][0]["status"] == "refused"
+
+
+def test_hostile_ids_and_bodies_are_4xx(client):
+    bad = [
+        ("POST", "/api/points/exchanges", "resident2", {"reward_id": 2**40}),
+        ("POST", "/api/points/exchanges", "resident2", {"reward_id": "一"}),
+        ("POST", f"/api/points/exchanges/{2**40}/decision", "community1", {"confirm": True}),
+        ("PATCH", "/api/points/rewards/0", "community1", {"stock": 1}),
+        ("PATCH", "/api/points/rewards/1", "community1", {"stock": -1}),
+        ("POST", "/api/points/activities", "community1",
+         {"community_code": w.C1, "name": "x", "held_on": "2026-13-45",
+          "participants": [{"username": "resident2"}]}),
+        ("POST", "/api/points/activities", "community1",
+         {"community_code": w.C1, "name": "x", "held_on": "2026-11-01",
+          "participants": [{"username": "a b"}]}),
+        ("POST", "/api/points/activities", "community1",
+         {"community_code": "99999", "name": "x", "held_on": "2026-11-01",
+          "participants": [{"username": "resident2"}]}),
+        ("GET", "/api/points/ranking", "community1", None),
+        ("GET", "/api/points/ranking?community=990101001999", "street1", None),
+    ]  # fmt: skip
+    for method, path, user, body in bad:
+        r = call(client, method, path, user, json=body)
+        assert 400 <= r.status_code < 500, (path, body, r.status_code, r.text)
+    assert client.get("/api/points/me").status_code == 401
