@@ -169,6 +169,7 @@ class VolunteerOut(BaseModel):
     skills: list[str]
     kind: str = Field(description="party_member（党员双报到）, building_lead（楼栋长）, volunteer")
     kind_name: str
+    kind_name_en: str
     grid_name: str = Field(description="社区名 + 网格序号 / community name and grid number")
     grid_code: str
     community_code: str

@@ -16,6 +16,8 @@ from api.storage.models import VOLUNTEER_KINDS, Community, Grid, User, Volunteer
 from geo.errors import InputError
 
 KIND_NAMES = {"party_member": "党员（双报到）", "building_lead": "楼栋长", "volunteer": "志愿者"}
+KIND_NAMES_EN = {"party_member": "party member (reported to the community)",
+                 "building_lead": "building lead", "volunteer": "volunteer"}  # fmt: skip
 
 
 def register(
@@ -115,4 +117,5 @@ def profile(session: Session, username: str) -> dict:
     grid_name = f"{community or v.community_code} 第{int(v.grid_code[-3:])}网格"
     return {"username": v.username, "grid_code": v.grid_code, "grid_name": grid_name,
             "community_code": v.community_code, "kind": v.kind,
-            "kind_name": KIND_NAMES[v.kind], "skills": list(v.skills)}  # fmt: skip
+            "kind_name": KIND_NAMES[v.kind], "kind_name_en": KIND_NAMES_EN[v.kind],
+            "skills": list(v.skills)}  # fmt: skip

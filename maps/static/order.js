@@ -123,11 +123,11 @@
       summary.appendChild(W.el("p", { class: "case-no", text: T("order_no", { id: order.id }) }));
       summary.appendChild(W.el("h2", { text: S.local(order, "service_name") }));
       summary.appendChild(W.el("p", { class: "now" }, [
-        T("current_status") + "：", W.el("b", { text: S.local(order, "status_text") }),
+        T("current_status"), W.el("b", { text: S.local(order, "status_text") }),
       ]));
       if (station) {
         summary.appendChild(W.el("p", { id: "station-rating" }, [
-          T("station") + "：", W.el("b", { text: station.name }), W.el("br"),
+          T("station"), W.el("b", { text: station.name }), W.el("br"),
           W.el("span", { class: "hint", text: rating(station) }),
         ]));
       }

@@ -20,7 +20,7 @@
       if (!r.ok) return W.status(S.failure(r), "error");
       var v = r.data;
       $("my-grid").textContent = T("my_grid", { grid: v.grid_name,
-        kind: S.en ? v.kind : v.kind_name, skills: v.skills.join("、") || "—" });
+        kind: S.local(v, "kind_name"), skills: v.skills.join("、") || "—" });
     });
   }
 

@@ -62,6 +62,7 @@ def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
     vol.locator("#signin button").tap()
     item = vol.locator(f"#open-list li[data-order='{order_id}']")
     item.wait_for()
+    assert "党员（双报到）" in vol.locator("#my-grid").inner_text()
     assert "<b>请下午来</b>" in item.locator(".note").inner_text()  # text, not markup
     assert PHONE not in vol.locator("#open-list").inner_text()  # no number before taking
     assert "米" in item.inner_text() and station_name in item.inner_text()
