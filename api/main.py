@@ -24,10 +24,11 @@ from api.routes import maps as map_routes
 from api.routes import notices as notice_routes
 from api.routes import points as points_routes
 from api.routes import reports as report_routes
-from api.routes import stations as station_routes
 from api.routes import service_orders as service_order_routes
+from api.routes import stations as station_routes
 from api.routes import tiles as tile_routes
 from api.routes import worker_app as worker_routes
+from api.service_orders import job as service_order_job
 from api.settings import get_settings
 from api.validation import register_validation_errors
 
@@ -53,7 +54,11 @@ def create_app(database_url: str | None = None) -> FastAPI:
         app.state.database_url = url
         app.state.sessions = session_factory(url)
         sender_job = notification_job(app.state.sessions)
+        sweeper = asyncio.create_task(service_order_job.run(app.state.sessions))
         yield
+        sweeper.cancel()
+        with suppress(asyncio.CancelledError):
+            await sweeper
         if sender_job is not None:
             sender_job.cancel()
             with suppress(asyncio.CancelledError):
@@ -85,9 +90,9 @@ def create_app(database_url: str | None = None) -> FastAPI:
     map_routes.mount_static(app)
     report_routes.redact_access_log()
     app.include_router(report_routes.router)  # before cases: /api/cases/nearby
-    app.include_router(case_routes.router)
     app.include_router(service_order_routes.router)
     app.include_router(service_order_routes.pages)
+    app.include_router(case_routes.router)
     app.include_router(open311.router)
     app.include_router(auth_routes.router)
     app.include_router(audit_routes.router)
