@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -86,6 +88,8 @@ def redivide_micro(
 
         new = None
         for kept_rows in tiers[code]:  # the fewest micro-grids redrawn first
+            if not _can_add_up(layer, g, kept_rows, micro_bounds):
+                continue  # _adds_up would refuse whatever the division: spare it
             new = divide(kept_rows)
             if _adds_up(layer, g, kept_rows, new):
                 keep[np.setdiff1d(intact[code], kept_rows)] = False
@@ -107,6 +111,18 @@ def _adds_up(layer: _Layer, g: int, kept: np.ndarray, new: gpd.GeoDataFrame) -> 
     households = layer.stored_households()
     total = np.nansum(households[kept]) + pd.to_numeric(new["households"]).sum()
     return bool(total == households[g])
+
+
+def _can_add_up(layer: _Layer, g: int, kept: np.ndarray, bounds) -> bool:
+    """Whether micro-grids within `bounds` could hold what grid `g` holds beyond the `kept`
+    ones: k of them hold k * lo to k * hi households, so 55 households (bounds 30–50) cannot
+    be divided. False only where _adds_up is sure to fail."""
+    households = layer.stored_households()
+    need = households[g] - np.nansum(households[kept])
+    if not (np.isfinite(need) and need > 0):
+        return True
+    lo, hi = bounds
+    return math.ceil(need / hi) <= math.floor(need / lo)
 
 
 def _intact(layer: _Layer, g: int, tol: float) -> list[np.ndarray]:
