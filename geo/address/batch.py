@@ -24,27 +24,7 @@ def read_lines(path: Path) -> list[str]:
     InputError
         If the file is missing, is a folder, cannot be read or is not UTF-8.
     """
-    path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        msg = f"input file not found: {path}"
-        raise InputError(msg) from None
-    except IsADirectoryError:
-        msg = f"expected a text file of addresses, got a folder: {path}"
-        raise InputError(msg) from None
-    except OSError as exc:
-        msg = f"cannot read {path}: {exc.strerror or exc}"
-        raise InputError(msg) from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        msg = f"{path} is not UTF-8 text (bad byte at offset {exc.start})"
-        raise InputError(msg) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    return [line[:-1] if line.endswith("\r") else line for line in lines]
+    return [line for part in read_line_parts(path, 65_536) for line in part]
 
 
 def _open(path: Path):
