@@ -1,6 +1,6 @@
-"""The demo's household visits: for every worker with grids, visits at buildings of their grids
-spread over the last two months (working hours, China time), about one in twelve flagged as
-too far, so that the monthly assessment table comes out of the demo's own data. One
+"""The demo's household visits: for every worker with grids, 20–80 visits at buildings of their
+grids spread over the last two months (working hours, China time), about one in twelve flagged
+as too far, so that the monthly assessment table comes out of the demo's own data. One
 set-based INSERT; the spread is a hash of worker and building, so a reload makes the same."""
 
 from __future__ import annotations
@@ -26,20 +26,23 @@ staff AS (
 ),
 picked AS (
     SELECT s.*, b.building_id, b.households, ST_X(b.location) AS lon, ST_Y(b.location) AS lat,
-           abs(hashtext(s.worker_id || '/' || b.building_id)) AS h
+           abs(hashtext(s.worker_id || '/' || b.building_id || '/' || r.round)) AS h,
+           20 + abs(hashtext(s.worker_id)) % :spread AS quota  -- some workers visit more
     FROM staff s
     CROSS JOIN LATERAL (
         SELECT b.building_id, b.households, b.location FROM buildings b
         WHERE ST_Intersects(s.geom, b.location) AND b.households > 0
-        ORDER BY md5(s.worker_id || b.building_id) LIMIT :per_worker
+        ORDER BY md5(s.worker_id || b.building_id) LIMIT :buildings
     ) b
+    CROSS JOIN generate_series(1, :rounds) AS r(round)
 ),
 timed AS (
     SELECT p.*, (sp.first_day
                  + ((p.h % GREATEST(1, extract(day FROM sp.local_now - sp.first_day)::int))
                     * interval '1 day')
                  + interval '9 hours' + ((p.h / 7) % 480) * interval '1 minute')
-                AT TIME ZONE 'Asia/Shanghai' AS visited_at
+                AT TIME ZONE 'Asia/Shanghai' AS visited_at,
+           row_number() OVER (PARTITION BY p.id ORDER BY p.h) AS n
     FROM picked p CROSS JOIN span sp
 )
 INSERT INTO household_visits (worker_id, username, building_id, grid_code, community_code,
@@ -51,14 +54,17 @@ SELECT id, username, building_id, grid_code, community_code, visited_at,
        CASE WHEN h % 12 = 0 THEN 'too_far' END,
        LEAST(households, 1 + h % 12), NULL
 FROM timed
-WHERE visited_at < now()
+WHERE visited_at < now() AND n <= quota
 """)
 
 
 def seed_visits(
-    session: Session, *, per_worker: int = 36, log: Callable[[str], None] = print
-) -> int:
-    """Add the demo's visits; returns how many were made."""
-    made = session.execute(_VISITS, {"per_worker": per_worker}).rowcount
+    session: Session, *, buildings: int = 30, rounds: int = 12, spread: int = 60,
+    log: Callable[[str], None] = print,
+) -> int:  # fmt: skip
+    """Add the demo's visits (each worker 20 to 20 + `spread` over the two months, at up to
+    `buildings` of their grids, `rounds` times each at most); returns how many were made."""
+    params = {"buildings": buildings, "rounds": rounds, "spread": spread}
+    made = session.execute(_VISITS, params).rowcount
     log(f"household visits: {made} over the last two months")
     return made

@@ -25,6 +25,7 @@ MAP_PAGES = (
     "notices",
     "points",
     "points/community",
+    "assessment",
 )
 
 PAGE = """<!doctype html>
