@@ -22,11 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from sqlalchemy import text
+
+from bench.processes import private_database
 
 DISTRICT = "990199"
 GRIDS_PER_COMMUNITY, MICRO_PER_GRID, HOUSEHOLDS_PER_MICRO = 5, 10, 40
@@ -215,22 +216,10 @@ def measure(url: str, households: int) -> dict:
 
 def run(*, households: int, url: str | None = None) -> dict:
     """Seed `url` (an empty, migrated database) or a private cluster, then measure."""
-    from api.storage import migrate
-    from api.storage.launcher import Cluster
-
     if url is not None:
         return measure(url, households)
-    state = Path(tempfile.mkdtemp(prefix="wangge-bench-", dir="/tmp"))
-    state.chmod(0o755)
-    cluster = Cluster(state / "cluster", fast=True)
-    cluster.start()
-    try:
-        cluster.ensure_database("bench")
-        migrate.upgrade(cluster.url("bench"))
-        return measure(cluster.url("bench"), households)
-    finally:
-        cluster.destroy()
-        state.rmdir()
+    with private_database() as own:
+        return measure(own, households)
 
 
 def report(n: dict) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,3 +43,22 @@ def wait_healthy(base: str, *, seconds: float, proc: subprocess.Popen | None = N
             return False
         time.sleep(0.3)
     return False
+
+
+@contextmanager
+def private_database(name: str = "bench") -> Iterator[str]:
+    """The URL of a migrated database `name` in a private PostGIS cluster, destroyed after."""
+    from api.storage import migrate
+    from api.storage.launcher import Cluster
+
+    state = Path(tempfile.mkdtemp(prefix="wangge-bench-", dir="/tmp"))
+    state.chmod(0o755)
+    cluster = Cluster(state / "cluster", fast=True)
+    cluster.start()
+    try:
+        cluster.ensure_database(name)
+        migrate.upgrade(cluster.url(name))
+        yield cluster.url(name)
+    finally:
+        cluster.destroy()
+        state.rmdir()

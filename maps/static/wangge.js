@@ -25,6 +25,16 @@
     return s;
   };
 
+  /* T for a script's own text table {zh: {...}, en: {...}}, in the page's language */
+  W.localText = function (table) {
+    return function (key, values) {
+      var lang = (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
+      return Object.keys(values || {}).reduce(function (s, k) {
+        return s.replace("{" + k + "}", values[k]);
+      }, table[lang][key] || table.zh[key] || key);
+    };
+  };
+
   W.el = function (tag, attrs, children) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {

@@ -39,14 +39,7 @@
     },
   };
 
-  function T(key, values) {
-    var lang = (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
-    var s = TEXT[lang][key] || key;
-    Object.keys(values || {}).forEach(function (k) {
-      s = s.replace("{" + k + "}", values[k]);
-    });
-    return s;
-  }
+  var T; // set on mount: this script may load before wangge.js
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -142,6 +135,7 @@
   }
 
   function mount() {
+    T = window.wangge.localText(TEXT);
     var panel = document.getElementById("panel") || document.body;
     var box = el("section", "notices-strip");
     box.id = "notices";
