@@ -76,7 +76,7 @@ def _finish(row: dict, workdays: int, rules: Formula) -> dict:
     out["days_present"] = round(float(out["days_present"]), 1)
     out["overdue_share"] = None if out["due"] == 0 else round(out["overdue"] / out["due"], 3)
     out["workdays"] = workdays
-    share = min(out["days_present"] / workdays, 1.0) if workdays else None
+    share = out["days_present"] / workdays if workdays else None
     out["attendance"] = None if share is None else round(share, 3)
     out["score"] = rules.score(part_values(out, workdays))
     return out
@@ -92,6 +92,7 @@ def monthly_table(
     query = WORKER_TABLE if level == "worker" else GRID_TABLE
     params = {
         "start": month.start, "end": month.end, "now": now, "tz": rules.timezone.key,
+        "workdays": list(rules.workdays),
         **scope.params(),
     }  # fmt: skip
     rows = session.execute(query, params).mappings().all()
