@@ -52,7 +52,10 @@ def push_over(live) -> str:
                     continue
                 body = {"community": COMMUNITY, "building_ids": [building], "to_code": over}
                 r = httpx.post(
-                    f"{live.url}/api/grids/move", json=body | {"save": True}, headers=headers
+                    f"{live.url}/api/grids/move",
+                    json=body | {"save": True},
+                    headers=headers,
+                    timeout=60,  # a saved move re-divides micro-grids: seconds on a loaded machine
                 )
                 if r.status_code != 200:
                     continue
