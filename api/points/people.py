@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
 from api.points.scope import EARNERS
-from api.storage.models import User, Volunteer
+from api.storage.models import PointsEntry, User, Volunteer
 
 
 def earner(session: Session, username: str) -> User:
@@ -48,3 +48,13 @@ def of_community(session: Session, community_code: str) -> list[dict]:
         found.setdefault(username, {"username": username, "role": role, "grid_code": None})
     names = display_names(session, list(found))
     return [found[u] | {"name": names.get(u, u)} for u in sorted(found)]
+
+
+def communities_of_account(session: Session, username: str) -> list[str]:
+    """Where an account belongs or earned points: its own community, its volunteer
+    registration's, and those of its ledger entries."""
+    own = select(User.community_code).where(User.username == username)
+    registered = select(Volunteer.community_code).where(Volunteer.username == username)
+    earned = select(PointsEntry.community_code).where(PointsEntry.account == username)
+    rows = session.execute(own.union(registered, earned)).scalars()
+    return sorted(c for c in rows if c)

@@ -101,9 +101,14 @@ def my_points(session: SessionDep, user: CurrentUser) -> MineOut:
 def list_rewards(
     session: SessionDep, user: CurrentUser, community: Community | None = None
 ) -> list[dict]:
-    """某社区（或全部社区）正在提供的奖品：名称、所需积分、库存。
-    The rewards on offer in one community (or all): name, cost, stock."""
-    return rewards.list_rewards(session, [community] if community else None)
+    """某社区正在提供的奖品：名称、所需积分、库存；不指定社区时，为本人所在或得过积分的社区
+    （都没有则全部）。The rewards on offer in one community; without one, in the communities
+    the account belongs to or earned points in (all when none)."""
+    if community:
+        return rewards.list_rewards(session, [community])
+    return rewards.list_rewards(
+        session, people.communities_of_account(session, user.username) or None
+    )
 
 
 @router.post("/exchanges", status_code=201, summary="申请兑换 Request an exchange")

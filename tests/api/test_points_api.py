@@ -188,6 +188,9 @@ def test_volunteers_rank_in_their_grid(client):
 def test_a_refused_request_frees_its_points(client):
     offer = {"community_code": w.C2, "name": "雨伞", "cost": 2, "stock": 5}
     reward = call(client, "POST", "/api/points/rewards", "street1", json=offer).json()
+    with transaction(client.db_url) as session:
+        ledger.add_entry(session, account="resident3", points=2, kind="adjustment",
+                         source="test:refuse", community_code=w.C1)  # fmt: skip
     before = me(client, "resident3")
     asked = call(client, "POST", "/api/points/exchanges", "resident3",
                  json={"reward_id": reward["id"]})  # fmt: skip
@@ -201,6 +204,10 @@ def test_a_refused_request_frees_its_points(client):
     after = me(client, "resident3")
     assert (after["balance"], after["available"]) == (before["balance"], before["available"])
     assert after["exchanges"][0]["status"] == "refused"
+    # the phone lists the rewards of the account's own communities (resident3: C1 only)
+    offered = call(client, "GET", "/api/points/rewards", "resident3").json()
+    in_c1 = call(client, "GET", f"/api/points/rewards?community={w.C1}", "resident3").json()
+    assert offered == in_c1 and "雨伞" not in {r["name"] for r in offered}
 
 
 def test_hostile_ids_and_bodies_are_4xx(client):
