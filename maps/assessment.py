@@ -25,7 +25,7 @@ TEXT = {
         "col_reported": "信息报送", "col_handled": "办结",
         "col_median_hours": "办理时长中位数（时）",
         "col_overdue_share": "超期率", "col_rating": "居民评价", "col_attendance": "出勤",
-        "col_score": "得分", "days": "{d}/{w} 天", "rated": "{n} 条",
+        "col_score": "得分", "days": "{d}/{w} 天", "rated": "{n} 条", "grid_n": "第{n}网格",
     },
     "en": {
         "title": "Grid workers' monthly assessment", "month": "Month", "by_worker": "Per worker",
@@ -42,7 +42,7 @@ TEXT = {
         "col_reported": "Reported", "col_handled": "Handled",
         "col_median_hours": "Median hours", "col_overdue_share": "Overdue",
         "col_rating": "Rating", "col_attendance": "Attendance", "col_score": "Score",
-        "days": "{d}/{w} days", "rated": "{n}",
+        "days": "{d}/{w} days", "rated": "{n}", "grid_n": "Grid {n}",
     },
 }  # fmt: skip
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import WORKER_ROLES, Principal
@@ -26,7 +26,7 @@ from geo.errors import InputError
 FUTURE_SLACK = timedelta(minutes=2)  # phone clocks run a little ahead
 
 _BUILDING = text("""
-SELECT b.building_id, b.name, c.code AS community_code,
+SELECT b.building_id, COALESCE(b.name, b.address) AS name, c.code AS community_code,
        ST_Distance(COALESCE(b.footprint, b.location)::geography,
                    ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m,
        (SELECT g.code FROM grids g
@@ -184,7 +184,7 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
     rules = formula()
     worker = _worker_id(session, principal)
     query = (
-        select(HouseholdVisit, Building.name)
+        select(HouseholdVisit, func.coalesce(Building.name, Building.address))
         .outerjoin(Building, Building.building_id == HouseholdVisit.building_id)
         .where(
             HouseholdVisit.worker_id == worker,

@@ -58,7 +58,10 @@
 
   function cell(row, key) {
     var v = row[key];
-    if (key === "key") return state.level === "worker" ? (row.name || "") + " · " + v : v;
+    if (key === "key" && state.level === "grid") {
+      return T("grid_n", { n: parseInt(v.slice(12, 15), 10) }) + " · " + v;
+    }
+    if (key === "key") return (row.name || "") + " · " + v;
     if (key === "overdue_share") return percent(v);
     if (key === "attendance") {
       return percent(v) + " (" + T("days", { d: row.days_present, w: row.workdays }) + ")";
