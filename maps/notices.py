@@ -81,6 +81,15 @@ def _panel(t: Mapping[str, str], lang: str) -> str:
   </header>
 {signin_form(lang)}
   <div id="status" role="status" aria-live="polite"></div>
+  <section id="follow" hidden>
+    <h2>{e("progress")}</h2>
+    <label>{e("sent_notices")} <select id="sent-list"></select></label>
+    <p id="progress-title" class="progress-head"></p>
+    <p id="progress-since"></p>
+    <p id="progress-line"></p>
+    <h3 id="pending-head"></h3>
+    <ul id="pending-list" class="pending-list"></ul>
+  </section>
   <section id="compose" hidden>
     <h2>{e("compose")}</h2>
     <form id="notice-form">
@@ -100,14 +109,5 @@ def _panel(t: Mapping[str, str], lang: str) -> str:
         <button type="button" id="btn-confirm" class="send-emergency">{e("confirm_send")}</button>
         <button type="button" id="btn-cancel">{e("cancel")}</button></div>
     </form>
-  </section>
-  <section id="follow" hidden>
-    <h2>{e("progress")}</h2>
-    <label>{e("sent_notices")} <select id="sent-list"></select></label>
-    <p id="progress-title" class="progress-head"></p>
-    <p id="progress-since"></p>
-    <p id="progress-line"></p>
-    <h3 id="pending-head"></h3>
-    <ul id="pending-list" class="pending-list"></ul>
   </section>
 </aside>"""

@@ -231,3 +231,18 @@ def test_role_rules(world):
     assert world.get(f"/api/notices/{n}/progress", headers=world.h["street2"]).status_code == 403
     assert world.get(f"/api/notices/{n}/progress", headers=world.h["worker1"]).status_code == 403
     assert world.get("/api/notices/999999/progress", headers=world.h["admin1"]).status_code == 404
+
+
+def test_notices_page_carries_names_as_text_only(world):
+    with transaction(world.url) as s:
+        s.execute(
+            text(
+                "UPDATE communities SET name = '<img src=x onerror=alert(1)>社区' WHERE code = :c"
+            ),
+            {"c": world.community},
+        )
+    page = world.get("/map/notices")
+    assert page.status_code == 200 and "<title>区域通知</title>" in page.text
+    assert "发布通知" in page.text and "通知范围" in page.text
+    assert "<img src=x" not in page.text  # the name reaches the page as escaped JSON text
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page.text
