@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.city                       # 144 communities, ~1.27M households
     .venv/bin/python -m bench.city --communities 576 --households 5000000
     .venv/bin/python -m bench.city --communities 8 --households 60000 --levels grid  # smoke
+    .venv/bin/python -m bench.city --communities 30 --households 262000 --one-boundary
 
 The city: synthetic districts (data.synthetic, size 'district', seeds 0, 1, …) laid side by side,
 each with its own county code (990101, 990102, …), until there are --communities communities;
@@ -10,14 +11,16 @@ the first of them by code are kept with their buildings and every road. Each bui
 households and floors are then multiplied by one factor so that the city holds --households
 (a high-rise city: the layout stays, the towers grow; households per unit and floor stay).
 
-Per level and worker count, a fresh subprocess (started through a launcher, so that peak memory
-is its own) reads the city, opens the pool (api.grids.cluster.open_pool: this process for one
-worker, else a LocalCluster of N one-thread processes), and times generate_grids over the
-communities with roads, areas on the pool. Recorded: wall time of pool start and of the
-division; CPU time (user + system) summed over the process and its Dask processes, read before
-the pool closes; peak memory, the largest sum of RSS over the process and all its children,
-sampled every 0.2 s; and a digest of the layer (WKB, codes, households, members), which must be
-the same for every worker count.
+Per level and worker count, a fresh subprocess (started through a launcher, so that peak memory is
+its own) reads the city, opens the pool (api.grids.parallel.open_grid_pool: this process for one
+worker, else a LocalCluster of N one-thread processes forked from it), and times generate_grids
+over the communities with roads, areas on the pool, largest first. Recorded: wall time of pool
+start and of the division; CPU time (user + system) summed over the process and its Dask processes,
+read before the pool closes; peak memory, the largest sum of RSS over the process and all its
+children, sampled every 0.2 s; and a digest of the layer (WKB, codes, households, members), which
+must be the same for every worker count. With --one-boundary each run is made twice: the
+communities as given, then their union as one boundary (the first community's code), which the
+engine cuts into parts along its barrier lines (geo.grids.parts).
 """
 
 from __future__ import annotations
@@ -156,25 +159,39 @@ def digest(grids) -> str:
     return h.hexdigest()[:16]
 
 
-def run(city_path: Path, level: str, workers: int, scheduler: str | None = None) -> dict:
-    from api.grids.cluster import open_pool
+def one_boundary(communities):
+    """The communities as one polygon, with the first one's code."""
+    import geopandas as gpd
+    import shapely
+
+    whole = shapely.union_all(communities.geometry.to_numpy())
+    return gpd.GeoDataFrame({"code": [communities["code"].min()]}, geometry=[whole], crs=4326)
+
+
+def run(
+    city_path: Path, level: str, workers: int, scheduler: str | None = None, *, one: bool = False
+) -> dict:
+    from api.grids.parallel import area_map, open_grid_pool
     from geo.grids.generate import generate_grids
 
     with open(city_path, "rb") as f:
         city = pickle.load(f)
+    if one:
+        city["communities"] = one_boundary(city["communities"])
     with PeakMemory() as memory:
         t0, cpu0 = time.perf_counter(), cpu_seconds()
-        with open_pool(workers, scheduler) as pool:
+        with open_grid_pool(workers, scheduler) as pool:
             started = time.perf_counter()
             layer = generate_grids(
                 city["buildings"], city["communities"], roads=city["roads"], level=level,
-                map_areas=pool.map,
+                map_areas=area_map(pool),
             )  # fmt: skip
             done = time.perf_counter()
             cpu = cpu_seconds() - cpu0
     out = {
         "level": level,
         "workers": pool.workers if scheduler else workers,
+        "shape": "one boundary" if one else "communities",
         "communities": len(city["communities"]),
         "buildings": len(city["buildings"]),
         "households": int(city["buildings"]["households"].sum()),
@@ -196,7 +213,12 @@ def run(city_path: Path, level: str, workers: int, scheduler: str | None = None)
 
 
 def bench(
-    communities: int, households: int, levels: list[str], workers: list[int], folder: Path
+    communities: int,
+    households: int,
+    levels: list[str],
+    workers: list[int],
+    folder: Path,
+    shapes: tuple[str, ...] = ("many",),
 ) -> list[dict]:
     city_path = folder / f"city-{communities}-{households}.pickle"
     if not city_path.exists():
@@ -208,32 +230,35 @@ def bench(
     rows = []
     for level in levels:
         for n in workers:
-            worker = ["-m", "bench.city", "--run", str(city_path), level, str(n)]
-            rows.append(fresh_run(worker, f"run {level} × {n}"))
-            rows[-1]["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
-            r = rows[-1]
-            print(
-                f"  {level} × {n}: {r['wall_s']:.1f} s wall, {r['cpu_s']:.1f} s CPU, "
-                f"{r['peak_mb']:.0f} MB, load {r['load']}",
-                file=sys.stderr,
-                flush=True,
-            )
+            for shape in shapes:
+                worker = ["-m", "bench.city", "--run", str(city_path), level, str(n), shape]
+                rows.append(fresh_run(worker, f"run {level} × {n} ({shape})"))
+                rows[-1]["load"] = " ".join(f"{x:.1f}" for x in os.getloadavg())
+                r = rows[-1]
+                print(
+                    f"  {level} × {n} {r['shape']}: {r['wall_s']:.1f} s wall, "
+                    f"{r['cpu_s']:.1f} s CPU, {r['peak_mb']:.0f} MB, load {r['load']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
     return rows
 
 
 def table(rows: list[dict]) -> str:
     lines = [
-        "| level | workers | communities | households | grids | micro-grids "
+        "| level | workers | areas | households | grids | micro-grids "
         "| wall s (start + divide) | CPU s | peak MB (sum of RSS) | speed-up "
         "| s per 100,000 hh | digest | load |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
-    one = {r["level"]: r["wall_s"] for r in rows if r["workers"] == 1}
+    one = {(r["level"], r["shape"]): r["wall_s"] for r in rows if r["workers"] == 1}
     for r in rows:
         cells = [f"{r[lvl]['count']:,}" if lvl in r else "–" for lvl in ("grid", "micro")]
-        speed = f"{one[r['level']] / r['wall_s']:.2f}×" if r["level"] in one else "–"
+        key = (r["level"], r["shape"])
+        speed = f"{one[key] / r['wall_s']:.2f}×" if key in one else "–"
+        areas = f"{r['communities']} ({r['shape']})"
         lines.append(
-            f"| {r['level']} | {r['workers']} | {r['communities']} | {r['households']:,} "
+            f"| {r['level']} | {r['workers']} | {areas} | {r['households']:,} "
             f"| {cells[0]} | {cells[1]} | {r['wall_s']:.1f} ({r['start_s']:.1f} + "
             f"{r['divide_s']:.1f}) | {r['cpu_s']:.1f} | {r['peak_mb']:,.0f} | {speed} "
             f"| {r['wall_s'] / r['households'] * 1e5:.1f} | `{r['digest']}` | {r['load']} |"
@@ -252,18 +277,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folder", type=Path, help="where the city is kept between runs")
     parser.add_argument("--json", type=Path, help="also write every number here")
     parser.add_argument(
-        "--run", nargs=3, metavar=("CITY", "LEVEL", "WORKERS"), help=argparse.SUPPRESS
+        "--one-boundary",
+        action="store_true",
+        help="also run the communities' union as one boundary (cut into parts by the engine)",
+    )
+    parser.add_argument(
+        "--run", nargs=4, metavar=("CITY", "LEVEL", "WORKERS", "SHAPE"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.run:
-        path, level, workers = args.run
-        print(json.dumps(run(Path(path), level, int(workers))))
+        path, level, workers, shape = args.run
+        print(json.dumps(run(Path(path), level, int(workers), one=shape == "one")))
         return 0
     folder = args.folder or Path(tempfile.mkdtemp(prefix="wangge-city-"))
     folder.mkdir(parents=True, exist_ok=True)
     rows = bench(
         args.communities, args.households, args.levels.split(","),
         [int(n) for n in args.workers.split(",")], folder,
+        ("many", "one") if args.one_boundary else ("many",),
     )  # fmt: skip
     print(table(rows))
     if args.json:

@@ -14,6 +14,7 @@ import geopandas as gpd
 import shapely
 
 from api.grids.cluster import Pool
+from api.grids.parallel import area_map
 from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids
 from geo.grids.limits import Breach, check_limits, require_limits
@@ -107,7 +108,7 @@ def generate_file(
         warn(breach)
     layer = generate_grids(
         frame, area, roads=lines, level=level, grid_bounds=bounds.grid, micro_bounds=bounds.micro,
-        map_areas=pool.map if pool is not None else None, part_households=bounds.cut_above,
+        map_areas=area_map(pool), part_households=bounds.cut_above,
     )  # fmt: skip
     layer.report["limits"] = [b.reason for b in warnings]
     write_layer(layer, out, report=report, rejected=rejected)
