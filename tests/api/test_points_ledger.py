@@ -106,7 +106,7 @@ def test_two_exchanges_at_once_never_overdraw(url):
         exchanges.request_exchange(first, account, reward_id)  # holds the account's lock
         thread = threading.Thread(target=second)
         thread.start()
-        _wait_for_a_blocked_advisory_lock(url)
+        _wait_for_a_blocked_lock(url)
     thread.join()
     (result,) = outcome
     assert isinstance(result, ConflictError) and "积分不足" in str(result)
@@ -117,11 +117,34 @@ def test_two_exchanges_at_once_never_overdraw(url):
         assert open_ == [8] and exchanges.available(session, account.username) == 2
 
 
-def _wait_for_a_blocked_advisory_lock(url: str, tries: int = 2000) -> None:
+def test_the_same_order_awarded_at_once_is_counted_once(url):
+    """V1 retrying while the first rating's transaction is still open: the second waits on
+    the unique key and then writes nothing."""
+    outcome: list[int | None] = []
+
+    def second() -> None:
+        with transaction(url) as session:
+            outcome.append(ledger.award_for_order(session, order_id=77, username="vol_d", stars=3))
+
+    with session_factory(url)() as first, first.begin():
+        assert ledger.award_for_order(first, order_id=77, username="vol_d", stars=3) == 5
+        thread = threading.Thread(target=second)
+        thread.start()
+        _wait_for_a_blocked_lock(url, locktype="transactionid")
+    thread.join()
+    assert outcome == [None]
+    with transaction(url) as session:
+        assert ledger.balance(session, "vol_d") == 5
+
+
+def _wait_for_a_blocked_lock(url: str, tries: int = 2000, locktype: str = "advisory") -> None:
     with psycopg.connect(_plain(url), autocommit=True) as conn:
         for _ in range(tries):
             waiting = conn.execute(
-                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+                "SELECT count(*) FROM pg_locks WHERE locktype = %s AND NOT granted AND "
+                "(database IS NULL OR database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database()))",
+                (locktype,),
             ).fetchone()[0]
             if waiting:
                 return
