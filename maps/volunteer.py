@@ -1,6 +1,8 @@
 """The volunteer's phone page /map/volunteer: sign in, the open orders posted to them (their
 grid first, nearest first) with distance and service, take one, their own orders with the
-resident's number while taken, mark done. Everything is fetched by volunteer.js as JSON."""
+resident's number while taken, mark done. A community admin signed in here sees the
+community's orders instead (社区派单), those nobody took flagged. Everything is fetched by
+volunteer.js as JSON."""
 
 from __future__ import annotations
 
@@ -31,6 +33,8 @@ def build_volunteer_page(*, lang: str = "zh") -> str:
   <ul id="open-list" class="orders"></ul></section>
 <section id="mine" hidden><h2>{t("my_orders")}</h2><ul id="mine-list" class="orders"></ul>
 </section>
+<section id="community" hidden><h2>{t("community_orders")}</h2>
+  <p class="hint">{t("community_hint")}</p><ul id="community-list" class="orders"></ul></section>
 <link rel="stylesheet" href="{STATIC_URL}/notices.css">
 <script src="{STATIC_URL}/worker_notices.js"></script>"""  # district notices, at the top
     return phone_page("volunteer", lang=lang, title_key="volunteer_title", body=body, config={})

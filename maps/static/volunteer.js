@@ -98,8 +98,25 @@
     });
   }
 
+  /* a community admin's view: every order of the community, the ones nobody took flagged */
+  function loadCommunity() {
+    return fill("community-list", "/api/service-orders/community", "none_community",
+      function (o, li) {
+        li.appendChild(W.el("p", { class: "state", text: S.local(o, "status_text") }));
+        if (o.posted_to === "community" && o.status === "open") {
+          li.appendChild(W.el("span", { class: "badge", text: T("nobody_took") }));
+        }
+        note(o, li);
+        if (o.resident_phone && ["open", "taken", "done"].indexOf(o.status) >= 0) {
+          li.appendChild(W.el("a", { class: "button call", href: "tel:" + o.resident_phone,
+            text: T("call", { phone: o.resident_phone }) }));
+        }
+      });
+  }
+
   function refresh() {
-    return Promise.all([loadOpen(), loadMine()]).then(function () {
+    var lists = page.admin ? [loadCommunity()] : [loadOpen(), loadMine()];
+    return Promise.all(lists).then(function () {
       document.body.dataset.loaded = String(Date.now());
     });
   }
@@ -114,6 +131,12 @@
   });
 
   W.setupSignIn(function (user) {
+    page.admin = !!user && user.role === "community_admin";
+    $("community").hidden = !page.admin;
+    if (page.admin) {
+      show(false);
+      return refresh();
+    }
     if (user && user.role !== "volunteer") {
       show(false);
       return W.status(T("not_volunteer"), "error");

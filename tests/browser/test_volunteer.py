@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import httpx
 from shapely.geometry import shape
 
+from api.accounts import create_user
 from api.cases import dispatch
 from api.db import transaction
 from api.service_orders import catalog, volunteers
@@ -26,6 +27,17 @@ def building_point(live) -> tuple[float, float]:
     return round(point.x, 6), round(point.y, 6)
 
 
+def signed_in_tab(live, page, username: str):
+    """Another tab of the phone (its own sessionStorage) on /map/volunteer, signed in."""
+    tab = watch(page.context)
+    tab.page.goto(f"{live.url}/map/volunteer")
+    tab.page.wait_for_function("document.body.dataset.ready === '1'")
+    tab.page.fill("#signin input[name=username]", username)
+    tab.page.fill("#signin input[name=password]", PASSWORD)
+    tab.page.locator("#signin button").tap()
+    return tab
+
+
 def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
     lon, lat = building_point(live_server)
     with transaction(live_server.database_url) as s:
@@ -33,6 +45,7 @@ def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
         volunteers.create_volunteer(s, "xiaowang", PASSWORD, grid_codes=[grid],
                                     kind="party_member", skills=list(catalog.skills()),
                                     actor="test")  # fmt: skip
+        create_user(s, "shequ", "community_admin", PASSWORD, community_code=grid[:12])
     resident = phone.page
     resident.goto(f"{live_server.url}/map/order")
     resident.wait_for_function("document.body.dataset.ready === '1'")
@@ -53,13 +66,8 @@ def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
     order_id = httpx.post(f"{live_server.url}/api/service-orders/follow",
                           json={"receipt": receipt}).json()["id"]  # fmt: skip
 
-    worker = watch(resident.context)  # another tab: its own sessionStorage, its own sign-in
+    worker = signed_in_tab(live_server, resident, "xiaowang")
     vol = worker.page
-    vol.goto(f"{live_server.url}/map/volunteer")
-    vol.wait_for_function("document.body.dataset.ready === '1'")
-    vol.fill("#signin input[name=username]", "xiaowang")
-    vol.fill("#signin input[name=password]", PASSWORD)
-    vol.locator("#signin button").tap()
     item = vol.locator(f"#open-list li[data-order='{order_id}']")
     item.wait_for()
     assert "党员（双报到）" in vol.locator("#my-grid").inner_text()
@@ -87,3 +95,10 @@ def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
     steps = resident.locator("#timeline li").all_inner_texts()
     assert len(steps) == 5 and "居民已评价" in steps[-1]
     screenshot(resident, "order_rated_phone")
+
+    admin = signed_in_tab(live_server, resident, "shequ")  # sees the order and the resident
+    desk = admin.page
+    listed = desk.locator(f"#community-list li[data-order='{order_id}'][data-status='rated']")
+    listed.wait_for()
+    assert "已评价" in listed.inner_text() and desk.locator("#open").is_hidden()
+    assert admin.unexpected() == [], admin.errors
