@@ -117,6 +117,7 @@ def _formula() -> FormulaOut:
 
 @router.post(
     "/api/visits",
+    summary="记录走访 / record a household visit",
     response_model=VisitOut,
     status_code=201,
     responses={
@@ -137,14 +138,16 @@ def record_visit(session: SessionDep, user: CurrentUser, body: VisitIn) -> dict:
     return visits.record_visit(session, user, visit, now=_now())
 
 
-@router.get("/api/visits/mine", response_model=list[VisitOut])
+@router.get("/api/visits/mine", summary="我的走访 / my visits", response_model=list[VisitOut])
 def my_visits(session: SessionDep, user: CurrentUser, month: Month = None) -> list[dict]:
     """我本月（或指定月份）的走访，最新在前 / my visits in the month, newest first."""
     span = parse_month(month, now=_now())
     return visits.my_visits(session, user, start=span.start, end=span.end)
 
 
-@router.get("/api/assessment/formula", response_model=FormulaOut)
+@router.get(
+    "/api/assessment/formula", summary="计分公式 / the score formula", response_model=FormulaOut
+)
 def assessment_formula(user: CurrentUser) -> FormulaOut:
     """计分公式与走访规则（data/assessment.toml） / the formula and the visit rules."""
     return _formula()
@@ -159,6 +162,7 @@ def _table(session, user, month: str | None, level: str, area: str | None):
 
 @router.get(
     "/api/assessment",
+    summary="月度考核表 / the monthly assessment table",
     response_model=TableOut,
     responses={403: {"description": "角色或区域无权查看 / role or area not allowed"}},
 )
@@ -181,6 +185,7 @@ def assessment(
 
 @router.get(
     "/api/assessment/export",
+    summary="导出考核表（CSV、Excel） / export the table",
     response_class=Response,
     responses={
         200: {
@@ -204,7 +209,12 @@ def assessment_export(
     return Response(body, media_type=export.XLSX, headers=headers)
 
 
-@router.get("/map/assessment", response_class=HTMLResponse, tags=["maps"])
+@router.get(
+    "/map/assessment",
+    summary="考核页面 / the assessment page",
+    response_class=HTMLResponse,
+    tags=["maps"],
+)
 def assessment_page(
     month: Month = None, lang: Annotated[str, Query(description="zh（默认）或 en")] = "zh"
 ) -> HTMLResponse:

@@ -21,6 +21,7 @@
     },
   };
   var TOKEN = "wangge.token";
+  var WORKERS = ["grid_worker", "grid_leader"];
   var buildings = null; // "lon,lat" → building properties, from /api/buildings
 
   function T(key, values) {
@@ -114,8 +115,12 @@
 
   function loadMine() {
     if (!sessionStorage.getItem(TOKEN)) return;
-    return call("GET", "/api/visits/mine").then(function (r) {
-      if (!r.ok) return; // not a worker account: no section
+    return call("GET", "/api/auth/me").then(function (me) {
+      // only grid workers and leaders record visits; others (an admin) get no section
+      if (!me.ok || WORKERS.indexOf(me.data.role) < 0) return null;
+      return call("GET", "/api/visits/mine");
+    }).then(function (r) {
+      if (!r || !r.ok) return;
       section();
       var list = document.getElementById("visit-list");
       list.replaceChildren();
