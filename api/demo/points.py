@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from api import accounts
@@ -39,7 +39,7 @@ def seed_points(session: Session, *, log: Callable[[str], None] = print) -> int:
         for n, c, s in REWARDS
     ]
     volunteers = _volunteers(session, community)
-    today = session.scalar(select(func.current_date()))
+    today = activities.local_today(session)
     stories = (
         ("楼道清洁日", 9, [("resident", 10), ("resident_zhang", 10), ("resident_wang", None)]),
         ("邻里议事会", 3, [("resident_zhang", 8), ("resident", None)]),

@@ -44,6 +44,12 @@ def _check(name: str, held_on: date, today: date, participants: list[Participant
             raise InputError(msg)
 
 
+def local_today(session: Session) -> date:
+    """Today in the rules' time zone (a Beijing morning is still yesterday in UTC)."""
+    local = func.timezone(rules().timezone, func.now())
+    return session.scalar(select(func.date(local)))
+
+
 def record_activity(
     session: Session,
     actor: Principal,
@@ -56,7 +62,7 @@ def record_activity(
     """Record the activity and one ledger entry per participant; returns the activity's id.
     Nothing is written when any participant is unknown (the caller's transaction rolls back)."""
     check_community(session, actor, community_code)
-    today = session.scalar(select(func.current_date()))
+    today = local_today(session)
     _check(name, held_on, today, participants)
     for p in participants:
         people.earner(session, p.username)

@@ -18,6 +18,7 @@ class Rules:
     activity_max_participants: int
     case_report: int
     exchange_max_pending: int
+    timezone: str = "Asia/Shanghai"
 
     def order_points(self, stars: int) -> int:
         """Points for an order rated `stars` (1–5); ValueError outside that range."""
@@ -41,6 +42,7 @@ def parse_rules(data: dict) -> Rules:
         activity_max_participants=int(activity["max_participants"]),
         case_report=int(data["case_report"]["points"]),
         exchange_max_pending=int(data["exchange"]["max_pending"]),
+        timezone=str(data.get("timezone", "Asia/Shanghai")),
     )
 
 

@@ -106,6 +106,13 @@
 
   /* the community's desk */
   function startDesk() {
+    function today() {
+      var d = new Date(); // the browser's own calendar day, not UTC's
+      return [d.getFullYear(), d.getMonth() + 1, d.getDate()].map(function (n) {
+        return n < 10 ? "0" + n : String(n);
+      }).join("-");
+    }
+
     function community() {
       return $("community").value;
     }
@@ -242,7 +249,7 @@
     }
 
     $("participants-hint").textContent = T("participants", { n: config.default_points });
-    $("activity-date").value = new Date().toISOString().slice(0, 10);
+    $("activity-date").value = today();
     $("community").addEventListener("change", function () {
       loadPeople();
       refresh();
@@ -258,7 +265,7 @@
         if (!r.ok) return W.status(failure(r), "error");
         W.status(T("activity_saved", { name: body.name, n: r.data.participants }), "ok");
         $("activity-form").reset();
-        $("activity-date").value = new Date().toISOString().slice(0, 10);
+        $("activity-date").value = today();
         refresh();
       });
     });

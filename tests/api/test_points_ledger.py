@@ -4,6 +4,8 @@ beyond the reach of the service's own database role (no UPDATE, DELETE or TRUNCA
 from __future__ import annotations
 
 import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
@@ -14,6 +16,7 @@ from api.accounts.roles import Principal
 from api.db import get_engine, session_factory, transaction
 from api.errors import ConflictError
 from api.points import exchanges, ledger
+from api.points.activities import local_today
 from api.points.rules import rules
 from api.storage.models import AuditEntry, PointExchange, PointReward, PointsEntry
 from tests.api.storage.test_service_role import _plain, assert_refused
@@ -150,3 +153,11 @@ def _wait_for_a_blocked_lock(url: str, tries: int = 2000, locktype: str = "advis
                 return
             conn.execute("SELECT pg_sleep(0.01)")
     raise AssertionError("the second request never waited for the first one's lock")
+
+
+def test_activity_dates_are_checked_against_the_community_calendar(url):
+    with transaction(url) as session:
+        before = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+        today = local_today(session)
+        after = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert today in (before, after)
