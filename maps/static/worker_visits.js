@@ -1,7 +1,9 @@
 /* Household visits on the worker's phone: tap a building on the map → 记录走访 with the
    households seen and a note; the location comes from the phone and the answer (accepted, or
    too far and how far) shows at once. Below the case list: my visits this month. Every value
-   from data goes in as text. Loaded in the head; starts after the page (window load). */
+   from data goes in as text. Without network a visit is kept in this tab (with the time of
+   the tap) and sent when the phone is back online. Loaded in the head; starts after the page
+   (window load). */
 (function () {
   "use strict";
   var TEXT = {
@@ -11,6 +13,7 @@
       no_location: "无法获取定位：", none: "本月还没有走访记录", accepted: "已计入",
       flagged: "未计入", count: "共 {n} 次，计入 {ok} 次", unknown: "未找到这栋楼",
       failed: "未记录：", sign_in: "请先登录",
+      queued: "没有网络：走访已保存在手机上，联网后自动提交", pending: "待提交的走访 {n} 条",
     },
     en: {
       heading: "My visits this month", record: "Record a visit", households: "Households seen",
@@ -18,10 +21,13 @@
       sending: "Sending…", no_location: "No location: ", none: "No visits this month yet",
       accepted: "counted", flagged: "not counted", count: "{n} visits, {ok} counted",
       unknown: "Building not found", failed: "Not recorded: ", sign_in: "Sign in first",
+      queued: "Offline: the visit is kept on the phone and sent when back online",
+      pending: "{n} visits waiting to be sent",
     },
   };
   var TOKEN = "wangge.token";
   var WORKERS = ["grid_worker", "grid_leader"];
+  var QUEUE = "wangge.visits.outbox"; // visits recorded offline, for this tab's session
   var buildings = null; // "lon,lat" → building properties, from /api/buildings
 
   function T(key, values) {
@@ -97,6 +103,7 @@
     box.appendChild(el("div", { id: "visit-form-slot" }));
     box.appendChild(el("h2", {}, T("heading")));
     box.appendChild(el("p", { id: "visit-count", class: "hint" }));
+    box.appendChild(el("p", { id: "visit-pending", class: "outbox", hidden: "" }));
     box.appendChild(el("ul", { id: "visit-list", class: "visit-list" }));
     var list = document.getElementById("list-view");
     list.parentNode.insertBefore(box, list.nextSibling);
@@ -122,6 +129,7 @@
     }).then(function (r) {
       if (!r || !r.ok) return;
       section();
+      showPending();
       var list = document.getElementById("visit-list");
       list.replaceChildren();
       r.data.forEach(function (v) {
@@ -140,6 +148,40 @@
       navigator.geolocation.getCurrentPosition(resolve, reject, {
         enableHighAccuracy: true, timeout: 15000, maximumAge: 30000,
       });
+    });
+  }
+
+  function queued() {
+    try {
+      return JSON.parse(sessionStorage.getItem(QUEUE) || "[]");
+    } catch (e) {
+      return [];
+    }
+  }
+
+  function showPending() {
+    var n = queued().length;
+    var box = document.getElementById("visit-pending");
+    if (!box) return;
+    box.hidden = !n;
+    box.textContent = n ? T("pending", { n: n }) : "";
+  }
+
+  /* send the visits kept while offline, oldest first; an answer of any kind (accepted,
+     flagged, or refused as a repeat) takes one off the queue, no network stops */
+  function flush() {
+    var items = queued();
+    if (!items.length || !sessionStorage.getItem(TOKEN)) return Promise.resolve();
+    return call("POST", "/api/visits", items[0]).then(function (r) {
+      if (r.status === 0) return;
+      sessionStorage.setItem(QUEUE, JSON.stringify(queued().slice(1)));
+      var answer = document.getElementById("visit-answer");
+      if (answer) {
+        answer.className = r.ok ? (r.data.accepted ? "ok" : "warning") : "error";
+        answer.textContent = r.ok ? r.data.message : T("failed") + reason(r);
+      }
+      showPending();
+      return queued().length ? flush() : loadMine();
     });
   }
 
@@ -172,12 +214,20 @@
       answer.textContent = T("locating");
       locate().then(function (pos) {
         answer.textContent = T("sending");
-        return call("POST", "/api/visits", {
+        var visit = {
           building_id: building.building_id, lon: pos.coords.longitude, lat: pos.coords.latitude,
           accuracy_m: pos.coords.accuracy, households_seen: parseInt(seen.value || "0", 10),
-          note: note.value.trim() || null,
-        }).then(function (r) {
+          note: note.value.trim() || null, visited_at: new Date().toISOString(),
+        };
+        return call("POST", "/api/visits", visit).then(function (r) {
           send.disabled = false;
+          if (r.status === 0) {
+            sessionStorage.setItem(QUEUE, JSON.stringify(queued().concat([visit])));
+            answer.className = "warning";
+            answer.textContent = T("queued");
+            showPending();
+            return;
+          }
           if (!r.ok) {
             answer.className = "error";
             answer.textContent = T("failed") + reason(r);
@@ -185,6 +235,7 @@
           }
           answer.className = r.data.accepted ? "ok" : "warning";
           answer.textContent = r.data.message;
+          answer.scrollIntoView({ block: "nearest" });
           loadMine();
         });
       }, function (error) {
@@ -211,13 +262,15 @@
     var W = window.wangge;
     if (!W || !W.layers || !W.layers.buildings) return;
     W.layers.buildings.on("click", onBuilding);
+    window.addEventListener("online", flush);
     loadMine();
+    flush();
     // wangge.js shows #whoami once signed in (and hides it on sign-out): load then
     var who = document.getElementById("whoami");
     if (who) {
       new MutationObserver(function () {
         buildings = null;
-        if (!who.hidden) loadMine();
+        if (!who.hidden) flush().then(loadMine);
       }).observe(who, { attributes: true, attributeFilter: ["hidden"] });
     }
   });

@@ -1,7 +1,8 @@
 """The assessment end to end in the browser: a grid worker taps a building on the phone, records
-a visit (the phone's location at the building) and sees it accepted; the street admin opens
-/map/assessment for the month, sees that worker's visit counted, sorts, and downloads the Excel
-file, whose row says the same."""
+a visit (the phone's location at the building) and sees it accepted, then records one more
+without network, sent when back online; the street admin opens /map/assessment for the month,
+sees that worker's visits counted, sorts, and downloads the Excel file, whose row says the
+same."""
 
 from __future__ import annotations
 
@@ -19,22 +20,22 @@ from tests.browser.worker_world import COMMUNITY, PASSWORD, make_worker, sign_in
 STREET_ADMIN = "street9"
 
 
-def _building(live, grid: dict) -> tuple[str, str, float, float]:
-    """A building of the worker's grid that the phone map draws: id, name, lon, lat."""
+def _buildings(live, grid: dict) -> list[tuple[str, str, float, float]]:
+    """Two buildings of the worker's grid that the phone map draws: id, name, lon, lat."""
     from api.accounts import create_user
     from api.db import transaction
 
     members = [m[0] for m in grid["properties"]["members"]]
     with transaction(live.database_url) as session:
-        row = session.execute(
+        rows = session.execute(
             text(
                 "SELECT building_id, COALESCE(name, ''), ST_X(location), ST_Y(location)"
-                " FROM buildings WHERE building_id = ANY(:ids) ORDER BY households DESC LIMIT 1"
+                " FROM buildings WHERE building_id = ANY(:ids) ORDER BY households DESC LIMIT 2"
             ),
             {"ids": members},
-        ).one()
+        ).all()
         create_user(session, STREET_ADMIN, "street_admin", PASSWORD, street_code=COMMUNITY[:9])
-    return row[0], row[1], row[2], row[3]
+    return [tuple(r) for r in rows]
 
 
 def _tap_building(page, lon: float, lat: float) -> None:
@@ -56,7 +57,7 @@ def _tap_building(page, lon: float, lat: float) -> None:
 def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, live_server):
     live = live_server
     grid, worker = make_worker(live)
-    building, name, lon, lat = _building(live, grid)
+    (_, _, lon, lat), (_, _, lon2, lat2) = _buildings(live, grid)
     phone_context = browser.new_context(
         viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="zh-CN",
         geolocation={"longitude": lon, "latitude": lat, "accuracy": 8},
@@ -78,6 +79,21 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     phone.page.wait_for_function("() => document.querySelectorAll('#visit-list li').length === 1")
     assert "已计入" in phone.page.inner_text("#visit-list li")
     screenshot(phone.page, "worker_visit")
+    # no network at the next building: the visit is kept on the phone, sent when back online
+    phone.expected_errors.extend(["ERR_INTERNET_DISCONNECTED", "Failed to fetch"])
+    phone_context.set_offline(True)
+    phone_context.set_geolocation({"longitude": lon2, "latitude": lat2, "accuracy": 8})
+    _tap_building(phone.page, lon2, lat2)
+    phone.page.wait_for_function("() => !document.getElementById('visit-answer').textContent")
+    phone.page.fill("#visit-form [name=households_seen]", "2")
+    phone.page.tap("#btn-visit")
+    phone.page.wait_for_function(
+        "() => document.getElementById('visit-answer').textContent.includes('没有网络')"
+    )
+    assert phone.page.inner_text("#visit-pending") == "待提交的走访 1 条"
+    phone_context.set_offline(False)
+    phone.page.wait_for_function("() => document.querySelectorAll('#visit-list li').length === 2")
+    assert phone.page.locator("#visit-pending").is_hidden()
     phone_context.close()
     assert phone.unexpected() == [], phone.errors
 
@@ -93,8 +109,8 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     page.click("#signin button")
     row = f"#table tbody tr[data-key='{worker}']"
     page.wait_for_selector(row)
-    assert page.inner_text(f"{row} td[data-col=visits]") == "1"
-    assert page.inner_text(f"{row} td[data-col=households_seen]") == "3"
+    assert page.inner_text(f"{row} td[data-col=visits]") == "2"
+    assert page.inner_text(f"{row} td[data-col=households_seen]") == "5"
     assert page.locator("#formula li").count() == 7  # the sum and six parts, from the file
     page.click("#table thead button[data-sort=visits]")  # highest first
     assert page.get_attribute("#table tbody tr:first-child", "data-key") == worker
@@ -106,6 +122,6 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
     rows = {r[0]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
     header = [c.value for c in book.worksheets[0][1]]
-    assert rows[worker][header.index("走访次数 / visits")] == 1
+    assert rows[worker][header.index("走访次数 / visits")] == 2
     desk_context.close()
     assert desk.unexpected() == [], desk.errors
