@@ -25,7 +25,10 @@
       return a ? a.name : code;
     }
     function gridName(code) {
-      return (communityName(code.slice(0, 12)) + " " + code.slice(12)).trim();
+      var name = communityName(code.slice(0, 12));
+      if (code.length >= 15) name += T("grid_n", { n: parseInt(code.slice(12, 15), 10) });
+      if (code.length === 18) name += T("micro_n", { n: parseInt(code.slice(15, 18), 10) });
+      return name;
     }
     function mine(area) {
       // a street admin picks inside their own street office only
@@ -263,7 +266,7 @@
         onEachFeature: function (f, layer) {
           var p = f.properties;
           var text = T("grid_popup", {
-            name: (p.community || "") + " " + p.code.slice(12),
+            name: gridName(p.code),
             reached: p.reached,
             households: p.households,
             share: percent(p.share),
