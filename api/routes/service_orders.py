@@ -10,7 +10,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from api.accounts import Principal, Role
 from api.deps import CurrentUser, OptionalUser, SessionDep, SettingsDep, require_roles
@@ -23,11 +24,37 @@ from maps.messages import language
 from maps.order import build_follow_page, build_order_page
 from maps.volunteer import build_volunteer_page
 
-router = APIRouter(prefix="/api/service-orders", tags=["service orders"])
-pages = APIRouter(tags=["maps"])
+
+class DocumentedRoute(APIRoute):
+    """A route whose OpenAPI summary is its handler's first docstring line (中文 / English)."""
+
+    def __init__(self, path: str, endpoint, **kwargs) -> None:
+        if kwargs.get("summary") is None and endpoint.__doc__:
+            kwargs["summary"] = endpoint.__doc__.strip().splitlines()[0].rstrip(".")
+        super().__init__(path, endpoint, **kwargs)
+
+
+router = APIRouter(
+    prefix="/api/service-orders", tags=["service orders"], route_class=DocumentedRoute
+)
+pages = APIRouter(tags=["maps"], route_class=DocumentedRoute)
 OrderId = Annotated[int, Path(ge=1, le=2**62, description="订单编号 / order id")]
 Volunteer = Annotated[Principal, Depends(require_roles(Role.volunteer))]
 RECEIPT = r"^[A-Za-z0-9_-]{8,64}$"
+
+
+def free_text(name: str, max_chars: int):
+    """Optional free text: stripped, no control characters, at most `max_chars`."""
+    return Annotated[
+        str | None, AfterValidator(lambda v: clean_text(v, name=name, max_chars=max_chars))
+    ]
+
+
+AddressText = free_text("address", 200)
+NoteText = free_text("note", 500)
+CommentText = free_text("comment", 500)
+
+
 PHONE = re.compile(r"^\+?[0-9][0-9 -]{4,30}$")
 
 
@@ -65,14 +92,9 @@ class OrderIn(BaseModel):
     lon: float | None = Field(None, ge=-180, le=180)
     lat: float | None = Field(None, ge=-90, le=90)
     crs: Literal["wgs84", "gcj02", "bd09"] = "wgs84"
-    address: str | None = Field(None, description="地址（不点地图时） / an address instead")
+    address: AddressText = Field(None, description="地址（不点地图时） / an address instead")
     phone: str | None = Field(None, description="手机号 / phone (personal data)")
-    note: str | None = Field(None, description="需要什么帮助 / what is needed")
-
-    @field_validator("address")
-    @classmethod
-    def _address(cls, v: str | None) -> str | None:
-        return clean_text(v, name="address", max_chars=200)
+    note: NoteText = Field(None, description="需要什么帮助 / what is needed")
 
     @field_validator("phone")
     @classmethod
@@ -81,11 +103,6 @@ class OrderIn(BaseModel):
         if v and not PHONE.match(v):
             raise ValueError("手机号格式不对，请填写数字 (not a phone number)")
         return v
-
-    @field_validator("note")
-    @classmethod
-    def _note(cls, v: str | None) -> str | None:
-        return clean_text(v, name="note", max_chars=500)
 
 
 class StepOut(BaseModel):
@@ -126,12 +143,7 @@ class ReceiptIn(BaseModel):
 
 class ConfirmIn(ReceiptIn):
     stars: int | None = Field(None, description="1–5 星 / stars")
-    comment: str | None = None
-
-    @field_validator("comment")
-    @classmethod
-    def _comment(cls, v: str | None) -> str | None:
-        return clean_text(v, name="comment", max_chars=500)
+    comment: CommentText = None
 
 
 class ListedOut(BaseModel):
@@ -181,11 +193,7 @@ class TakenOut(BaseModel):
     taken_by: str | None = None
 
 
-@router.get(
-    "/catalog",
-    response_model=list[StationOut],
-    summary="附近服务站可点的服务 / the services of the stations nearest a point",
-)
+@router.get("/catalog", response_model=list[StationOut])
 def catalog_near(
     session: SessionDep,
     lon: Annotated[float, Query(ge=-180, le=180)],
@@ -201,11 +209,7 @@ def catalog_near(
     return catalog.near(session, lon=float(x), lat=float(y), limit=limit)
 
 
-@router.get(
-    "/catalog/{station_id}",
-    response_model=StationOut,
-    summary="一个服务站的服务目录 / one station's catalog, stars and residents' rating",
-)
+@router.get("/catalog/{station_id}", response_model=StationOut)
 def catalog_of_station(
     session: SessionDep, station_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
 ) -> dict:
@@ -213,7 +217,7 @@ def catalog_of_station(
     return catalog.station(session, station_id)
 
 
-@router.post("", response_model=PlacedOut, status_code=201, summary="居民下单 / place an order")
+@router.post("", response_model=PlacedOut, status_code=201)
 def place(
     request: Request, session: SessionDep, settings: SettingsDep, body: OrderIn, user: OptionalUser
 ) -> dict:
@@ -229,21 +233,13 @@ def place(
     )  # fmt: skip
 
 
-@router.post(
-    "/follow",
-    response_model=OrderOut,
-    summary="凭回执查看订单 / follow an order by its receipt (in the body, never in a URL)",
-)
+@router.post("/follow", response_model=OrderOut)
 def follow(session: SessionDep, body: ReceiptIn) -> dict:
     """凭回执查看订单 / follow an order by its receipt (in the body, never in a URL)."""
     return orders.follow(session, rows.by_receipt(session, body.receipt))
 
 
-@router.post(
-    "/confirm",
-    response_model=OrderOut,
-    summary="确认完成并评价 / confirm done and rate (1–5 stars, a comment) by the receipt",
-)
+@router.post("/confirm", response_model=OrderOut)
 def confirm(session: SessionDep, body: ConfirmIn) -> dict:
     """确认完成并评价 / confirm done and rate (1–5 stars, a comment) by the receipt.
 
@@ -253,32 +249,20 @@ def confirm(session: SessionDep, body: ConfirmIn) -> dict:
     return orders.confirm(session, order, stars=body.stars, comment=body.comment)
 
 
-@router.post(
-    "/cancel",
-    response_model=OrderOut,
-    summary="取消订单（未完成时） / cancel an order not yet done, by the receipt",
-)
+@router.post("/cancel", response_model=OrderOut)
 def cancel(session: SessionDep, body: ReceiptIn) -> dict:
     """取消订单（未完成时） / cancel an order not yet done, by the receipt."""
     order = rows.by_receipt(session, body.receipt, lock=True)
     return orders.cancel(session, order, actor=order.resident or "resident")
 
 
-@router.get(
-    "/mine",
-    response_model=list[OrderOut],
-    summary="登录居民的订单 / a signed-in resident's own orders",
-)
+@router.get("/mine", response_model=list[OrderOut])
 def my_orders(session: SessionDep, user: CurrentUser) -> list[dict]:
     """登录居民的订单 / a signed-in resident's own orders."""
     return orders.mine(session, user)
 
 
-@router.get(
-    "/open",
-    response_model=list[ListedOut],
-    summary="志愿者附近的待接订单 / open orders posted to the signed-in volunteer",
-)
+@router.get("/open", response_model=list[ListedOut])
 def open_orders(
     session: SessionDep,
     user: Volunteer,
@@ -294,61 +278,37 @@ def open_orders(
     return lists.open_for(session, user.username, lon=lon, lat=lat)
 
 
-@router.get(
-    "/volunteer",
-    response_model=VolunteerOut,
-    summary="志愿者本人的网格、类别和技能 / the signed-in volunteer's grid, kind and skills",
-)
+@router.get("/volunteer", response_model=VolunteerOut)
 def volunteer_card(session: SessionDep, user: Volunteer) -> dict:
     """志愿者本人的网格、类别和技能 / the signed-in volunteer's grid, kind and skills."""
     return volunteers.profile(session, user.username)
 
 
-@router.get(
-    "/taken",
-    response_model=list[ListedOut],
-    summary="我接的订单 / the volunteer's own orders (the phone whole while taken, else masked)",
-)
+@router.get("/taken", response_model=list[ListedOut])
 def taken(session: SessionDep, user: Volunteer) -> list[dict]:
     """我接的订单 / the volunteer's own orders (the phone whole while taken, else masked)."""
     return lists.taken_by(session, user.username)
 
 
-@router.get(
-    "/community",
-    response_model=list[ListedOut],
-    summary="本社区的服务订单（社区管理员） / the community's orders, for its admin",
-)
+@router.get("/community", response_model=list[ListedOut])
 def community(session: SessionDep, user: CurrentUser) -> list[dict]:
     """本社区的服务订单（社区管理员） / the community's orders, for its admin."""
     return lists.of_community(session, user)
 
 
-@router.post(
-    "/{order_id}/take",
-    response_model=TakenOut,
-    summary="接单（先到先得，只能一人） / take an order: first come, exactly once (409 if late)",
-)
+@router.post("/{order_id}/take", response_model=TakenOut)
 def take(session: SessionDep, user: Volunteer, order_id: OrderId) -> dict:
     """接单（先到先得，只能一人） / take an order: first come, exactly once (409 if late)."""
     return flow.take(session, order_id, user.username)
 
 
-@router.post(
-    "/{order_id}/done",
-    response_model=TakenOut,
-    summary="标记完成 / mark a taken order done; the resident is asked to confirm and rate",
-)
+@router.post("/{order_id}/done", response_model=TakenOut)
 def done(session: SessionDep, user: Volunteer, order_id: OrderId) -> dict:
     """标记完成 / mark a taken order done; the resident is asked to confirm and rate."""
     return flow.done(session, order_id, user.username)
 
 
-@pages.get(
-    "/map/order",
-    response_class=HTMLResponse,
-    summary="居民点单页（手机） / the resident's ordering page (phone first)",
-)
+@pages.get("/map/order", response_class=HTMLResponse)
 def order_page(
     session: SessionDep, settings: SettingsDep, lang: Annotated[str, Query()] = "zh"
 ) -> HTMLResponse:
@@ -360,22 +320,15 @@ def order_page(
     return HTMLResponse(html, headers=PRIVATE_PAGE)
 
 
-@pages.get(
-    "/map/order/status",
-    response_class=HTMLResponse,
-    summary="订单进度页 / the order's status page (the receipt stays after #)",
-)
+@pages.get("/map/order/status", response_class=HTMLResponse)
 def follow_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
-    """订单进度页：回执在 # 之后，不发给服务器 / the order's page; the receipt stays in the
-    fragment."""
+    """订单进度页 / the order's status page (the receipt stays after #, never sent).
+
+    回执在 # 之后，不发给服务器，也不进日志。"""
     return HTMLResponse(build_follow_page(lang=language(lang)), headers=PRIVATE_PAGE)
 
 
-@pages.get(
-    "/map/volunteer",
-    response_class=HTMLResponse,
-    summary="志愿者接单页（手机） / the volunteer's phone page",
-)
+@pages.get("/map/volunteer", response_class=HTMLResponse)
 def volunteer_page(lang: Annotated[str, Query()] = "zh") -> HTMLResponse:
     """志愿者接单页（手机） / the volunteer's phone page."""
     return HTMLResponse(build_volunteer_page(lang=language(lang)), headers=PRIVATE_PAGE)

@@ -11,18 +11,12 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+# the roles as 0004 made them (pinned here: the models' list moves on)
 OLD_ROLES = (
-    "public",
-    "resident",
-    "grid_worker",
-    "grid_leader",
-    "community_admin",
-    "street_admin",
-    "department",
-    "planner",
-    "admin",
+    "'public', 'resident', 'grid_worker', 'grid_leader', 'community_admin', 'street_admin', "
+    "'department', 'planner', 'admin'"
 )
-NEW_ROLES = (*OLD_ROLES, "volunteer")
+NEW_ROLES = OLD_ROLES + ", 'volunteer'"
 STATUSES = "'open', 'taken', 'done', 'confirmed', 'rated', 'expired', 'cancelled'"
 
 TABLES = (
@@ -112,9 +106,8 @@ INDEXES = (
 )
 
 
-def _roles(roles: tuple[str, ...]) -> None:
+def _roles(listed: str) -> None:
     op.execute("ALTER TABLE users DROP CONSTRAINT ck_users_role_known")
-    listed = ", ".join(f"'{r}'" for r in roles)
     op.execute(f"ALTER TABLE users ADD CONSTRAINT ck_users_role_known CHECK (role IN ({listed}))")
 
 
