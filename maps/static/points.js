@@ -162,7 +162,8 @@
               W.api("POST", "/api/points/exchanges/" + x.id + "/decision", { confirm: confirm })
                 .then(function (d) {
                   if (!d.ok) return W.status(failure(d), "error");
-                  W.status(T(confirm ? "confirmed" : "refused", { who: x.name, name: x.reward }), "ok");
+                  var said = { who: x.name, name: x.reward };
+                  W.status(T(confirm ? "confirmed" : "refused", said), "ok");
                   refresh();
                 });
             };
@@ -184,17 +185,29 @@
       return get("community/rewards").then(function (r) {
         if (!r.ok) return W.status(failure(r), "error");
         fill($("rewards"), r.data, T("no_rewards"), function (w) {
-          var toggle = W.el("button", { type: "button", text: T(w.active ? "take_off" : "put_on") });
-          toggle.addEventListener("click", function () {
-            W.api("PATCH", "/api/points/rewards/" + w.id, { active: !w.active }).then(function (x) {
+          function change(body) {
+            W.api("PATCH", "/api/points/rewards/" + w.id, body).then(function (x) {
               if (!x.ok) W.status(failure(x), "error");
               loadRewards();
             });
-          });
-          return W.el("li", { class: "line" + (w.active ? "" : " off") }, [
+          }
+          var stock = W.el("input", { type: "number", min: "0", class: "stock-edit",
+            value: String(w.stock), "aria-label": T("reward_stock") + " " + w.name });
+          var line = { class: "line" + (w.active ? "" : " off"), "data-reward": String(w.id) };
+          return W.el("li", line, [
             W.el("span", { text: w.name + " · " + T("cost", { n: w.cost }) + " · " +
               T("stock", { n: w.stock }) + " · " + T(w.active ? "on_offer" : "off_offer") }),
-            toggle,
+            W.el("span", { class: "actions" }, [
+              stock,
+              W.el("button", { type: "button", class: "set-stock", text: T("set_stock"),
+                onclick: function () {
+                  change({ stock: parseInt(stock.value, 10) });
+                } }),
+              W.el("button", { type: "button", class: "toggle",
+                text: T(w.active ? "take_off" : "put_on"), onclick: function () {
+                  change({ active: !w.active });
+                } }),
+            ]),
           ]);
         });
       });

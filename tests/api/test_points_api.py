@@ -208,6 +208,17 @@ def test_a_refused_request_frees_its_points(client):
     offered = call(client, "GET", "/api/points/rewards", "resident3").json()
     in_c1 = call(client, "GET", f"/api/points/rewards?community={w.C1}", "resident3").json()
     assert offered == in_c1 and "雨伞" not in {r["name"] for r in offered}
+    # taken off offer: no longer listed nor requested, still on the community's own list
+    off = call(client, "PATCH", f"/api/points/rewards/{reward['id']}", "street1",
+               json={"active": False, "stock": 4})  # fmt: skip
+    assert off.status_code == 200 and (off.json()["active"], off.json()["stock"]) == (False, 4)
+    listed = call(client, "GET", f"/api/points/rewards?community={w.C2}", "resident3").json()
+    assert reward["id"] not in {r["id"] for r in listed}
+    again = call(client, "POST", "/api/points/exchanges", "resident3",
+                 json={"reward_id": reward["id"]})  # fmt: skip
+    assert again.status_code == 404
+    own = call(client, "GET", f"/api/points/community/rewards?community={w.C2}", "street1")
+    assert reward["id"] in {r["id"] for r in own.json()}
 
 
 def test_hostile_ids_and_bodies_are_4xx(client):

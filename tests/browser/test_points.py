@@ -75,6 +75,10 @@ def test_activity_points_exchange_confirmed(live_server, browser):
     d.wait_for_function("document.getElementById('status').textContent.includes('已确认')")
     d.locator("#exchanges li[data-exchange]").wait_for(state="detached")
     d.locator("#rewards li", has_text="剩 2 件").wait_for()
+    stocked = d.locator(f"#rewards li[data-reward='{reward['id']}']")
+    stocked.locator(".stock-edit").fill("10")
+    stocked.locator("button.set-stock").click()
+    d.locator("#rewards li", has_text="剩 10 件").wait_for()
 
     p.reload()
     p.wait_for_function("document.body.dataset.ready === '1'")
