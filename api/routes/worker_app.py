@@ -18,7 +18,7 @@ from maps.worker_text import worker_text
 
 router = APIRouter(prefix="/map", tags=["maps"])
 PAGE = "/map/worker"
-OWN = ("wangge.js", "worker.js", *SCRIPTS, "worker.css", "worker_icon_192.png",
+OWN = ("wangge.js", "worker.js", *SCRIPTS, "worker.css", "notices.css", "worker_icon_192.png",
        "worker_icon_512.png")  # fmt: skip
 SHELL = (LOCAL_JS["leaflet"], LOCAL_CSS["leaflet_css"], *PAGE_CSS,
          *(f"{STATIC_URL}/{name}" for name in OWN))  # fmt: skip
