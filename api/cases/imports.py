@@ -43,6 +43,7 @@ class Problem:
     row: int
     id: str | None
     reason: str
+    line: int | None = None  # the line of the file, where each row is one line (CSV)
 
 
 @dataclass
@@ -69,6 +70,7 @@ def read_cases(
     from a CSV (lon/lat columns in `crs`) or a GeoJSON/GeoPackage of points (EPSG:4326)."""
     if path.suffix.lower() == ".csv":
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        one_line_each = _physical_lines(path) == len(frame) + 1  # the header, then a row a line
         missing = [c for c in (lon_column, lat_column, "category") if c not in frame.columns]
         if missing:
             msg = f"{path.name}: missing column(s) {', '.join(missing)}"
@@ -95,6 +97,7 @@ def read_cases(
             points, [g.y if p else np.nan for g, p in zip(geoms, points, strict=True)], np.nan
         )
         frame = pd.DataFrame(gdf.drop(columns="geometry")).astype(object).where(gdf.notna(), "")
+        one_line_each = False
     if "external_id" not in frame.columns and "case_id" in frame.columns:
         frame = frame.rename(columns={"case_id": "external_id"})
     out = pd.DataFrame({
@@ -106,7 +109,17 @@ def read_cases(
     if crs != "wgs84" and ok.any():
         x, y = to_wgs84(lon[ok], lat[ok], crs=crs)
         out.loc[ok, "lon"], out.loc[ok, "lat"] = x, y
+    out.attrs["line_of_row_1"] = 2 if one_line_each else None
     return out
+
+
+def _physical_lines(path: Path) -> int:
+    with path.open("rb") as f:
+        n, last = 0, b"\n"
+        while block := f.read(1 << 20):
+            n += block.count(b"\n")
+            last = block[-1:]
+    return n + (last not in (b"\n", b""))
 
 
 def _text_problem(value: str, name: str, limit: int, *, required: bool) -> str | None:
@@ -248,6 +261,7 @@ def import_cases(
     transaction. Checks and routing run in partitions on `pool` (this process when None), the
     grid layers sent to each worker once; assignment follows the file's order, so the result is
     the same for any number of workers."""
+    first = frame.attrs.get("line_of_row_1")  # the file line of row 1, when each row is one
     frame = frame.reset_index(drop=True)
     report = ImportReport(rows=len(frame))
     layers = dispatch.routing_layers(session)
@@ -264,7 +278,10 @@ def import_cases(
     for i in routes.index[routes["routing"].isna()]:
         bad.setdefault(int(i), OUTSIDE)
     ids = frame["external_id"].to_numpy(object)
-    report.rejected = [Problem(i + 1, ids[i] or None, bad[i]) for i in sorted(bad)]
+    report.rejected = [
+        Problem(i + 1, ids[i] or None, bad[i], None if first is None else first + i)
+        for i in sorted(bad)
+    ]
     if bad and not skip_invalid:
         msg = (
             f"{len(bad)} 行有误，未导入任何数据 ({len(bad)} of {len(frame)} rows are bad; "

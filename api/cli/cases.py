@@ -96,5 +96,9 @@ def import_cmd(
 
 
 def _row(problem) -> str:
+    """Which row: 第 N 条 (the N-th data row), with the file's line where each row is one."""
     ident = f", {problem.id}" if problem.id else ""
-    return f"第 {problem.row} 行 (row {problem.row}{ident})"
+    if problem.line is None:
+        return f"第 {problem.row} 条 (row {problem.row}{ident})"
+    where = f"line {problem.line}, row {problem.row}{ident}"
+    return f"文件第 {problem.line} 行，第 {problem.row} 条 ({where})"

@@ -168,15 +168,19 @@ def test_bad_rows_are_reported_in_chinese_and_nothing_is_stored(
     done = runner.invoke(app, ["cases", "import", str(path), "--scheduler", scheduler])
     assert done.exit_code == 1
     for needle in (
-        "第 2 行 (row 2, B2): 经纬度超出范围",
-        "第 3 行 (row 3, B3): 未知的事件类别 'nope'",
-        "第 4 行 (row 4, B1): 编号 'B1' 与前面的行重复",
-        "第 5 行 (row 5, B5): 不在任何网格、社区或街道范围内",
-        "第 6 行 (row 6, B6): 上报时间 '昨天' 不是日期和时间",
+        "文件第 3 行，第 2 条 (line 3, row 2, B2): 经纬度超出范围",
+        "文件第 4 行，第 3 条 (line 4, row 3, B3): 未知的事件类别 'nope'",
+        "文件第 5 行，第 4 条 (line 5, row 4, B1): 编号 'B1' 与前面的行重复",
+        "文件第 6 行，第 5 条 (line 6, row 5, B5): 不在任何网格、社区或街道范围内",
+        "文件第 7 行，第 6 条 (line 7, row 6, B6): 上报时间 '昨天' 不是日期和时间",
         "5 行有误，未导入任何数据",
     ):
         assert needle in done.output
-    assert "第 1 行" not in done.output and "第 7 行" not in done.output
+    assert "第 1 条" not in done.output and "第 7 条" not in done.output
+    # a blank line in the file: rows no longer match lines, so only the row is named
+    path.write_text(path.read_text(encoding="utf-8").replace("\n", "\n\n", 1), encoding="utf-8")
+    done = runner.invoke(app, ["cases", "import", str(path)])
+    assert done.exit_code == 1 and "第 2 条 (row 2, B2): 经纬度超出范围" in done.output
     with transaction(use_database) as s:
         assert s.execute(text("SELECT count(*) FROM cases")).scalar() == 0
         assert s.execute(text("SELECT count(*) FROM case_events")).scalar() == 0

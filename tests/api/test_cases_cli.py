@@ -70,8 +70,9 @@ def test_bad_rows_refuse_the_file(use_database, tmp_path):
     path = _csv(tmp_path / "bad.csv", rows)
     result = runner.invoke(app, ["cases", "import", str(path)])
     assert result.exit_code == 1
-    for needle in ("第 6 行 (row 6, K6)", "out of range", "unknown category 'nope'",
-                   "repeats an earlier", "description is empty", "outside every grid"):  # fmt: skip
+    for needle in ("文件第 7 行，第 6 条 (line 7, row 6, K6)", "out of range",
+                   "unknown category 'nope'", "repeats an earlier", "description is empty",
+                   "outside every grid"):  # fmt: skip
         assert needle in result.output
     assert _count(use_database) == 0
     result = runner.invoke(app, ["cases", "import", str(path), "--skip-invalid"])
