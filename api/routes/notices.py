@@ -30,7 +30,10 @@ NoticeId = Annotated[int, Path(ge=1, le=2**62, description="通知编号 / notic
 def _polygon(value: dict | None):
     if value is None:
         return None
-    return check_geojson_geometry(value, kinds=("Polygon", "MultiPolygon"))
+    try:
+        return check_geojson_geometry(value, kinds=("Polygon", "MultiPolygon"))
+    except ValueError as exc:
+        raise ValueError(f"画出的范围无效，请重新画 ({exc})") from None
 
 
 class AreaIn(BaseModel):

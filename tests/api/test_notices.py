@@ -110,6 +110,9 @@ def test_area_resolves_to_grids(world):
     )[0]  # fmt: skip
     assert codes == [world.grids[1]] and has_geom
     # unknown codes, an empty area, a polygon with no grid: 422 with a Chinese reason
+    bowtie = {"type": "Polygon", "coordinates": [[[0, 0], [1, 1], [1, 0], [0, 1], [0, 0]]]}
+    r = post(world, "admin1", notice(polygon=bowtie))
+    assert r.status_code == 422 and "画出的范围无效" in r.json()["detail"][0]["msg"]
     nowhere = {"type": "Polygon", "coordinates": [[[0, 0], [0, 1], [1, 1], [0, 0]]]}
     for area in ({"grids": ["990101001001999"]}, {}, {"polygon": nowhere}):
         r = post(world, "admin1", notice(**area))
