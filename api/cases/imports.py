@@ -196,7 +196,7 @@ def check_and_route(layers: tuple, part: Part) -> tuple[dict[int, str], pd.DataF
 
 
 def _parts(frame: pd.DataFrame, max_chars: int, tolerance_m: float) -> Iterator[Part]:
-    for start in range(0, len(frame), PART):
+    for start in range(0, max(len(frame), 1), PART):  # an empty file: one empty part
         yield Part(frame.iloc[start : start + PART], max_chars, tolerance_m)
 
 
@@ -272,7 +272,7 @@ def import_cases(
     ):
         bad |= part_bad
         routed.append(routes)
-    routes = pd.concat(routed) if routed else pd.DataFrame(columns=["routing"])
+    routes = pd.concat(routed)
     for i, reason in _known_ids(session, frame).items():
         bad.setdefault(i, reason)
     for i in routes.index[routes["routing"].isna()]:

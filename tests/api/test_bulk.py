@@ -189,3 +189,5 @@ def test_bad_rows_are_reported_in_chinese_and_nothing_is_stored(
     with transaction(use_database) as s:
         got = s.execute(text("SELECT external_id FROM cases ORDER BY id")).scalars().all()
     assert got == ["B1", "B7"]
+    empty = _cases_csv(tmp_path / "empty.csv", [])
+    assert (done := runner.invoke(app, ["cases", "import", str(empty)])).exit_code == 0, done.output
