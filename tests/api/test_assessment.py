@@ -14,7 +14,10 @@ import pytest
 from sqlalchemy import text
 
 from api.assessment.formula import FORMULA_FILE, formula, parse_formula
-from api.db import transaction
+from api.assessment.monthly import monthly_table, parse_month
+from api.assessment.scope import Scope
+from api.db import session_factory, transaction
+from api.demo.visits import seed_visits
 from tests.api.cases_world import C1, C2, STREET, A, B, served
 from tests.conftest import own_database
 
@@ -110,6 +113,7 @@ def _month_data(url: str) -> None:
 def client(pg_cluster):
     with own_database(pg_cluster, "assessment") as url, served(url) as client:
         _month_data(url)
+        client.db_url = url
         yield client
 
 
@@ -267,3 +271,32 @@ def test_recording_a_visit(client):
 
 def _ago(minutes: int) -> str:
     return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+
+
+def test_demo_visits_make_the_table(client):
+    """api/demo/visits.py on this world, rolled back afterwards: every worker with grids gets
+    visits at buildings of their own grids, none in the future, and the table counts them."""
+    now = datetime.now(UTC)
+    previous = parse_month((now.replace(day=1) - timedelta(days=1)).strftime("%Y-%m"), now=now)
+    everything = Scope(everything=True)
+    with session_factory(client.db_url)() as session, session.begin():
+        made = seed_visits(session, log=lambda _: None)
+        staffed, visitors, outside, future, flagged = session.execute(
+            text("""
+            SELECT (SELECT count(DISTINCT worker_id) FROM worker_grids),
+                   count(DISTINCT v.worker_id),
+                   count(*) FILTER (WHERE NOT EXISTS (
+                       SELECT 1 FROM worker_grids wg
+                       WHERE wg.worker_id = v.worker_id AND wg.grid_code = v.grid_code)),
+                   count(*) FILTER (WHERE v.visited_at > now()),
+                   count(*) FILTER (WHERE v.status = 'flagged')
+            FROM household_visits v WHERE v.visited_at >= :since""")
+            , {"since": previous.start}
+        ).one()  # fmt: skip
+        workers = monthly_table(session, month=previous, level="worker", scope=everything, now=now)
+        grids = monthly_table(session, month=previous, level="grid", scope=everything, now=now)
+        session.rollback()
+    assert made > 0 and visitors == staffed == 7
+    assert outside == 0 and future == 0 and flagged < made / 3
+    counted = sum(r["visits"] for r in workers)
+    assert counted > 0 and counted == sum(g["visits"] for g in grids)
