@@ -108,7 +108,6 @@ def grids_generate(
     part_households: Annotated[
         int | None,
         typer.Option(
-            min=1,
             help="A boundary of more households is first cut into parts along barrier roads, "
             "rivers and rail, divided on their own (in parallel with --workers); default 20000.",
         ),
@@ -145,6 +144,11 @@ def grids_generate(
         bounds = bounds_for(chosen, min_households, max_households, micro_min, micro_max)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if part_households is not None and part_households < 1:
+        raise fail(
+            f"--part-households 须至少为 1 (--part-households must be at least 1, "
+            f"got {part_households})"
+        )
     if part_households is not None:
         bounds = replace(bounds, cut_above=part_households)
     from api.grids.parallel import open_grid_pool

@@ -29,3 +29,13 @@ def test_one_boundary_in_parts_on_two_workers_writes_the_bytes_of_one(street_fil
     households = sum(f["properties"]["households"] for f in features)
     buildings = json.loads(street_files["buildings"].read_text(encoding="utf-8"))["features"]
     assert households == sum(b["properties"]["households"] for b in buildings)
+
+
+def test_a_part_size_below_one_is_a_clear_error(street_files, tmp_path):
+    out = tmp_path / "never.geojson"
+    done = parallel.wangge(
+        "grids", "generate", "--buildings", street_files["buildings"], "--boundary",
+        street_files["streets"], "--out", out, "--part-households", "0",
+    )  # fmt: skip
+    assert done.returncode == 1 and "--part-households 须至少为 1" in done.stderr
+    assert "Traceback" not in done.stderr and not out.exists()
