@@ -180,7 +180,7 @@
         if (!r.ok) return W.status(T("send_failed") + W.detail(r), "error");
         W.status(T("sent_ok", { grids: r.data.grids, people: r.data.people }), "ok");
         form.reset();
-        setMode(document.querySelector('input[name="area-mode"]:checked').value);
+        startMode();
         loadSent(r.data.id);
       });
     }
@@ -296,6 +296,19 @@
     }
     timers.tick = setInterval(tick, 1000);
 
+    /* a street admin starts from their own street office, an admin from the district */
+    function startMode() {
+      var user = state.user;
+      var initial = user.role === "street_admin" ? "streets" : "district";
+      document.querySelector('input[name="area-mode"][value="' + initial + '"]').checked = true;
+      setMode(initial);
+      if (initial === "streets" && user.street_code) {
+        state.picked[user.street_code] = true;
+        listOptions();
+        showPicked();
+      }
+    }
+
     W.setupSignIn(function (user) {
       state.user = user;
       var sender = user && (user.role === "street_admin" || user.role === "admin");
@@ -305,14 +318,7 @@
       if (progressLayer) map.removeLayer(progressLayer);
       if (user && !sender) W.status(T("need_sign_in"), "error");
       if (!sender) return;
-      var initial = user.role === "street_admin" ? "streets" : "district";
-      document.querySelector('input[name="area-mode"][value="' + initial + '"]').checked = true;
-      setMode(initial);
-      if (initial === "streets" && user.street_code) {
-        state.picked[user.street_code] = true;
-        listOptions();
-        showPicked();
-      }
+      startMode();
       loadGrids();
       loadSent();
     });

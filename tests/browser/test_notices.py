@@ -86,6 +86,8 @@ def test_drawn_emergency_reaches_the_worker_and_the_map_shows_the_share(live_ser
     assert httpx.get(f"{live_server.url}/api/notices/sent", headers=admin).json() == []
     p.click("#btn-confirm")
     p.wait_for_function("document.getElementById('status').textContent.includes('已发送')")
+    # the form is ready for the next notice, from the street admin's own street office again
+    assert p.locator('input[name="area-mode"][value="streets"]').is_checked()
     (sent,) = httpx.get(f"{live_server.url}/api/notices/sent", headers=admin).json()
     assert sent["level"] == "emergency" and sent["grids"] == 1
 
