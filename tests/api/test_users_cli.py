@@ -155,8 +155,10 @@ def test_passwd_and_existing_worker_rows(area, client):
     fresh = {"Authorization": f"Bearer {new.json()['access_token']}"}
     assert client.get("/api/auth/me", headers=fresh).status_code == 200
     assert users("passwd", "nobody", "--password", "Brand-new-pass-9").exit_code == 1
-    actions = rows(area, "SELECT action FROM audit_log WHERE object_id = 'W0001' ORDER BY id")
-    assert actions == [("user.create",), ("user.password",)]
+    audit = "SELECT action FROM audit_log WHERE object_id = 'W0001' AND action {} ORDER BY id"
+    assert rows(area, audit.format("LIKE 'user.%'")) == [("user.create",), ("user.password",)]
+    # both good sign-ins are logged (the assessment counts them as attendance); the bad one not
+    assert rows(area, audit.format("= 'auth.sign_in'")) == [("auth.sign_in",)] * 2
 
 
 def test_token_lifetime_setting(area, client, monkeypatch):
