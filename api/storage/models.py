@@ -533,9 +533,7 @@ class Volunteer(Base):
         Index("ix_volunteers_community_code", "community_code"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), unique=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     grid_code: Mapped[str] = mapped_column(String(15))
     community_code: Mapped[str] = mapped_column(String(12))
