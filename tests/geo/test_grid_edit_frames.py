@@ -63,6 +63,12 @@ def test_reprojected_is_to_crs(street):
         assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
         assert shapely.has_z(got[len(polygons) + 2])
     assert len(reprojected([], crs, WGS84)) == 0
+    # only flat or only 3-D geometries, and the CRS given as text, EPSG number or parameters
+    flat, raised = geoms84[: len(polygons)], np.asarray(odd[2:3], dtype=object)
+    for given, source in ((flat, 4326), (raised, {"proj": "longlat", "datum": "WGS84"})):
+        want = gpd.GeoSeries(given, crs=WGS84).to_crs(crs).to_numpy()
+        got = reprojected(given, source, crs.to_epsg())
+        assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
 
 
 def test_problem_frame_as_before(monkeypatch, street):

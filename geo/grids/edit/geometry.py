@@ -58,21 +58,47 @@ def reprojected(geoms, source, target) -> np.ndarray:
     """`geoms` (None allowed) from CRS `source` to `target`: the coordinates GeoSeries.to_crs
     gives, without building a series for a few polygons (an edit does this dozens of times)."""
     geoms = np.asarray(list(geoms), dtype=object)
-    source, target = CRS.from_user_input(source), CRS.from_user_input(target)
+    source, target = _crs(source), _crs(target)
     if not len(geoms) or source.is_exact_same(target):
         return geoms.copy()
     out = np.empty_like(geoms)
     has_z = shapely.has_z(geoms)
     for rows, include_z in ((~has_z, False), (has_z, True)):
+        if not rows.any():
+            continue
         xyz = shapely.get_coordinates(geoms[rows], include_z=include_z)
         moved = _transformer(source, target).transform(*xyz.T)
         out[rows] = shapely.set_coordinates(geoms[rows].copy(), np.array(moved).T)
     return out
 
 
+def _crs(value) -> CRS:
+    if isinstance(value, CRS):
+        return value
+    try:
+        return _crs_of(value)
+    except TypeError:  # unhashable (a dict of parameters)
+        return CRS.from_user_input(value)
+
+
 @functools.lru_cache(maxsize=32)
+def _crs_of(value) -> CRS:
+    return CRS.from_user_input(value)
+
+
+# by the CRS' definitions as given: hashing a CRS writes its WKT (~30 µs), and an edit
+# reprojects dozens of times
+_TRANSFORMERS: dict[tuple[str, str], Transformer] = {}
+
+
 def _transformer(source: CRS, target: CRS) -> Transformer:
-    return Transformer.from_crs(source, target, always_xy=True)
+    key = (source.srs, target.srs)
+    found = _TRANSFORMERS.get(key)
+    if found is None:
+        if len(_TRANSFORMERS) >= 64:
+            _TRANSFORMERS.clear()
+        found = _TRANSFORMERS[key] = Transformer.from_crs(source, target, always_xy=True)
+    return found
 
 
 def _valid_metric(geom84, crs):
