@@ -11,7 +11,14 @@ import psycopg
 from psycopg import sql
 
 SERVICE_ROLE = "wangge_service"
-APPEND_ONLY = ("audit_log", "case_events")
+# records of what happened; rows change only through the owner (cascades, migrations)
+APPEND_ONLY = (
+    "audit_log",
+    "case_events",
+    "points_entries",
+    "service_order_events",
+    "household_visits",
+)
 READ_ONLY = ("alembic_version", "spatial_ref_sys")
 
 

@@ -24,6 +24,11 @@ REFUSED = [
     "DROP TABLE cases",
     "CREATE TABLE loot (x int)",
     "UPDATE alembic_version SET version_num = '0001'",
+    # refused by the grants themselves: no row reaches a trigger, and service_order_events
+    # and household_visits have none
+    "UPDATE points_entries SET points = 0 WHERE false",
+    "DELETE FROM service_order_events WHERE false",
+    "UPDATE household_visits SET note = '' WHERE false",
 ]
 
 
