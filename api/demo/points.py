@@ -18,6 +18,10 @@ from api.points.activities import Participant
 REWARDS = (("社区食堂餐券", 15, 50), ("洗衣液一瓶", 20, 30), ("理发服务券", 30, 20),
            ("大米 5 公斤", 60, 10))  # fmt: skip
 RESIDENTS = (("resident_zhang", "张秀兰"), ("resident_wang", "王建国"))
+# the demo `resident` is named too: the community page shows people by name, not account
+NAME_RESIDENT = text("""
+UPDATE users SET display_name = '李桂英' WHERE username = 'resident' AND display_name IS NULL
+""")
 VOLUNTEERS = text("""
 SELECT username FROM volunteers WHERE community_code = :c ORDER BY grid_code, username LIMIT 6
 """)
@@ -31,6 +35,7 @@ def seed_points(session: Session, *, log: Callable[[str], None] = print) -> int:
         return 0
     admin = accounts.principal_for(session, "community_admin")
     community = admin.community_code
+    session.execute(NAME_RESIDENT)
     for username, name in RESIDENTS:
         accounts.create_user(session, username, "resident", DEMO_PASSWORD, display_name=name,
                              community_code=community, actor="demo-points")  # fmt: skip

@@ -7,7 +7,8 @@ from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
 from api.points.scope import EARNERS
-from api.storage.models import PointsEntry, User, Volunteer
+from api.storage.models import Community, PointsEntry, User, Volunteer
+from geo.grids.edit.messages import grid_name
 
 
 def earner(session: Session, username: str) -> User:
@@ -29,6 +30,14 @@ def display_names(session: Session, usernames: list[str]) -> dict[str, str]:
     return {u: (d or u) for u, d in rows}
 
 
+def grid_names(session: Session, codes: list[str | None]) -> dict:
+    """{grid code: 社区 + 第N网格, the name people use} (None for no code)."""
+    wanted = {c[:12] for c in codes if c}
+    rows = session.execute(select(Community.code, Community.name).where(Community.code.in_(wanted)))
+    communities = dict(rows.all())
+    return {c: grid_name(c, "grid", communities.get(c[:12])) if c else None for c in codes}
+
+
 def of_community(session: Session, community_code: str) -> list[dict]:
     """Residents and volunteers who belong to the community (account or volunteer record),
     for the activity form: name, role, grid."""
@@ -47,7 +56,11 @@ def of_community(session: Session, community_code: str) -> list[dict]:
     for username, role in rows:
         found.setdefault(username, {"username": username, "role": role, "grid_code": None})
     names = display_names(session, list(found))
-    return [found[u] | {"name": names.get(u, u)} for u in sorted(found)]
+    grids = grid_names(session, [p["grid_code"] for p in found.values()])
+    return [
+        found[u] | {"name": names.get(u, u), "grid_name": grids[found[u]["grid_code"]]}
+        for u in sorted(found)
+    ]
 
 
 def communities_of_account(session: Session, username: str) -> list[str]:

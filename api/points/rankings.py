@@ -12,8 +12,8 @@ from api.storage.models import PointsEntry, User
 
 
 def ranking(session: Session, community_code: str, *, top: int = 20) -> dict:
-    """{"grids": [{"grid_code", "people": [{"rank", "name", "points"}]}], "residents": [...]}
-    from the points earned in the community."""
+    """{"grids": [{"grid_code", "grid_name", "people": [{"rank", "name", "points"}]}],
+    "residents": [...]} from the points earned in the community."""
     earned = func.sum(PointsEntry.points).filter(PointsEntry.points > 0)
     rows = session.execute(
         select(PointsEntry.account, User.role, earned)
@@ -31,8 +31,9 @@ def ranking(session: Session, community_code: str, *, top: int = 20) -> dict:
             by_grid.setdefault(volunteer_grid(session, account) or "", []).append(item)
         else:
             residents.append(item)
+    named = people.grid_names(session, [g or None for g in by_grid])
     grids = [
-        {"grid_code": grid or None, "people": _ranked(items, top)}
+        {"grid_code": grid or None, "grid_name": named[grid or None], "people": _ranked(items, top)}
         for grid, items in sorted(by_grid.items())
     ]
     return {"community_code": community_code, "grids": grids, "residents": _ranked(residents, top)}

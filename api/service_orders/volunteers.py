@@ -14,6 +14,7 @@ from api.errors import ForbiddenError, NotFoundError
 from api.service_orders.catalog import check_skills
 from api.storage.models import VOLUNTEER_KINDS, Community, Grid, User, Volunteer
 from geo.errors import InputError
+from geo.grids.edit.messages import grid_name
 
 KIND_NAMES = {"party_member": "党员（双报到）", "building_lead": "楼栋长", "volunteer": "志愿者"}
 KIND_NAMES_EN = {"party_member": "party member (reported to the community)",
@@ -114,8 +115,8 @@ def profile(session: Session, username: str) -> dict:
     """The volunteer's own card: grid (by its community's name and number), kind, skills."""
     v = volunteer_of(session, username)
     community = session.scalar(select(Community.name).where(Community.code == v.community_code))
-    grid_name = f"{community or v.community_code} 第{int(v.grid_code[-3:])}网格"
-    return {"username": v.username, "grid_code": v.grid_code, "grid_name": grid_name,
+    name = grid_name(v.grid_code, "grid", community or v.community_code)
+    return {"username": v.username, "grid_code": v.grid_code, "grid_name": name,
             "community_code": v.community_code, "kind": v.kind,
             "kind_name": KIND_NAMES[v.kind], "kind_name_en": KIND_NAMES_EN[v.kind],
             "skills": list(v.skills)}  # fmt: skip

@@ -129,7 +129,7 @@
           var box = W.el("input", { type: "checkbox", name: "who", value: p.username });
           var points = W.el("input", { type: "number", min: "1", class: "points-each",
             placeholder: T("points_each"), "aria-label": T("points_each") + " " + p.name });
-          var role = T("role_" + p.role) + (p.grid_code ? " · " + p.grid_code : "");
+          var role = T("role_" + p.role) + (p.grid_name ? " · " + p.grid_name : "");
           return W.el("li", { class: "person", "data-username": p.username }, [
             W.el("label", { class: "check" }, [box, W.el("span", { text: p.name }),
               W.el("span", { class: "hint", text: role })]),
@@ -219,7 +219,7 @@
         box.textContent = "";
         if (!r.ok) return W.status(failure(r), "error");
         var groups = r.data.grids.map(function (g) {
-          return { title: g.grid_code ? T("ranking_grid", { grid: g.grid_code })
+          return { title: g.grid_name ? T("ranking_grid", { grid: g.grid_name })
             : T("ranking_no_grid"), people: g.people };
         });
         groups.push({ title: T("ranking_residents"), people: r.data.residents });

@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import func, select
 
 from api import accounts as auth
-from api.db import transaction
-from api.points import ledger
+from api.db import session_factory, transaction
+from api.demo.points import seed_points
+from api.points import exchanges, ledger, people
 from api.points.rules import rules
 from api.service_orders import volunteers
 from api.storage.models import AuditEntry, PointActivity, PointsEntry
@@ -183,6 +184,13 @@ def test_volunteers_rank_in_their_grid(client):
         w.B: [{"rank": 1, "name": "志愿者b", "points": 5}],
     }
     assert all(p["name"] not in ("志愿者a", "志愿者b") for p in ranking["residents"])
+    # grids by the name people use, never the raw code
+    assert [g["grid_name"] for g in ranking["grids"]] == ["测试社区第1网格", "测试社区第2网格"]
+    people = call(client, "GET", f"/api/points/community/people?community={w.C1}", "community1")
+    named = {p["username"]: p["grid_name"] for p in people.json()}
+    assert named["vol_a"] == "测试社区第1网格" and named["resident2"] is None
+    with transaction(client.db_url) as session:
+        assert volunteers.profile(session, "vol_b")["grid_name"] == "测试社区第2网格"
 
 
 def test_a_refused_request_frees_its_points(client):
@@ -244,3 +252,18 @@ def test_hostile_ids_and_bodies_are_4xx(client):
         r = call(client, method, path, user, json=body)
         assert 400 <= r.status_code < 500, (path, body, r.status_code, r.text)
     assert client.get("/api/points/me").status_code == 401
+
+
+def test_the_demo_waiting_exchange_is_shown_by_name(client):
+    """api/demo/points.py on this world, rolled back: the community page names the demo
+    `resident` whose exchange waits, never by the account name."""
+    with session_factory(client.db_url)() as session, session.begin():
+        for name, role, area in (("community_admin", "community_admin", {"community_code": w.C1}),
+                                 ("resident", "resident", {})):  # fmt: skip
+            auth.create_user(session, name, role, w.PASSWORD, actor="test", **area)
+        seed_points(session, log=lambda _: None)
+        waiting = exchanges.list_exchanges(session, communities=[w.C1], status="requested")
+        names = people.display_names(session, [e["account"] for e in waiting])
+        session.rollback()
+    assert [e["account"] for e in waiting] == ["resident"]
+    assert names == {"resident": "李桂英"}
