@@ -63,6 +63,7 @@ def build_assessment_page(*, month: str, lang: str = "zh") -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">
 <title>{t["title"]}</title>
+<link rel="stylesheet" href="{STATIC_URL}/wangge.css">
 <link rel="stylesheet" href="{STATIC_URL}/assessment.css">
 </head>
 <body class="assessment">

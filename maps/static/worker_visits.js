@@ -30,14 +30,7 @@
   var QUEUE = "wangge.visits.outbox"; // visits recorded offline, for this tab's session
   var buildings = null; // "lon,lat" → building properties, from /api/buildings
 
-  function T(key, values) {
-    var lang = (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
-    var s = TEXT[lang][key] || key;
-    Object.keys(values || {}).forEach(function (k) {
-      s = s.replace("{" + k + "}", values[k]);
-    });
-    return s;
-  }
+  var T; // wangge.localText, set on load: this script may load before wangge.js
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -261,6 +254,7 @@
   window.addEventListener("load", function () {
     var W = window.wangge;
     if (!W || !W.layers || !W.layers.buildings) return;
+    T = W.localText(TEXT);
     W.layers.buildings.on("click", onBuilding);
     window.addEventListener("online", flush);
     loadMine();

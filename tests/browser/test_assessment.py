@@ -104,6 +104,8 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     page = desk.page
     page.goto(f"{live.url}/map/assessment")
     page.wait_for_function("() => document.body.dataset.ready === '1'")
+    bar = "getComputedStyle(document.querySelector('header.bar')).backgroundColor"
+    assert page.evaluate(bar) == "rgb(23, 99, 58)"  # the project's green, as the other pages
     page.fill("#signin [name=username]", STREET_ADMIN)
     page.fill("#signin [name=password]", PASSWORD)
     page.click("#signin button")
