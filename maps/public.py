@@ -21,7 +21,7 @@ TYPE_COLOURS = (
 CIRCLE_COLOURS = {5: "#08519c", 10: "#3182bd", 15: "#6baed6"}
 PUBLIC_COLUMNS = (
     "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
-    "address", "location_source",
+    "address", "location_source", "resident_rating", "ratings",
 )  # fmt: skip
 
 
@@ -42,6 +42,7 @@ def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> list[
         row["name"],
         label or "",
         f"{t('stars')}: {'★' * stars}" if stars else "",
+        resident_rating(row, lang),
         f"{t('opening_hours')}: {row.get('opening_hours') or '–'}",
         f"{t('functions')}: {offered}" if offered else "",
         f"{t('services')}: {row['services']}" if row.get("services") else "",
@@ -49,6 +50,14 @@ def _popup(row: Mapping, types: Mapping, functions: Mapping, lang: str) -> list[
         t("approximate_location") if row.get("location_source") == "geocoded" else "",
     ]
     return [line for line in lines if line]
+
+
+def resident_rating(row: Mapping, lang: str) -> str:
+    """居民评分 4.6（12 次评价）from rated service orders; empty when none."""
+    count = int(row.get("ratings") or 0)
+    if not count or row.get("resident_rating") is None:
+        return ""
+    return text("resident_rating", lang).format(r=f"{row['resident_rating']:.1f}", n=count)
 
 
 def build_public_map(
@@ -67,7 +76,8 @@ def build_public_map(
     ----------
     stations : GeoDataFrame
         Points (EPSG:4326) with the public columns station_id, name, type, functions (codes),
-        stars, opening_hours, services, phone (the desk's), address. Other columns are dropped,
+        stars, opening_hours, services, phone (the desk's), address, and the residents'
+        rating (resident_rating, ratings) where known. Other columns are dropped,
         so no personal data can reach the page.
     types : mapping
         Station type → {"icon": Font Awesome name, "en": English name}.
@@ -105,7 +115,8 @@ def build_public_map(
         ).add_to(group)
         # popups are bound by public.js: folium's Popup needs jQuery, which the pages do not load
         popup = _popup(row, types, {**functions, **labels}, lang)
-        records.append(row | {"lon": point.x, "lat": point.y, "popup": popup})
+        rating = resident_rating(row, lang)
+        records.append(row | {"lon": point.x, "lat": point.y, "popup": popup, "rating": rating})
     circles = folium.FeatureGroup(name=text("circles", lang)).add_to(m)
     Legend(
         text("legend", lang),

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import geopandas as gpd
 import shapely
-from sqlalchemy import Select, func, select
+from sqlalchemy import Float, Select, func, select
 from sqlalchemy.orm import Session
 
 from api.errors import NotFoundError
@@ -235,13 +235,32 @@ def workers_by_grid(session: Session, codes: Sequence[str]) -> dict[str, list[di
 
 
 def stations(session: Session) -> gpd.GeoDataFrame:
-    """Every station with its public fields only (no contact person)."""
+    """Every station with its public fields only (no contact person), and the residents'
+    rating from rated service orders (resident_rating, None when none; ratings, the count)."""
     St = models.Station
     columns = [
         "station_id", "name", "type", "functions", "stars", "opening_hours", "services", "phone",
         "address", "location_source",
     ]  # fmt: skip
-    query = select(*(getattr(St, c) for c in columns), func.ST_AsBinary(St.geom)).order_by(
-        St.station_id
+    SO = models.ServiceOrder
+    rated = (
+        select(
+            SO.station_id.label("id"),
+            func.round(func.avg(SO.stars), 1).label("rating"),
+            func.count().label("ratings"),
+        )
+        .where(SO.stars.is_not(None))
+        .group_by(SO.station_id)
+        .subquery()
     )
-    return _frame(session.execute(query).all(), columns)
+    query = (
+        select(
+            *(getattr(St, c) for c in columns),
+            rated.c.rating.cast(Float),
+            func.coalesce(rated.c.ratings, 0),
+            func.ST_AsBinary(St.geom),
+        )
+        .outerjoin(rated, rated.c.id == St.id)
+        .order_by(St.station_id)
+    )
+    return _frame(session.execute(query).all(), [*columns, "resident_rating", "ratings"])

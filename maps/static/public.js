@@ -148,6 +148,7 @@
           " · " + T("walk_minutes", { m: Math.round(s.minutes) }),
           W.el("br"),
           W.el("span", { class: "stars", text: stars(info.stars) }),
+          info.rating ? W.el("span", { class: "rating", text: (info.stars ? " · " : "") + info.rating + " ·" }) : "",
           " " + (s.type || "") + (info.opening_hours ? " · " + T("opening_hours") + " " + info.opening_hours : ""),
         ]);
         item.addEventListener("click", function () {

@@ -7,6 +7,7 @@ stations and five volunteers."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from datetime import timedelta
@@ -189,6 +190,10 @@ def test_done_confirm_rate_reaches_the_station_rating_and_points(world):
     assert six.status_code == 422 and CHINESE.search(six.json()["detail"])
     station = world.get(f"/api/service-orders/catalog/{world.stations['EL']}").json()
     assert (station["stars"], station["resident_rating"], station["ratings"]) == (3, 4.0, 1)
+    # the public map shows it too, beside the official stars: in the station's popup lines and
+    # as the line of the nearest list (the page's script holds it JSON-escaped)
+    shown = json.dumps("居民评分 4.0（1 次评价）")[1:-1]
+    assert world.get("/map/public").text.count(shown) == 2  # one rated station, two places
     sql = "SELECT sum(points) FROM points_entries WHERE account = 'v_b' AND source = :s"
     assert count(world.url, sql, s=f"order:{oid}") > 0
 
