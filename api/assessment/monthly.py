@@ -39,6 +39,8 @@ def parse_month(value: str | None, *, now: datetime, rules: Formula | None = Non
         if not found:
             raise InputError(f"月份格式应为 YYYY-MM，如 2026-11 / month must be YYYY-MM: {value!r}")
         year, month = int(found[1]), int(found[2])
+        if not (2000 <= year <= 9998 and 1 <= month <= 12):
+            raise InputError(f"月份超出范围 (2000-01 起) / month out of range: {value!r}")
     first = date(year, month, 1)
     following = date(year + month // 12, month % 12 + 1, 1)
     start = datetime(first.year, first.month, 1, tzinfo=tz)
