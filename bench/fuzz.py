@@ -110,6 +110,11 @@ def _settings(examples: int, **extra):
     )
 
 
+def _body(response) -> str:
+    """The answer as text for the report; binary answers (Excel, photos) decoded leniently."""
+    return response.content.decode("utf-8", "replace")
+
+
 def _curl(case) -> str:
     return case.as_curl_command(headers={"Authorization": "Bearer $TOKEN"}).replace(
         "http://localhost", BASE, 1
@@ -135,7 +140,7 @@ def fuzz_operations(app, admin: SignedIn, *, examples: int) -> Tally:
             except Exception as exc:  # noqa: BLE001 - an unhandled error is a 500
                 tally.record(label, 500, _curl(case), f"raised {exc!r}")
                 return
-            tally.record(label, response.status_code, _curl(case), response.text)
+            tally.record(label, response.status_code, _curl(case), _body(response))
             admin.seen(response.status_code)
 
         run()
@@ -158,7 +163,7 @@ def fuzz_stateful(app, admin: SignedIn, *, scenarios: int, steps: int = 8) -> Ta
             return {"headers": dict(admin.headers), "timeout": 120}
 
         def after_call(self, response, case):
-            tally.record(case.operation.label, response.status_code, _curl(case), response.text)
+            tally.record(case.operation.label, response.status_code, _curl(case), _body(response))
             admin.seen(response.status_code)
 
         def validate_response(self, response, case, additional_checks=None, **kwargs):
