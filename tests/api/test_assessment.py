@@ -184,6 +184,7 @@ def test_who_sees_which_rows(client):
     outside = _get(client, "community1", area=STREET)
     assert outside.status_code == 403 and "管辖" in outside.json()["detail"]
     assert _get(client, "street1", month="2026-13").status_code == 422
+    assert _get(client, "street1", month="0000-03").status_code == 422  # year 0: was a 500
     # no personal data of residents anywhere in the table
     body = _get(client, "admin1").text
     assert "reporter" not in body and "phone" not in body
