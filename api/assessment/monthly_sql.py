@@ -42,6 +42,26 @@ presence AS (
     GROUP BY w.id
 )"""
 
+# cases resolved in the month and cases due in it, per worker (assignee) or per grid
+_CASE_OUTCOMES = """handled AS (
+    SELECT {key} AS {name}, count(*) AS handled,
+           percentile_cont(0.5) WITHIN GROUP (
+               ORDER BY extract(epoch FROM c.resolved_at - c.reported_at) / 3600.0
+           ) AS median_hours,
+           avg(c.rating) FILTER (WHERE c.rating IS NOT NULL) AS rating,
+           count(c.rating) AS rated
+    FROM cases c JOIN {join}
+    WHERE c.resolved_at >= :start AND c.resolved_at < :end
+    GROUP BY {key}
+),
+due AS (
+    SELECT {key} AS {name}, count(*) AS due,
+           count(*) FILTER (WHERE c.resolved_at IS NULL OR c.resolved_at > c.due_at) AS overdue
+    FROM cases c JOIN {join}
+    WHERE c.due_at >= :start AND c.due_at < LEAST(:end, :now)
+    GROUP BY {key}
+)"""
+
 _IN_SCOPE_WORKER = """
     :everything
     OR w.worker_id = :self_worker
@@ -66,24 +86,7 @@ reported AS (
     WHERE c.reported_at >= :start AND c.reported_at < :end
     GROUP BY s.id
 ),
-handled AS (
-    SELECT c.assignee_id AS id, count(*) AS handled,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM c.resolved_at - c.reported_at) / 3600.0
-           ) AS median_hours,
-           avg(c.rating) FILTER (WHERE c.rating IS NOT NULL) AS rating,
-           count(c.rating) AS rated
-    FROM cases c JOIN scoped s ON s.id = c.assignee_id
-    WHERE c.resolved_at >= :start AND c.resolved_at < :end
-    GROUP BY c.assignee_id
-),
-due AS (
-    SELECT c.assignee_id AS id, count(*) AS due,
-           count(*) FILTER (WHERE c.resolved_at IS NULL OR c.resolved_at > c.due_at) AS overdue
-    FROM cases c JOIN scoped s ON s.id = c.assignee_id
-    WHERE c.due_at >= :start AND c.due_at < LEAST(:end, :now)
-    GROUP BY c.assignee_id
-),
+{_CASE_OUTCOMES.format(key="c.assignee_id", name="id", join="scoped s ON s.id = c.assignee_id")},
 {_PRESENCE.format(workers="scoped")}
 SELECT s.worker_id AS key, s.name, s.role, s.community_code, s.community_name, s.grid_codes,
        COALESCE(v.visits, 0) AS visits, COALESCE(v.buildings, 0) AS buildings,
@@ -138,24 +141,7 @@ reported AS (
     WHERE c.reported_at >= :start AND c.reported_at < :end
     GROUP BY c.grid_code
 ),
-handled AS (
-    SELECT c.grid_code AS code, count(*) AS handled,
-           percentile_cont(0.5) WITHIN GROUP (
-               ORDER BY extract(epoch FROM c.resolved_at - c.reported_at) / 3600.0
-           ) AS median_hours,
-           avg(c.rating) FILTER (WHERE c.rating IS NOT NULL) AS rating,
-           count(c.rating) AS rated
-    FROM cases c JOIN grids_in gi ON gi.code = c.grid_code
-    WHERE c.resolved_at >= :start AND c.resolved_at < :end
-    GROUP BY c.grid_code
-),
-due AS (
-    SELECT c.grid_code AS code, count(*) AS due,
-           count(*) FILTER (WHERE c.resolved_at IS NULL OR c.resolved_at > c.due_at) AS overdue
-    FROM cases c JOIN grids_in gi ON gi.code = c.grid_code
-    WHERE c.due_at >= :start AND c.due_at < LEAST(:end, :now)
-    GROUP BY c.grid_code
-)
+{_CASE_OUTCOMES.format(key="c.grid_code", name="code", join="grids_in gi ON gi.code = c.grid_code")}
 SELECT gi.code AS key, gi.community_name AS name, gi.community_code, gi.community_name,
        gi.households,
        COALESCE(v.visits, 0) AS visits, COALESCE(v.buildings, 0) AS buildings,
