@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import shapely
 
-from api.grids.cluster import Pool
+from api.bulk.pool import Pool
 from api.grids.parallel import area_map
 from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from api.grids.cluster import Pool, open_pool
+from api.bulk.pool import Pool, open_pool
 from geo.grids.generate import AreaWork, MapAreas
 
 # Dask's housekeeping runs by the wall clock (a stack sample every 10 ms in each busy worker, a
