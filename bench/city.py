@@ -12,7 +12,7 @@ households and floors are then multiplied by one factor so that the city holds -
 (a high-rise city: the layout stays, the towers grow; households per unit and floor stay).
 
 Per level and worker count, a fresh subprocess (started through a launcher, so that peak memory is
-its own) reads the city, opens the pool (api.grids.parallel.open_grid_pool: this process for one
+its own) reads the city, opens the pool (api.bulk.pool.open_pool: this process for one
 worker, else a LocalCluster of N one-thread processes forked from it), and times generate_grids
 over the communities with roads, areas on the pool, largest first. Recorded: wall time of pool
 start and of the division; CPU time (user + system) summed over the process and its Dask processes,
@@ -171,7 +171,8 @@ def one_boundary(communities):
 def run(
     city_path: Path, level: str, workers: int, scheduler: str | None = None, *, one: bool = False
 ) -> dict:
-    from api.grids.parallel import area_map, open_grid_pool
+    from api.bulk.pool import open_pool
+    from api.grids.parallel import area_map
     from geo.grids.generate import generate_grids
 
     with open(city_path, "rb") as f:
@@ -180,7 +181,7 @@ def run(
         city["communities"] = one_boundary(city["communities"])
     with PeakMemory() as memory:
         t0, cpu0 = time.perf_counter(), cpu_seconds()
-        with open_grid_pool(workers, scheduler) as pool:
+        with open_pool(workers, scheduler) as pool:
             started = time.perf_counter()
             layer = generate_grids(
                 city["buildings"], city["communities"], roads=city["roads"], level=level,

@@ -151,12 +151,13 @@ def grids_generate(
         )
     if part_households is not None:
         bounds = replace(bounds, cut_above=part_households)
-    from api.grids.parallel import open_grid_pool
+    import api.grids.generation  # noqa: F401  the engine, imported before local workers fork
+    from api.bulk.pool import open_pool
     from geo.errors import InputError
 
     with ExitStack() as stack:
         try:  # Dask is imported only for --workers > 1 or --scheduler
-            pool = stack.enter_context(open_grid_pool(workers, scheduler))
+            pool = stack.enter_context(open_pool(workers, scheduler))
         except InputError as exc:
             raise fail(str(exc)) from None
         if any(db_mode.values()):

@@ -1,42 +1,13 @@
-"""How grid generation uses the shared pool: local workers forked from this process, which
-has the engine imported already, and the largest areas handed out first."""
+"""How grid generation uses the shared pool (api.bulk.pool, whose local workers are forked
+from this process, which has the engine imported already): the largest areas handed out
+first."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 
-from api.bulk.pool import Pool, open_pool
+from api.bulk.pool import Pool
 from geo.grids.generate import AreaWork, MapAreas
-
-# Dask's housekeeping runs by the wall clock (a stack sample every 10 ms in each busy worker, a
-# memory check every 100 ms): on a 262,000-household city at load 16-20 two workers spent 27.1 s
-# of CPU with it and 20.6 s with these (one process: 14.8 s); no dashboard reads the profiles.
-QUIET_WORKERS = {
-    "distributed.worker.profile.enabled": False,
-    "distributed.worker.memory.monitor-interval": "1s",
-    "distributed.admin.system-monitor.interval": "2s",
-    "distributed.admin.tick.interval": "500ms",
-}
-
-
-@contextmanager
-def open_grid_pool(workers: int = 1, scheduler: str | None = None) -> Iterator[Pool]:
-    """open_pool, with a local cluster's worker processes forked rather than spawned, and
-    Dask's housekeeping slowed down (QUIET_WORKERS).
-
-    A spawned worker imports Dask and the geo stack again (2–3 s of CPU each, on the cores the
-    division needs); a forked one starts with what this process has imported.
-    """
-    if scheduler is not None or workers == 1:
-        with open_pool(workers, scheduler) as pool:
-            yield pool
-        return
-    import dask  # the engine is imported (above) before the fork: the workers have it
-
-    forked = {"distributed.worker.multiprocessing-method": "fork", **QUIET_WORKERS}
-    with dask.config.set(forked), open_pool(workers) as pool:
-        yield pool
 
 
 def area_map(pool: Pool | None) -> MapAreas | None:

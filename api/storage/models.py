@@ -240,6 +240,10 @@ class Worker(Base):
     role: Mapped[str] = mapped_column(String(16))
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     on_duty: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # a part-time building lead's buildings (0014): a notice counts their households
+    building_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), server_default=text("'{}'")
+    )
 
 
 class WorkerGrid(Base):
@@ -540,6 +544,10 @@ class Volunteer(Base):
     kind: Mapped[str] = mapped_column(String(16))
     skills: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # a building lead's buildings (0014): a notice counts their households, not the grid's
+    building_ids: Mapped[list[str]] = mapped_column(
+        ARRAY(String(64)), server_default=text("'{}'")
+    )
     created_at: Mapped[datetime] = now()
 
 
@@ -742,6 +750,7 @@ class NoticeRecipient(Base):
     delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     households_reached: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)  # e.g. a lead with no building known (0014)
 
 
 Index("ix_notices_geom", Notice.geom, postgresql_using="gist")
