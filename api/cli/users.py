@@ -94,6 +94,10 @@ def add(
     skills: Annotated[
         str | None, typer.Option(help="volunteer: skills, comma-separated (助老,维修,陪诊 …)")
     ] = None,
+    building: Annotated[
+        list[str] | None,
+        typer.Option("--building", help="building_lead: a building id or address (repeat)"),
+    ] = None,
 ) -> None:
     """Create an account. Grid workers and leaders are linked to a workers row and its grids;
     a volunteer to its one grid (--grid), kind and skills."""
@@ -101,6 +105,8 @@ def add(
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    if building and role != "volunteer":
+        raise fail("--building 只用于楼栋长志愿者 (--building is for --role volunteer)")
     if role == "volunteer":
         from api.service_orders import volunteers
 
@@ -108,7 +114,7 @@ def add(
             lambda s: volunteers.create_volunteer(
                 s, name, password, grid_codes=grid or (), kind=kind,
                 skills=(skills or "").replace("，", ",").split(","),
-                display_name=display_name, actor=_actor(),
+                display_name=display_name, actor=_actor(), buildings=building or (),
             )
         )  # fmt: skip
     else:

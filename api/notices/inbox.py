@@ -27,7 +27,7 @@ SELECT n.id, n.title, n.body, n.level, n.sender, n.sent_at,
        sum(r.households)::int AS households,
        sum(r.households_reached)::int AS households_reached,
        json_agg(json_build_object('area_code', r.area_code, 'role', r.role,
-                'households', r.households) ORDER BY r.area_code) AS areas
+                'households', r.households, 'note', r.note) ORDER BY r.area_code) AS areas
 FROM notice_recipients r JOIN notices n ON n.id = r.notice_id
 WHERE {MINE}
 GROUP BY n.id

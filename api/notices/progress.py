@@ -2,8 +2,9 @@
 and their share, and who has not acknowledged yet.
 
 Households reached in a grid: the larger of what its grid-level people (leader, workers)
-reported and the sum over its micro-grids (building leads), never more than the grid holds;
-a leader and a worker of one grid reach the same households, so their counts are not added."""
+reported and the sum over its parts (micro-grids, and building leads' own buildings), never
+more than the grid holds; a leader and a worker of one grid reach the same households, so
+their counts are not added."""
 
 from __future__ import annotations
 
@@ -17,13 +18,15 @@ from api.errors import ForbiddenError, NotFoundError
 
 GRIDS = """
 WITH per_area AS (
-    SELECT area_code, grid_code, max(coalesce(households_reached, 0)) AS reached
+    SELECT area_code, grid_code, max(coalesce(households_reached, 0)) AS reached,
+           -- a building lead's row of a grid stands for their own buildings, a part of it
+           CASE WHEN role = 'building_lead' AND length(area_code) = 15 THEN person END AS lead
     FROM notice_recipients WHERE notice_id = :n AND grid_code IS NOT NULL
-    GROUP BY area_code, grid_code
+    GROUP BY area_code, grid_code, lead
 ), per_grid AS (
     SELECT grid_code,
-           max(reached) FILTER (WHERE length(area_code) = 15) AS by_grid,
-           sum(reached) FILTER (WHERE length(area_code) = 18) AS by_micro
+           max(reached) FILTER (WHERE length(area_code) = 15 AND lead IS NULL) AS by_grid,
+           sum(reached) FILTER (WHERE length(area_code) = 18 OR lead IS NOT NULL) AS by_parts
     FROM per_area GROUP BY grid_code
 ), people AS (
     SELECT grid_code, count(DISTINCT person) AS people,
@@ -31,7 +34,7 @@ WITH per_area AS (
     FROM notice_recipients WHERE notice_id = :n AND grid_code IS NOT NULL GROUP BY grid_code
 )
 SELECT g.code, c.name AS community, g.households,
-       least(g.households, greatest(coalesce(p.by_grid, 0), coalesce(p.by_micro, 0)))::int
+       least(g.households, greatest(coalesce(p.by_grid, 0), coalesce(p.by_parts, 0)))::int
            AS reached,
        coalesce(pe.people, 0)::int AS people, coalesce(pe.acknowledged, 0)::int AS acknowledged,
        ST_AsGeoJSON(g.geom, 6) AS geometry
@@ -46,7 +49,8 @@ ORDER BY g.code
 
 PENDING = """
 SELECT min(name) AS name, min(role) AS role, min(area_code) AS area_code,
-       sum(households)::int AS households, bool_or(delivered_at IS NOT NULL) AS delivered
+       sum(households)::int AS households, bool_or(delivered_at IS NOT NULL) AS delivered,
+       min(note) AS note
 FROM notice_recipients WHERE notice_id = :n AND acknowledged_at IS NULL
 GROUP BY person ORDER BY min(area_code), min(name) LIMIT :limit
 """

@@ -72,7 +72,8 @@ class SentOut(BaseModel):
 class AreaOut(BaseModel):
     area_code: str
     role: str
-    households: int
+    households: int = Field(description="负责户数 / households answered for")
+    note: str | None = Field(None, description="说明，如楼栋长未登记楼栋 / e.g. no building known")
 
 
 class MyNoticeOut(BaseModel):

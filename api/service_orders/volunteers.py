@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from api.accounts import audit
 from api.errors import ForbiddenError, NotFoundError
+from api.notices.leads import lead_buildings
 from api.service_orders.catalog import check_skills
 from api.storage.models import VOLUNTEER_KINDS, Community, Grid, User, Volunteer
 from geo.errors import InputError
@@ -29,9 +30,11 @@ def register(
     kind: str,
     skills: list[str],
     actor: str | None,
+    buildings: Sequence[str] = (),
 ) -> dict:
     """Make the volunteer account `username` serve `grid_code` (a current grid) with `kind`
-    and `skills`; its community becomes the grid's. Audited."""
+    and `skills`; its community becomes the grid's; a building lead's `buildings` (ids or
+    addresses, in the grid). Audited."""
     if kind not in VOLUNTEER_KINDS:
         msg = f"未知的志愿者类别 {kind!r}；可选：{', '.join(VOLUNTEER_KINDS)} (unknown kind)"
         raise InputError(msg)
@@ -50,8 +53,12 @@ def register(
     if community is None:
         msg = f"没有编码为 {grid_code!r} 的现行网格 (no current grid {grid_code!r})"
         raise InputError(msg)
+    if buildings and kind != "building_lead":
+        msg = "只有楼栋长（building_lead）可以登记楼栋 (--building is for building leads)"
+        raise InputError(msg)
+    building_ids = lead_buildings(session, list(buildings), grid_codes=[grid_code])
     values = {"grid_code": grid_code, "community_code": community, "kind": kind,
-              "skills": skills, "active": True}  # fmt: skip
+              "skills": skills, "active": True, "building_ids": building_ids}  # fmt: skip
     existing = session.scalar(select(Volunteer).where(Volunteer.user_id == user.id))
     if existing is None:
         session.add(Volunteer(user_id=user.id, username=username, **values))
@@ -97,6 +104,7 @@ def create_volunteer(
     skills: list[str],
     display_name: str | None = None,
     actor: str | None,
+    buildings: Sequence[str] = (),
 ):
     """A volunteer account and its registration in one go (`wangge users add --role
     volunteer`, the demo); exactly one grid. Returns the Principal, its grid listed."""
@@ -105,7 +113,8 @@ def create_volunteer(
     if len(grid_codes) != 1:
         raise InputError("志愿者账号需要且只能有一个 --grid CODE (a volunteer needs one --grid)")
     create_user(session, username, "volunteer", password, display_name=display_name, actor=actor)
-    register(session, username, grid_code=grid_codes[0], kind=kind, skills=skills, actor=actor)
+    register(session, username, grid_code=grid_codes[0], kind=kind, skills=skills, actor=actor,
+             buildings=buildings)  # fmt: skip
     principal = principal_for(session, username)
     principal.grid_codes = list(grid_codes)
     return principal

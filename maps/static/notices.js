@@ -285,6 +285,7 @@
       pending.forEach(function (p) {
         var line = (p.name || "–") + " · " + T("role_" + p.role) + " · " + gridName(p.area_code);
         if (!p.delivered) line += T("not_delivered");
+        if (p.note) line += " · " + p.note;
         list.appendChild(W.el("li", { text: line }));
       });
       $("follow").hidden = false;

@@ -88,6 +88,9 @@
     item.appendChild(el("p", "notice-body", n.body));
     item.appendChild(el("p", "notice-meta", T("from", { sender: n.sender, time: when(n.sent_at) })));
     item.appendChild(el("p", "notice-ask", T("yours", { n: n.households })));
+    (n.areas || []).forEach(function (a) {
+      if (a.note) item.appendChild(el("p", "notice-note", a.note));
+    });
     var chosen = null;
     var picks = el("div", "notice-picks");
     var confirm = el("button", "notice-confirm", T("confirm"));

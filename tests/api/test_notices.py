@@ -249,3 +249,110 @@ def test_notices_page_carries_names_as_text_only(world):
     assert "发布通知" in page.text and "通知范围" in page.text
     assert "<img src=x" not in page.text  # the name reaches the page as escaped JSON text
     assert "\\u003cimg src=x onerror=alert(1)\\u003e" in page.text
+
+
+def test_building_leads_answer_for_their_buildings(world, monkeypatch):
+    """A building lead (楼栋长) answers for their buildings' households, not the grid's: a
+    volunteer registered with `wangge users add … --building`, a part-time worker with
+    buildings; a lead with no building known is listed with 0 households and a note."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    grid, other = world.grids[2], world.grids[3]
+    # buildings wholly in the grid (their share there is all their households), unique address
+    whole = """
+        SELECT b.building_id, b.address, b.households
+        FROM grids g CROSS JOIN LATERAL jsonb_array_elements(g.members) m
+        JOIN buildings b ON b.building_id = m->>0
+        WHERE g.code = :g AND g.valid_to IS NULL AND (m->>1)::int = b.households
+          AND b.households > 0 AND b.address IS NOT NULL
+          AND (SELECT count(*) FROM buildings x WHERE x.address = b.address) = 1
+        ORDER BY b.building_id LIMIT 3"""
+    (b1, _, h1), (_, address2, h2), (b3, _, h3) = rows(world.url, whole, g=grid)
+    (elsewhere, _, _) = rows(world.url, whole, g=other)[0]
+    (grid_households,) = rows(
+        world.url, "SELECT households FROM grids WHERE code = :g AND valid_to IS NULL", g=grid
+    )[0]
+    assert h1 + h2 < grid_households
+
+    monkeypatch.setenv("WANGGE_DATABASE_URL", world.url)
+    get_settings.cache_clear()
+    runner = CliRunner()
+
+    def add(name, *extra):
+        args = ["users", "add", name, "--role", "volunteer", "--password", PASSWORD, *extra]
+        return runner.invoke(app, args)
+
+    try:
+        lead = ("--kind", "building_lead", "--grid", grid)
+        ok = add("lead2", *lead, "--building", b1, "--building", address2)
+        assert ok.exit_code == 0, ok.output
+        # refused, nothing written: unknown, outside the grid, not a lead, not a volunteer
+        for name, extra, reason in (
+            ("bad1", (*lead, "--building", "没有这栋楼"), "找不到楼栋"),
+            ("bad2", (*lead, "--building", elsewhere), "不在网格"),
+            ("bad3", ("--kind", "volunteer", "--grid", grid, "--building", b1), "只有楼栋长"),
+        ):
+            refused = add(name, *extra)
+            assert refused.exit_code == 1 and reason in refused.output, refused.output
+        refused = runner.invoke(app, ["users", "add", "bad4", "--role", "grid_worker", "--grid",
+                                      grid, "--password", PASSWORD, "--building", b1])  # fmt: skip
+        assert refused.exit_code == 1 and "--building" in refused.output
+    finally:
+        get_settings.cache_clear()
+    assert rows(world.url, "SELECT count(*) FROM users WHERE username LIKE 'bad%'") == [(0,)]
+    assert rows(world.url, "SELECT building_ids FROM volunteers WHERE username = 'lead2'") == [
+        ([b1, rows(world.url, "SELECT building_id FROM buildings WHERE address = :a",
+                   a=address2)[0][0]],)
+    ]  # fmt: skip
+
+    # a part-time worker of one of the grid's micro-grids, with a building of their own
+    with transaction(world.url) as s:
+        micro = s.execute(
+            text("SELECT min(code) FROM grids WHERE parent_code = :g AND valid_to IS NULL"),
+            {"g": grid},
+        ).scalar()
+        wid = s.execute(
+            text(
+                "INSERT INTO workers (worker_id, name, role, building_ids) "
+                "VALUES ('pt-lead', '楼栋长甲', 'part_time', ARRAY[:b]) RETURNING id"
+            ),
+            {"b": b3},
+        ).scalar()
+        s.execute(text("INSERT INTO worker_grids VALUES (:w, :m)"), {"w": wid, "m": micro})
+        lead2 = auth.principal_for(s, "lead2")
+    world.h["lead2"] = {"Authorization": f"Bearer {auth.issue_token(lead2)}"}
+
+    n = post(world, "street1", notice(grids=[world.grids[1], grid])).json()["id"]
+    leads = rows(
+        world.url,
+        "SELECT person, area_code, households, note FROM notice_recipients "
+        "WHERE notice_id = :n AND role = 'building_lead' ORDER BY person",
+        n=n,
+    )
+    by_person = {p: (area, h, note) for p, area, h, note in leads}
+    assert by_person["u:lead2"] == (grid, h1 + h2, None)
+    assert by_person[f"w:{wid}"] == (grid, h3, None)
+    assert by_person["u:lead1"][:2] == (world.grids[1], 0)
+    assert "未登记楼栋" in by_person["u:lead1"][2]
+    assert len(leads) == len(by_person)  # one row each: no micro-grid row for the worker lead
+
+    # the acknowledge bound is the buildings' households; the lead with none shows the note
+    too_many = world.post(f"/api/notices/{n}/ack", json={"households_reached": h1 + h2 + 1},
+                          headers=world.h["lead2"])  # fmt: skip
+    assert too_many.status_code == 422 and f"0 到 {h1 + h2}" in too_many.json()["detail"]
+    ack = world.post(f"/api/notices/{n}/ack", json={"households_reached": h1 + h2},
+                     headers=world.h["lead2"])  # fmt: skip
+    assert ack.status_code == 200, ack.text
+    mine = world.get("/api/notices/mine", headers=world.h["lead1"]).json()
+    (area,) = next(m for m in mine if m["id"] == n)["areas"]
+    assert area["households"] == 0 and "未登记楼栋" in area["note"]
+
+    # progress: the lead's buildings are a part of the grid, never more than it holds
+    p = world.get(f"/api/notices/{n}/progress", headers=world.h["street1"]).json()
+    props = next(f["properties"] for f in p["features"] if f["properties"]["code"] == grid)
+    assert props["reached"] == h1 + h2 <= props["households"] == grid_households
+    pending = {x["name"]: x for x in p["pending"]}
+    assert pending["楼栋长甲"]["households"] == h3
+    assert "未登记楼栋" in pending["lead1"]["note"]

@@ -1,0 +1,46 @@
+"""Building leads (楼栋长) answer for their buildings: a building named by its id or its
+address, checked to lie in the lead's grid (the grid's members), kept as building ids."""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from geo.errors import InputError
+
+# the buildings a reference names (by id, else by exact address), and whether the grid holds it
+FIND = """
+SELECT b.building_id,
+       EXISTS (SELECT 1 FROM grids g, jsonb_array_elements(g.members) m
+               WHERE g.code = ANY(:grids) AND g.level = 'grid' AND g.valid_to IS NULL
+                 AND m->>0 = b.building_id) AS inside
+FROM buildings b
+WHERE b.building_id = :ref
+   OR (b.address = :ref AND NOT EXISTS (SELECT 1 FROM buildings x WHERE x.building_id = :ref))
+ORDER BY b.building_id
+"""
+
+
+def lead_buildings(session: Session, refs: list[str], *, grid_codes: list[str]) -> list[str]:
+    """The building ids of `refs` (building ids or addresses), in the order given, each once.
+    InputError for a reference that names no building, several buildings, or one outside
+    the grids `grid_codes` (grid-level codes)."""
+    found: list[str] = []
+    problems = []
+    for ref in (r.strip() for r in refs):
+        if not ref:
+            continue
+        rows = session.execute(text(FIND), {"ref": ref, "grids": grid_codes}).all()
+        if not rows:
+            problems.append(f"找不到楼栋 {ref}（按编号或地址） (no building {ref!r})")
+        elif len(rows) > 1:
+            ids = ", ".join(r.building_id for r in rows[:5])
+            problems.append(f"地址 {ref} 对应多栋楼（{ids}），请填楼栋编号 (ambiguous address)")
+        elif not rows[0].inside:
+            where = "、".join(grid_codes)
+            problems.append(f"楼栋 {ref} 不在网格 {where} 内 (building not in the grid)")
+        elif rows[0].building_id not in found:
+            found.append(rows[0].building_id)
+    if problems:
+        raise InputError("；".join(problems))
+    return found
