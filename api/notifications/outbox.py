@@ -47,14 +47,15 @@ def queue_status_change(session: Session, case, *, status: str, version: int) ->
     channel = "sms" if case.reporter_phone else "status_page" if case.receipt else None
     if channel is None:
         return False
-    values = {
-        "case_id": case.id,
-        "dedupe_key": f"case:{case.id}:v{version}",
-        "channel": channel,
-        "address": case.reporter_phone,
-        "status": status,
-        "body": message(case.id, case.category, status),
-    }
-    stmt = pg_insert(models.Notification).values(**values)
-    session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    queue(session, f"case:{case.id}:v{version}", case_id=case.id, channel=channel,
+          address=case.reporter_phone, status=status,
+          body=message(case.id, case.category, status))  # fmt: skip
     return True
+
+
+def queue(session: Session, dedupe_key: str, **values) -> bool:
+    """Queue one message (`values`: its subject id, channel, address, status, body, and the
+    recipient's username where known) once per `dedupe_key`; False when it was queued before."""
+    stmt = pg_insert(models.Notification).values(dedupe_key=dedupe_key, **values)
+    done = session.execute(stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return done.rowcount == 1

@@ -66,8 +66,9 @@ class GatewaySender:
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         body = {"to": note.address, "text": note.body, "case_id": note.case_id}
-        if getattr(note, "notice_id", None) is not None:
-            body["notice_id"] = note.notice_id
+        for subject in ("notice_id", "service_order_id"):
+            if getattr(note, subject, None) is not None:
+                body[subject] = getattr(note, subject)
         try:
             r = httpx.post(self.url, json=body, headers=headers, timeout=self.timeout_s)
         except httpx.HTTPError as exc:

@@ -127,6 +127,9 @@ class OrderOut(BaseModel):
     created_at: datetime
     stars: int | None
     comment: str | None
+    volunteer_name: str | None = Field(
+        None, description="接单志愿者的称呼（不含账号、电话） / the taker's display name only"
+    )
     steps: list[StepOut]
     allowed: list[str] = Field(description="居民现在可做的操作 / what the resident may do now")
 
@@ -141,9 +144,14 @@ class ReceiptIn(BaseModel):
     receipt: str = Field(pattern=RECEIPT)
 
 
-class ConfirmIn(ReceiptIn):
+class RatingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
     stars: int | None = Field(None, description="1–5 星 / stars")
     comment: CommentText = None
+
+
+class ConfirmIn(RatingIn, ReceiptIn):
+    pass
 
 
 class ListedOut(BaseModel):
@@ -258,8 +266,29 @@ def cancel(session: SessionDep, body: ReceiptIn) -> dict:
 
 @router.get("/mine", response_model=list[OrderOut])
 def my_orders(session: SessionDep, user: CurrentUser) -> list[dict]:
-    """登录居民的订单 / a signed-in resident's own orders."""
+    """我的服务单 / the signed-in resident's own orders, newest first.
+
+    只列出本人账号下的订单（下单时由服务器按登录账号记录，不接受客户端传来的身份）；接单志愿者
+    只显示称呼。Only the orders placed while signed in as this account (linked on the server,
+    never from a client-sent id); of the volunteer only the display name."""
     return orders.mine(session, user)
+
+
+@router.post("/{order_id}/confirm", response_model=OrderOut)
+def confirm_mine(session: SessionDep, user: CurrentUser, order_id: OrderId, body: RatingIn) -> dict:
+    """确认完成并评价（登录居民） / confirm done and rate one's own order, signed in.
+
+    与凭回执确认相同，但凭登录账号：只能是本人的订单（他人的为 403）。As the receipt's
+    confirm, by the account instead: only one's own order (403 for someone else's)."""
+    order = orders.of_resident(session, user, order_id, lock=True)
+    return orders.confirm(session, order, stars=body.stars, comment=body.comment)
+
+
+@router.post("/{order_id}/cancel", response_model=OrderOut)
+def cancel_mine(session: SessionDep, user: CurrentUser, order_id: OrderId) -> dict:
+    """取消本人的订单（登录居民） / cancel one's own order not yet done, signed in."""
+    order = orders.of_resident(session, user, order_id, lock=True)
+    return orders.cancel(session, order, actor=user.username)
 
 
 @router.get("/open", response_model=list[ListedOut])

@@ -15,7 +15,7 @@ from api.cases import dispatch
 from api.cases.intake import NewCase, locate
 from api.errors import ConflictError, ForbiddenError
 from api.service_orders import catalog, rows, volunteers
-from api.storage.models import SRID, ServiceOrder, Station
+from api.storage.models import SRID, ServiceOrder, Station, User
 from geo.errors import InputError
 
 
@@ -105,17 +105,21 @@ def _nearby_address(session: Session, lon: float, lat: float) -> str | None:
 
 def follow(session: Session, order: ServiceOrder) -> dict:
     """What the resident sees: the service and station, the status in words, the steps with
-    their times, the rating; no volunteer names, no phone numbers."""
+    their times, the rating, and of the volunteer who took it only the display name; no
+    usernames, no phone numbers."""
     spec = catalog.services().get(order.service, {})
     station = session.get(Station, order.station_id)
     zh, en = rows.STATUS_TEXT[order.status]
+    taker = order.taken_by and session.scalar(
+        select(User.display_name).where(User.username == order.taken_by)
+    )
     return {
         "id": order.id, "service": order.service, "service_name": spec.get("name"),
         "service_name_en": spec.get("name_en"), "station_id": order.station_id,
         "station_name": station.name if station else None, "address": order.address,
         "status": order.status, "status_text": zh, "status_text_en": en,
         "created_at": order.created_at, "stars": order.stars, "comment": order.comment,
-        "steps": rows.events(session, order.id),
+        "volunteer_name": taker or None, "steps": rows.events(session, order.id),
         "allowed": _allowed(order.status),
     }  # fmt: skip
 
@@ -176,6 +180,7 @@ def cancel(session: Session, order: ServiceOrder, *, actor: str) -> dict:
 
 
 def of_resident(session: Session, resident: Principal, order_id: int, *, lock: bool = False):
+    """The signed-in resident's own order `order_id` (404 unknown, 403 someone else's)."""
     order = rows.load(session, order_id, lock=lock)
     _check_owner(order, resident)
     return order

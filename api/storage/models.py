@@ -448,13 +448,20 @@ class Notification(Base):
     job sends it and sets sent_at in the same transaction, so it is never sent twice."""
 
     __tablename__ = "notifications"
-    # a message about a case, or (0012) a district notice to one responsible person
+    # a message about a case, (0012) a district notice to one responsible person, or (0014) a
+    # service order nobody took (to its community's admins) or that expired (to the resident)
     __table_args__ = (
-        CheckConstraint("(case_id IS NULL) <> (notice_id IS NULL)", name="one_subject"),
+        CheckConstraint(
+            "num_nonnulls(case_id, notice_id, service_order_id) = 1", name="one_subject"
+        ),
     )
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
     notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id", ondelete="CASCADE"))
+    service_order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_orders.id", ondelete="CASCADE")
+    )
+    username: Mapped[str | None] = mapped_column(String(64))  # the recipient account, if any
     dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)  # case + version
     channel: Mapped[str] = mapped_column(String(16))  # sms, status_page
     address: Mapped[str | None] = mapped_column(String(64))  # personal data: the phone
