@@ -72,7 +72,8 @@ def to_xlsx(rows: list[dict], *, level: str, month: str) -> bytes:
         sheet.append([_safe(_cell(row.get(key))) for key, _ in header])
     sheet.freeze_panes = "B2"
     rules = book.create_sheet("计分公式 formula")
-    for line in formula().words():
+    calendar = formula().calendar.words(int(month[:4]), int(month[5:7]))
+    for line in (*formula().words(), *calendar):
         rules.append([line])
     out = io.BytesIO()
     book.save(out)

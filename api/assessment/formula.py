@@ -8,6 +8,8 @@ from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from api.assessment.calendar import WorkCalendar, parse_calendar
+
 FORMULA_FILE = Path(__file__).resolve().parents[2] / "data" / "assessment.toml"
 PARTS = ("visits", "reported", "handled", "on_time", "rating", "attendance")
 
@@ -49,6 +51,7 @@ class VisitRules:
 class Formula:
     timezone: ZoneInfo
     workdays: tuple[int, ...]
+    calendar: WorkCalendar
     visit: VisitRules
     parts: tuple[Part, ...]
 
@@ -84,6 +87,7 @@ def parse_formula(data: dict) -> Formula:
     return Formula(
         timezone=ZoneInfo(data.get("timezone", "Asia/Shanghai")),
         workdays=tuple(int(d) for d in data.get("workdays", (1, 2, 3, 4, 5))),
+        calendar=parse_calendar(data),
         visit=visit,
         parts=tuple(parts),
     )

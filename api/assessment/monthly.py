@@ -49,11 +49,12 @@ def parse_month(value: str | None, *, now: datetime, rules: Formula | None = Non
 
 
 def working_days(month: Month, *, now: datetime, rules: Formula) -> int:
-    """Working days of `month` up to and including today (all of them for a past month)."""
+    """Working days of `month` up to and including today (all of them for a past month): the
+    weekday rule − official holidays + make-up working days."""
     today = now.astimezone(rules.timezone).date()
     day, n = month.first, 0
     while day.month == month.first.month and day <= today:
-        n += day.isoweekday() in rules.workdays
+        n += rules.calendar.is_workday(day)
         day += timedelta(days=1)
     return n
 
@@ -95,6 +96,7 @@ def monthly_table(
     params = {
         "start": month.start, "end": month.end, "now": now, "tz": rules.timezone.key,
         "workdays": list(rules.workdays),
+        "days_off": rules.calendar.days_off(), "make_up": rules.calendar.make_up_days(),
         **scope.params(),
     }  # fmt: skip
     rows = session.execute(query, params).mappings().all()

@@ -1,7 +1,8 @@
 """The two monthly queries, set-based: one statement per table, over every row in scope.
 
 Parameters: :start and :end (the month, timestamptz), :now, :tz (the zone days are counted
-in), :workdays (ISO weekdays), and the scope's :everything, :self_worker, :grids, :prefixes."""
+in), :workdays (ISO weekdays), :days_off and :make_up (official holidays and make-up working
+days, dates), and the scope's :everything, :self_worker, :grids, :prefixes."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ workers_all AS (
     GROUP BY wk.id, c.code, c.name
 )"""
 
-# distinct local working days on which a worker signed in, acted on a case, or recorded a visit
+# distinct local working days on which a worker signed in, acted on a case, or recorded a visit;
+# a working day: the weekday rule, not an official holiday, or a make-up working day
 _PRESENCE = """
 presence AS (
     SELECT w.id, count(DISTINCT d.day) AS days
@@ -38,7 +40,9 @@ presence AS (
         SELECT (v.visited_at AT TIME ZONE :tz)::date FROM household_visits v
          WHERE v.worker_id = w.id AND v.visited_at >= :start AND v.visited_at < :end
     ) d
-    WHERE extract(isodow FROM d.day)::int = ANY(CAST(:workdays AS int[]))
+    WHERE (extract(isodow FROM d.day)::int = ANY(CAST(:workdays AS int[]))
+           AND d.day <> ALL(CAST(:days_off AS date[])))
+       OR d.day = ANY(CAST(:make_up AS date[]))
     GROUP BY w.id
 )"""
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from api.assessment import export, visits
 from api.assessment.formula import formula
+from api.assessment.monthly import Month as MonthSpan
 from api.assessment.monthly import monthly_table, parse_month
 from api.assessment.scope import scope_for
 from api.deps import CurrentUser, SessionDep
@@ -104,11 +105,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _formula() -> FormulaOut:
+def _formula(month: MonthSpan | None = None) -> FormulaOut:
+    """The formula in words; with a month, its working-day rule and holidays after it."""
     rules = formula()
     v = rules.visit
+    days = [] if month is None else rules.calendar.words(month.first.year, month.first.month)
     return FormulaOut(
-        words=rules.words(),
+        words=[*rules.words(), *days],
         max_distance_m=v.max_distance_m,
         max_accuracy_m=v.max_accuracy_m,
         repeat_minutes=v.repeat_minutes,
@@ -178,7 +181,7 @@ def assessment(
     data of residents."""
     span, rows = _table(session, user, month, level, area)
     return TableOut(
-        month=span.label, level=level, area=area, formula=_formula(),
+        month=span.label, level=level, area=area, formula=_formula(span),
         rows=[Row(**r) for r in rows],
     )  # fmt: skip
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import openpyxl
 import pytest
 from sqlalchemy import text
 
 from api.assessment.formula import FORMULA_FILE, formula, parse_formula
-from api.assessment.monthly import monthly_table, parse_month
+from api.assessment.monthly import monthly_table, parse_month, working_days
 from api.assessment.scope import Scope
 from api.db import session_factory, transaction
 from api.demo.visits import seed_visits
@@ -92,7 +92,8 @@ def _month_data(url: str) -> None:
                  "a": assignee, "r": reported + CST, "res": resolved and resolved + CST,
                  "due": due and due + CST, "rating": rating},
             )  # fmt: skip
-        for day in ("2026-10-05 08:00", "2026-10-06 08:00", "2026-11-01 08:00"):
+        # Oct 5 and 6 fall in the National Day holiday, Saturday Oct 10 is a make-up working day
+        for day in ("2026-10-05 08:00", "2026-10-06 08:00", "2026-10-10 08:00", "2026-11-01 08:00"):
             s.execute(
                 text(
                     "INSERT INTO audit_log (at, actor, action, object_type, object_id)"
@@ -134,10 +135,11 @@ def test_every_column_of_a_workers_month(client):
     assert row["handled"] == 3 and row["median_hours"] == 20.0  # 10 h, 48 h, 20 h
     assert row["rating"] == 3.0 and row["rated"] == 2
     assert (row["due"], row["overdue"], row["overdue_share"]) == (4, 2, 0.5)
-    # present on Oct 5, 6 (sign-ins), 7 (a case step), 12, 13 (visits, flagged too); the
-    # visit on Saturday Oct 31 is no working day
-    assert row["days_present"] == 5 and row["workdays"] == 22
-    assert row["attendance"] == round(5 / 22, 3)
+    # present on Oct 10 (a sign-in on the make-up Saturday), 12, 13 (visits, flagged too); Oct
+    # 5, 6 (sign-ins) and 7 (a case step) are National Day holidays (10.1–10.7 off), the visit
+    # on Saturday Oct 31 is no working day. Working days: 22 weekdays − 5 holiday weekdays + 1
+    assert row["days_present"] == 3 and row["workdays"] == 18
+    assert row["attendance"] == round(3 / 18, 3)
     with FORMULA_FILE.open("rb") as f:
         score = tomllib.load(f)["score"]
 
@@ -147,7 +149,7 @@ def test_every_column_of_a_workers_month(client):
 
     expected = (
         part("visits", 4) + part("reported", 2) + part("handled", 3) + part("on_time", 0.5)
-        + part("rating", 3.0) + part("attendance", 5 / 22)
+        + part("rating", 3.0) + part("attendance", 3 / 18)
     )  # fmt: skip
     assert row["score"] == round(expected, 1)
     idle = _rows(client, "street1")["worker_a2"]
@@ -164,8 +166,8 @@ def test_the_grid_table(client):
     a = rows[A]
     assert (a["visits"], a["buildings"], a["reported"], a["handled"]) == (4, 2, 2, 3)
     assert (a["median_hours"], a["rating"], a["overdue_share"]) == (20.0, 3.0, 0.5)
-    # grid A's six workers: worker_a present 5 working days, the others none
-    assert a["workers"] == 6 and a["days_present"] == round(5 / 6, 1)
+    # grid A's six workers: worker_a present 3 working days, the others none
+    assert a["workers"] == 6 and a["days_present"] == round(3 / 6, 1)
     assert rows[B]["visits"] == 0 and rows[B]["workers"] == 1
 
 
@@ -209,7 +211,7 @@ def test_csv_and_excel(client):
     cells = {r[0]: dict(zip(header, r, strict=True)) for r in table.iter_rows(2, values_only=True)}
     assert cells[A]["走访次数 / visits"] == 4 and cells[A]["居民评价均分 / residents' rating"] == 3
     words = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
-    assert words == formula().words()
+    assert words == [*formula().words(), *formula().calendar.words(2026, 10)]
     assert _get(client, "resident1", "/api/assessment/export").status_code == 403
 
 
@@ -301,3 +303,27 @@ def test_demo_visits_make_the_table(client):
     assert outside == 0 and future == 0 and flagged < made / 3
     counted = sum(r["visits"] for r in workers)
     assert counted > 0 and counted == sum(g["visits"] for g in grids)
+
+
+def test_holidays_and_make_up_days_change_the_working_days(client):
+    """Working days = the weekday rule − official holidays + make-up days (调休上班)."""
+    rules = formula()
+    after = datetime(2030, 1, 1, tzinfo=UTC)
+
+    def workdays(month):
+        return working_days(parse_month(month, now=after), now=after, rules=rules)
+
+    assert workdays("2026-03") == 22  # no holiday: every weekday
+    assert workdays("2026-10") == 22 - 5 + 1  # 10.1–10.7 off (5 weekdays), Sat 10.10 worked
+    assert workdays("2026-02") == 20 - 6 + 2  # 春节 2.15–2.23 off, Sat 2.14 and 2.28 worked
+    assert workdays("2025-01") == 23 - 1 - 4 + 1  # 元旦 1.1, 春节 1.28–1.31; Sun 1.26 worked
+    assert workdays("2027-10") == 21  # not listed yet: the weekday rule alone
+    assert rules.calendar.is_workday(date(2026, 1, 4))  # a Sunday, worked for 元旦
+    assert not rules.calendar.is_workday(date(2026, 1, 2))  # a Friday off
+    # the page shows the rule and the month's holidays next to the formula
+    words = _get(client, "street1").json()["formula"]["words"]
+    assert any("法定节假日" in w and "调休" in w for w in words)
+    assert "国庆节：10月1日至10月7日 放假 (holiday)" in words
+    assert "国庆节调休：10月10日（周六）上班" in words
+    later = _get(client, "street1", month="2027-10").json()["formula"]["words"]
+    assert any("尚未录入" in w for w in later)
