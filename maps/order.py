@@ -1,5 +1,6 @@
-"""The resident's service pages (phone first): /map/order (place, service of the nearest
-stations, note, phone) and /map/order/status#<receipt> (follow, confirm and rate; the receipt
+"""The resident's service pages (phone first): /map/order (sign in or leave a phone; place,
+service of the nearest stations, note; a signed-in resident's 我的服务单 with confirm, rate and
+cancel) and /map/order/status#<receipt> (follow, confirm and rate; the receipt
 stays in the fragment, so it is never sent to the server in a URL nor logged)."""
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from collections.abc import Mapping
 from html import escape
 
 from maps.report import icon
-from maps.service_page import phone_page
+from maps.service_page import phone_page, signin_section
 from maps.service_text import table
 
 
@@ -18,7 +19,7 @@ def build_order_page(map_view: Mapping, *, lang: str = "zh") -> str:
     t = lambda key: escape(table(lang)[key])  # noqa: E731
     tiles = map_view.get("tiles")
     config = {**map_view, "tiles": tiles if tiles and tiles.strip().lower() != "none" else None}
-    body = f"""
+    body = f"""{signin_section(lang, hint_key="resident_sign_in_hint")}</section>
 <section id="place"><h2>{t("step_place")}</h2>
   <div id="map" class="report-map"></div>
   <div class="row"><button type="button" id="btn-locate">{icon("location-crosshairs")}
@@ -31,11 +32,15 @@ def build_order_page(map_view: Mapping, *, lang: str = "zh") -> str:
 <section><h2>{t("step_note")}</h2>
   <textarea id="note" rows="3" maxlength="500" placeholder="{t("note_placeholder")}"></textarea>
 </section>
-<section><h2>{t("step_phone")}</h2>
+<section id="phone-step"><h2>{t("step_phone")}</h2>
   <input id="phone" type="tel" autocomplete="tel" inputmode="tel" maxlength="20"
-    placeholder="{t("phone")}"><p class="hint">{t("phone_hint")}</p></section>
+    placeholder="{t("phone")}"><p class="hint">{t("phone_hint")}</p>
+  <p id="signed-in-note" class="hint" hidden>{t("signed_in_no_phone")}</p></section>
 <button type="button" id="btn-send" class="primary">{t("send")}</button>
-<div id="status" role="status" aria-live="polite"></div>"""
+<div id="status" role="status" aria-live="polite"></div>
+<section id="mine" hidden><h2>{t("my_service_orders")}</h2>
+  <p class="hint">{t("my_service_orders_hint")}</p><ul id="mine-list" class="orders"></ul>
+</section>"""
     return phone_page("order", lang=lang, title_key="order_title", body=body, config=config,
                       map_=True)  # fmt: skip
 

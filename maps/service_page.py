@@ -12,6 +12,23 @@ from maps.report import _json
 from maps.service_text import table
 
 
+def signin_section(lang: str, *, hint_key: str | None = None) -> str:
+    """The sign-in form and the signed-in line both pages share (driven by wangge.js's
+    setupSignIn: #signin, #whoami, #btn-sign-out); `hint_key` a line of text under it."""
+    t = lambda key: escape(table(lang)[key])  # noqa: E731
+    hint = f'\n  <p id="signin-hint" class="hint">{t(hint_key)}</p>' if hint_key else ""
+    return f"""
+<section id="account">
+  <form id="signin" class="signin" autocomplete="on">
+    <input name="username" placeholder="{t("username")}" autocomplete="username">
+    <input name="password" type="password" placeholder="{t("password")}"
+      autocomplete="current-password">
+    <button type="submit" class="primary">{t("sign_in")}</button>
+  </form>
+  <div id="whoami" class="whoami" hidden><span></span>
+    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>{hint}"""
+
+
 def phone_page(
     page: str, *, lang: str, title_key: str, body: str, config: Mapping, map_: bool = False
 ) -> str:

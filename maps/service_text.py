@@ -89,6 +89,17 @@ TEXT: dict[str, dict[str, str]] = {
         "action_failed": "操作失败：{why}",
         "ordered_at": "{d} 下单",
         "stars_given": "居民评价 {n} 星",
+        "resident_sign_in_hint": "居民登录后点单无需填写手机号，并可在“我的服务单”确认和评价；"
+        "也可以不登录，留手机号点单",
+        "signed_in_no_phone": "已登录：手机号可以不填；填了，接单的志愿者可以先打电话，"
+        "不填则按服务地点上门",
+        "not_resident": "这个账号不是居民账号，请退出后留手机号点单",
+        "my_service_orders": "我的服务单",
+        "my_service_orders_hint": "本人账号下的订单：进度、接单志愿者，完成后请确认并评价",
+        "none_my_orders": "还没有服务单",
+        "ordered_ok": "已下单（订单编号 {id}），见下方“我的服务单”",
+        "volunteer_took": "接单志愿者：{name}",
+        "your_comment": "您的评价：{c}",
     },
     "en": {
         "order_title": "Order a community service",
@@ -170,5 +181,17 @@ TEXT: dict[str, dict[str, str]] = {
         "action_failed": "Failed: {why}",
         "ordered_at": "ordered {d}",
         "stars_given": "rated {n} stars",
+        "resident_sign_in_hint": "Signed in, a resident orders without a phone number and "
+        "confirms and rates under “My service orders”; or order with a phone number",
+        "signed_in_no_phone": "Signed in: the phone number is optional; with it the volunteer "
+        "can call first, without it they come to the place",
+        "not_resident": "This is not a resident account; sign out and order with a phone number",
+        "my_service_orders": "My service orders",
+        "my_service_orders_hint": "Orders of this account: progress, the volunteer; "
+        "confirm and rate when done",
+        "none_my_orders": "No service orders yet",
+        "ordered_ok": "Ordered (order {id}); see “My service orders” below",
+        "volunteer_took": "Volunteer: {name}",
+        "your_comment": "Your comment: {c}",
     },
 }

@@ -9,22 +9,13 @@ from __future__ import annotations
 from html import escape
 
 from maps.assets import STATIC_URL
-from maps.service_page import phone_page
+from maps.service_page import phone_page, signin_section
 from maps.service_text import table
 
 
 def build_volunteer_page(*, lang: str = "zh") -> str:
     t = lambda key: escape(table(lang)[key])  # noqa: E731
-    body = f"""
-<section id="account">
-  <form id="signin" class="signin" autocomplete="on">
-    <input name="username" placeholder="{t("username")}" autocomplete="username">
-    <input name="password" type="password" placeholder="{t("password")}"
-      autocomplete="current-password">
-    <button type="submit" class="primary">{t("sign_in")}</button>
-  </form>
-  <div id="whoami" class="whoami" hidden><span></span>
-    <button type="button" id="btn-sign-out">{t("sign_out")}</button></div>
+    body = f"""{signin_section(lang)}
   <p id="my-grid" class="hint" hidden></p></section>
 <div id="status" role="status" aria-live="polite"></div>
 <section id="open" hidden><h2>{t("open_orders")}</h2><p class="hint">{t("open_hint")}</p>

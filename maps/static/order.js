@@ -1,4 +1,5 @@
-/* The resident's service pages: ordering (/map/order) and the order's status page
+/* The resident's service pages: ordering (/map/order: sign in or leave a phone; a signed-in
+   resident's 我的服务单 with confirm, rate and cancel) and the order's status page
    (/map/order/status#<receipt>: follow, confirm and rate, cancel). Every value from the server
    or the resident is shown as text. */
 (function () {
@@ -19,6 +20,90 @@
     return [official, residents].filter(Boolean).join(" · ");
   }
 
+  /* POST /api/service-orders/<path> with `body`; says how it went, then after() */
+  function act(path, body, done, after) {
+    return W.api("POST", "/api/service-orders/" + path, body).then(function (r) {
+      if (!r.ok) return W.status(T("action_failed", { why: S.failure(r) }), "error");
+      W.status(done, "ok");
+      return after();
+    });
+  }
+
+  /* stars, a comment and the confirm button; send(stars, comment) when tapped with stars */
+  function rateForm(box, send) {
+    var picked = { stars: 0 };
+    var stars = W.el("div", { class: "stars", role: "radiogroup" });
+    W.starButtons(stars, function (n) {
+      picked.stars = n;
+    });
+    var comment = W.el("textarea", { rows: "2", maxlength: "500", class: "rate-comment",
+      placeholder: T("comment_placeholder") });
+    var button = W.el("button", { type: "button", class: "primary confirm", text: T("confirm") });
+    button.addEventListener("click", function () {
+      if (!picked.stars) return W.status(T("rating_missing"), "error");
+      send(picked.stars, comment.value.trim());
+    });
+    [stars, comment, button].forEach(function (n) {
+      box.appendChild(n);
+    });
+  }
+
+  function rated(body, stars, comment) {
+    body.stars = stars;
+    if (comment) body.comment = comment;
+    return body;
+  }
+
+  // -- 我的服务单: the signed-in resident's orders ---------------------------------------------------
+
+  function myOrders() {
+    function item(o) {
+      var li = W.el("li", { "data-order": String(o.id), "data-status": o.status }, [
+        W.el("b", { text: S.local(o, "service_name") || o.service }),
+        " · " + (o.station_name || ""), W.el("br"),
+        W.el("span", { class: "hint", text: [T("order_no", { id: o.id }),
+          T("ordered_at", { d: S.when(o.created_at) })].join(" · ") }),
+        W.el("p", { class: "state", text: S.local(o, "status_text") }),
+      ]);
+      if (o.volunteer_name) {
+        li.appendChild(W.el("p", { class: "taker", text: T("volunteer_took",
+          { name: o.volunteer_name }) }));
+      }
+      if (o.stars) {
+        li.appendChild(W.el("p", { class: "rated", text: T("rated", { n: o.stars }) }));
+        if (o.comment) li.appendChild(W.el("p", { class: "hint", text: T("your_comment",
+          { c: o.comment }) }));
+      }
+      if (o.allowed.indexOf("confirm") >= 0 || o.allowed.indexOf("rate") >= 0) {
+        var box = W.el("div", { class: "rate" });
+        rateForm(box, function (stars, comment) {
+          act(o.id + "/confirm", rated({}, stars, comment), T("rated", { n: stars }), load);
+        });
+        li.appendChild(box);
+      }
+      if (o.allowed.indexOf("cancel") >= 0) {
+        li.appendChild(W.el("button", { type: "button", class: "cancel", text: T("cancel"),
+          onclick: function () {
+            act(o.id + "/cancel", undefined, T("cancelled"), load);
+          } }));
+      }
+      return li;
+    }
+    function load() {
+      return W.api("GET", "/api/service-orders/mine").then(function (r) {
+        var list = $("mine-list");
+        list.textContent = "";
+        if (!r.ok) return W.status(S.failure(r), "error");
+        if (!r.data.length) list.appendChild(W.el("li", { class: "hint", text: T("none_my_orders") }));
+        r.data.forEach(function (o) {
+          list.appendChild(item(o));
+        });
+        document.body.dataset.mine = String(Date.now());
+      });
+    }
+    return load;
+  }
+
   // -- the ordering form -------------------------------------------------------------------------
 
   function orderPage() {
@@ -30,6 +115,7 @@
       loadStations(latlng);
     });
     var map = (page.map = shown.map);
+    var loadMine = (page.loadMine = myOrders());
     var stationLayer = L.layerGroup().addTo(map);
 
     var asked = 0;
@@ -83,8 +169,9 @@
       var phone = $("phone").value.trim();
       if (!state.placed && !address) return W.status(T("place_missing"), "error");
       if (!state.service) return W.status(T("service_missing"), "error");
-      if (!phone) return W.status(T("phone_missing"), "error");
-      var body = { service: state.service, station_id: state.station, phone: phone };
+      if (!phone && !state.user) return W.status(T("phone_missing"), "error");
+      var body = { service: state.service, station_id: state.station };
+      if (phone) body.phone = phone;
       if (state.placed) {
         var ll = shown.pin.getLatLng();
         body.lon = +ll.lng.toFixed(7);
@@ -102,9 +189,26 @@
           button.disabled = false;
           return W.status(T("send_failed", { why: S.failure(r) }), "error");
         }
+        if (state.user) {  // signed in: the order is under 我的服务单, on this page
+          button.disabled = false;
+          W.status(T("ordered_ok", { id: r.data.id }), "ok");
+          return loadMine().then(function () {
+            $("mine").scrollIntoView();
+          });
+        }
         location.assign("/map/order/status" + (S.en ? "?lang=en" : "") + "#" +
           encodeURIComponent(r.data.receipt));
       });
+    });
+
+    /* a resident signed in orders without a phone (optional) and sees 我的服务单; another role is
+       signed out again (its orders would not be a resident's) */
+    return W.setupSignIn(function (user) {
+      if (user && user.role !== "resident") return W.signedOut(T("not_resident"));
+      state.user = user;
+      $("signed-in-note").hidden = $("mine").hidden = !user;
+      $("signin-hint").hidden = !!user;
+      if (user) return loadMine();
     });
   }
 
@@ -159,27 +263,18 @@
     }
     page.load = load;
 
-    function act(path, body, done) {
-      W.api("POST", "/api/service-orders/" + path, body).then(function (r) {
-        if (!r.ok) return W.status(T("action_failed", { why: S.failure(r) }), "error");
-        W.status(done, "ok");
-        load();
-      });
-    }
     $("btn-confirm").addEventListener("click", function () {
       if (!page.stars) return W.status(T("rating_missing"), "error");
-      var comment = $("rate-comment").value.trim();
-      var body = { receipt: receipt, stars: page.stars };
-      if (comment) body.comment = comment;
-      act("confirm", body, T("rated", { n: page.stars }));
+      var body = rated({ receipt: receipt }, page.stars, $("rate-comment").value.trim());
+      act("confirm", body, T("rated", { n: page.stars }), load);
     });
     $("btn-cancel").addEventListener("click", function () {
-      act("cancel", { receipt: receipt }, T("cancelled"));
+      act("cancel", { receipt: receipt }, T("cancelled"), load);
     });
     load();
   }
 
-  if (config.follow) followPage();
-  else orderPage();
-  document.body.dataset.ready = "1";
+  Promise.resolve(config.follow ? followPage() : orderPage()).then(function () {
+    document.body.dataset.ready = "1";
+  });
 })();

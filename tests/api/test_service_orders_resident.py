@@ -144,3 +144,14 @@ def test_expired_order_tells_the_resident_once_by_phone_or_account(world):
     assert sorted(s[:3] for s in ours) == sorted(
         [(by_phone, "sms", PHONE), (by_account, "app", None)]
     )
+
+
+def test_openapi_documents_the_residents_routes_chinese_first(world):
+    paths = world.get("/openapi.json").json()["paths"]
+    for path, first in (("/api/service-orders/{order_id}/confirm", "确认完成并评价"),
+                        ("/api/service-orders/{order_id}/cancel", "取消本人的订单"),
+                        ("/api/service-orders/mine", "我的服务单")):  # fmt: skip
+        doc = paths[path]["post" if "{" in path else "get"]
+        assert doc["summary"].startswith(first) and " / " in doc["summary"], doc
+    mine_doc = paths["/api/service-orders/mine"]["get"]["description"]
+    assert CHINESE.search(mine_doc) and "never from a client-sent id" in mine_doc
