@@ -14,7 +14,7 @@ import geopandas as gpd
 import shapely
 
 from api.bulk.pool import Pool
-from api.grids.parallel import area_map
+from api.grids.parallel import area_map, generate_on_cluster
 from geo.errors import GeoError, InputError
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, GridLayer, generate_grids
 from geo.grids.limits import Breach, check_limits, require_limits
@@ -237,7 +237,7 @@ def _start_one(session: Session, area: store.Area, level: str, bounds: Bounds, f
     result.report["limits"] = [b.reason for b in breaches]
     roads = store.read_roads(session, area)
     return result, pool.submit(
-        generate_grids, buildings, boundary, roads=roads, part_households=bounds.cut_above,
+        generate_on_cluster, buildings, boundary, roads=roads, part_households=bounds.cut_above,
         **options,
     )  # fmt: skip
 

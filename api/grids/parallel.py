@@ -1,13 +1,17 @@
 """How grid generation uses the shared pool (api.bulk.pool, whose local workers are forked
 from this process, which has the engine imported already): the largest areas handed out
-first."""
+first, and in DB mode the parts of a large community handed back to the cluster."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 
+import geopandas as gpd
+
 from api.bulk.pool import Pool
-from geo.grids.generate import AreaWork, MapAreas
+from geo.grids.generate import AreaWork, GridLayer, MapAreas, generate_grids
+from geo.grids.parts import PART_HOUSEHOLDS
 
 
 def area_map(pool: Pool | None) -> MapAreas | None:
@@ -31,3 +35,31 @@ def area_map(pool: Pool | None) -> MapAreas | None:
 def _size(work: AreaWork) -> int:
     """What an area's division costs grows with its households and buildings."""
     return int(work.buildings["households"].sum()) + 10 * len(work.buildings)
+
+
+def generate_on_cluster(
+    buildings: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, **options
+) -> GridLayer:
+    """generate_grids as one Dask task (DB mode: a community a task). A boundary that the
+    engine cuts into parts hands its parts back to the cluster, so that they are divided in
+    parallel as in file mode, not one after another in this worker; same result."""
+    worker = _dask_worker()
+    most = options.get("part_households", PART_HOUSEHOLDS)
+    if worker is None or int(buildings["households"].sum()) <= most:
+        return generate_grids(buildings, boundary, **options)
+    from distributed import worker_client
+
+    with worker_client() as client:  # this task leaves its thread to the parts meanwhile
+        return generate_grids(buildings, boundary, map_areas=area_map(Pool(client)), **options)
+
+
+def _dask_worker():
+    """The Dask worker running this call, or None (Dask not even imported in one process)."""
+    if "distributed" not in sys.modules:
+        return None
+    from distributed import get_worker
+
+    try:
+        return get_worker()
+    except ValueError:
+        return None

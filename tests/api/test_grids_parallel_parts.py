@@ -39,3 +39,27 @@ def test_a_part_size_below_one_is_a_clear_error(street_files, tmp_path):
     )  # fmt: skip
     assert done.returncode == 1 and "--part-households 须至少为 1" in done.stderr
     assert "Traceback" not in done.stderr and not out.exists()
+
+
+street_db = parallel.street_db  # the fixture: the synthetic street office loaded in PostGIS
+
+
+def test_db_mode_divides_a_large_communitys_parts_on_both_workers(street_db):
+    """DB mode, each community cut into parts: the parts run as tasks of their own on both
+    workers (not one after another inside the community's task); the same rows as one process."""
+    from distributed import get_task_stream
+
+    from api.bulk.pool import open_pool
+    from api.grids.generation import Bounds, generate_db
+
+    bounds = Bounds(grid=(300, 500), cut_above=1000)
+    with open_pool(2) as pool, get_task_stream(pool.client) as stream:
+        run = generate_db(street_db, street=[parallel.STREET], level="grid", bounds=bounds,
+                          pool=pool)  # fmt: skip
+    assert run.generated and not run.skipped
+    parts = [t for t in stream.data if t["key"].startswith("divide_area")]
+    communities = {t["key"] for t in stream.data if t["key"].startswith("generate_on_cluster")}
+    assert len(communities) == len(run.generated) and len(parts) > len(communities) // 2 > 0
+    assert len({t["worker"] for t in parts}) == 2
+    generate_db(street_db, street=[parallel.STREET], level="grid", bounds=bounds)
+    assert parallel.layer(street_db, 1) == parallel.layer(street_db, 2)
