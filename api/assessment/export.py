@@ -11,10 +11,15 @@ from api.assessment.formula import formula
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
-# (key, Chinese header / English header); the first column depends on the level
+# (key, Chinese header / English header); names first, the code last (a detail)
+FIRST = {
+    "worker": (("name", "网格员 / worker"), ("community", "社区 / community"),
+               ("grid_name", "网格 / grids")),
+    "grid": (("grid_name", "网格 / grid"), ("community", "社区 / community"),
+             ("households", "户数 / households")),
+}  # fmt: skip
+LAST = {"worker": ("key", "网格员编号 / worker id"), "grid": ("key", "网格编码 / grid code")}
 COLUMNS = (
-    ("name", "名称 / name"),
-    ("community_name", "社区 / community"),
     ("visits", "走访次数 / visits"),
     ("buildings", "走访楼栋 / buildings visited"),
     ("households_seen", "走访户数 / households seen"),
@@ -31,11 +36,10 @@ COLUMNS = (
     ("attendance", "出勤率 / attendance"),
     ("score", "得分 / score"),
 )
-FIRST = {"worker": ("key", "网格员编号 / worker id"), "grid": ("key", "网格编码 / grid code")}
 
 
 def _header(level: str) -> list[tuple[str, str]]:
-    return [FIRST[level], *COLUMNS]
+    return [*FIRST[level], *COLUMNS, LAST[level]]
 
 
 def _cell(value):

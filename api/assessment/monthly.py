@@ -12,6 +12,7 @@ from api.assessment.formula import Formula, formula
 from api.assessment.monthly_sql import GRID_TABLE, WORKER_TABLE
 from api.assessment.scope import Scope
 from geo.errors import InputError
+from geo.grids.edit.messages import grid_name
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 LEVELS = ("worker", "grid")
@@ -71,9 +72,24 @@ def part_values(row: dict, workdays: int) -> dict[str, float | None]:
     }
 
 
+def _named(row: dict, level: str) -> dict:
+    """The row's names from the server: `community` and `grid_name` (社区 + 第N网格), and for a
+    grid its `name` too; codes stay in `key` and `grid_codes` (details)."""
+    out = dict(row)
+    out["community"] = out.pop("community_name")
+    if level == "grid":
+        out["grid_codes"] = [out["key"]]
+        out["name"] = out["grid_name"] = grid_name(out["key"], "grid", out["community"])
+    else:
+        out["grid_codes"] = list(out.get("grid_codes") or [])
+        names = (grid_name(c, "micro" if len(c) == 18 else "grid", out["community"])
+                 for c in out["grid_codes"])  # fmt: skip
+        out["grid_name"] = "、".join(names)
+    return out
+
+
 def _finish(row: dict, workdays: int, rules: Formula) -> dict:
     out = dict(row)
-    out["grid_codes"] = list(out.get("grid_codes") or [])
     for key in ("median_hours", "rating"):
         out[key] = None if out.get(key) is None else round(float(out[key]), 2)
     out["days_present"] = round(float(out["days_present"]), 1)
@@ -101,4 +117,4 @@ def monthly_table(
     }  # fmt: skip
     rows = session.execute(query, params).mappings().all()
     workdays = working_days(month, now=now, rules=rules)
-    return [_finish(dict(r), workdays, rules) for r in rows]
+    return [_finish(_named(r, level), workdays, rules) for r in rows]

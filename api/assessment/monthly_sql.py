@@ -146,7 +146,7 @@ reported AS (
     GROUP BY c.grid_code
 ),
 {_CASE_OUTCOMES.format(key="c.grid_code", name="code", join="grids_in gi ON gi.code = c.grid_code")}
-SELECT gi.code AS key, gi.community_name AS name, gi.community_code, gi.community_name,
+SELECT gi.code AS key, gi.community_code, gi.community_name,
        gi.households,
        COALESCE(v.visits, 0) AS visits, COALESCE(v.buildings, 0) AS buildings,
        COALESCE(v.households_seen, 0) AS households_seen,

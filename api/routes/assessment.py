@@ -62,10 +62,11 @@ class VisitOut(BaseModel):
 class Row(BaseModel):
     """One row: a worker (key = worker id) or a grid (key = grid code)."""
 
-    key: str
-    name: str | None
+    key: str = Field(description="网格员编号或网格编码（明细） / worker id or grid code")
+    name: str | None = Field(description="网格员姓名或网格名称 / the worker's or grid's name")
     community_code: str | None
-    community_name: str | None
+    community: str | None = Field(description="社区名称 / the community's name")
+    grid_name: str = Field(description="网格名称（社区 + 第N网格） / the grid's name, or names")
     grid_codes: list[str] = []
     households: int | None = None
     visits: int

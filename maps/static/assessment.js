@@ -15,8 +15,13 @@
   var $ = function (id) {
     return document.getElementById(id);
   };
-  var COLUMNS = ["key", "community_name", "visits", "buildings", "households_seen", "reported",
-    "handled", "median_hours", "overdue_share", "rating", "attendance", "score"];
+  var METRICS = ["visits", "buildings", "households_seen", "reported", "handled", "median_hours",
+    "overdue_share", "rating", "attendance", "score"];
+  /* names as the server sent them (社区 + 第N网格); the code only as a detail under the name */
+  var COLUMNS = {
+    worker: ["key", "community", "grid_name"].concat(METRICS),
+    grid: ["key", "community"].concat(METRICS),
+  };
   var state = { level: "worker", rows: [], sort: "score", desc: true };
 
   function status(message, kind) {
@@ -56,12 +61,20 @@
     return v === null || v === undefined ? "–" : Math.round(v * 1000) / 10 + "%";
   }
 
+  function fill(td, row, key) {
+    if (key !== "key") {
+      td.textContent = cell(row, key);
+      return;
+    }
+    td.appendChild(document.createTextNode(row.name || row.key));
+    var code = document.createElement("small");
+    code.className = "code";
+    code.textContent = row.key;
+    td.appendChild(code);
+  }
+
   function cell(row, key) {
     var v = row[key];
-    if (key === "key" && state.level === "grid") {
-      return T("grid_n", { n: parseInt(v.slice(12, 15), 10) }) + " · " + v;
-    }
-    if (key === "key") return (row.name || "") + " · " + v;
     if (key === "overdue_share") return percent(v);
     if (key === "attendance") {
       return percent(v) + " (" + T("days", { d: row.days_present, w: row.workdays }) + ")";
@@ -72,14 +85,15 @@
   }
 
   function sortValue(row, key) {
-    var v = key === "key" ? row.key : row[key];
+    var v = key === "key" ? row.name || row.key : row[key];
     return v === null || v === undefined ? -Infinity : v;
   }
 
   function drawHead() {
     var tr = document.createElement("tr");
-    COLUMNS.forEach(function (key) {
+    COLUMNS[state.level].forEach(function (key) {
       var th = document.createElement("th");
+      th.dataset.col = key;
       var button = document.createElement("button");
       button.type = "button";
       button.dataset.sort = key;
@@ -110,10 +124,10 @@
     rows.forEach(function (row) {
       var tr = document.createElement("tr");
       tr.dataset.key = row.key;
-      COLUMNS.forEach(function (key) {
+      COLUMNS[state.level].forEach(function (key) {
         var td = document.createElement("td");
         td.dataset.col = key;
-        td.textContent = cell(row, key);
+        fill(td, row, key);
         tr.appendChild(td);
       });
       body.appendChild(tr);

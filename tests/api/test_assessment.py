@@ -169,6 +169,12 @@ def test_the_grid_table(client):
     # grid A's six workers: worker_a present 3 working days, the others none
     assert a["workers"] == 6 and a["days_present"] == round(3 / 6, 1)
     assert rows[B]["visits"] == 0 and rows[B]["workers"] == 1
+    # names from the server (社区 + 第N网格), the code kept as the key
+    assert (a["community"], a["grid_name"], a["name"]) == ("测试社区", *["测试社区第1网格"] * 2)
+    assert rows[B]["grid_name"] == "测试社区第2网格" and a["grid_codes"] == [A]
+    workers = _rows(client, "street1")
+    lb = workers["LB"]
+    assert (lb["grid_name"], lb["community"]) == ("测试社区第2网格", "测试社区")
 
 
 def test_who_sees_which_rows(client):
@@ -197,8 +203,10 @@ def test_csv_and_excel(client):
     assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/csv")
     assert "2026-10" in answer.headers["content-disposition"]
     lines = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
-    assert lines[0][0] == "网格员编号 / worker id" and "走访次数 / visits" in lines[0]
-    row = next(r for r in lines[1:] if r[0] == "worker_a")
+    # names first (worker, community, grids), the worker id last
+    assert lines[0][:3] == ["网格员 / worker", "社区 / community", "网格 / grids"]
+    assert lines[0][-1] == "网格员编号 / worker id" and "走访次数 / visits" in lines[0]
+    row = next(r for r in lines[1:] if r[-1] == "worker_a")
     by = dict(zip(lines[0], row, strict=True))
     assert by["走访次数 / visits"] == "4" and by["超期率 / overdue share"] == "0.5"
     assert by["办理时长中位数（小时） / median handling hours"] == "20.0"
@@ -208,8 +216,11 @@ def test_csv_and_excel(client):
     book = openpyxl.load_workbook(io.BytesIO(xlsx.content))
     table = book.worksheets[0]
     header = [c.value for c in table[1]]
-    cells = {r[0]: dict(zip(header, r, strict=True)) for r in table.iter_rows(2, values_only=True)}
+    cells = {r[-1]: dict(zip(header, r, strict=True)) for r in table.iter_rows(2, values_only=True)}
+    assert header[-1] == "网格编码 / grid code"
     assert cells[A]["走访次数 / visits"] == 4 and cells[A]["居民评价均分 / residents' rating"] == 3
+    named = (cells[A]["网格 / grid"], cells[A]["社区 / community"])
+    assert named == ("测试社区第1网格", "测试社区")
     words = [r[0] for r in book.worksheets[1].iter_rows(values_only=True)]
     assert words == [*formula().words(), *formula().calendar.words(2026, 10)]
     assert _get(client, "resident1", "/api/assessment/export").status_code == 403

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 import openpyxl
 from sqlalchemy import text
 
+from api.assessment.formula import formula
+from api.db import transaction
 from tests.browser.conftest import screenshot, watch
 from tests.browser.worker_world import COMMUNITY, PASSWORD, make_worker, sign_in
 
@@ -23,7 +25,6 @@ STREET_ADMIN = "street9"
 def _buildings(live, grid: dict) -> list[tuple[str, str, float, float]]:
     """Two buildings of the worker's grid that the phone map draws: id, name, lon, lat."""
     from api.accounts import create_user
-    from api.db import transaction
 
     members = [m[0] for m in grid["properties"]["members"]]
     with transaction(live.database_url) as session:
@@ -97,6 +98,10 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     phone_context.close()
     assert phone.unexpected() == [], phone.errors
 
+    # a community name with markup: the page shows the server's grid name as text
+    with transaction(live.database_url) as session:
+        rename = text("UPDATE communities SET name = '<b>旧城</b>社区' WHERE code = :c")
+        session.execute(rename, {"c": COMMUNITY})
     desk_context = browser.new_context(
         viewport={"width": 1440, "height": 900}, locale="zh-CN", accept_downloads=True
     )
@@ -113,17 +118,30 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     page.wait_for_selector(row)
     assert page.inner_text(f"{row} td[data-col=visits]") == "2"
     assert page.inner_text(f"{row} td[data-col=households_seen]") == "5"
-    assert page.locator("#formula li").count() == 7  # the sum and six parts, from the file
+    # the sum and six parts from the file, then the month's working-day rule and holidays
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    calendar = formula().calendar.words(now.year, now.month)
+    assert page.locator("#formula li").count() == 7 + len(calendar)
+    assert page.inner_text("#formula li:nth-child(8)") == calendar[0]
     page.click("#table thead button[data-sort=visits]")  # highest first
     assert page.get_attribute("#table tbody tr:first-child", "data-key") == worker
+    assert page.inner_text(f"{row} td[data-col=community]") == "<b>旧城</b>社区"
     screenshot(page, "assessment_table")
     with page.expect_download() as info:
         page.click("#btn-xlsx")
     month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
     assert info.value.suggested_filename == f"assessment-worker-{month}.xlsx"
     book = openpyxl.load_workbook(io.BytesIO(Path(info.value.path()).read_bytes()))
-    rows = {r[0]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
+    rows = {r[-1]: r for r in book.worksheets[0].iter_rows(min_row=2, values_only=True)}
     header = [c.value for c in book.worksheets[0][1]]
     assert rows[worker][header.index("走访次数 / visits")] == 2
+    # per grid: the grid's name as the server sent it, the code under it as a detail
+    code = grid["properties"]["code"]
+    page.click("[data-level=grid]")
+    cell = f"#table tbody tr[data-key='{code}'] td[data-col=key]"
+    page.wait_for_selector(cell)
+    assert page.inner_text(cell).split("\n") == [f"<b>旧城</b>社区第{int(code[12:15])}网格", code]
+    assert page.locator(f"{cell} b").count() == 0
+    screenshot(page, "assessment_grids")
     desk_context.close()
     assert desk.unexpected() == [], desk.errors
