@@ -154,20 +154,23 @@ def fan_out_loop(url: str) -> dict:
             ),
             {"codes": codes},
         ).scalar()
-        people = " UNION ALL ".join((fanout.WORKERS, fanout.COMMUNITY_ADMINS, fanout.VOLUNTEERS))
-        found = s.execute(text(fanout.AREA + people), {"codes": codes}).all()
+        people = " UNION ALL ".join(
+            (fanout.WORKERS, fanout.COMMUNITY_ADMINS, fanout.VOLUNTEERS, fanout.LEADS)
+        )
+        params = {"codes": codes, "no_building": fanout.NO_BUILDING}
+        found = s.execute(text(fanout.AREA + people), params).all()
         body = message("emergency", "紧急通知", "基线")
         phones = dict(s.execute(text("SELECT id, phone FROM workers")).all())
         queued = set()
-        for person, username, worker, name, role, area, grid, households in found:
+        for person, username, worker, name, role, area, grid, households, note in found:
             s.execute(
                 text(
                     "INSERT INTO notice_recipients (notice_id, person, username, worker_id, "
-                    "name, role, area_code, grid_code, households) VALUES "
-                    "(:n, :p, :u, :w, :name, :r, :a, :g, :h)"
+                    "name, role, area_code, grid_code, households, note) VALUES "
+                    "(:n, :p, :u, :w, :name, :r, :a, :g, :h, :note)"
                 ),
                 {"n": notice, "p": person, "u": username, "w": worker, "name": name,
-                 "r": role, "a": area, "g": grid, "h": households},
+                 "r": role, "a": area, "g": grid, "h": households, "note": note},
             )  # fmt: skip
             if person in queued:
                 continue
