@@ -69,7 +69,7 @@ def _recounted(
     micro_bounds,
     *,
     tol: float,
-    force: dict[str, dict[int, int]] | None = None,
+    force: dict[str, dict[int, list[tuple[int, int]]]] | None = None,
     spread: bool = False,
 ) -> gpd.GeoDataFrame:
     """A copy of the layer with counts, members and shape measures redone for `rows`.

@@ -64,9 +64,10 @@ def _holdings(
     b: _Buildings,
     *,
     tol: float,
-    force: dict[int, int] | None = None,
+    force: dict[int, list[tuple[int, int]]] | None = None,
 ) -> _Holdings:
-    """Holdings of the grids `geoms` (one level): by point, except splits that still hold."""
+    """Holdings of the grids `geoms` (one level): by point, except splits that still hold and
+    buildings in `force`, held by the (grid, households) entries given."""
     n_b = len(b.ids)
     tree = shapely.STRtree(geoms)
     pb, pg = tree.query(b.point, predicate="within")
@@ -99,13 +100,16 @@ def _holdings(
     building = np.concatenate([split_b, single])
     grid = np.concatenate([split_g, owner[single]])
     share = np.concatenate([split_s, b.households[single]])
-    if force:
+    if force:  # moved buildings: their holdings as given
         moved = np.fromiter(force.keys(), dtype=np.int64)
+        entries = [(bi, g, s) for bi, held in force.items() for g, s in held]
+        fb, fg, fs = (np.array([e[k] for e in entries], dtype=np.int64) for k in range(3))
         keep = ~np.isin(building, moved)
-        building = np.concatenate([building[keep], moved])
-        grid = np.concatenate([grid[keep], np.fromiter(force.values(), dtype=np.int64)])
-        share = np.concatenate([share[keep], b.households[moved]])
+        building = np.concatenate([building[keep], fb])
+        grid = np.concatenate([grid[keep], fg])
+        share = np.concatenate([share[keep], fs])
         split[moved] = False
+        split[fb] = np.bincount(fb, minlength=n_b)[fb] > 1
     order = np.lexsort((building, grid))
     return _Holdings(
         owner,

@@ -102,18 +102,10 @@ def move_buildings(
         held = [int(s) for s in held if s != target]
         if held:
             sources[int(bi)] = held
+    # the households each moved building ends with: (row, share) entries of its level
+    force = {bi: [(int(target), int(b.households[bi]))] for bi in sources}
     if level == "micro" and layer.top == "grid":
-        strays = sorted(
-            {layer.code[s] for held in sources.values() for s in held
-             if layer.parent[s] != layer.parent[target]}
-        )  # fmt: skip
-        if strays:
-            parent = layer.parent[target]
-            msg = refusal(
-                "micro_between_grids", strays="、".join(strays),
-                grid=grid_name(parent, "grid"), parent=parent,
-            )  # fmt: skip
-            raise InputError(msg)
+        _share_only(layer, hold, rows, sources, force, target)
     if not sources:
         return grids.copy()
 
@@ -156,7 +148,7 @@ def move_buildings(
     new[target] = polygonal(shapely.union_all([geom84[target], *taken.values()]))
     changed = {target, *taken}
     _absorb_strays(layer, b, new, changed, crs, tol)
-    force = {level: dict.fromkeys(sources, int(target))}
+    force = {level: {bi: force[bi] for bi in sources}}
     out = _rebuild(layer, b, new, changed, grid_bounds, micro_bounds, tol=tol, force=force)
     if level == "micro" or layer.top != "grid":
         return out
@@ -167,6 +159,34 @@ def move_buildings(
         _prepare_layer(out, crs), b, buildings, redraw,
         roads=roads, grid_bounds=grid_bounds, micro_bounds=micro_bounds, tol=tol, keep_intact=True,
     )  # fmt: skip
+
+
+def _share_only(layer: _Layer, hold, rows, sources: dict, force: dict, target: int) -> None:
+    """Micro-grid moves stay inside the target's grid: a building standing across grids moves
+    only its share in that grid (the micro-grids of other grids keep theirs); one with no share
+    in that grid is refused. Updates `sources` and `force` in place."""
+    parent = layer.parent[target]
+    strays = set()
+    for bi in list(sources):
+        held = rows[hold.grid[hold.building == bi]]
+        shares = hold.share[hold.building == bi]
+        inside = np.array([layer.parent[r] == parent for r in held], dtype=bool)
+        if not inside.any():
+            strays |= {str(layer.code[r]) for r in held}
+            continue
+        if inside.all():
+            continue
+        sources[bi] = [int(r) for r in held[inside] if r != target]
+        kept = [(int(r), int(s)) for r, s in zip(held[~inside], shares[~inside], strict=True)]
+        force[bi] = [(int(target), int(shares[inside].sum())), *kept]
+        if not sources[bi]:
+            del sources[bi]
+    if strays:
+        msg = refusal(
+            "micro_between_grids", strays="、".join(sorted(strays)),
+            grid=grid_name(parent, "grid"), parent=parent,
+        )  # fmt: skip
+        raise InputError(msg)
 
 
 def _recounted_grids(layer: _Layer, out: gpd.GeoDataFrame) -> set[str]:
@@ -346,9 +366,10 @@ def _rebuild(
     micro_bounds,
     *,
     tol: float,
-    force: dict[str, dict[int, int]] | None = None,
+    force: dict[str, dict[int, list[tuple[int, int]]]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """The layer with new polygons for `changed` rows, recounted, empty rows dropped."""
+    """The layer with new polygons for `changed` rows, recounted, empty rows dropped;
+    `force` gives, per level, moved buildings' (layer row, households) entries."""
     frame = layer.frame.copy()
     changed_rows = np.array(sorted(changed), dtype=np.int64)
     geometry = frame.geometry.to_numpy().copy()
@@ -360,7 +381,9 @@ def _rebuild(
     for level, moves in (force or {}).items():
         rows = edited.rows(level)
         position = {int(r): k for k, r in enumerate(rows)}
-        level_force[level] = {bi: position[int(g)] for bi, g in moves.items()}
+        level_force[level] = {
+            bi: [(position[int(g)], s) for g, s in entries] for bi, entries in moves.items()
+        }
     out = _recounted(edited, b, changed_rows, grid_bounds, micro_bounds, tol=tol,
                      force=level_force, spread=True)  # fmt: skip
     areas = shapely.area(edited.geom)
