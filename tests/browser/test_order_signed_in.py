@@ -6,33 +6,31 @@ from "我的服务单" on the ordering page, and the rating shows there and as t
 from __future__ import annotations
 
 from api.accounts import create_user
-from api.cases import dispatch
 from api.db import transaction
-from api.service_orders import catalog, volunteers
 from tests.browser.conftest import screenshot
-from tests.browser.test_volunteer import PASSWORD, building_point, signed_in_tab
+from tests.browser.test_volunteer import (
+    PASSWORD,
+    sign_in,
+    signed_in_tab,
+    tap_map_centre,
+    volunteer_at_building,
+)
 
 RESIDENT, RESIDENT_NAME = "resident", "李桂英"  # the demo's resident account
 
 
-def sign_in(page, username: str) -> None:
-    page.fill("#signin input[name=username]", username)
-    page.fill("#signin input[name=password]", PASSWORD)
-    page.locator("#signin button").tap()
-
-
 def test_signed_in_resident_orders_and_rates_from_my_orders(live_server, phone):
-    lon, lat = building_point(live_server)
     with transaction(live_server.database_url) as s:
-        grid = dispatch.route_point(s, lon, lat, tolerance_m=50).grid_code
-        volunteers.create_volunteer(s, "xiaowang", PASSWORD, grid_codes=[grid],
-                                    kind="party_member", skills=list(catalog.skills()),
-                                    display_name="王小明", actor="test")  # fmt: skip
+        lon, lat, _ = volunteer_at_building(live_server, s, display_name="王小明")
         create_user(s, RESIDENT, "resident", PASSWORD, display_name=RESIDENT_NAME)
     resident = phone.page
     resident.goto(f"{live_server.url}/map/order")
     resident.wait_for_function("document.body.dataset.ready === '1'")
     assert resident.locator("#phone-step").is_visible() and resident.locator("#mine").is_hidden()
+    sign_in(resident, "xiaowang")  # a volunteer's account is no resident's: signed out again
+    resident.locator("#status.error", has_text="不是居民账号").wait_for()
+    assert resident.locator("#signin").is_visible() and resident.locator("#mine").is_hidden()
+    assert resident.evaluate("sessionStorage.getItem('wangge.token')") is None
     sign_in(resident, RESIDENT)
     resident.locator("#whoami").wait_for()
     resident.wait_for_function("document.body.dataset.mine")
@@ -42,9 +40,7 @@ def test_signed_in_resident_orders_and_rates_from_my_orders(live_server, phone):
     assert "还没有服务单" in resident.locator("#mine-list").inner_text()
 
     resident.evaluate("([lat, lon]) => wangge.orderPage.map.setView([lat, lon], 18)", [lat, lon])
-    box = resident.locator("#map").bounding_box()
-    centre = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    resident.touchscreen.tap(*centre)
+    tap_map_centre(resident)
     first = resident.locator("#stations .station").first
     station_name = first.locator("h3").inner_text()
     first.locator(".svc").first.tap()
@@ -90,8 +86,7 @@ def test_signed_in_resident_orders_and_rates_from_my_orders(live_server, phone):
     screenshot(resident, "order_rated_from_my_orders_phone")
 
     resident.locator("#map").scroll_into_view_if_needed()
-    box = resident.locator("#map").bounding_box()
-    resident.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tap_map_centre(resident)
     station = resident.locator("#stations .station", has_text=station_name)
     station.locator("text=居民评分 4.0（1 次评价）").wait_for()
 

@@ -27,31 +27,45 @@ def building_point(live) -> tuple[float, float]:
     return round(point.x, 6), round(point.y, 6)
 
 
+def volunteer_at_building(live, session, **extra) -> tuple[float, float, str]:
+    """A building's point, its grid, and the volunteer xiaowang of that grid with every skill."""
+    lon, lat = building_point(live)
+    grid = dispatch.route_point(session, lon, lat, tolerance_m=50).grid_code
+    volunteers.create_volunteer(session, "xiaowang", PASSWORD, grid_codes=[grid],
+                                kind="party_member", skills=list(catalog.skills()),
+                                actor="test", **extra)  # fmt: skip
+    return lon, lat, grid
+
+
+def sign_in(page, username: str) -> None:
+    page.fill("#signin input[name=username]", username)
+    page.fill("#signin input[name=password]", PASSWORD)
+    page.locator("#signin button").tap()
+
+
+def tap_map_centre(page) -> None:
+    box = page.locator("#map").bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
 def signed_in_tab(live, page, username: str):
     """Another tab of the phone (its own sessionStorage) on /map/volunteer, signed in."""
     tab = watch(page.context)
     tab.page.goto(f"{live.url}/map/volunteer")
     tab.page.wait_for_function("document.body.dataset.ready === '1'")
-    tab.page.fill("#signin input[name=username]", username)
-    tab.page.fill("#signin input[name=password]", PASSWORD)
-    tab.page.locator("#signin button").tap()
+    sign_in(tab.page, username)
     return tab
 
 
 def test_resident_orders_volunteer_takes_resident_rates(live_server, phone):
-    lon, lat = building_point(live_server)
     with transaction(live_server.database_url) as s:
-        grid = dispatch.route_point(s, lon, lat, tolerance_m=50).grid_code
-        volunteers.create_volunteer(s, "xiaowang", PASSWORD, grid_codes=[grid],
-                                    kind="party_member", skills=list(catalog.skills()),
-                                    actor="test")  # fmt: skip
+        lon, lat, grid = volunteer_at_building(live_server, s)
         create_user(s, "shequ", "community_admin", PASSWORD, community_code=grid[:12])
     resident = phone.page
     resident.goto(f"{live_server.url}/map/order")
     resident.wait_for_function("document.body.dataset.ready === '1'")
     resident.evaluate("([lat, lon]) => wangge.orderPage.map.setView([lat, lon], 18)", [lat, lon])
-    box = resident.locator("#map").bounding_box()
-    resident.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    tap_map_centre(resident)
     first = resident.locator("#stations .station").first
     station_name = first.locator("h3").inner_text()
     first.locator(".svc").first.tap()
