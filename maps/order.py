@@ -39,7 +39,9 @@ def build_order_page(map_view: Mapping, *, lang: str = "zh") -> str:
 <button type="button" id="btn-send" class="primary">{t("send")}</button>
 <div id="status" role="status" aria-live="polite"></div>
 <section id="mine" hidden><h2>{t("my_service_orders")}</h2>
-  <p class="hint">{t("my_service_orders_hint")}</p><ul id="mine-list" class="orders"></ul>
+  <p class="hint">{t("my_service_orders_hint")}</p>
+  <div class="row"><button type="button" id="btn-mine-refresh">{t("refresh")}</button></div>
+  <ul id="mine-list" class="orders"></ul>
 </section>"""
     return phone_page("order", lang=lang, title_key="order_title", body=body, config=config,
                       map_=True)  # fmt: skip

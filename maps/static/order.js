@@ -116,6 +116,7 @@
     });
     var map = (page.map = shown.map);
     var loadMine = (page.loadMine = myOrders());
+    $("btn-mine-refresh").addEventListener("click", loadMine);
     var stationLayer = L.layerGroup().addTo(map);
 
     var asked = 0;

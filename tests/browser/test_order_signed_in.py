@@ -62,6 +62,10 @@ def test_signed_in_resident_orders_and_rates_from_my_orders(live_server, phone):
     item.locator("button.take").tap()
     mine = vol.locator(f"#mine-list li[data-order='{order_id}'][data-status='taken']")
     mine.wait_for()
+    resident.locator("#btn-mine-refresh").tap()  # the resident sees who took it
+    taken = resident.locator(f"#mine-list li[data-order='{order_id}'][data-status='taken']")
+    taken.wait_for()
+    assert "接单志愿者：王小明" in taken.inner_text() and "xiaowang" not in taken.inner_text()
     assert mine.locator("a.call").count() == 0  # the resident left no number: none to show
     mine.locator("button.done-btn").tap()
     vol.locator(f"#mine-list li[data-order='{order_id}'][data-status='done']").wait_for()
