@@ -1,10 +1,12 @@
 """Fuzzing at scale (issue 18): schemathesis over every operation of /openapi.json with many
-examples each, its stateful run (links between operations, inferred by schemathesis), and the
-hostile-value sweep (non-finite numbers, deep nesting, control and bidi characters, huge
-strings in every query parameter and body field), all in process over the ASGI app against a
-throwaway PostGIS cluster holding the synthetic city and its grids. Rate limits are off, so a
-429 hides nothing. Prints operations, requests, statuses and every 5xx with a curl to
-reproduce it (against a server at --base, with $TOKEN an admin's bearer token).
+examples each (as an admin, then each operation an admin may not call as the other roles in
+turn until one gets past the role check), its stateful run (links between operations, inferred
+by schemathesis), and the hostile-value sweep (non-finite numbers, deep nesting, control and
+bidi characters, huge strings in every query parameter and body field, each operation as the
+role that reached it), all in process over the ASGI app against a throwaway PostGIS cluster
+holding the synthetic city and its grids. Rate limits are off, so a 429 hides nothing. Prints
+operations, requests, statuses and every 5xx with a curl to reproduce it (against a server at
+--base, with $TOKEN an admin's bearer token).
 
     .venv/bin/python -m bench.fuzz --examples 60 --hostile 6 --stateful 300
 """
@@ -41,15 +43,24 @@ class Tally:
     name: str
     statuses: Counter[int] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
-    operations: set[str] = field(default_factory=set)
+    by_operation: dict[str, Counter[int]] = field(default_factory=dict)
     seconds: float = 0.0
     stopped: str = ""
+    reached_by: dict[str, SignedIn] = field(default_factory=dict)  # the role that got past
+
+    @property
+    def operations(self) -> set[str]:
+        return set(self.by_operation)
 
     def record(self, label: str, status: int, reproduce: str, text: str = "") -> None:
-        self.operations.add(label)
+        self.by_operation.setdefault(label, Counter())[status] += 1
         self.statuses[status] += 1
         if status >= 500 and label not in self.failures:
             self.failures[label] = f"{status}: {text[:300]}\n    reproduce: {reproduce}"
+
+    def refused(self) -> set[str]:
+        """Operations every request of which stopped at sign-in or the role check (401/403)."""
+        return {op for op, seen in self.by_operation.items() if set(seen) <= {401, 403}}
 
     def report(self) -> str:
         lines = [
@@ -58,6 +69,10 @@ class Tally:
             f"5xx: {sum(n for s, n in self.statuses.items() if s >= 500)}"
             + (f"; {self.stopped}" if self.stopped else "")
         ]
+        roles: dict[str, list[str]] = {}
+        for label, account in sorted(self.reached_by.items()):
+            roles.setdefault(str(account.principal.role), []).append(label)
+        lines += [f"  reached as {role}: {', '.join(ops)}" for role, ops in roles.items()]
         lines += [f"  {label} → {text}" for label, text in sorted(self.failures.items())]
         return "\n".join(lines)
 
@@ -73,12 +88,24 @@ class SignedIn:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, url: str, username: str = "fuzz_admin") -> SignedIn:
+    def create(
+        cls, url: str, username: str = "fuzz_admin", role: str = "admin", **scope
+    ) -> SignedIn:
+        """A new account of `role` (scope: grid_codes, community_code, street_code, department;
+        a volunteer is registered in its one grid), signed in."""
         from api import accounts as auth
         from api.db import transaction
 
         with transaction(url) as session:
-            principal = auth.create_user(session, username, "admin", "Fuzz-admin-2026")
+            if role == "volunteer":
+                from api.service_orders import volunteers
+
+                principal = volunteers.create_volunteer(
+                    session, username, "Fuzz-admin-2026", grid_codes=scope["grid_codes"][:1],
+                    kind="volunteer", skills=["助老"], actor="fuzz",
+                )  # fmt: skip
+            else:
+                principal = auth.create_user(session, username, role, "Fuzz-admin-2026", **scope)
         signed = cls(url, principal)
         signed.headers["Authorization"] = f"Bearer {auth.issue_token(principal)}"
         return signed
@@ -121,15 +148,20 @@ def _curl(case) -> str:
     )
 
 
-def fuzz_operations(app, admin: SignedIn, *, examples: int) -> Tally:
-    """Every operation of the schema, `examples` generated requests each."""
+def fuzz_operations(
+    app, admin: SignedIn, *, examples: int, only: set[str] | None = None, name: str = ""
+) -> Tally:
+    """Every operation of the schema (or those labelled in `only`), `examples` generated
+    requests each, as `admin` (any signed-in account)."""
     import schemathesis
     from hypothesis import given
 
-    tally, start = Tally("schemathesis"), time.monotonic()
+    tally, start = Tally(name or "schemathesis"), time.monotonic()
     schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     for result in schema.get_all_operations():
         operation = result.ok()
+        if only is not None and operation.label not in only:
+            continue
 
         @_settings(examples)
         @given(case=operation.as_strategy())
@@ -189,25 +221,26 @@ def _resolve(spec: dict, schema: dict) -> dict:
     return schema
 
 
-def hostile_requests(spec: dict, sample: int) -> Iterator[tuple[str, str, str | None]]:
-    """(method, url, raw JSON body or None) for every operation: each body field and query
-    parameter in turn set to a hostile value, the others left out."""
+def hostile_requests(spec: dict, sample: int) -> Iterator[tuple[str, str, str, str | None]]:
+    """(operation label, method, url, raw JSON body or None) for every operation: each body
+    field and query parameter in turn set to a hostile value, the others left out."""
     for path, methods in spec["paths"].items():
         url = re.sub(r"\{[^}]+\}", "1", path)
         for method, op in methods.items():
+            label = f"{method.upper()} {path}"
             for param in op.get("parameters", []):
                 if param["in"] == "query":
                     for value in _some(HOSTILE_TEXT, path + param["name"], sample):
-                        yield method, f"{url}?{urlencode({param['name']: value})}", None
+                        yield label, method, f"{url}?{urlencode({param['name']: value})}", None
             content = (op.get("requestBody") or {}).get("content", {})
             if "application/json" not in content:
                 continue
             body = _resolve(spec, content["application/json"]["schema"])
             for name in body.get("properties", {}):
                 for raw in _some(HOSTILE_JSON, path + name, sample):
-                    yield method, url, "{" + json.dumps(name) + ": " + raw + "}"
+                    yield label, method, url, "{" + json.dumps(name) + ": " + raw + "}"
                 for text in _some(HOSTILE_TEXT, path + name, sample):
-                    yield method, url, json.dumps({name: text})
+                    yield label, method, url, json.dumps({name: text})
 
 
 def _hostile_curl(method: str, path: str, body: str | None) -> str:
@@ -218,17 +251,25 @@ def _hostile_curl(method: str, path: str, body: str | None) -> str:
     return " ".join(parts)
 
 
-def sweep(client, admin: SignedIn, *, sample: int, rounds: int = 1) -> Tally:
-    """The hostile values through a TestClient (made with raise_server_exceptions=False)."""
+def sweep(
+    client,
+    admin: SignedIn,
+    *,
+    sample: int,
+    rounds: int = 1,
+    reached_by: dict[str, SignedIn] | None = None,
+) -> Tally:
+    """The hostile values through a TestClient (made with raise_server_exceptions=False), as
+    `admin`, or for an operation in `reached_by` as the role that may call it."""
     tally, start = Tally("hostile values"), time.monotonic()
     spec = client.get("/openapi.json").json()
     for _ in range(rounds):
-        for method, path, body in hostile_requests(spec, sample):
+        for label, method, path, body in hostile_requests(spec, sample):
+            who = (reached_by or {}).get(label, admin)
             kind = {"Content-Type": "application/json"} if body else {}
-            answer = client.request(method, path, content=body, headers=admin.headers | kind)
-            label = f"{method.upper()} {path.partition('?')[0]}"
+            answer = client.request(method, path, content=body, headers=who.headers | kind)
             tally.record(label, answer.status_code, _hostile_curl(method, path, body), answer.text)
-            admin.seen(answer.status_code)
+            who.seen(answer.status_code)
     tally.seconds = time.monotonic() - start
     return tally
 
@@ -245,6 +286,56 @@ def prepare(url: str) -> SignedIn:
     with transaction(url) as session:
         generate_communities(session, store.select_communities(session, every=True))
     return SignedIn.create(url)
+
+
+def role_accounts(url: str) -> list[SignedIn]:
+    """One signed-in account of every role but admin, scoped to the city's first grid, its
+    community and street: the operations an admin may not call are fuzzed as them."""
+    from sqlalchemy import text
+
+    from api.db import transaction
+
+    with transaction(url) as session:
+        grid, community, street = session.execute(
+            text(
+                "SELECT g.code, c.code, s.code FROM grids g JOIN communities c "
+                "ON c.id = g.community_id JOIN streets s ON s.id = c.street_id "
+                "WHERE g.valid_to IS NULL AND g.level = 'grid' ORDER BY g.code LIMIT 1"
+            )
+        ).one()
+    scopes = {
+        "grid_worker": {"grid_codes": [grid]},
+        "grid_leader": {"grid_codes": [grid]},
+        "volunteer": {"grid_codes": [grid]},
+        "community_admin": {"community_code": community},
+        "street_admin": {"street_code": street},
+        "planner": {},
+        "department": {"department": "城管"},
+        "resident": {},
+    }
+    return [SignedIn.create(url, f"fuzz_{role}", role, **scope) for role, scope in scopes.items()]
+
+
+def fuzz_refused(app, refused: set[str], accounts: list[SignedIn], *, examples: int) -> Tally:
+    """The operations in `refused` (401/403 to everyone so far) fuzzed as each role in turn
+    until one gets past the role check; what none reaches stays in the tally's `stopped`."""
+    tally, start = Tally("schemathesis, other roles"), time.monotonic()
+    for account in accounts:
+        if not refused:
+            break
+        role = account.principal.role
+        part = fuzz_operations(app, account, examples=examples, only=refused, name=str(role))
+        for label, seen in part.by_operation.items():
+            tally.by_operation.setdefault(label, Counter()).update(seen)
+        tally.statuses.update(part.statuses)
+        tally.failures.update(part.failures)
+        reached = part.operations - part.refused()
+        tally.reached_by.update(dict.fromkeys(reached, account))
+        refused = refused - reached
+    if refused:
+        tally.stopped = f"refused to every role: {', '.join(sorted(refused))}"
+    tally.seconds = time.monotonic() - start
+    return tally
 
 
 # one client asking in turn: a slow coverage analysis (seconds on a loaded machine) is waited
@@ -267,10 +358,15 @@ def run(url: str, *, examples: int, hostile: int, rounds: int, scenarios: int) -
     with TestClient(app, raise_server_exceptions=False) as client:
         tallies = [fuzz_operations(app, admin, examples=examples)]
         print(tallies[-1].report(), flush=True)
+        reached_by: dict[str, SignedIn] = {}
+        if refused := tallies[-1].refused():
+            tallies.append(fuzz_refused(app, refused, role_accounts(url), examples=examples))
+            reached_by = tallies[-1].reached_by
+            print(tallies[-1].report(), flush=True)
         if scenarios:
             tallies.append(fuzz_stateful(app, admin, scenarios=scenarios))
             print(tallies[-1].report(), flush=True)
-        tallies.append(sweep(client, admin, sample=hostile, rounds=rounds))
+        tallies.append(sweep(client, admin, sample=hostile, rounds=rounds, reached_by=reached_by))
         print(tallies[-1].report(), flush=True)
     return tallies
 

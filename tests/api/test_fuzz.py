@@ -50,6 +50,22 @@ def test_no_operation_answers_500(fuzz_world):
     assert not tally.failures, tally.report()
 
 
+def test_operations_refused_to_an_admin_are_fuzzed_as_their_roles(fuzz_world):
+    """The operations an admin may not call (a volunteer's orders, a worker's visits …) are
+    fuzzed as each other role until one gets past the role check: all are reached, no 500."""
+    from fastapi.testclient import TestClient
+
+    app, admin = fuzz_world
+    with TestClient(app):
+        url = app.state.database_url
+    refused = fuzz.fuzz_operations(app, admin, examples=2).refused()
+    assert refused
+    tally = fuzz.fuzz_refused(app, refused, fuzz.role_accounts(url), examples=max(2, EXAMPLES // 4))
+    print("\n" + tally.report())
+    assert set(tally.reached_by) == refused, tally.stopped
+    assert not tally.failures, tally.report()
+
+
 def test_linked_operations_answer_no_500(fuzz_world):
     """Schemathesis' state machine: an answer's ids fed into the next request."""
     app, admin = fuzz_world
