@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.orm import Session
 
@@ -65,3 +65,14 @@ def require_roles(*roles: Role | str):
 
 grid_editor = require_roles(*GRID_EDIT_ROLES)
 GridEditor = Annotated[Principal, Depends(grid_editor)]
+
+# If-None-Match of a conditional GET (tiles, the station list): 304 when it names the answer's ETag
+IfNoneMatch = Annotated[str | None, Header(description="an ETag from an earlier answer")]
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """`if_none_match` names `etag` (weak comparison) or is *: the client's copy is current."""
+    if if_none_match is None:
+        return False
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags

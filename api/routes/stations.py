@@ -16,8 +16,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import SessionDep
+from api.deps import IfNoneMatch, SessionDep, not_modified
 from api.errors import NotFoundError
+from api.stations import listing
 from api.stations.coverage import check_function
 from api.stations.network import get_network
 from api.storage import stations as store
@@ -118,23 +119,39 @@ def _feature(row: dict) -> StationFeature:
     )
 
 
-@router.get("", response_model=StationCollection, response_class=GeoJSONResponse)
+@router.get(
+    "",
+    response_model=StationCollection,
+    response_class=GeoJSONResponse,
+    responses={304: {"description": "unchanged since the ETag sent in If-None-Match"}},
+)
 def list_stations(
     session: SessionDep,
     type: Annotated[str | None, Query(description="station type, e.g. 邻里中心")] = None,
     function: Annotated[
         str | None, Query(description="function code, e.g. elderly_care (see the catalog)")
     ] = None,
-) -> StationCollection:
-    """Every station as a GeoJSON FeatureCollection, filtered by type and function."""
+    if_none_match: IfNoneMatch = None,
+) -> Response:
+    """Every station as a GeoJSON FeatureCollection, filtered by type and function (with an
+    ETag; 304 when If-None-Match names the current one)."""
     if type is not None and type not in station_types()["types"]:
         known = ", ".join(station_types()["types"])
         msg = f"unknown station type {type!r}: expected one of {known}"
         raise InputError(msg)
     if function is not None:
         check_function(function)
-    rows = store.station_rows(session, station_type=type, function=function)
-    return StationCollection(features=[_feature(r) for r in rows])
+    etag, body = listing.station_list(
+        session, _collection_json, station_type=type, function=function
+    )
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if not_modified(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=GeoJSONResponse.media_type, headers=headers)
+
+
+def _collection_json(rows: list[dict]) -> bytes:
+    return StationCollection(features=[_feature(r) for r in rows]).model_dump_json().encode()
 
 
 @router.get("/nearest", response_model=NearestResponse)

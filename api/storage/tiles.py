@@ -2,14 +2,20 @@
 
 Layers: grids and micro_grids (the current layer), buildings (footprints, or points), and
 stations (public fields only). Every value reaches SQL as a bound parameter.
+
+Tiles made are kept in a bounded in-process cache with the fingerprint of the rows they were
+made from (`cached_tile`); a request costs one small query while nothing in its tile changed.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from api.storage import models
+from api.storage.versioned import VersionedCache, row_versions
 from geo.errors import InputError
 
 G, B, S = models.Grid, models.Building, models.Station
@@ -89,3 +95,38 @@ def tile(session: Session, layer: str, z: int, x: int, y: int) -> bytes:
     query = select(func.ST_AsMVT(rows.table_valued(), layer, EXTENT, "geom"))
     data = session.execute(query).scalar_one()
     return bytes(data) if data else b""
+
+
+def fingerprint(session: Session, layer: str, z: int, x: int, y: int) -> tuple[int, ...]:
+    """Changes whenever a row of `layer` meeting tile z/x/y is added, removed or edited (for the
+    grid layers also any community, whose code the tile carries)."""
+    check_tile(z, x, y)
+    _, where = _columns(layer)
+    geometry = _geometry(layer)
+    model = {"grids": G, "micro_grids": G, "buildings": B, "stations": S}[layer]
+    area = func.ST_Transform(func.ST_TileEnvelope(z, x, y), models.SRID)
+    rows = _meets(layer, geometry, area)
+    query = select(*row_versions(model)).select_from(model).where(*where, rows)
+    if model is G:
+        communities = row_versions(models.Community)
+        query = query.add_columns(
+            *(select(v).select_from(models.Community).scalar_subquery() for v in communities)
+        )
+    return tuple(int(v) for v in session.execute(query).one())
+
+
+CACHE = VersionedCache(max_bytes=64 * 1024 * 1024)  # the tiles last made
+
+
+def cached_tile(session: Session, layer: str, z: int, x: int, y: int) -> tuple[str, bytes]:
+    """(ETag, tile) of `layer` at z/x/y: the cached tile while its fingerprint holds, else made
+    anew. The fingerprint is read first, so a change committed meanwhile only makes a newer
+    tile cached under the older fingerprint, never the reverse."""
+    version = fingerprint(session, layer, z, x, y)
+    key = (str(session.get_bind().url), layer, z, x, y)
+    data = CACHE.get(key, version)
+    if data is None:
+        data = tile(session, layer, z, x, y)
+        CACHE.put(key, version, data)
+    digest = hashlib.sha256(repr((layer, z, x, y, version)).encode()).hexdigest()[:24]
+    return f'"{digest}"', data

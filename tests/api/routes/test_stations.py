@@ -80,6 +80,35 @@ def test_list_stations_geojson_and_filters(api, city_url):
     assert len(services) == expected[0][0] >= len(centers)
 
 
+def test_station_list_revalidates_and_follows_edits(api, city_url):
+    """The list carries an ETag: If-None-Match with it gives 304, a repeat comes from the
+    process's cache, and renaming a station gives a new ETag and the new name at once."""
+    from sqlalchemy import text
+
+    from api.stations import listing
+
+    first = api.get("/api/stations")
+    etag = first.headers["etag"]
+    hits = listing.CACHE.hits
+    assert api.get("/api/stations").json() == first.json()
+    assert listing.CACHE.hits == hits + 1
+    unchanged = api.get("/api/stations", headers={"If-None-Match": etag})
+    assert unchanged.status_code == 304 and unchanged.content == b""
+    station = first.json()["features"][0]
+    name = station["properties"]["name"]
+    rename = "UPDATE stations SET name = :n WHERE station_id = :s"
+    try:
+        with transaction(city_url) as session:
+            session.execute(text(rename), {"n": "改名的驿站 <b>", "s": station["id"]})
+        edited = api.get("/api/stations", headers={"If-None-Match": etag})
+        assert edited.status_code == 200 and edited.headers["etag"] != etag
+        names = {f["id"]: f["properties"]["name"] for f in edited.json()["features"]}
+        assert names[station["id"]] == "改名的驿站 <b>"
+    finally:
+        with transaction(city_url) as session:
+            session.execute(text(rename), {"n": name, "s": station["id"]})
+
+
 def test_list_stations_bad_filters(api):
     assert api.get("/api/stations", params={"type": "火星站"}).status_code == 422
     answer = api.get("/api/stations", params={"function": "flying"})
