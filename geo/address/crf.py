@@ -11,7 +11,9 @@ is trained only on the project's own synthetic addresses (:mod:`geo.address.gene
 from __future__ import annotations
 
 import re
+import struct
 import threading
+from itertools import accumulate
 from pathlib import Path
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "model_available",
     "spans_from_tags",
     "tag",
+    "tag_tokens",
     "token_rules",
     "tokens",
     "use_model",
@@ -35,7 +38,8 @@ _TOKEN = re.compile(r"[0-9]+|[A-Z]+|.", re.DOTALL)
 
 def tokens(s: str) -> list[tuple[int, int]]:
     """Token spans of the normalised text: digit runs, Latin letter runs, single characters."""
-    return [m.span() for m in _TOKEN.finditer(s)]
+    ends = list(accumulate(map(len, _TOKEN.findall(s))))  # the tokens cover the text
+    return list(zip([0, *ends], ends, strict=False))
 
 
 def _shape(token: str) -> str:
@@ -44,6 +48,34 @@ def _shape(token: str) -> str:
     if "A" <= token[0] <= "Z" and len(token) > 2:
         return "A" * min(len(token), 4)
     return token
+
+
+def _words(s: str, spans: list[tuple[int, int]]) -> list[str]:
+    words = ["^"]
+    for a, b in spans:
+        token = s[a:b]
+        word = _WORD.get(token)
+        if word is None:
+            word = _shape(token)
+            if len(_WORD) < 100_000:
+                _WORD[token] = word
+        words.append(word)
+    words.append("$")
+    return words
+
+
+_WORD: dict[str, str] = {}  # token → its shape (a digit run by its length)
+
+
+def _contexts(s: str, spans: list[tuple[int, int]], rule: list[str]):
+    """Per token, what its features are made of: (previous, this, next, rule, next rule)."""
+    words = _words(s, spans)
+    return zip(words, words[1:], words[2:], rule, ["^", *rule, "$"][2:], strict=False)
+
+
+def _attributes(p: str, c: str, n: str, r: str, rn: str) -> list[str]:
+    return [f"c={c}", f"p={p}", f"n={n}", f"pc={p}{c}", f"cn={c}{n}", f"pcn={p}{c}{n}",
+            f"r={r}", f"rn={rn}", f"rc={r}{c}"]  # fmt: skip
 
 
 def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list[str]]:
@@ -59,29 +91,7 @@ def features(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list
         Per token, the rule parser's tag (``B-road``, ``I-poi``, ``O``; :func:`token_rules`);
         the rule parser already carries the division dictionary's matches.
     """
-    words = ["^"]
-    for a, b in spans:
-        if b - a > 1:
-            words.append(_shape(s[a:b]))
-        else:
-            ch = s[a]
-            words.append("0" if ch.isdigit() else ch)
-    words.append("$")
-    rules = ["^", *rule, "$"]
-    return [
-        [
-            f"c={c}",
-            f"p={p}",
-            f"n={n}",
-            f"pc={p}{c}",
-            f"cn={c}{n}",
-            f"pcn={p}{c}{n}",
-            f"r={r}",
-            f"rn={rn}",
-            f"rc={r}{c}",
-        ]
-        for p, c, n, r, rn in zip(words, words[1:], words[2:], rule, rules[2:], strict=False)
-    ]
+    return [_attributes(*context) for context in _contexts(s, spans, rule)]
 
 
 def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
@@ -131,22 +141,86 @@ def use_model(path: Path) -> Path:
     return previous
 
 
-def _tagger():
-    tagger = getattr(_local, "tagger", None)
-    if tagger is None:
+def _model_attributes(path: Path) -> frozenset[bytes] | None:
+    """The attribute names that a crfsuite model file weighs (its attribute dictionary, a
+    CQDB: records of id, length, name at the offsets of its backward array); None where the
+    file does not read so."""
+    data = path.read_bytes()
+    try:
+        magic, _, _, version, _, _, n_attrs, _, _, base = struct.unpack_from("<4sI4s7I", data)
+        chunk, _, _, order, size, offset = struct.unpack_from("<4s5I", data, base)
+        if (magic, version, chunk, order, size) != (b"lCRF", 100, b"CQDB", 0x62445371, n_attrs):
+            return None
+        names = set()
+        for at in struct.unpack_from(f"<{size}I", data, base + offset):
+            (length,) = struct.unpack_from("<I", data, base + at + 4)
+            names.add(data[base + at + 8 : base + at + 7 + length])  # without its NUL
+    except struct.error:
+        return None
+    return frozenset(names)
+
+
+class _Model:
+    """The open tagger and, per kind of feature (``pc``), the values its model has weights
+    for (``路1``) with their attribute names (``b"pc=路1"``)."""
+
+    __slots__ = ("kinds", "tagger")
+
+    def __init__(self, path: Path) -> None:
         import pycrfsuite
 
-        tagger = pycrfsuite.Tagger()
-        tagger.open(str(MODEL_PATH))
-        _local.tagger = tagger
-    return tagger
+        self.tagger = pycrfsuite.Tagger()
+        self.tagger.open(str(path))
+        known = _model_attributes(path)
+        self.kinds: list[dict[str, bytes]] | None = None
+        if known is not None:  # names as bytes: crfsuite takes them without encoding
+            by_kind: dict[str, dict[str, bytes]] = {kind: {} for kind in _KINDS}
+            for name in known:
+                kind, _, value = name.decode().partition("=")
+                by_kind.setdefault(kind, {})[value] = name
+            self.kinds = [by_kind[kind] for kind in _KINDS]
+
+    def features(self, s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[list]:
+        """:func:`features` less the attributes the model has no weight for (crfsuite skips
+        those, at a cost), in the same order; each attribute is looked up, never formatted."""
+        if self.kinds is None:
+            return features(s, spans, rule)
+        kc, kp, kn, kpc, kcn, kpcn, kr, krn, krc = self.kinds
+        out = []
+        for p, c, n, r, rn in _contexts(s, spans, rule):
+            row = []
+            for name in (kc.get(c), kp.get(p), kn.get(n), kpc.get(p + c), kcn.get(c + n),
+                         kpcn.get(p + c + n), kr.get(r), krn.get(rn), krc.get(r + c)):  # fmt: skip
+                if name is not None:
+                    row.append(name)
+            out.append(row)
+        return out
+
+
+_KINDS = ("c", "p", "n", "pc", "cn", "pcn", "r", "rn", "rc")  # in the order of _attributes
+
+
+def _model() -> _Model:
+    model = getattr(_local, "model", None)
+    if model is None:
+        model = _local.model = _Model(MODEL_PATH)
+    return model
 
 
 def tag(features: list[list[str]]) -> list[str]:
     """Most likely tag per token."""
     if not features:
         return []
-    return _tagger().tag(features)
+    return _model().tagger.tag(features)
+
+
+def tag_tokens(s: str, spans: list[tuple[int, int]], rule: list[str]) -> list[str]:
+    """Most likely tag per token of `s`: :func:`tag` of :func:`features`, handing crfsuite
+    only the attributes its model has weights for (the same tags, sooner)."""
+    if not spans:
+        return []
+    model = _model()
+    return model.tagger.tag(model.features(s, spans, rule))
 
 
 def token_rules(comps: list[list], spans: list[tuple[int, int]]) -> list[str]:

@@ -630,7 +630,7 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
     if not s or not model or not crf.model_available():
         return comps
     spans = crf.tokens(s)
-    tags = crf.tag(crf.features(s, spans, crf.token_rules(comps, spans)))
+    tags = crf.tag_tokens(s, spans, crf.token_rules(comps, spans))
     tagged = [list(span) for span in crf.spans_from_tags(tags, spans)]
     tagged = tidy.units_whole(tidy.lone_divisions(tagged, s, index), s, comps)
     tagged = tidy.keep_rule_spans(tagged, comps, _KEEP)
