@@ -27,23 +27,26 @@ workers_all AS (
 # distinct local working days on which a worker signed in, acted on a case, or recorded a visit;
 # a working day: the weekday rule, not an official holiday, or a make-up working day
 _PRESENCE = """
+names AS (SELECT w.id, unnest(w.usernames) AS username FROM {workers} w),
 presence AS (
-    SELECT w.id, count(DISTINCT d.day) AS days
-    FROM {workers} w
-    CROSS JOIN LATERAL (
-        SELECT (a.at AT TIME ZONE :tz)::date AS day FROM audit_log a
-         WHERE a.actor = ANY(w.usernames) AND a.at >= :start AND a.at < :end
+    SELECT d.id, count(DISTINCT d.day) AS days
+    FROM (
+        SELECT n.id, (a.at AT TIME ZONE :tz)::date AS day
+        FROM audit_log a JOIN names n ON n.username = a.actor
+        WHERE a.at >= :start AND a.at < :end
         UNION
-        SELECT (e.at AT TIME ZONE :tz)::date FROM case_events e
-         WHERE e.actor = ANY(w.usernames) AND e.at >= :start AND e.at < :end
+        SELECT n.id, (e.at AT TIME ZONE :tz)::date
+        FROM case_events e JOIN names n ON n.username = e.actor
+        WHERE e.at >= :start AND e.at < :end
         UNION
-        SELECT (v.visited_at AT TIME ZONE :tz)::date FROM household_visits v
-         WHERE v.worker_id = w.id AND v.visited_at >= :start AND v.visited_at < :end
+        SELECT v.worker_id, (v.visited_at AT TIME ZONE :tz)::date
+        FROM household_visits v JOIN {workers} w ON w.id = v.worker_id
+        WHERE v.visited_at >= :start AND v.visited_at < :end
     ) d
     WHERE (extract(isodow FROM d.day)::int = ANY(CAST(:workdays AS int[]))
            AND d.day <> ALL(CAST(:days_off AS date[])))
        OR d.day = ANY(CAST(:make_up AS date[]))
-    GROUP BY w.id
+    GROUP BY d.id
 )"""
 
 # cases resolved in the month and cases due in it, per worker (assignee) or per grid
@@ -86,7 +89,8 @@ visits AS (
 ),
 reported AS (
     SELECT s.id, count(*) AS reported
-    FROM scoped s JOIN cases c ON c.reported_by = ANY(s.usernames)
+    FROM scoped s CROSS JOIN LATERAL unnest(s.usernames) n(username)
+    JOIN cases c ON c.reported_by = n.username
     WHERE c.reported_at >= :start AND c.reported_at < :end
     GROUP BY s.id
 ),
