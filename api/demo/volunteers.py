@@ -33,6 +33,11 @@ GRIDS = text("""
 SELECT code FROM grids WHERE level = 'grid' AND valid_to IS NULL AND substr(code, 1, 12) = :c
 ORDER BY code LIMIT :n
 """)
+# a building lead's buildings: the grid's two largest (its members, by households)
+LEAD_BUILDINGS = text("""
+SELECT m->>0 FROM grids g CROSS JOIN LATERAL jsonb_array_elements(g.members) m
+WHERE g.code = :g AND g.valid_to IS NULL ORDER BY (m->>1)::int DESC, m->>0 LIMIT 2
+""")
 PLACES = text("""
 SELECT ST_X(b.location) AS lon, ST_Y(b.location) AS lat, b.address
 FROM buildings b JOIN grids g ON ST_Contains(g.geom, b.location)
@@ -54,11 +59,13 @@ def seed_volunteers(session: Session, *, log: Callable[[str], None] = print) -> 
     )  # fmt: skip
     grids = list(session.execute(GRIDS, {"c": home[:12], "n": MAX_GRIDS}).scalars())
     for grid in grids:
+        owned = list(session.execute(LEAD_BUILDINGS, {"g": grid}).scalars())
         for suffix, kind, skills, name in MORE:
             volunteers.create_volunteer(
                 session, f"vol{grid[-3:]}{suffix}", DEMO_PASSWORD, grid_codes=[grid],
                 kind=kind, skills=skills, display_name=f"{name}{grid[-3:]}{suffix}",
                 actor="demo-volunteers",
+                buildings=owned if kind == "building_lead" else (),
             )  # fmt: skip
     made = _sample_orders(session, home)
     log(f"volunteers: 'volunteer' and {len(grids) * len(MORE)} more in {len(grids)} grids; "

@@ -356,3 +356,13 @@ def test_building_leads_answer_for_their_buildings(world, monkeypatch):
     pending = {x["name"]: x for x in p["pending"]}
     assert pending["楼栋长甲"]["households"] == h3
     assert "未登记楼栋" in pending["lead1"]["note"]
+
+    # the demo's building leads get their grid's two largest buildings, accepted by the check
+    from api.demo.volunteers import LEAD_BUILDINGS
+
+    with transaction(world.url) as s:
+        owned = list(s.execute(LEAD_BUILDINGS, {"g": other}).scalars())
+        create_volunteer(s, "lead3", PASSWORD, grid_codes=[other], kind="building_lead",
+                         skills=["助老"], actor="test", buildings=owned)  # fmt: skip
+    stored = rows(world.url, "SELECT building_ids FROM volunteers WHERE username = 'lead3'")
+    assert len(owned) == 2 and stored == [(owned,)]
