@@ -163,3 +163,92 @@ def test_in_flight_limit_answers_503_when_saturated():
     assert (b"retry-after", b"2") in second[0]["headers"]
     assert b"WANGGE_MAX_IN_FLIGHT" in second[1]["body"]
     assert second[1]["body"].decode().startswith('{"detail": "服务繁忙')
+
+
+def _in_flight(limit: int, wait_s: float):
+    """An InFlightLimit over an app that records the order requests enter and waits for its
+    request's own event; (limit, entered, events by path)."""
+    import asyncio
+    from collections import defaultdict
+
+    from api.middleware import InFlightLimit
+
+    entered: list[str] = []
+    events: dict[str, asyncio.Event] = defaultdict(asyncio.Event)
+
+    async def app(scope, receive, send):
+        entered.append(scope["path"])
+        await events[scope["path"]].wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return InFlightLimit(app, limit=limit, wait_s=wait_s), entered, events
+
+
+async def _call(limited, path: str) -> int:
+    sent: list[dict] = []
+
+    async def receive():
+        return {"type": "http.request", "body": b""}
+
+    async def send(message):
+        sent.append(message)
+
+    await limited({"type": "http", "method": "GET", "path": path}, receive, send)
+    return sent[0]["status"]
+
+
+def test_in_flight_admits_waiters_first_come_first_served():
+    """Waiters enter in arrival order, and a newcomer arriving just as a slot frees does not
+    overtake them: the slot is handed to the oldest waiter."""
+    import asyncio
+
+    async def scenario():
+        limited, entered, events = _in_flight(limit=1, wait_s=5)
+        tasks = [asyncio.create_task(_call(limited, "/holder"))]
+        await asyncio.sleep(0.01)
+        for k in range(5):
+            tasks.append(asyncio.create_task(_call(limited, f"/w{k}")))
+            await asyncio.sleep(0.01)
+        events["/holder"].set()
+        await asyncio.sleep(0)  # the holder finishes; a newcomer arrives in the same turn
+        tasks.append(asyncio.create_task(_call(limited, "/newcomer")))
+        for path in [f"/w{k}" for k in range(5)] + ["/newcomer"]:
+            events[path].set()
+        statuses = await asyncio.gather(*tasks)
+        return statuses, entered, limited
+
+    statuses, entered, limited = asyncio.run(scenario())
+    assert statuses == [200] * 7
+    assert entered == ["/holder", "/w0", "/w1", "/w2", "/w3", "/w4", "/newcomer"]
+    assert limited.active == 0 and not limited.queue
+
+
+def test_in_flight_slots_are_not_lost_to_waiters_that_give_up():
+    """A waiter that times out (503) or whose client goes away leaves no slot taken: the next
+    waiter gets the slot and afterwards every slot is free."""
+    import asyncio
+    import contextlib
+
+    async def scenario():
+        limited, entered, events = _in_flight(limit=1, wait_s=0.2)
+        holder = asyncio.create_task(_call(limited, "/holder"))
+        await asyncio.sleep(0.01)
+        gone = asyncio.create_task(_call(limited, "/gone"))
+        late = asyncio.create_task(_call(limited, "/late"))
+        await asyncio.sleep(0.05)
+        gone.cancel()  # the client hung up while waiting
+        assert await late == 503  # waited 0.2 s, no slot
+        patient = asyncio.create_task(_call(limited, "/patient"))
+        await asyncio.sleep(0.01)
+        events["/holder"].set()
+        events["/patient"].set()
+        result = await holder, await patient
+        with contextlib.suppress(asyncio.CancelledError):
+            await gone
+        return result, entered, limited
+
+    (first, patient), entered, limited = asyncio.run(scenario())
+    assert first == 200 and patient == 200
+    assert entered == ["/holder", "/patient"]
+    assert limited.active == 0 and not limited.queue
