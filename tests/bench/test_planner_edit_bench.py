@@ -34,6 +34,7 @@ def test_editor_benchmark_runs_on_the_community_city(city):
     plain, zipped = edits["split"]["bytes"]
     assert 0 < zipped < plain / 3
     assert edits["validate"]["refused"] == edits["validate"]["not_ok"] == 0  # a valid layer
+    assert edits["move"]["refused"] == 0  # each move's building has land touching its target
     ms, size = result["pages"]["community"]
     assert ms > 0 and size > 0
     table = bench.markdown([result])

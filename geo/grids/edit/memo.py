@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import hashlib
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
 
+_ALL: weakref.WeakSet[Memo] = weakref.WeakSet()
+
+
+def clear_all() -> None:
+    """Empty every Memo (a benchmark's cold start after it planned its edits)."""
+    for memo in list(_ALL):
+        memo.clear()
+
 
 class Memo:
     """The last `size` results, by key (thread-safe; values are shared, so never change one)."""
 
     def __init__(self, size: int) -> None:
+        _ALL.add(self)
         self.size = size
         self._lock = threading.Lock()
         self._entries: OrderedDict[Hashable, Any] = OrderedDict()
