@@ -216,7 +216,7 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
     if state.last == "district" and s.startswith("城区", pos):
         state.emit("redundant", pos, pos + 2)  # 鄞州区城区: the county's town area, no level
         return pos + 2
-    match = _COUNTRY.match(s, pos)
+    match = _COUNTRY.match(s, pos) if s[pos] in _COUNTRY_FIRST else None
     if match and not state.seen and _full_name_at(index, s, match.end()):  # 中国鞋都: a name
         state.emit("country", pos, match.end())
         return match.end()
@@ -227,12 +227,19 @@ def _admin(index: DivisionIndex, s: str, pos: int, state: _State) -> int | None:
         state.admin_ids.append(len(state.comps))
         state.emit(level, pos, end)
         return end
-    match = _FORMER_COUNTY.match(s, pos)
+    match = None
+    if not _COUNTY_ENDS.isdisjoint(s[pos + 2 : pos + 4]):
+        match = _FORMER_COUNTY.match(s, pos)
     if match and "district" not in state.seen and "town" not in state.seen:
         state.emit("district", pos, match.end())  # 绍兴县柯岩街道: a county since renamed
         return match.end()
     for label, pattern in (("devzone", _DEVZONE), ("town", _TOWN), ("community", _COMMUNITY)):
-        match = pattern.match(s, pos)
+        if label == "devzone":
+            match = _devzone(s, pos)
+        elif label == "town" and _TOWN_ENDS.isdisjoint(s[pos + 2 : pos + 6]):
+            match = None  # every town ending starts 2 to 5 characters in
+        else:
+            match = pattern.match(s, pos)
         if match and _ROAD_AHEAD.match(s, match.end()):
             continue  # 中关村大街: the name of a road, not a village
         if match and label != "devzone" and _road_inside(s, pos, match):
@@ -539,25 +546,49 @@ def _function_words(s: str, pos: int, state: _State) -> int | None:
     return None
 
 
+# Quick tests before patterns that cannot match at a position (the same matches, fewer calls)
+_COUNTRY_FIRST = frozenset(word[0] for word in lexicon.COUNTRY_WORDS)
+_OTHERINFO_FIRST = frozenset(word[0] for word in lexicon.OTHERINFO_WORDS)
+_COUNTY_ENDS = frozenset("县市")  # _FORMER_COUNTY: the 3rd or 4th character
+_TOWN_ENDS = frozenset(word[0] for word in lexicon.TOWN_SUFFIXES)
+_DEVZONE_SPAN = 8 + max(map(len, lexicon.DEVZONE_SUFFIXES))  # every zone ends with 区
+_SEPARATORS: dict[str, bool] = {}
+
+
+def _is_separator(ch: str) -> bool:
+    known = _SEPARATORS.get(ch)
+    if known is None:
+        known = _SEPARATORS[ch] = _SEP.match(ch) is not None
+    return known
+
+
+def _devzone(s: str, pos: int) -> re.Match | None:
+    if s.find("区", pos, pos + _DEVZONE_SPAN) < 0:
+        return None
+    return _DEVZONE.match(s, pos)
+
+
 def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
     state = _State()
     pos, n = 0, len(s)
+    metres = "米" in s or "公里" in s  # every distance ends so (_DISTANCE)
     while pos < n:
-        remark = _REMARK.match(s, pos)
+        first = s[pos]
+        remark = _REMARK.match(s, pos) if first in "([" else None
         if remark and _OTHERINFO.search(remark.group(1)):
             state.emit("redundant", pos, pos + 1)
             state.emit("otherinfo", pos + 1, remark.end() - 1)
             state.emit("redundant", remark.end() - 1, remark.end())
             pos = remark.end()
             continue
-        match = _OTHERINFO.match(s, pos)
+        match = _OTHERINFO.match(s, pos) if first in _OTHERINFO_FIRST else None
         if match:
             state.emit("otherinfo", pos, match.end())
             pos = match.end()
             continue
-        match = _SEP.match(s, pos)
+        match = _SEP.match(s, pos) if _is_separator(first) else None
         if match:
-            if s[pos] == "-" and _NUMBERS[2][1].match(s, pos):  # -1层
+            if first == "-" and _NUMBERS[2][1].match(s, pos):  # -1层
                 pos = _numbers(s, pos, state) or match.end()
                 continue
             state.emit("redundant", pos, match.end())
@@ -568,11 +599,11 @@ def _parse_normalized(s: str, index: DivisionIndex) -> list[list]:
             if end is not None:
                 pos = end
                 continue
-        elif "devzone" not in state.seen and (match := _DEVZONE.match(s, pos)):
+        elif "devzone" not in state.seen and (match := _devzone(s, pos)):
             state.emit("devzone", pos, match.end())
             pos = match.end()
             continue
-        match = _DISTANCE.match(s, pos)
+        match = _DISTANCE.match(s, pos) if metres else None
         if match:
             state.emit("assist", pos, match.end())
             pos = match.end()
