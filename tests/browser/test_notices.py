@@ -54,10 +54,21 @@ def draw_square(p, lon: float, lat: float, half: float) -> None:
     p.mouse.click(box["x"] + first[0], box["y"] + first[1])
 
 
+def make_lead_without_building(live, code: str) -> None:
+    """A building lead (楼栋长) of the grid whose building is not registered yet."""
+    from api.db import transaction
+    from api.service_orders.volunteers import create_volunteer
+
+    with transaction(live.database_url) as session:
+        create_volunteer(session, "loudong", PASSWORD, grid_codes=[code], kind="building_lead",
+                         skills=["助老"], display_name="楼栋长老王", actor="test")  # fmt: skip
+
+
 def test_drawn_emergency_reaches_the_worker_and_the_map_shows_the_share(live_server, page, phone):
     grid, _ = make_worker(live_server)
     make_street_admin(live_server)
     code = grid["properties"]["code"]
+    make_lead_without_building(live_server, code)
     households = grid["properties"]["households"]
 
     # the street office composes, draws an area inside the worker's grid and sends
@@ -118,4 +129,7 @@ def test_drawn_emergency_reaches_the_worker_and_the_map_shows_the_share(live_ser
     line = p.locator("#progress-line").inner_text()
     assert f"已通知 {households} / {households} 户（100%）" in line
     assert "已发送" in p.locator("#progress-since").inner_text()
+    # the building lead with no building known waits with 0 households and says why
+    lead = p.locator("#pending-list li", has_text="楼栋长老王")
+    assert "未登记楼栋" in lead.inner_text()
     screenshot(p, "notices_desktop")
