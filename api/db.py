@@ -12,7 +12,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 @lru_cache
 def get_engine(url: str) -> Engine:
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    """One pool per database, kept as large as the requests the app admits at once (plus the
+    background jobs), so that busy periods reuse connections rather than open and close
+    overflow ones (a new backend costs a fork, a SCRAM handshake and cold PostGIS caches)."""
+    from api.settings import get_settings
+
+    in_flight = get_settings().max_in_flight
+    pool_size = in_flight + 4 if in_flight > 0 else 10
+    return create_engine(url, pool_pre_ping=True, pool_size=pool_size, max_overflow=20)
 
 
 def session_factory(url: str) -> sessionmaker[Session]:

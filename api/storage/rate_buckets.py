@@ -60,8 +60,10 @@ class SharedBuckets:
     a dropped connection fails one request over to the in-memory buckets)."""
 
     def __init__(self, url: str) -> None:
+        # no overflow: a take holds its connection for one short statement, so waiting for a
+        # pooled one beats opening a backend per request under a burst
         self.engine: Engine = create_engine(
-            url, pool_size=4, max_overflow=8, isolation_level="AUTOCOMMIT"
+            url, pool_size=8, max_overflow=0, pool_timeout=5, isolation_level="AUTOCOMMIT"
         )
         self.taken = 0
 

@@ -252,3 +252,57 @@ def test_in_flight_slots_are_not_lost_to_waiters_that_give_up():
     assert first == 200 and patient == 200
     assert entered == ["/holder", "/patient"]
     assert limited.active == 0 and not limited.queue
+
+
+def _connects_under_bursts(engine, checkout, *, at_once: int, bursts: int = 3) -> int:
+    """Connections `engine` opened while `at_once` threads run `checkout` together, `bursts`
+    times over."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import event
+
+    opened = []
+    event.listen(engine, "connect", lambda *_: opened.append(1))
+    with ThreadPoolExecutor(at_once) as pool:
+        for _ in range(bursts):
+            list(pool.map(lambda _: checkout(), range(at_once)))
+    return len(opened)
+
+
+def test_a_busy_service_reuses_its_database_connections(db_url, monkeypatch):
+    """As many requests as the service admits at once, again and again, open no more
+    connections than that (overflow ones closed after each request would cost a backend fork
+    and a SCRAM handshake each); the shared rate buckets likewise keep to their pool."""
+    import threading
+
+    from sqlalchemy import text
+
+    from api.db import get_engine
+    from api.storage.rate_buckets import SharedBuckets, ensure
+
+    monkeypatch.setenv("WANGGE_MAX_IN_FLIGHT", "16")
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+    try:
+        engine = get_engine(db_url)
+        barrier = threading.Barrier(16)
+
+        def request() -> None:
+            with engine.connect() as conn:
+                barrier.wait(timeout=30)  # all 16 hold a connection at once
+                conn.execute(text("SELECT 1"))
+
+        assert _connects_under_bursts(engine, request, at_once=16) <= 16 + 4
+    finally:
+        get_engine(db_url).dispose()
+        get_engine.cache_clear()
+        get_settings.cache_clear()
+    assert ensure(db_url)
+    buckets = SharedBuckets(db_url)
+    try:
+        takes = _connects_under_bursts(
+            buckets.engine, lambda: buckets.take("pool-test", 1000, 1000.0), at_once=32
+        )
+        assert takes <= buckets.engine.pool.size()
+    finally:
+        buckets.close()
