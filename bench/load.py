@@ -17,7 +17,12 @@ by weight from the probe's mix: stations, geocoding, case intake, vector tiles (
 reverse geocoding, the case list). Each intake carries a unique marker in its description;
 after a run the cases holding the run's markers are counted: every acknowledged (201) write must
 be stored exactly once. Measured per run: requests per second, p50/p99 latency, 5xx, other
-errors (no answer within the timeout counts), writes acknowledged, lost and duplicated.
+errors (no answer within the timeout counts), writes acknowledged, lost and duplicated; and the
+CPU time per answered request of the service (all its processes), of PostgreSQL (a local server)
+and of the clients, which is what to compare on a busy machine where wall times are noise. With
+the three on the same cores, cores × 1000 / (their CPU ms a request) bounds the throughput.
+`--root DIR` (repeatable) serves from another checkout, e.g. `git archive` of an earlier commit,
+to compare commits on one database in one run.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 30.0
 TILE_ZOOM = 16
 QUOTA_PER_MINUTE = 10_000_000  # per client token: never reached, the limiter still runs
+CORES = os.cpu_count() or 1  # shared by the clients, the service and PostgreSQL
 
 
 @dataclass
@@ -74,6 +80,8 @@ class Run:
     statuses: dict[int, int] = field(default_factory=lambda: defaultdict(int))
     acked: list[str] = field(default_factory=list)  # markers of writes answered 201
     stored: Counter = field(default_factory=Counter)  # marker → rows holding it
+    cpu: dict[str, float] = field(default_factory=dict)  # CPU seconds: server, workers, postgres
+    load: tuple[float, float, float] = (0.0, 0.0, 0.0)  # load averages as the run ended
 
     @property
     def requests(self) -> int:
@@ -98,6 +106,10 @@ class Run:
     @property
     def duplicated(self) -> int:
         return sum(n - 1 for n in self.stored.values() if n > 1)
+
+    def cpu_ms(self, part: str) -> float:
+        """CPU milliseconds per answered request of `part` (server, postgres, client)."""
+        return 1000 * self.cpu[part] / self.requests if part in self.cpu and self.requests else 0.0
 
     def percentile(self, q: float, endpoint: str | None = None) -> float:
         values = self.latencies[endpoint] if endpoint else sum(self.latencies.values(), [])
@@ -217,6 +229,65 @@ def count_writes(url: str, run: Run) -> None:
         engine.dispose()
 
 
+class CpuMeter:
+    """CPU seconds (user + system) spent by the service's process tree and by PostgreSQL.
+
+    The service: the `wangge serve` process and every worker it started. PostgreSQL: the
+    postmaster of the database's server (found from a backend's parent; a server on another
+    host is not measured), its live children and the children it has reaped."""
+
+    def __init__(self, server_pid: int, url: str) -> None:
+        import psutil
+
+        self.server = psutil.Process(server_pid)
+        self.postmaster = self._postmaster(url)
+
+    @staticmethod
+    def _postmaster(url: str):
+        import psutil
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as conn:
+                backend = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            return psutil.Process(backend).parent()
+        except Exception:  # noqa: BLE001 - a remote server: its CPU is not measured
+            return None
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def _own(proc) -> float:
+        import psutil
+
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    def sample(self) -> dict[str, float]:
+        """Cumulative CPU seconds: server (whole tree), each worker, postgres, this client."""
+        workers = self.server.children(recursive=True)
+        out = {f"worker {p.pid}": self._own(p) for p in workers}
+        out["server"] = self._own(self.server) + sum(out.values())
+        if self.postmaster is not None:
+            reaped = self.postmaster.cpu_times()
+            out["postgres"] = (
+                self._own(self.postmaster)
+                + reaped.children_user
+                + reaped.children_system
+                + sum(self._own(p) for p in self.postmaster.children())
+            )
+        out["client"] = time.process_time()
+        return out
+
+    @staticmethod
+    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {k: v - before.get(k, 0.0) for k, v in after.items()}
+
+
 def targets(url: str) -> Targets:
     from sqlalchemy import create_engine, text
 
@@ -273,8 +344,11 @@ def serve(url: str, *, workers: int, state: Path, env_extra: dict | None = None)
     return proc, _wait_up(proc, f"http://127.0.0.1:{port}", log)
 
 
-def serve_cli(url: str, *, workers: int, state: Path, env_extra: dict | None = None):
-    """`wangge serve --workers N` on a free loopback port; returns (process, base URL)."""
+def serve_cli(
+    url: str, *, workers: int, state: Path, env_extra: dict | None = None, root: Path = ROOT
+):
+    """`wangge serve --workers N` from the checkout `root` on a free loopback port; returns
+    (process, base URL)."""
     from api.storage.launcher import find_free_port
 
     port = find_free_port(18100)
@@ -283,7 +357,7 @@ def serve_cli(url: str, *, workers: int, state: Path, env_extra: dict | None = N
     cmd = [sys.executable, "-m", "api.cli", "serve", "--host", "127.0.0.1", "--port", str(port),
            "--workers", str(workers)]  # fmt: skip
     log = state / f"serve-{workers}.log"
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(cmd, cwd=root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     return proc, _wait_up(proc, f"http://127.0.0.1:{port}", log)
 
 
@@ -321,7 +395,7 @@ def client_tokens(url: str, clients: int) -> tuple[list[str], dict[str, int]]:
 
 
 def run_workers(url: str, t: Targets, quotas: dict, *, workers: int, clients: int,
-                seconds: float, state: Path) -> Run:  # fmt: skip
+                seconds: float, state: Path, root: Path = ROOT) -> Run:  # fmt: skip
     """Serve with `workers` processes, warm up, load; the run with its writes counted."""
     import json
 
@@ -330,7 +404,7 @@ def run_workers(url: str, t: Targets, quotas: dict, *, workers: int, clients: in
         "WANGGE_RATE_LIMIT_SHARED": "true",
         "WANGGE_RATE_LIMIT_TOKEN_PER_MINUTE": json.dumps(quotas),
     }
-    proc, base = serve_cli(url, workers=workers, state=state, env_extra=env)
+    proc, base = serve_cli(url, workers=workers, state=state, env_extra=env, root=root)
     try:
         paths = set(httpx.get(f"{base}/openapi.json", timeout=30).json()["paths"])
         t.category = t.category or httpx.get(f"{base}/api/categories", timeout=30).json()[0]["code"]
@@ -338,22 +412,39 @@ def run_workers(url: str, t: Targets, quotas: dict, *, workers: int, clients: in
         # caches (geocoder index, walking network, quotas) are built on first use in each worker
         asyncio.run(drive(base, Run("warm-up", 8), min(5.0, seconds), makers, t.tokens))
         run = Run(f"{workers} worker(s)", clients)
+        meter = CpuMeter(proc.pid, url)
+        before = meter.sample()
         asyncio.run(drive(base, run, seconds, makers, t.tokens))
+        run.cpu = CpuMeter.spent(before, meter.sample())
+        run.load = os.getloadavg()
     finally:
         stop(proc)
     count_writes(url, run)
     return run
 
 
-def compare(url: str, *, clients: int, seconds: float, workers: tuple[int, ...] = (1, 2)):
-    """The same mix against each worker count in turn; (runs, state dir with the logs)."""
+def compare(
+    url: str,
+    *,
+    clients: int,
+    seconds: float,
+    workers: tuple[int, ...] = (1, 2),
+    roots: tuple[Path, ...] = (ROOT,),
+):
+    """The same mix against each worker count in turn, served from each checkout in `roots`;
+    (runs, state dir with the logs)."""
     state = Path(tempfile.mkdtemp(prefix="wangge-load-"))
     t = targets(url)
     t.tokens, quotas = client_tokens(url, clients)
-    runs = [
-        run_workers(url, t, quotas, workers=n, clients=clients, seconds=seconds, state=state)
-        for n in workers
-    ]
+    runs = []
+    for root in roots:
+        for n in workers:
+            run = run_workers(
+                url, t, quotas, workers=n, clients=clients, seconds=seconds, state=state, root=root
+            )
+            if root != ROOT:
+                run.name += f" ({root})"
+            runs.append(run)
     return runs, state
 
 
@@ -369,6 +460,24 @@ def report(runs: list[Run]) -> str:
             f"| {run.name} | {run.requests:,} | {run.throughput:,.1f} | {p50:.0f} | {p99:.0f} | "
             f"{p99 / p50:.1f} | {run.server_errors} | {run.error_count - run.server_errors} | "
             f"{len(run.acked):,} | {run.lost} | {run.duplicated} |"
+        )
+    lines += [
+        "",
+        "| run | server CPU ms / request | PostgreSQL CPU ms / request | client CPU ms / request "
+        f"| req/s the {CORES} cores could give at most | server CPU s by worker "
+        "| load average at the end (1, 5, 15 min) |",
+        "|---|---:|---:|---:|---:|---|---|",
+    ]
+    for run in runs:
+        by_worker = ", ".join(
+            f"{v:.1f}" for k, v in sorted(run.cpu.items()) if k.startswith("worker ")
+        )
+        spent = sum(run.cpu_ms(part) for part in ("server", "postgres", "client"))
+        ceiling = f"{CORES * 1000 / spent:.0f}" if spent else "-"
+        lines.append(
+            f"| {run.name} | {run.cpu_ms('server'):.1f} | {run.cpu_ms('postgres'):.1f} | "
+            f"{run.cpu_ms('client'):.1f} | {ceiling} | {by_worker or '-'} | "
+            f"{' '.join(f'{x:.2f}' for x in run.load)} |"
         )
     first = runs[0]
     for run in runs[1:]:
@@ -401,6 +510,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--database-url", help="a loaded database (else a throwaway cluster)")
     parser.add_argument("--smoke", action="store_true", help="20 clients for 5 s, community size")
+    parser.add_argument(
+        "--root",
+        action="append",
+        type=Path,
+        help="serve from this checkout (repeat to compare commits, e.g. a `git archive` of one); "
+        "default: this one",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.clients, args.seconds, args.size = 20, 5.0, "community"
@@ -419,7 +535,10 @@ def main(argv: list[str] | None = None) -> None:
             t0 = time.perf_counter()
             load_city(url, args.size)
             print(f"loaded a synthetic {args.size} in {time.perf_counter() - t0:.0f} s")
-        runs, logs = compare(url, clients=args.clients, seconds=args.seconds, workers=workers)
+        roots = tuple(r.resolve() for r in args.root or [ROOT])
+        runs, logs = compare(
+            url, clients=args.clients, seconds=args.seconds, workers=workers, roots=roots
+        )
         print(f"\n{args.clients} clients for {args.seconds:g} s against each of "
               f"`wangge serve --workers {args.workers}`")  # fmt: skip
         print(report(runs))
