@@ -24,8 +24,6 @@ PostgreSQL backend's (utime + stime of its /proc/<pid>/stat), since most of the 
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import statistics
 import time
@@ -34,6 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
+from api.assessment import monthly_sql
 from bench import notices as district
 from bench.processes import private_database
 
@@ -84,21 +83,11 @@ SEED = [
     "CREATE INDEX IF NOT EXISTS ix_case_events_actor_at ON case_events (actor, at)",
 ]
 
-# the baseline: every worker once, then one statement per worker
-WORKERS = """
-SELECT wk.id, wk.worker_id, wk.name, wk.role, c.code AS community_code,
-       c.name AS community_name,
-       COALESCE(array_agg(DISTINCT wg.grid_code::text)
-                FILTER (WHERE wg.grid_code IS NOT NULL), '{}') AS grid_codes,
-       COALESCE(array_agg(DISTINCT u.username::text)
-                FILTER (WHERE u.username IS NOT NULL), '{}') AS usernames
-FROM workers wk
-LEFT JOIN communities c ON c.id = wk.community_id
-LEFT JOIN worker_grids wg ON wg.worker_id = wk.id
-LEFT JOIN users u ON u.worker_id = wk.id
-GROUP BY wk.id, c.code, c.name
-ORDER BY c.code NULLS LAST, wk.worker_id
-"""
+# the baseline: every worker once (the assessment's own list), then one statement per worker
+WORKERS = (
+    f"WITH {monthly_sql.WORKERS} SELECT * FROM workers_all "
+    "ORDER BY community_code NULLS LAST, worker_id"
+)
 
 ONE_WORKER = """
 SELECT v.visits, v.buildings, v.households_seen,
@@ -137,24 +126,11 @@ COMPARED = ("visits", "buildings", "households_seen", "reported", "handled", "me
 
 
 def seed_month(url: str) -> dict:
-    from api.db import transaction
-
-    t = time.perf_counter()
-    with transaction(url) as s:
-        for sql in SEED:
-            s.execute(text(sql), {"start": START})
-        s.execute(text("ANALYZE"))
-    with transaction(url) as s:
-        counts = s.execute(
-            text(
-                "SELECT (SELECT count(*) FROM household_visits), (SELECT count(*) FROM cases), "
-                "(SELECT count(*) FROM case_events), (SELECT count(*) FROM audit_log)"
-            )
-        ).one()
-    keys = ("visits", "cases", "case_events", "sign_ins")
-    return dict(zip(keys, map(int, counts), strict=True)) | {
-        "seed_s": round(time.perf_counter() - t, 1)
-    }
+    counts = {"visits": "SELECT count(*) FROM household_visits",
+              "cases": "SELECT count(*) FROM cases",
+              "case_events": "SELECT count(*) FROM case_events",
+              "sign_ins": "SELECT count(*) FROM audit_log"}  # fmt: skip
+    return district.seeded(url, SEED, {"start": START}, counts)
 
 
 def _backend_cpu(session) -> float:
@@ -281,25 +257,17 @@ def report(n: dict) -> str:
             line("per-worker statements", slow),
             f"per-worker / set-based: wall {slow['wall_s'] / fast['wall_s']:.1f}×, "
             f"CPU {_cpu(slow) / _cpu(fast):.1f}×",
-            "load average before {:.2f} {:.2f} {:.2f}".format(*n["load_before"])
-            + ", after {:.2f} {:.2f} {:.2f}".format(*n["load_after"]),
+            district.load_line(n),
         ]
     )
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--households", type=int, default=200_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--quick", action="store_true", help="one street office, for the tests")
-    parser.add_argument("--json", type=Path, help="also write every number here")
-    args = parser.parse_args(argv)
-    households = district.HOUSEHOLDS_PER_STREET if args.quick else args.households
-    numbers = run(households=households, repeat=1 if args.quick else args.repeat)
-    print(report(numbers))
-    if args.json:
-        args.json.write_text(json.dumps(numbers, indent=2))
-    return numbers
+    options = district.parser(__doc__)
+    options.add_argument("--repeat", type=int, default=3, help="timed runs of each way")
+    args = options.parse_args(argv)
+    numbers = run(households=district.households_of(args), repeat=1 if args.quick else args.repeat)
+    return district.emit(numbers, report(numbers), args.json)
 
 
 if __name__ == "__main__":

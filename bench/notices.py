@@ -84,8 +84,6 @@ SEED = [
 
 def seed(url: str, households: int) -> dict:
     """The synthetic district of about `households` households (whole street offices)."""
-    from api.db import transaction
-
     streets = max(1, round(households / HOUSEHOLDS_PER_STREET))
     params = {
         "d": DISTRICT,
@@ -96,24 +94,29 @@ def seed(url: str, households: int) -> dict:
         "mh": HOUSEHOLDS_PER_MICRO,
         "gh": MICRO_PER_GRID * HOUSEHOLDS_PER_MICRO,
     }
+    counts = {
+        "households": "SELECT sum(households) FROM grids WHERE level = 'grid'",
+        "grids": "SELECT count(*) FROM grids WHERE level = 'grid'",
+        "micro_grids": "SELECT count(*) FROM grids WHERE level = 'micro'",
+        "workers": "SELECT count(*) FROM workers",
+        "accounts": "SELECT count(*) FROM users",
+    }
+    return seeded(url, SEED, params, counts)
+
+
+def seeded(url: str, statements: list[str], params: dict, counts: dict[str, str]) -> dict:
+    """Run `statements` in one transaction and ANALYZE; then each of `counts` (name → a
+    scalar query) as an int, and the seconds it took as seed_s."""
+    from api.db import transaction
+
     t = time.perf_counter()
     with transaction(url) as s:
-        for sql in SEED:
+        for sql in statements:
             s.execute(text(sql), params)
         s.execute(text("ANALYZE"))
     with transaction(url) as s:
-        counts = s.execute(
-            text(
-                "SELECT (SELECT sum(households) FROM grids WHERE level = 'grid'), "
-                "(SELECT count(*) FROM grids WHERE level = 'grid'), "
-                "(SELECT count(*) FROM grids WHERE level = 'micro'), "
-                "(SELECT count(*) FROM workers), (SELECT count(*) FROM users)"
-            )
-        ).one()
-    keys = ("households", "grids", "micro_grids", "workers", "accounts")
-    return dict(zip(keys, map(int, counts), strict=True)) | {
-        "seed_s": round(time.perf_counter() - t, 1)
-    }
+        found = {name: int(s.execute(text(sql)).scalar()) for name, sql in counts.items()}
+    return found | {"seed_s": round(time.perf_counter() - t, 1)}
 
 
 def fan_out_set_based(url: str) -> dict:
@@ -237,23 +240,43 @@ def report(n: dict) -> str:
             f"per-recipient loop: {slow['people']:,} people, {slow['recipient_rows']:,} "
             f"recipient rows, {slow['outbox_rows']:,} outbox rows in {slow['s']:.2f} s "
             f"({slow['s'] / fast['s']:.1f}× slower)",
-            "load average before {:.2f} {:.2f} {:.2f}".format(*n["load_before"])
-            + ", after {:.2f} {:.2f} {:.2f}".format(*n["load_after"]),
+            load_line(n),
         ]
     )
 
 
-def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--households", type=int, default=200_000)
-    parser.add_argument("--quick", action="store_true", help="one street office, for the tests")
-    parser.add_argument("--json", type=Path, help="also write every number here")
-    args = parser.parse_args(argv)
-    numbers = run(households=HOUSEHOLDS_PER_STREET if args.quick else args.households)
-    print(report(numbers))
-    if args.json:
-        args.json.write_text(json.dumps(numbers, indent=2))
+def load_line(n: dict) -> str:
+    """The load averages measured before and after, for the report."""
+    return "load average before {:.2f} {:.2f} {:.2f}".format(
+        *n["load_before"]
+    ) + ", after {:.2f} {:.2f} {:.2f}".format(*n["load_after"])
+
+
+def parser(doc: str) -> argparse.ArgumentParser:
+    """The options of a district benchmark: --households, --quick, --json."""
+    found = argparse.ArgumentParser(description=doc.splitlines()[0])
+    found.add_argument("--households", type=int, default=200_000)
+    found.add_argument("--quick", action="store_true", help="one street office, for the tests")
+    found.add_argument("--json", type=Path, help="also write every number here")
+    return found
+
+
+def households_of(args: argparse.Namespace) -> int:
+    return HOUSEHOLDS_PER_STREET if args.quick else args.households
+
+
+def emit(numbers: dict, text: str, path: Path | None) -> dict:
+    """Print the report, write every number to `path` when given; returns the numbers."""
+    print(text)
+    if path:
+        path.write_text(json.dumps(numbers, indent=2))
     return numbers
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parser(__doc__).parse_args(argv)
+    numbers = run(households=households_of(args))
+    return emit(numbers, report(numbers), args.json)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 # the workers with their community, grids and accounts
-_WORKERS = """
+WORKERS = """
 workers_all AS (
     SELECT wk.id, wk.worker_id, wk.name, wk.role, c.code AS community_code,
            c.name AS community_name,
@@ -78,7 +78,7 @@ _IN_SCOPE_WORKER = """
                   OR EXISTS (SELECT 1 FROM unnest(w.grid_codes) g WHERE g LIKE p || '%'))"""
 
 WORKER_TABLE = text(f"""
-WITH {_WORKERS},
+WITH {WORKERS},
 scoped AS (SELECT * FROM workers_all w WHERE {_IN_SCOPE_WORKER}),
 visits AS (
     SELECT v.worker_id AS id, count(*) AS visits, count(DISTINCT v.building_id) AS buildings,
@@ -118,7 +118,7 @@ _IN_SCOPE_GRID = """
     OR EXISTS (SELECT 1 FROM unnest(CAST(:prefixes AS text[])) p WHERE g.code LIKE p || '%')"""
 
 GRID_TABLE = text(f"""
-WITH {_WORKERS},
+WITH {WORKERS},
 grids_in AS (
     SELECT g.code, g.households, c.name AS community_name, left(g.code, 12) AS community_code
     FROM grids g LEFT JOIN communities c ON c.id = g.community_id
