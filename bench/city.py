@@ -132,19 +132,39 @@ class PeakMemory:
         self._thread.join()
 
 
-def cpu_seconds() -> float:
-    """User + system CPU time of this process and its living children."""
+def cpu_seconds() -> tuple[float, float]:
+    """User + system CPU time of (this process, its living children: Dask's workers)."""
     import psutil
 
-    me = psutil.Process()
-    total = 0.0
-    for p in [me, *me.children(recursive=True)]:
+    me, theirs = psutil.Process(), 0.0
+    for p in me.children(recursive=True):
         try:
             t = p.cpu_times()
-            total += t.user + t.system
+            theirs += t.user + t.system
         except psutil.Error:
             pass
-    return total
+    t = me.cpu_times()
+    return t.user + t.system, theirs
+
+
+def timed_divide(divide, work) -> tuple[list[dict], float]:
+    """An area's rows and the CPU seconds its division took in the process that ran it."""
+    c = time.thread_time()
+    rows = divide(work)
+    return rows, time.thread_time() - c
+
+
+def timed_areas(inner, tasks: list[float]):
+    """A map_areas that records each area's division CPU in `tasks` (what is left of a
+    worker's CPU is Dask's: receiving, sending, its housekeeping)."""
+    from functools import partial
+
+    def mapped(divide, works):
+        done = list((inner or map)(partial(timed_divide, divide), works))
+        tasks.extend(cpu for _, cpu in done)
+        return [rows for rows, _ in done]
+
+    return mapped
 
 
 def digest(grids) -> str:
@@ -179,16 +199,18 @@ def run(
         city = pickle.load(f)
     if one:
         city["communities"] = one_boundary(city["communities"])
+    tasks: list[float] = []
     with PeakMemory() as memory:
-        t0, cpu0 = time.perf_counter(), cpu_seconds()
+        t0, (driver0, _) = time.perf_counter(), cpu_seconds()
         with open_pool(workers, scheduler) as pool:
             started = time.perf_counter()
+            workers0 = cpu_seconds()[1]  # the forked workers' CPU before any area
             layer = generate_grids(
                 city["buildings"], city["communities"], roads=city["roads"], level=level,
-                map_areas=area_map(pool),
+                map_areas=timed_areas(area_map(pool), tasks),
             )  # fmt: skip
             done = time.perf_counter()
-            cpu = cpu_seconds() - cpu0
+            driver, theirs = cpu_seconds()
     out = {
         "level": level,
         "workers": pool.workers if scheduler else workers,
@@ -199,7 +221,13 @@ def run(
         "start_s": started - t0,
         "divide_s": done - started,
         "wall_s": done - t0,
-        "cpu_s": cpu,
+        "cpu_s": driver - driver0 + theirs,
+        "cpu_driver_s": driver - driver0,
+        "cpu_workers_s": theirs,
+        "cpu_workers_start_s": workers0,
+        "cpu_tasks_s": sum(tasks),
+        "tasks": len(tasks),
+        "largest_task_s": max(tasks, default=0.0),
         "peak_mb": memory.peak / 2**20,
         "digest": digest(layer.grids),
     }
@@ -238,7 +266,9 @@ def bench(
                 r = rows[-1]
                 print(
                     f"  {level} × {n} {r['shape']}: {r['wall_s']:.1f} s wall, "
-                    f"{r['cpu_s']:.1f} s CPU, {r['peak_mb']:.0f} MB, load {r['load']}",
+                    f"{r['cpu_s']:.1f} s CPU (driver {r['cpu_driver_s']:.1f}, workers "
+                    f"{r['cpu_workers_s']:.1f}, of which areas {r['cpu_tasks_s']:.1f} in "
+                    f"{r['tasks']} tasks), {r['peak_mb']:.0f} MB, load {r['load']}",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -248,9 +278,10 @@ def bench(
 def table(rows: list[dict]) -> str:
     lines = [
         "| level | workers | areas | households | grids | micro-grids "
-        "| wall s (start + divide) | CPU s | peak MB (sum of RSS) | speed-up "
-        "| s per 100,000 hh | digest | load |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |",
+        "| wall s (start + divide) | CPU s | CPU s driver + workers (areas) "
+        "| peak MB (sum of RSS) | speed-up | s per 100,000 hh | digest | load |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+        "| --- | --- |",
     ]
     one = {(r["level"], r["shape"]): r["wall_s"] for r in rows if r["workers"] == 1}
     for r in rows:
@@ -261,7 +292,8 @@ def table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['level']} | {r['workers']} | {areas} | {r['households']:,} "
             f"| {cells[0]} | {cells[1]} | {r['wall_s']:.1f} ({r['start_s']:.1f} + "
-            f"{r['divide_s']:.1f}) | {r['cpu_s']:.1f} | {r['peak_mb']:,.0f} | {speed} "
+            f"{r['divide_s']:.1f}) | {r['cpu_s']:.1f} | {r['cpu_driver_s']:.1f} + "
+            f"{r['cpu_workers_s']:.1f} ({r['cpu_tasks_s']:.1f}) | {r['peak_mb']:,.0f} | {speed} "
             f"| {r['wall_s'] / r['households'] * 1e5:.1f} | `{r['digest']}` | {r['load']} |"
         )
     return "\n".join(lines)
