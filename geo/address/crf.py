@@ -17,6 +17,7 @@ from itertools import accumulate
 from pathlib import Path
 
 __all__ = [
+    "components_from_tags",
     "MODEL_PATH",
     "features",
     "model_available",
@@ -100,6 +101,11 @@ def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple
     ``B-x`` always starts a span and ``I-x`` continues one of the same label; a plain label
     (``roomno``, no B/I) continues a span of the same label on the previous token.
     """
+    return [(a, b, c) for a, b, c in components_from_tags(tags, spans)]
+
+
+def components_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[list]:
+    """:func:`spans_from_tags` as new ``[label, start, end]`` lists (the parser edits them)."""
     out: list[list] = []
     previous = -1
     for i, tag in enumerate(tags):
@@ -111,7 +117,7 @@ def spans_from_tags(tags: list[str], spans: list[tuple[int, int]]) -> list[tuple
         else:
             out.append([label, *spans[i]])
         previous = i
-    return [(a, b, c) for a, b, c in out]
+    return out
 
 
 _SPLIT_TAG: dict[str, tuple[str, bool]] = {}
@@ -127,7 +133,7 @@ def _split_tag(tag: str) -> tuple[str, bool]:
 def model_available() -> bool:
     """Whether the model file is installed (checked once per path)."""
     known = getattr(_local, "available", None)
-    if known is None or known[0] != MODEL_PATH:
+    if known is None or known[0] is not MODEL_PATH:
         known = (MODEL_PATH, MODEL_PATH.exists())
         _local.available = known
     return known[1]

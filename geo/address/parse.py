@@ -662,7 +662,7 @@ def _parse_tagged(s: str, index: DivisionIndex, *, model: bool = True) -> list[l
         return comps
     spans = crf.tokens(s)
     tags = crf.tag_tokens(s, spans, crf.token_rules(comps, spans))
-    tagged = [list(span) for span in crf.spans_from_tags(tags, spans)]
+    tagged = crf.components_from_tags(tags, spans)
     tagged = tidy.units_whole(tidy.lone_divisions(tagged, s, index), s, comps)
     tagged = tidy.keep_rule_spans(tagged, comps, _KEEP)
     return tidy.structure(tidy.trim_separators(tagged, s))
@@ -701,15 +701,17 @@ def parse(text: str, *, index: DivisionIndex | None = None, model: bool = True) 
     normalized = normalize(text)
     comps = _parse_tagged(normalized.text, index or load_divisions(), model=model)
     out: list[Component] = []
+    starts, ends, last = normalized.starts, normalized.ends, 0
     for label, start, end in comps:
         if start >= end:
             continue
-        i, j = normalized.span(start, end)
-        if out and i < out[-1].end:  # two pieces from one original character: merge
-            i = out[-1].end
+        i, j = starts[start], ends[end - 1]  # normalized.span(start, end)
+        if i < last:  # two pieces from one original character: merge
+            i = last
             if i >= j:
                 continue
         out.append(Component(label, text[i:j], i, j))
+        last = j
     return out
 
 
