@@ -96,7 +96,11 @@ def add(
     ] = None,
     building: Annotated[
         list[str] | None,
-        typer.Option("--building", help="building_lead: a building id or address (repeat)"),
+        typer.Option(
+            "--building",
+            help="building lead (volunteer kind building_lead, or a part-time grid_worker): "
+            "a building id or address in their grid (repeat)",
+        ),
     ] = None,
 ) -> None:
     """Create an account. Grid workers and leaders are linked to a workers row and its grids;
@@ -105,8 +109,9 @@ def add(
 
     if password is None:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
-    if building and role != "volunteer":
-        raise fail("--building 只用于楼栋长志愿者 (--building is for --role volunteer)")
+    if building and role not in ("volunteer", "grid_worker"):
+        msg = "--building 只用于楼栋长（志愿者或兼职网格员） (for building leads only)"
+        raise fail(msg)
     if role == "volunteer":
         from api.service_orders import volunteers
 
@@ -118,8 +123,9 @@ def add(
             )
         )  # fmt: skip
     else:
-        principal = _run(
-            lambda s: accounts.create_user(
+
+        def create(s):
+            made = accounts.create_user(
                 s,
                 name,
                 role,
@@ -132,7 +138,13 @@ def add(
                 worker=worker,
                 actor=_actor(),
             )
-        )
+            if building:  # a part-time worker who leads buildings (楼栋长)
+                from api.notices.leads import set_worker_buildings
+
+                set_worker_buildings(s, made.worker_id, building, actor=_actor())
+            return made
+
+        principal = _run(create)
     where = ", ".join(principal.grid_codes) or principal.community_code or principal.street_code
     suffix = f" ({where})" if where else ""
     console.print(f"created {principal.role} {principal.username}{suffix}", highlight=False)

@@ -44,3 +44,29 @@ def lead_buildings(session: Session, refs: list[str], *, grid_codes: list[str]) 
     if problems:
         raise InputError("；".join(problems))
     return found
+
+
+def set_worker_buildings(session: Session, worker_code: str, refs: list[str], *, actor) -> list:
+    """Register the buildings of the part-time worker `worker_code` (a 楼栋长 in the workers
+    table), each in one of their grids; audited. InputError for another kind of worker."""
+    from api.accounts import audit
+
+    worker = session.execute(
+        text(
+            "SELECT w.id, w.role, array_agg(DISTINCT left(wg.grid_code, 15)) "
+            "FILTER (WHERE wg.grid_code IS NOT NULL) FROM workers w "
+            "LEFT JOIN worker_grids wg ON wg.worker_id = w.id WHERE w.worker_id = :w "
+            "GROUP BY w.id"
+        ),
+        {"w": worker_code},
+    ).one_or_none()
+    if worker is None or worker.role != "part_time":
+        msg = (f"只有兼职网格员（楼栋长）可以登记楼栋，{worker_code} 不是 "
+               f"(--building is for part-time workers)")  # fmt: skip
+        raise InputError(msg)
+    found = lead_buildings(session, refs, grid_codes=list(worker[2] or []))
+    session.execute(
+        text("UPDATE workers SET building_ids = :b WHERE id = :id"), {"b": found, "id": worker.id}
+    )
+    audit.record(session, actor, "worker.buildings", "worker", worker_code, {"after": found})
+    return found

@@ -276,6 +276,20 @@ def test_building_leads_answer_for_their_buildings(world, monkeypatch):
     )[0]
     assert h1 + h2 < grid_households
 
+    # a part-time worker of one of the grid's micro-grids (as `wangge ingest` loads them)
+    with transaction(world.url) as s:
+        micro = s.execute(
+            text("SELECT min(code) FROM grids WHERE parent_code = :g AND valid_to IS NULL"),
+            {"g": grid},
+        ).scalar()
+        wid = s.execute(
+            text(
+                "INSERT INTO workers (worker_id, name, role) "
+                "VALUES ('pt-lead', '楼栋长甲', 'part_time') RETURNING id"
+            )
+        ).scalar()
+        s.execute(text("INSERT INTO worker_grids VALUES (:w, :m)"), {"w": wid, "m": micro})
+
     monkeypatch.setenv("WANGGE_DATABASE_URL", world.url)
     get_settings.cache_clear()
     runner = CliRunner()
@@ -296,31 +310,26 @@ def test_building_leads_answer_for_their_buildings(world, monkeypatch):
         ):
             refused = add(name, *extra)
             assert refused.exit_code == 1 and reason in refused.output, refused.output
-        refused = runner.invoke(app, ["users", "add", "bad4", "--role", "grid_worker", "--grid",
-                                      grid, "--password", PASSWORD, "--building", b1])  # fmt: skip
+        worker = ["users", "add", "--role", "grid_worker", "--password", PASSWORD]
+        # a part-time worker's account registers their building; a full-time worker has none
+        ok = runner.invoke(app, [*worker, "ptlead", "--worker", "pt-lead", "--building", b3])
+        assert ok.exit_code == 0, ok.output
+        refused = runner.invoke(app, [*worker, "bad4", "--grid", grid, "--building", b1])
+        assert refused.exit_code == 1 and "只有兼职网格员" in refused.output, refused.output
+        refused = runner.invoke(app, ["users", "add", "bad5", "--role", "resident",
+                                      "--password", PASSWORD, "--building", b1])  # fmt: skip
         assert refused.exit_code == 1 and "--building" in refused.output
     finally:
         get_settings.cache_clear()
     assert rows(world.url, "SELECT count(*) FROM users WHERE username LIKE 'bad%'") == [(0,)]
+    assert rows(world.url, "SELECT count(*) FROM workers WHERE worker_id LIKE 'bad%'") == [(0,)]
+    assert rows(world.url, "SELECT building_ids FROM workers WHERE id = :w", w=wid) == [([b3],)]
     assert rows(world.url, "SELECT building_ids FROM volunteers WHERE username = 'lead2'") == [
         ([b1, rows(world.url, "SELECT building_id FROM buildings WHERE address = :a",
                    a=address2)[0][0]],)
     ]  # fmt: skip
 
-    # a part-time worker of one of the grid's micro-grids, with a building of their own
     with transaction(world.url) as s:
-        micro = s.execute(
-            text("SELECT min(code) FROM grids WHERE parent_code = :g AND valid_to IS NULL"),
-            {"g": grid},
-        ).scalar()
-        wid = s.execute(
-            text(
-                "INSERT INTO workers (worker_id, name, role, building_ids) "
-                "VALUES ('pt-lead', '楼栋长甲', 'part_time', ARRAY[:b]) RETURNING id"
-            ),
-            {"b": b3},
-        ).scalar()
-        s.execute(text("INSERT INTO worker_grids VALUES (:w, :m)"), {"w": wid, "m": micro})
         lead2 = auth.principal_for(s, "lead2")
     world.h["lead2"] = {"Authorization": f"Bearer {auth.issue_token(lead2)}"}
 
@@ -356,6 +365,14 @@ def test_building_leads_answer_for_their_buildings(world, monkeypatch):
     pending = {x["name"]: x for x in p["pending"]}
     assert pending["楼栋长甲"]["households"] == h3
     assert "未登记楼栋" in pending["lead1"]["note"]
+    # a second lead's buildings add to the first's: parts of one grid are summed
+    with transaction(world.url) as s:
+        pt = {"Authorization": f"Bearer {auth.issue_token(auth.principal_for(s, 'ptlead'))}"}
+    ack = world.post(f"/api/notices/{n}/ack", json={"households_reached": h3}, headers=pt)
+    assert ack.status_code == 200, ack.text
+    p = world.get(f"/api/notices/{n}/progress", headers=world.h["street1"]).json()
+    props = next(f["properties"] for f in p["features"] if f["properties"]["code"] == grid)
+    assert props["reached"] == h1 + h2 + h3 <= grid_households
 
     # the demo's building leads get their grid's two largest buildings, accepted by the check
     from api.demo.volunteers import LEAD_BUILDINGS
