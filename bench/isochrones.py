@@ -12,11 +12,12 @@ Inputs
 
 Engines, all on the same noded network (``geo.network.walk_network``), 5/10/15 minutes at
 4.5 km/h:
-    * wangge: ``geo.isochrones.isochrones`` (one limited Dijkstra per station, then the outline
-      of the 10 m cells whose walk, along the network and straight from where the cell joins
-      it, fits in the time). Its time is split into the reach (snapping + Dijkstra,
-      ``geo.network.source_distances``) and the polygons (the rest); the cell raster is built
-      once per network, like pandana's contraction hierarchy, and timed apart;
+    * wangge: ``geo.isochrones.isochrones`` (limited Dijkstra searches from all stations in
+      batches, then the outlines of the 10 m cells whose walk, along the network and straight
+      from where the cell joins it, fits in each time, traced for all stations together by
+      ``geo.outlines``; EPSG:4326 output). Its time is split into the reach (snapping +
+      Dijkstra, ``geo.network.source_distances``) and the polygons (the rest); the cell
+      raster is built once per network, like pandana's contraction hierarchy, and timed apart;
     * baseline: the OSMnx-example way: a networkx graph of the same edges, the station's
       nearest node, ``nx.ego_graph(G, node, radius=metres, distance="length")`` per minute
       value, the convex hull of the reached nodes. If it is slow it runs on a sample of
@@ -29,8 +30,10 @@ Shape is judged against the true walk: for each sampled station the buildings' w
 minute value. "Recall" is the share of those inside the polygon; "false area" is the share of
 buildings inside the polygon that are NOT within reach (a convex hull spans parks, rail yards
 and blocks with no way through). Network loading and graph building are timed apart and not
-counted in any engine's time. The single-station time is the median of ``isochrones()`` on one
-station with the network already loaded (the API's case).
+counted in any engine's time. wangge's whole job and pandana's reach + hulls run ``--repeat``
+times, interleaved, in the same process (both warm, same network and stations); the medians
+are compared, in wall and CPU time. The single-station time is the median of ``isochrones()``
+on one station with the network already loaded (the API's case).
 """
 
 from __future__ import annotations
@@ -225,7 +228,13 @@ def shape_scores(case: Case, sample: np.ndarray, polys: dict[str, list[list]]) -
 
 
 def run_case(
-    case: Case, *, baseline_sample: int, shape_sample: int, single: int, pandana: bool = True
+    case: Case,
+    *,
+    baseline_sample: int,
+    shape_sample: int,
+    single: int,
+    pandana: bool = True,
+    repeat: int = 3,
 ) -> dict:
     net, stations = case.net, case.stations
     info = net.summary()
@@ -239,13 +248,31 @@ def run_case(
     # the cell raster is built once per network, on first use (timed like pandana's build)
     _, prep_wall, prep_cpu = timed(lambda: isochrones(net, stations, minutes=MINUTES))
     print(f"wangge cell raster built by a first run in {prep_wall:.2f} s ({prep_cpu:.2f} s CPU)")
-    iso, wall, cpu = timed(lambda: isochrones(net, stations, minutes=MINUTES, speed_kmh=SPEED_KMH))
-    _, r_wall, r_cpu = timed(lambda: wangge_reach(net, stations))
+    pnet, p_build, nodes = None, 0.0, nearest_nodes(net, stations)
+    if pandana:
+        try:
+            pnet, p_build, _ = timed(lambda: pandana_network(net))
+        except ImportError:
+            pnet = None
+    # whole jobs, interleaved and repeated (the machine is shared): the median of each side
+    runs: dict[str, list] = {k: [] for k in ("wangge", "reach", "pandana_reach", "hulls")}
+    for _ in range(repeat):
+        iso, *times = timed(lambda: isochrones(net, stations, minutes=MINUTES, speed_kmh=SPEED_KMH))
+        runs["wangge"].append(times)
+        runs["reach"].append(timed(lambda: wangge_reach(net, stations))[1:])
+        if pnet is not None:
+            reach, *times = timed(lambda: pandana_reach(pnet, nodes))
+            runs["pandana_reach"].append(times)
+            p_hulls, *times = timed(lambda reach=reach: pandana_hulls(reach, net, nodes))
+            runs["hulls"].append(times)
+    med = {k: np.median(np.array(v), axis=0) if v else None for k, v in runs.items()}
+    (wall, cpu), (r_wall, r_cpu) = med["wangge"], med["reach"]
     per = wall / len(stations) * 1000
     print(
         f"wangge: {len(stations)} stations × 3 minute values in {wall:.2f} s wall "
         f"({cpu:.2f} s CPU), {per:.1f} ms per station; reach {r_wall:.2f} s wall "
-        f"({r_cpu:.2f} s CPU), polygons {wall - r_wall:.2f} s wall ({cpu - r_cpu:.2f} s CPU)"
+        f"({r_cpu:.2f} s CPU), polygons {wall - r_wall:.2f} s wall ({cpu - r_cpu:.2f} s CPU); "
+        f"median of {repeat} runs"
     )
     # one station, network loaded (the API's case)
     rng = np.random.default_rng(SEED)
@@ -256,7 +283,6 @@ def run_case(
     print(f"one station (5/10/15): median {one_wall:.1f} ms wall, {one_cpu:.1f} ms CPU")
 
     graph, g_wall, _ = timed(lambda: nx_graph(net))
-    nodes = nearest_nodes(net, stations)
     sample = np.sort(
         rng.choice(len(stations), size=min(baseline_sample, len(stations)), replace=False)
     )
@@ -276,6 +302,8 @@ def run_case(
         "stations": len(stations),
         "load_before": before,
         "wangge_prepare_wall_s": prep_wall,
+        "wangge_prepare_cpu_s": prep_cpu,
+        "repeat": repeat,
         "wangge_wall_s": wall,
         "wangge_cpu_s": cpu,
         "wangge_reach_wall_s": r_wall,
@@ -298,28 +326,34 @@ def run_case(
     polys["wangge"] = [list(geoms[k]) for k in shape_pick]
     where = {k: n for n, k in enumerate(sample)}
     polys["networkx+hull"] = [hulls[where[k]] for k in shape_pick]
-    try:
-        if not pandana:
-            raise ImportError
-        pnet, p_build, _ = timed(lambda: pandana_network(net))
-        reach, pr_wall, pr_cpu = timed(lambda: pandana_reach(pnet, nodes))
-        p_hulls, ph_wall, ph_cpu = timed(lambda: pandana_hulls(reach, net, nodes))
+    if pnet is not None:
+        (pr_wall, pr_cpu), (ph_wall, ph_cpu) = med["pandana_reach"], med["hulls"]
+        p_wall, p_cpu = pr_wall + ph_wall, pr_cpu + ph_cpu
         print(
             f"pandana: {len(stations)} stations, reach (nodes_in_range) {pr_wall:.2f} s wall "
             f"({pr_cpu:.2f} s CPU), convex hulls {ph_wall:.2f} s wall ({ph_cpu:.2f} s CPU); "
-            f"contraction hierarchy built in {p_build:.1f} s; ratio pandana / wangge: reach "
-            f"{pr_wall / r_wall:.2f}× wall, polygons {ph_wall / (wall - r_wall):.2f}× wall"
+            f"contraction hierarchy built in {p_build:.1f} s; median of {repeat} runs"
+        )
+        print(
+            f"whole job, pandana / wangge: {p_wall / wall:.2f}× wall, {p_cpu / cpu:.2f}× CPU "
+            f"(wangge {wall:.2f} s / {cpu:.2f} s CPU with its EPSG:4326 output; pandana reach + "
+            f"hulls {p_wall:.2f} s / {p_cpu:.2f} s CPU); reach {pr_wall / r_wall:.2f}× wall, "
+            f"polygons {ph_wall / (wall - r_wall):.2f}× wall"
         )
         result.update(
             pandana_reach_wall_s=pr_wall,
             pandana_reach_cpu_s=pr_cpu,
             pandana_hulls_wall_s=ph_wall,
             pandana_hulls_cpu_s=ph_cpu,
-            pandana_wall_s=pr_wall + ph_wall,
+            pandana_wall_s=p_wall,
+            pandana_cpu_s=p_cpu,
             pandana_build_s=p_build,
+            ratio_pandana_wall=p_wall / wall,
+            ratio_pandana_cpu=p_cpu / cpu,
+            runs={k: [list(map(float, t)) for t in v] for k, v in runs.items()},
         )
         polys["pandana+hull"] = [p_hulls[k] for k in shape_pick]
-    except ImportError:
+    else:
         print("pandana: skipped (not installed, or --no-pandana)")
     scores = shape_scores(case, shape_pick, polys)
     print(
@@ -351,15 +385,20 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--baseline-sample", type=int, default=60)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-pandana", action="store_true", help="skip pandana (slow to build)")
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side (median)")
     args = parser.parse_args(argv)
     results = {}
     case = xuanwu()
     if args.quick:
         case.stations = case.stations.iloc[:8]
-        results["xuanwu"] = run_case(case, baseline_sample=4, shape_sample=4, single=3)
+        results["xuanwu"] = run_case(case, baseline_sample=4, shape_sample=4, single=3, repeat=1)
     else:
         results["xuanwu"] = run_case(
-            case, baseline_sample=len(case.stations), shape_sample=60, single=30
+            case,
+            baseline_sample=len(case.stations),
+            shape_sample=60,
+            single=30,
+            repeat=args.repeat,
         )
         results["district"] = run_case(
             district(),
@@ -367,6 +406,7 @@ def main(argv: list[str] | None = None) -> dict:
             shape_sample=30,
             single=30,
             pandana=not args.no_pandana,
+            repeat=args.repeat,
         )
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=float), encoding="utf-8")

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import shapely
-from contourpy import FillType, LineType, SerialContourGenerator, ZInterp
+from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geo.crs import WGS84
@@ -45,6 +45,7 @@ from geo.network import (
     snap_points,
     source_distances,
 )
+from geo.outlines import nested_outlines
 
 __all__ = ["DEFAULT_CELL_M", "DEFAULT_MINUTES", "DEFAULT_WIDTH_M", "isochrones", "parse_minutes"]
 
@@ -56,19 +57,32 @@ COLUMNS = ("id", "minutes", "method", "snap_m")
 _TILE = 128  # cells per tile side
 _STEP = 0.25  # spacing of the points that find each cell's nearest edge, in cells
 _HOLE_CELLS = 10  # holes smaller than this many cells are filled
-_SIMPLIFY = 0.3  # simplification tolerance, in cells
+_GAP_M = 0.05  # a shorter minute value's outline keeps this far inside a longer one's
+_BATCH = 64  # outlines drawn together (a few MB of lookup per batch)
+_FIT_DEG = 1e-9  # about 0.1 mm: the projection's quadratic fit within a window, at most
 _HAIR_DEG = 3e-7  # about 3 cm: more than rounding to 7 decimals moves an edge
 
 _rasters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
-class _Tile:
-    """Where the centre of each cell of one tile joins the network (rows = y, columns = x)."""
+class _Cells:
+    """Where the centre of each cell of a window joins the network (rows = y, columns = x)."""
 
-    edge: np.ndarray  # -1 off the network
+    edge: np.ndarray  # edge number + 1; 0 off the network
     along: np.ndarray  # metres from the edge's u end to the joining point
     snap: np.ndarray  # straight walk from the cell centre to the edge
+    corner: np.ndarray  # the window's lower-left corner (x, y)
+    cell: float
+    edge_boxes: np.ndarray  # each edge's bounds widened by the longest snap
+
+    def near(self, edge: int) -> tuple[slice, slice]:
+        """The part of the window whose cells may join ``edge``."""
+        x0, y0, x1, y1 = self.edge_boxes[edge].tolist()
+        cx, cy = self.corner.tolist()
+        c0, c1 = max(int((x0 - cx) / self.cell), 0), max(int((x1 - cx) / self.cell) + 1, 0)
+        r0, r1 = max(int((y0 - cy) / self.cell), 0), max(int((y1 - cy) / self.cell) + 1, 0)
+        return slice(r0, r1), slice(c0, c1)
 
 
 @dataclass(frozen=True)
@@ -98,34 +112,61 @@ class _EdgePoints:
 class _Raster:
     """Cells of ``cell`` metres over the network, each joined to the network by the snap rule.
 
-    Tiles are built on first use and kept for the network's lifetime, so a service pays for the
-    cells around the stations it is asked about, once.
+    The cells cover the network's bounds and ``max_snap_m`` around them (beyond, no cell joins
+    the network). They are worked out in tiles on first use and kept for the network's
+    lifetime, so a service pays for the cells around the stations it is asked about, once;
+    12 bytes a cell (a 30 km city is about 100 MB once all drawn; untouched zero pages cost
+    no memory).
     """
 
     def __init__(self, net: WalkNetwork, cell: float) -> None:
         self.net, self.cell = net, cell
-        self.origin = np.floor(net.edges.total_bounds[:2] / cell) * cell
-        self.tiles: dict[tuple[int, int], _Tile] = {}
+        margin = net.max_snap_m + 2 * cell
+        bounds = net.edges.total_bounds
+        self.origin = np.floor((bounds[:2] - margin) / cell) * cell
+        cols, rows = np.ceil((bounds[2:] + margin - self.origin) / cell).astype(int)
+        self.edge = np.zeros((rows, cols), np.int32)
+        self.along = np.zeros((rows, cols), np.float32)
+        self.snap = np.zeros((rows, cols), np.float32)
+        self.built = np.zeros((-(-rows // _TILE), -(-cols // _TILE)), bool)
+        self.node_xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
+        self.edge_bounds = shapely.bounds(net.edges.geometry.to_numpy())
+        self.edge_boxes = self.edge_bounds + np.array([-1, -1, 1, 1]) * (net.max_snap_m + cell)
+        self.to_wgs84 = Transformer.from_crs(net.crs, WGS84, always_xy=True)
         self.points: _EdgePoints | None = None
         self.lock = threading.Lock()
 
-    def _tile(self, tx: int, ty: int) -> _Tile:
-        tile = self.tiles.get((tx, ty))
-        if tile is None:
-            centre = (np.arange(_TILE) + 0.5) * self.cell
-            x = self.origin[0] + tx * _TILE * self.cell + centre
-            y = self.origin[1] + ty * _TILE * self.cell + centre
-            xx, yy = np.meshgrid(x, y)
-            edge, snap, along = self._join(np.c_[xx.ravel(), yy.ravel()])
-            shape = (_TILE, _TILE)
-            tile = _Tile(  # 12 bytes a cell: a 30 km city is about 100 MB once all drawn
-                edge.astype(np.int32).reshape(shape),
-                along.astype(np.float32).reshape(shape),
-                snap.astype(np.float32).reshape(shape),
-            )
-            with self.lock:
-                self.tiles[(tx, ty)] = tile
-        return tile
+    def _build(self, ty: int, tx: int) -> None:
+        rows = slice(ty * _TILE, min((ty + 1) * _TILE, self.edge.shape[0]))
+        cols = slice(tx * _TILE, min((tx + 1) * _TILE, self.edge.shape[1]))
+        x = self.origin[0] + (np.arange(cols.start, cols.stop) + 0.5) * self.cell
+        y = self.origin[1] + (np.arange(rows.start, rows.stop) + 0.5) * self.cell
+        xx, yy = np.meshgrid(x, y)
+        edge, snap, along = self._join(np.c_[xx.ravel(), yy.ravel()])
+        shape = xx.shape
+        with self.lock:
+            self.edge[rows, cols] = (edge + 1).reshape(shape)
+            self.along[rows, cols] = along.reshape(shape)
+            self.snap[rows, cols] = snap.reshape(shape)
+            self.built[ty, tx] = True
+
+    def window(self, x0: float, y0: float, x1: float, y1: float) -> _Cells | None:
+        """The cells whose centres may lie in the box (views; None outside the cells)."""
+        lo = np.floor((np.array([x0, y0]) - self.origin) / self.cell).astype(int)
+        hi = np.ceil((np.array([x1, y1]) - self.origin) / self.cell).astype(int)
+        c0, r0 = np.maximum(lo, 0)
+        c1, r1 = np.minimum(hi, self.edge.shape[::-1])
+        if c1 - c0 < 3 or r1 - r0 < 3:
+            return None
+        for ty in range(r0 // _TILE, (r1 - 1) // _TILE + 1):
+            for tx in range(c0 // _TILE, (c1 - 1) // _TILE + 1):
+                if not self.built[ty, tx]:
+                    self._build(ty, tx)
+        box = (slice(r0, r1), slice(c0, c1))
+        corner = self.origin + np.array([c0, r0]) * self.cell
+        return _Cells(
+            self.edge[box], self.along[box], self.snap[box], corner, self.cell, self.edge_boxes
+        )
 
     def _join(self, xy: np.ndarray):
         """Edge, straight walk and position along the edge where each point joins the network.
@@ -157,24 +198,6 @@ class _Raster:
         along[on] = shapely.line_locate_point(lines[edge[on]], pts[on])
         return np.where(on, edge, -1), np.where(on, dist, np.inf), along
 
-    def window(self, c0: int, r0: int, c1: int, r1: int) -> _Tile:
-        """Cells of columns c0..c1 - 1 and rows r0..r1 - 1, assembled from tiles."""
-        rows, cols = r1 - r0, c1 - c0
-        edge = np.full((rows, cols), -1, dtype=np.int64)
-        along, snap = np.zeros((rows, cols)), np.full((rows, cols), np.inf)
-        for ty in range(r0 // _TILE, (r1 - 1) // _TILE + 1):
-            for tx in range(c0 // _TILE, (c1 - 1) // _TILE + 1):
-                tile = self._tile(tx, ty)
-                ra, rb = max(r0, ty * _TILE), min(r1, (ty + 1) * _TILE)
-                ca, cb = max(c0, tx * _TILE), min(c1, (tx + 1) * _TILE)
-                src = (
-                    slice(ra - ty * _TILE, rb - ty * _TILE),
-                    slice(ca - tx * _TILE, cb - tx * _TILE),
-                )
-                dst = (slice(ra - r0, rb - r0), slice(ca - c0, cb - c0))
-                edge[dst], along[dst], snap[dst] = tile.edge[src], tile.along[src], tile.snap[src]
-        return _Tile(edge, along, snap)
-
 
 def _raster(net: WalkNetwork, cell: float) -> _Raster:
     per_net = _rasters.setdefault(net, {})
@@ -204,82 +227,136 @@ def parse_minutes(minutes: Sequence[float] | str) -> tuple[float, ...]:
     return tuple(sorted(set(values)))
 
 
-def _rings_to_polygons(points: list[np.ndarray], offsets: list[np.ndarray], origin, cell):
-    polys = []
-    for pts, off in zip(points, offsets, strict=True):
-        xy = pts * cell + origin
-        rings = [xy[off[k] : off[k + 1]] for k in range(len(off) - 1)]
-        rings = [r for r in rings if len(r) >= 4]
-        if rings:
-            polys.append(shapely.Polygon(rings[0], rings[1:]))
-    if not polys:
-        return shapely.Polygon()
-    return polys[0] if len(polys) == 1 else shapely.MultiPolygon(polys)
+class _ToWgs84:
+    """UTM to EPSG:4326 for the outlines of each window: a quadratic in the window fitted to
+    exact points, used where it is within ``_FIT_DEG`` of them (else the exact transform)."""
+
+    _GRID = np.array([(i, j) for j in (-1, 0, 1) for i in (-1, 0, 1)], dtype=float)
+    _CHECK = np.array([(i, j) for j in (-1, -0.5, 0.5, 1) for i in (-1, -0.5, 0.5, 1)])
+
+    def __init__(self, transformer: Transformer, boxes: np.ndarray) -> None:
+        self.exact = transformer
+        self.centre, self.half = (
+            (boxes[:, :2] + boxes[:, 2:]) / 2,
+            (boxes[:, 2:] - boxes[:, :2]) / 2,
+        )
+        fit = np.linalg.pinv(self._basis(self._GRID[:, 0], self._GRID[:, 1]).T)  # 6 × 9
+        self.coef = np.einsum("ij,kjl->kli", fit, self._sample(self._GRID))  # windows × 2 × 6
+        u, v = self._CHECK[:, 0], self._CHECK[:, 1]
+        guess = np.einsum("kli,in->knl", self.coef, self._basis(u, v))
+        self.ok = np.abs(guess - self._sample(self._CHECK)).max(axis=(1, 2)) < _FIT_DEG
+        self.box = np.c_[self.centre, self.half]
+
+    @staticmethod
+    def _basis(u, v) -> np.ndarray:
+        return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v])
+
+    def _sample(self, uv: np.ndarray) -> np.ndarray:
+        """Exact lon/lat of the points ``uv`` (in half-windows) of every window: k × n × 2."""
+        xy = self.centre[:, None, :] + uv[None] * self.half[:, None, :]
+        return np.stack(self.exact.transform(xy[..., 0], xy[..., 1]), axis=-1)
+
+    def __call__(self, window: np.ndarray, x: np.ndarray, y: np.ndarray):
+        box = self.box[window]  # centre x, y, half width, half height
+        u, v = (x - box[:, 0]) / box[:, 2], (y - box[:, 1]) / box[:, 3]
+        coef = self.coef[window]
+        lon = coef[:, 0, 0] + coef[:, 0, 1] * u + coef[:, 0, 2] * v
+        lat = coef[:, 1, 0] + coef[:, 1, 1] * u + coef[:, 1, 2] * v
+        uu, uv, vv = u * u, u * v, v * v
+        lon += coef[:, 0, 3] * uu + coef[:, 0, 4] * uv + coef[:, 0, 5] * vv
+        lat += coef[:, 1, 3] * uu + coef[:, 1, 4] * uv + coef[:, 1, 5] * vv
+        bad = ~self.ok[window]
+        if bad.any():
+            lon[bad], lat[bad] = self.exact.transform(x[bad], y[bad])
+        return lon, lat
 
 
-def _outline(grid: np.ndarray, origin: np.ndarray, cell: float):
-    """The boundary of the True cells of ``grid`` (cell centres at origin + index × cell),
-    halfway between reached and unreached cell centres."""
-    rows, cols = np.flatnonzero(grid.any(axis=1)), np.flatnonzero(grid.any(axis=0))
-    if not len(rows):
-        return shapely.Polygon()
-    r0, c0 = max(rows[0] - 1, 0), max(cols[0] - 1, 0)
-    sub = np.zeros((rows[-1] - r0 + 3, cols[-1] - c0 + 3))  # a False border closes every ring
-    sub[: rows[-1] - r0 + 2, : cols[-1] - c0 + 2] = grid[r0 : rows[-1] + 2, c0 : cols[-1] + 2]
-    x, y = np.meshgrid(np.arange(sub.shape[1], dtype=float), np.arange(sub.shape[0], dtype=float))
-    gen = SerialContourGenerator(  # contour_generator() without its masked-array checks
-        x, y, sub, None, corner_mask=True, line_type=LineType.Separate,
-        fill_type=FillType.OuterOffset, quad_as_tri=False, z_interp=ZInterp.Linear,
-    )  # fmt: skip
-    pts, offs = gen.filled(0.5, 1.5)
-    return _rings_to_polygons(pts, offs, origin + np.array([c0, r0]) * cell, cell)
+def _ranks(cells: _Cells, ends: np.ndarray, snap, radii, cap: float | None) -> np.ndarray:
+    """The first minute value within which each cell is reached (``len(radii)``: none).
+
+    A cell's walk: along the network to where it joins it, then straight to its centre. With
+    ``a``/``b`` the walks to an edge's u and v ends, the walk to the point ``s`` along it is
+    ``min(a + s, b - s) = m - |h - s|`` (``m = (a + b) / 2``, ``h = (b - a) / 2``); ``ends``
+    holds ``h + i·m`` per edge (index 0: off the network), one gather for both.
+    """
+    e, along = cells.edge, cells.along
+    mh = ends[e]
+    t = mh.real - along
+    np.abs(t, out=t)
+    np.subtract(mh.imag, t, out=t)
+    near = cells.near(snap.edge)  # the source's own edge: the direct walk along it
+    own = e[near] == snap.edge + 1
+    t[near][own] = np.minimum(t[near][own], snap.snap_m + np.abs(along[near][own] - snap.along_m))
+    t += cells.snap
+    if cap is not None:
+        t[cells.snap > cap] = np.inf
+    rank = (t > radii[0]).view(np.uint8) if len(radii) < 255 else (t > radii[0]).astype(int)
+    for r in radii[1:]:
+        rank += t > r
+    return rank
 
 
-def _tidy(poly, cell: float):
-    """Small holes filled, then simplified to a few metres so that it draws fast."""
-    smallest = _HOLE_CELLS * cell * cell
-    parts = []
-    for part in shapely.get_parts(poly):
-        holes = [r for r in part.interiors if shapely.Polygon(r).area >= smallest]
-        parts.append(shapely.Polygon(part.exterior, holes))
-    if not parts:
-        return shapely.Polygon()
-    merged = parts[0] if len(parts) == 1 else shapely.MultiPolygon(parts)
-    out = shapely.simplify(merged, _SIMPLIFY * cell, preserve_topology=False)
-    return out if shapely.is_valid(out) else shapely.make_valid(out)
+def _box(raster: _Raster, d: np.ndarray, snap, radius: float, walk: float) -> tuple:
+    """A box holding every place reached within ``radius``: around each node reached, what is
+    left of the walk; around the point's own edge, the longest straight walk."""
+    x0, y0, x1, y1 = raster.edge_bounds[snap.edge].tolist()
+    hit = d < radius
+    left = radius - d[hit]
+    xy = raster.node_xy[hit]
+    if not len(xy):
+        return x0 - walk, y0 - walk, x1 + walk, y1 + walk
+    lo, hi = (xy - left[:, None]).min(axis=0), (xy + left[:, None]).max(axis=0)
+    return (
+        min(x0 - walk, lo[0]),
+        min(y0 - walk, lo[1]),
+        max(x1 + walk, hi[0]),
+        max(y1 + walk, hi[1]),
+    )
 
 
-def _times(window: _Tile, dist: np.ndarray, edges, snap, cap: float) -> np.ndarray:
-    """Walking metres from the source to each cell: along the network to the point where the
-    cell joins it, then straight to the cell centre (np.inf beyond ``cap`` of the network)."""
-    lengths, u, v = edges
-    usable = (window.edge >= 0) & (window.snap <= cap)
-    e = np.where(usable, window.edge, 0)
-    t = np.minimum(dist[u[e]] + window.along, dist[v[e]] + lengths[e] - window.along)
-    own = usable & (e == snap.edge)  # the source's own edge: the direct walk along it
-    t[own] = np.minimum(t[own], snap.snap_m + np.abs(window.along[own] - snap.along_m))
-    t += window.snap
-    t[~usable] = np.inf
-    return t
+def _circles(net, raster, snaps, radii, cap):
+    """EPSG:4326 polygons of the on-network points (rows of ``snaps``), shortest minute value
+    first; None where a minute value reaches no cell."""
+    geoms = np.full((len(snaps), len(radii)), None, dtype=object)
+    u, v, length = (net.edges[c].to_numpy() for c in ("u", "v", "length_m"))
+    table = list(snaps.itertuples(index=False))
+    reach = radii[-1] + 2 * raster.cell
+    walk = (net.max_snap_m if cap is None else cap) + 2 * raster.cell
+    radii32 = radii.astype(np.float32)
+    ends = np.full(len(u) + 1, complex(0, np.inf), np.complex64)  # h + i·m (see _ranks)
+    far = 2 * (radii[-1] + length.max(initial=0.0)) + 1.0  # "not reached", finite for m - |h - s|
+    ranks, corners, done = [], [], []
 
+    def flush() -> None:
+        low = np.array(corners)
+        high = low + np.array([g.shape[::-1] for g in ranks]) * raster.cell
+        polys = nested_outlines(
+            ranks,
+            low,
+            cell=raster.cell,
+            levels=len(radii),
+            hole_cells=_HOLE_CELLS,
+            gap=_GAP_M / raster.cell,
+            project=_ToWgs84(raster.to_wgs84, np.c_[low, high]),
+        )
+        geoms[done] = np.where(shapely.is_empty(polys), None, polys)
+        ranks.clear(), corners.clear(), done.clear()
 
-def _one(raster: _Raster, dist, snap, edges, radii, cap, point, foot):
-    """Polygons for one on-network point, shortest minute value first."""
-    cell, (ox, oy) = raster.cell, raster.origin
-    reach = radii[-1] + 2 * cell  # every place within reach is within this of the point
-    c0, c1 = int((point.x - reach - ox) // cell), int((point.x + reach - ox) // cell) + 1
-    r0, r1 = int((point.y - reach - oy) // cell), int((point.y + reach - oy) // cell) + 1
-    t = _times(raster.window(c0, r0, c1, r1), dist, edges, snap, cap)
-    origin = raster.origin + (np.array([c0, r0]) + 0.5) * cell
-    out = []
-    for r in radii:
-        poly = _tidy(_outline(t <= r, origin, cell), cell)
-        if poly.is_empty:  # nothing reached but the walk onto the network
-            poly = shapely.buffer(shapely.LineString([point, foot]), cell / 2)
-        if out and not poly.covers(out[-1]):
-            poly = shapely.union(poly, out[-1])
-        out.append(poly)
-    return out
+    for positions, dist in source_distances(net, snaps, limit_m=float(radii[-1])):
+        for row, d in zip(positions, dist, strict=True):
+            cells = raster.window(*_box(raster, d, table[row], reach, walk))
+            if cells is None:
+                continue
+            a, b = np.minimum(d[u], far), np.minimum(d[v] + length, far)
+            ends.real[1:], ends.imag[1:] = (b - a) / 2, (a + b) / 2
+            ranks.append(_ranks(cells, ends, table[row], radii32, cap))
+            corners.append(cells.corner)
+            done.append(row)
+            if len(ranks) == _BATCH:
+                flush()
+    if ranks:
+        flush()
+    return geoms
 
 
 def isochrones(
@@ -339,22 +416,28 @@ def isochrones(
     snaps = snap_points(net, points)
     local = points.geometry.to_crs(net.crs).to_numpy()
     local = np.where(shapely.get_type_id(local) == 0, local, shapely.point_on_surface(local))
-    geoms = np.full((len(points), len(radii)), None, dtype=object)
+    cap = None if width_m >= net.max_snap_m else float(width_m)
     raster = _raster(net, float(cell_m))
-    edge_ends = tuple(net.edges[c].to_numpy() for c in ("length_m", "u", "v"))
-    cap = min(float(width_m), net.max_snap_m)
-    feet = shapely.line_interpolate_point(
-        net.edges.geometry.to_numpy()[np.maximum(snaps["edge"].to_numpy(), 0)],
-        snaps["along_m"].to_numpy(),
-    )
-    table = list(snaps.itertuples(index=False))
-    for positions, dist in source_distances(net, snaps, limit_m=float(radii[-1])):
-        for row, d in zip(positions, dist, strict=True):
-            args = (table[row], edge_ends, radii, cap, local[row], feet[row])
-            geoms[row] = _one(raster, d, *args)
+    geoms = _circles(net, raster, snaps, radii, cap)
+
+    def exact(geom):
+        return shapely.transform(geom, lambda xy: np.c_[raster.to_wgs84.transform(*xy.T)])
+
     off = ~snaps["on_network"].to_numpy()
     for row in np.flatnonzero(off):
-        geoms[row] = shapely.buffer(local[row], radii, quad_segs=16)
+        geoms[row] = exact(shapely.buffer(local[row], radii, quad_segs=16))
+    empty = np.flatnonzero((geoms == None).any(axis=1))  # noqa: E711 (object array)
+    if len(empty):  # nothing reached but the walk onto the network
+        feet = shapely.line_interpolate_point(
+            net.edges.geometry.to_numpy()[snaps["edge"].to_numpy()[empty]],
+            snaps["along_m"].to_numpy()[empty],
+        )
+        for row, foot in zip(empty, feet, strict=True):
+            walk = exact(shapely.buffer(shapely.LineString([local[row], foot]), cell_m / 2))
+            for j in range(len(radii)):
+                geoms[row, j] = (
+                    walk if geoms[row, j] is None else shapely.union(walk, geoms[row, j])
+                )
     method = np.where(off, "buffer", "network")
     snap_m = np.where(off, np.nan, snaps["snap_m"].to_numpy())
     k = len(radii)
@@ -366,21 +449,24 @@ def isochrones(
             "snap_m": np.repeat(snap_m, k),
         },
         geometry=geoms.reshape(-1) if len(points) else np.empty(0, dtype=object),
-        crs=net.crs,
+        crs=WGS84,
     )
-    return _nested(frame.to_crs(WGS84), k)
+    return _nested(frame, k, empty)
 
 
-def _nested(frame: gpd.GeoDataFrame, k: int) -> gpd.GeoDataFrame:
-    """Each minute value's polygon covers the shorter ones' in the output CRS too, also once
-    written with 7 decimals (projecting and rounding move shared boundaries)."""
+def _nested(frame: gpd.GeoDataFrame, k: int, rows: np.ndarray) -> gpd.GeoDataFrame:
+    """The polygons of ``rows`` (points whose shorter minute values reached no cell) made to
+    cover the shorter ones' in the output CRS too, also once written with 7 decimals; the
+    outlines of the others are nested with room to spare (:mod:`geo.outlines`)."""
+    if not len(rows):
+        return frame
     geoms = frame.geometry.to_numpy().reshape(-1, k).copy()
     for j in range(1, k):
-        short, long = geoms[:, j - 1], geoms[:, j]
+        short, long = geoms[rows, j - 1], geoms[rows, j]
         bad = ~shapely.covers(long, short) | ~shapely.covers(_rounded(long), _rounded(short))
         # a hair wider than the shorter one, so that shared edges cannot round the other way
         wider = shapely.buffer(short[bad], _HAIR_DEG, quad_segs=1, join_style="mitre")
-        geoms[bad, j] = shapely.union(long[bad], wider)
+        geoms[rows[bad], j] = shapely.union(long[bad], wider)
     return frame.set_geometry(geoms.reshape(-1), crs=frame.crs)
 
 
