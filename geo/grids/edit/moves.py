@@ -62,7 +62,8 @@ def move_buildings(
     building_ids : str or iterable of str
         Buildings to move.
     to_code : str
-        The grid (or micro-grid) that receives them. Micro-grid moves stay inside one grid.
+        The grid (or micro-grid) that receives them. Micro-grid moves stay inside one grid: a
+        building standing across grids moves only its share in the target's grid.
     roads : GeoDataFrame, optional
         The roads given to generate_grids, so that land cells end at the same barriers.
     grid_bounds, micro_bounds, tolerance_m
@@ -76,8 +77,8 @@ def move_buildings(
     Raises
     ------
     InputError
-        Unknown code or building; a micro-grid move between grids; land that does not touch
-        the target ('not adjacent').
+        Unknown code or building; a micro-grid move of a building with no share in the
+        target's grid; land that does not touch the target ('not adjacent').
     """
     crs, area, layer, b = _prepare_inputs(
         grids, buildings, boundary, grid_bounds=grid_bounds, micro_bounds=micro_bounds,
