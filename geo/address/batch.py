@@ -75,14 +75,22 @@ def read_line_parts(path: Path, size: int) -> Iterator[list[str]]:
             yield part
 
 
-def parse_lines(lines: Iterable[str]) -> Iterator[dict]:
-    """One contract record ``{"text", "components": [...]}`` per address line."""
+def parse_lines(lines: Iterable[str], *, remember: int = 100_000) -> Iterator[dict]:
+    """One contract record ``{"text", "components": [...]}`` per address line; a line seen
+    before (among the last `remember` distinct ones) is parsed once (the same components)."""
+    seen: dict[str, list] = {}
     for line in lines:
+        components = seen.get(line)
+        if components is None:
+            components = parse(line)
+            if len(seen) >= remember:
+                seen.clear()
+            seen[line] = components
         yield {
             "text": line,
             "components": [
                 {"label": c.label, "text": c.text, "start": c.start, "end": c.end}
-                for c in parse(line)
+                for c in components
             ],
         }
 

@@ -56,3 +56,17 @@ def test_model_attributes_read_from_the_model_file(tmp_path):
     bad = tmp_path / "bad.model"
     bad.write_bytes(b"lCRF" + b"\0" * 40)
     assert crf._model_attributes(bad) is None
+
+
+def test_repeated_lines_are_parsed_once_into_the_same_records():
+    from geo.address.batch import parse_lines
+
+    texts = [row["text"] for row in ROWS[:40]]
+    lines = texts + texts[::-1] + texts[:5] * 3
+    expected = [[[c.label, c.text, c.start, c.end] for c in parse(t)] for t in lines]
+    for remember in (100_000, 3, 1):
+        records = list(parse_lines(lines, remember=remember))
+        assert [r["text"] for r in records] == lines
+        got = [[[c["label"], c["text"], c["start"], c["end"]] for c in r["components"]]
+               for r in records]  # fmt: skip
+        assert got == expected
