@@ -386,13 +386,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--json", type=Path)
     parser.add_argument("--no-pandana", action="store_true", help="skip pandana (slow to build)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each side (median)")
+    parser.add_argument("--only", choices=("xuanwu", "district"), help="one network only")
     args = parser.parse_args(argv)
     results = {}
-    case = xuanwu()
+    case = xuanwu() if args.quick or args.only != "district" else None
     if args.quick:
         case.stations = case.stations.iloc[:8]
         results["xuanwu"] = run_case(case, baseline_sample=4, shape_sample=4, single=3, repeat=1)
-    else:
+    elif case is not None:
         results["xuanwu"] = run_case(
             case,
             baseline_sample=len(case.stations),
@@ -400,6 +401,7 @@ def main(argv: list[str] | None = None) -> dict:
             single=30,
             repeat=args.repeat,
         )
+    if not args.quick and args.only != "xuanwu":
         results["district"] = run_case(
             district(),
             baseline_sample=args.baseline_sample,

@@ -296,22 +296,22 @@ def _ranks(cells: _Cells, ends: np.ndarray, snap, radii, cap: float | None) -> n
     return rank
 
 
-def _box(raster: _Raster, d: np.ndarray, snap, radius: float, walk: float) -> tuple:
-    """A box holding every place reached within ``radius``: around each node reached, what is
-    left of the walk; around the point's own edge, the longest straight walk."""
-    x0, y0, x1, y1 = raster.edge_bounds[snap.edge].tolist()
+def _box(raster: _Raster, d: np.ndarray, edges: np.ndarray, own: int, radius: float, walk: float):
+    """A box holding every place reached within ``radius``: places joining the point's own
+    edge, and others within what is left of the walk of a node reached and within the longest
+    straight walk of an edge reached."""
     hit = d < radius
     left = radius - d[hit]
     xy = raster.node_xy[hit]
-    if not len(xy):
-        return x0 - walk, y0 - walk, x1 + walk, y1 + walk
-    lo, hi = (xy - left[:, None]).min(axis=0), (xy + left[:, None]).max(axis=0)
-    return (
-        min(x0 - walk, lo[0]),
-        min(y0 - walk, lo[1]),
-        max(x1 + walk, hi[0]),
-        max(y1 + walk, hi[1]),
-    )
+    bounds = raster.edge_bounds[edges]
+    lo = bounds[:, :2].min(axis=0, initial=np.inf) - walk
+    hi = bounds[:, 2:].max(axis=0, initial=-np.inf) + walk
+    if len(xy):
+        lo = np.maximum(lo, (xy - left[:, None]).min(axis=0))
+        hi = np.minimum(hi, (xy + left[:, None]).max(axis=0))
+    mine = raster.edge_bounds[own]
+    lo, hi = np.minimum(lo, mine[:2] - walk), np.maximum(hi, mine[2:] + walk)
+    return (*lo.tolist(), *hi.tolist())
 
 
 def _circles(net, raster, snaps, radii, cap):
@@ -344,10 +344,12 @@ def _circles(net, raster, snaps, radii, cap):
 
     for positions, dist in source_distances(net, snaps, limit_m=float(radii[-1])):
         for row, d in zip(positions, dist, strict=True):
-            cells = raster.window(*_box(raster, d, table[row], reach, walk))
+            du, dv = d[u], d[v]
+            edges = np.flatnonzero(np.minimum(du, dv) < reach)
+            cells = raster.window(*_box(raster, d, edges, table[row].edge, reach, walk))
             if cells is None:
                 continue
-            a, b = np.minimum(d[u], far), np.minimum(d[v] + length, far)
+            a, b = np.minimum(du, far), np.minimum(dv + length, far)
             ends.real[1:], ends.imag[1:] = (b - a) / 2, (a + b) / 2
             ranks.append(_ranks(cells, ends, table[row], radii32, cap))
             corners.append(cells.corner)

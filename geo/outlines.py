@@ -76,7 +76,10 @@ def _edges(rank: np.ndarray, offset: np.ndarray, width: int, levels: int, gap: f
     inner, up, cell = (ra < rb)[face], upright[face], first[face]
     # along x = c + 1: north (first cell inside) or south; along y = r + 1: west or east
     heading = _HEADING[2 * up.view(np.int8) + inner.view(np.int8)]
+    faces_at = np.searchsorted(first, offset)
+    grid = np.repeat(np.arange(len(offset) - 1, dtype=np.int32), np.diff(faces_at))[face]
     r, c = np.divmod(cell, np.int32(width))
+    r -= (offset // width).astype(np.int32)[grid]  # row within its grid
     shift = np.where(inner, -gap, gap) * (levels - 1 - level)
     x = np.where(up, c + 1 + shift, c + 0.5)
     y = np.where(up, r + 0.5, r + 1 + shift)
@@ -88,9 +91,6 @@ def _edges(rank: np.ndarray, offset: np.ndarray, width: int, levels: int, gap: f
     right = rank[corner + (_AHEAD_RIGHT @ step)[heading]]
     after = (heading + _TURN[2 * (left > level).view(np.int8) + (right <= level).view(np.int8)]) & 3
     nxt = corner + (_NEXT_FIRST @ step)[after]
-    faces_at = np.searchsorted(first, offset)
-    grid = np.repeat(np.arange(len(offset) - 1, dtype=np.int32), np.diff(faces_at))[face]
-    y -= (offset // width)[grid]
     # where each face is in the list, by (first cell, upright): one slot per cell and kind,
     # grid by grid (a face and the next one are in the same grid)
     nxt_key = 2 * nxt + _NEXT_UPRIGHT[after]
@@ -140,6 +140,23 @@ def _area(x, y, starts):
     k = np.arange(len(x))
     nxt = np.where(k == starts[1:][ring_of] - 1, starts[:-1][ring_of], k + 1)
     return 0.5 * np.bincount(ring_of, x * y[nxt] - x[nxt] * y, minlength=len(starts) - 1)
+
+
+def _in_filled(x, y, starts, area, group, hole_cells) -> np.ndarray:
+    """Outer rings inside a hole that is filled (small islands in small holes)."""
+    filled = np.flatnonzero((area < 0) & (area > -hole_cells))
+    small = np.flatnonzero((area > 0) & (area < hole_cells))
+    if not len(filled) or not len(small):
+        return np.zeros(0, dtype=np.int64)
+    size = np.diff(starts)[filled]
+    at = np.repeat(starts[filled] - np.cumsum(size) + size, size) + np.arange(size.sum())
+    holes = shapely.polygons(
+        shapely.linearrings(np.c_[x[at], y[at]], indices=np.repeat(np.arange(len(filled)), size))
+    )
+    island, hole = shapely.STRtree(holes).query(
+        shapely.points(x[starts[small]], y[starts[small]]), predicate="within"
+    )
+    return small[island[group[small[island]] == group[filled[hole]]]]
 
 
 def _owners(group, outer, rings, x, y, starts):
@@ -214,6 +231,7 @@ def nested_outlines(
     y = y[order] * cell + origins[grid, 1]
     area = _area(x, y, starts) / (cell * cell)
     keep = (area > 0) | (area <= -hole_cells)
+    keep[_in_filled(x, y, starts, area, group, hole_cells)] = False
     turn = _corners(x, y, starts) & keep[ring_of]
     starts = np.r_[0, np.cumsum(np.bincount(ring_of[turn], minlength=len(keep)))[keep]]
     group, outer = group[keep], area[keep] > 0
