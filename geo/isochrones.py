@@ -6,19 +6,22 @@ by the same rule as :func:`geo.network.snap_points`), then straight to the place
 walking time :func:`geo.network.reach_matrix` gives for a building, so the polygon holds the
 buildings that are really reachable in time, and few others. It is computed on a raster:
 
-1. one Dijkstra search per point (:func:`geo.network.source_distances`, limited to the longest
-   minute value) gives the walking distance to every node;
+1. limited Dijkstra searches from the points, in batches (:func:`geo.network.source_distances`,
+   limited to the longest minute value), give the walking distance to every node;
 2. every cell of a ``cell_m`` grid knows where its centre joins the network (edge, position,
    straight walk; built once per network, in tiles, on first use; the nearest edge is that of
    the nearest of points every ``cell_m / 4`` along the edges), so its walking time is
    ``min(d(u) + s, d(v) + L - s) + walk`` (direct along the point's own edge);
-3. the polygon for ``m`` minutes is the outline of the cells reached in time, drawn halfway
-   between reached and unreached cell centres; holes under ``_HOLE_CELLS`` cells are filled and
-   the outline is simplified by a third of a cell so that it draws fast.
+3. each cell's rank (the first minute value within which it is reached) goes to
+   :func:`geo.outlines.nested_outlines`, which draws the outlines of all points and minute
+   values together, halfway between reached and unreached cell centres, with holes under
+   ``_HOLE_CELLS`` cells filled; a point's window of cells is cut to what its search reached.
 
 The straight walk from the network is capped at ``width_m`` (default: the network's
-``max_snap_m``, as for buildings), and it tapers with the time left. Polygons are nested:
-the sets of cells are, and a union repairs what simplifying moved. A point farther than the
+``max_snap_m``, as for buildings), and it tapers with the time left. Polygons are nested by
+construction, a shorter minute value's outline ``_GAP_M`` inside a longer one's, also in
+EPSG:4326 (reached by a quadratic per window fitted to pyproj) and rounded to 7 decimals.
+The outlines are not simplified: about one point per cell of outline. A point farther than the
 network's ``max_snap_m`` from every edge gets a plain circle of radius ``speed × minutes``
 instead, with ``method = "buffer"``.
 """
