@@ -241,9 +241,7 @@ class Worker(Base):
     community_id: Mapped[int | None] = mapped_column(ForeignKey("communities.id"))
     on_duty: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # a part-time building lead's buildings (0014): a notice counts their households
-    building_ids: Mapped[list[str]] = mapped_column(
-        ARRAY(String(64)), server_default=text("'{}'")
-    )
+    building_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default=text("'{}'"))
 
 
 class WorkerGrid(Base):
@@ -552,9 +550,7 @@ class Volunteer(Base):
     skills: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default=text("'{}'"))
     active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
     # a building lead's buildings (0014): a notice counts their households, not the grid's
-    building_ids: Mapped[list[str]] = mapped_column(
-        ARRAY(String(64)), server_default=text("'{}'")
-    )
+    building_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default=text("'{}'"))
     created_at: Mapped[datetime] = now()
 
 
