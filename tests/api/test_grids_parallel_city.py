@@ -38,7 +38,9 @@ def test_one_and_two_workers_give_the_same_layer(small_city):
     assert rows[1]["workers"] == 2
     one, two = rows
     assert one["tasks"] == two["tasks"] == 3  # an area a community, timed where it ran
-    assert one["cpu_workers_s"] == 0 and 0 < one["cpu_tasks_s"] <= one["cpu_driver_s"]
+    # one process: the areas ran in it; its children (the memory sampler's, if any) add little
+    assert one["cpu_workers_s"] < 0.5 * one["cpu_tasks_s"]
+    assert 0 < one["cpu_tasks_s"] <= one["cpu_driver_s"]
     assert 0 < two["cpu_tasks_s"] <= two["cpu_workers_s"]  # the areas ran in the workers
     shown = table([{**r, "load": "n/a"} for r in rows])
     assert "1.00×" in shown and rows[0]["digest"] in shown
