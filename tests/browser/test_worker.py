@@ -9,6 +9,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
+from playwright.sync_api import expect
 
 from geo.coords import convert
 from tests.browser.conftest import screenshot, token
@@ -199,7 +200,8 @@ def test_other_workers_cases_show_their_assignee_and_no_accept(live_server, phon
     p.locator("[data-filter=grids]").tap()
     card = p.locator(f'#case-list [data-case="{theirs["id"]}"]')
     card.wait_for()
-    assert (name or other) in card.locator(".assignee").inner_text()
+    # the card may be drawn before its assignee (the list refreshes); wait for the name
+    expect(card.locator(".assignee")).to_contain_text(name or other, timeout=15_000)
     assert card.locator("[data-action=accept]").count() == 0
     card.locator("button.open").tap()
     p.wait_for_selector("#timeline li", timeout=20_000)
