@@ -6,6 +6,7 @@ colours that grid by the share reached."""
 from __future__ import annotations
 
 import httpx
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from shapely.geometry import shape
 from shapely.ops import polylabel
 
@@ -41,9 +42,18 @@ def draw_square(p, lon: float, lat: float, half: float) -> None:
             " return [q.x, q.y]; }",
             [y, x],
         )
-        p.mouse.move(box["x"] + pt[0], box["y"] + pt[1], steps=3)
-        p.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
-        p.wait_for_function(f"{vertices} >= {k + 1}")
+        # Leaflet.draw ignores a press for 50 ms (a timer) after each vertex; on a loaded
+        # machine the next click can land inside that pause, so click again until it counts.
+        for _ in range(5):
+            p.mouse.move(box["x"] + pt[0], box["y"] + pt[1], steps=3)
+            p.mouse.click(box["x"] + pt[0], box["y"] + pt[1])
+            try:
+                p.wait_for_function(f"{vertices} >= {k + 1}", timeout=3000)
+                break
+            except PlaywrightTimeout:
+                p.wait_for_timeout(100)
+        else:
+            raise AssertionError(f"vertex {k + 1} of the square was not placed")
     first = corners[0]
     first = p.evaluate(
         "([lat, lon]) => { const q = wangge.map.latLngToContainerPoint([lat, lon]);"
