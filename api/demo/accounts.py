@@ -21,6 +21,19 @@ from api.storage import models
 
 DEMO_PASSWORD = "Wangge-demo-2026"
 FALLBACK_DEPARTMENT = "城市管理局"
+# what the pages show for "已登录：…", senders and assignees; a worker account linked to the
+# dataset's own worker shows that worker's name instead
+DISPLAY_NAMES = {
+    "admin": "系统管理员",
+    "planner": "张敏（规划）",
+    "street_admin": "刘建华（街道办）",
+    "community_admin": "陈静（社区）",
+    "department": "周涛（职能部门）",
+    "grid_leader": "赵强（网格长）",
+    "grid_worker": "王芳（网格员）",
+    "resident": "李桂英",
+    "public": "访客",
+}
 
 
 def _busiest_grid(session: Session) -> str | None:
@@ -119,7 +132,14 @@ def create_demo_accounts(session: Session, *, log: Callable[[str], None] = print
         if None in area.values():
             log(f"  no {role} demo account: the dataset has no area for it")
             continue
-        accounts.create_user(session, role, role, DEMO_PASSWORD, actor="demo", **area)
+        name = DISPLAY_NAMES[role]
+        if "worker" in area:
+            name = session.scalar(
+                text("SELECT name FROM workers WHERE worker_id = :w"), {"w": area["worker"]}
+            )
+        accounts.create_user(
+            session, role, role, DEMO_PASSWORD, display_name=name, actor="demo", **area
+        )
         made.append(role)
     log(
         f"demo accounts (password {DEMO_PASSWORD}): {', '.join(made)}; "

@@ -49,6 +49,9 @@ def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
                 "WHERE w.role = 'grid_leader' GROUP BY wg.grid_code ORDER BY 1 DESC LIMIT 1"
             )
         ).scalar()
+        worker_name = conn.execute(
+            text("SELECT name FROM workers WHERE worker_id = :w"), {"w": worker["worker_id"]}
+        ).scalar()
         audited = conn.execute(
             text("SELECT count(*) FROM audit_log WHERE action = 'user.create' AND actor = 'demo'")
         ).scalar()
@@ -59,3 +62,7 @@ def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
     assert {c["grid_code"] for c in seen.json()["items"]} <= set(worker["grid_codes"])
     assert leaders == 1  # linking to the city's own workers keeps one leader per grid
     assert audited == len(Role)
+    # pages greet people by name ("已登录：…"), never by the role's account name
+    assert worker["display_name"] == worker_name
+    assert me[Role.planner]["display_name"] == "张敏（规划）"
+    assert all(me[r]["display_name"] and me[r]["display_name"] != r.value for r in Role)
