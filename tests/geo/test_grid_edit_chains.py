@@ -1,16 +1,18 @@
 """Chains of random moves on 瑞祥社区 that once left the layer unsavable: a source grid left as a
 hairline beside the land it gave, land joined to its new grid only across a hairline, micro-grids
 squeezed to a speck or left in two parts when redrawn, a split recorded with an entry of
-no households, a share of a tower in a micro-grid holding none of it."""
+no households, a share of a tower in a micro-grid holding none of it; and chains of random
+corner drags whose micro-grids, cut to a moved grid edge, overlapped or left a gap."""
 
 from __future__ import annotations
 
 import random
 
+import numpy as np
 import pytest
 
 from geo.errors import InputError
-from geo.grids.edit import move_buildings, validate_layer
+from geo.grids.edit import boundary_handles, move_buildings, reshape_boundary, validate_layer
 from tests.geo.demo_scene import RUIXIANG, demo_city, scene
 
 
@@ -69,3 +71,40 @@ def test_a_move_leaves_the_share_of_a_building_in_a_grid_it_does_not_hold():
     communities = list(demo_city().communities["code"])
     found, _ = random_moves(6, 11, communities=communities)
     assert found == []
+
+
+def random_drags(seed: int, drags: int):
+    """Each step: a random grid corner dragged 3-40 m in a random direction; the errors of each
+    applied drag."""
+    area, buildings, layer = scene([RUIXIANG])
+    rng = np.random.default_rng(seed)
+    found = []
+    for step in range(drags):
+        handles = boundary_handles(layer, level="grid")
+        row = handles.iloc[rng.integers(len(handles))]
+        x, y = row.geometry.x, row.geometry.y
+        metres, angle = rng.uniform(3, 40), rng.uniform(0, 2 * np.pi)
+        to = (
+            x + metres * np.cos(angle) / (111_320 * np.cos(np.radians(y))),
+            y + metres * np.sin(angle) / 111_320,
+        )
+        try:
+            layer = reshape_boundary(layer, buildings, level="grid", corner=(x, y), to=to)
+        except InputError:
+            continue
+        problems = validate_layer(layer, buildings, area)
+        errors = problems[problems["severity"] == "error"]
+        found += [(step, msg) for msg in errors["message"]]
+    return found
+
+
+@pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+@pytest.mark.parametrize(
+    ("seed", "drags"),
+    [
+        (204, 13),  # step 12: micro-grids of 第5网格 cut to its new edge overlapping by 8.4 m²
+        (207, 19),  # step 18: 10.5 m² of 第2网格 left in none of its micro-grids
+    ],
+)
+def test_random_corner_drags_leave_no_micro_grid_overlap_or_gap(seed, drags):
+    assert random_drags(seed, drags) == []

@@ -189,8 +189,18 @@ def reshape_boundary(
                 new, micro, geoms, lines + inner_lines, moving + inner_moving, layer, "micro",
                 tolerance_m, touched_micro,
             )  # fmt: skip
+            faulty = _micro_faults(layer, new, touched, tolerance_m)
         except InputError:  # the edge swept over micro corners: cut and hand over instead
+            faulty = True
+        if faulty:  # (or the faces left micro-grids overlapping or a gap in their grid)
+            new[micro] = geoms[micro]
             _clip_micro(layer, geoms, new)
+            if _micro_faults(layer, new, touched, tolerance_m):
+                msg = (
+                    "这样拖动会使微网格重叠或留下空隙，请拖得近一些 "
+                    "(the drag would leave micro-grids overlapping or a gap; drag less far)"
+                )
+                raise InputError(msg)
     _require_nested(layer, new)
     changed = [
         r
@@ -617,6 +627,29 @@ def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
         rounded = shapely.set_precision(new[mine], CLIP_GRID_DEG)
         keep = shapely.get_num_geometries(rounded) <= shapely.get_num_geometries(new[mine])
         new[mine[keep]] = rounded[keep]
+
+
+def _micro_faults(layer: _Layer, new: np.ndarray, grids, tol: float) -> bool:
+    """Whether the micro-grids of `grids` overlap or leave a gap in their grid (larger than
+    the validator's tolerance)."""
+    micro = layer.rows("micro")
+    for g in grids:
+        mine = micro[layer.parent[micro] == layer.code[g]]
+        if not len(mine):
+            continue
+        i, j = shapely.STRtree(new[mine]).query(new[mine], predicate="intersects")
+        pairs = i < j
+        pieces = [
+            *shapely.intersection(new[mine][i[pairs]], new[mine][j[pairs]]),
+            shapely.difference(new[g], shapely.union_all(new[mine])),
+        ]
+        parts = _parts(shapely.union_all(np.asarray(pieces, dtype=object)))
+        if not len(parts):
+            continue
+        scale = _scale(shapely.get_coordinates(new[g])[:, 1].mean())
+        if _significant(shapely.transform(parts, lambda xy, s=scale: xy * s), tol).any():
+            return True
+    return False
 
 
 def _snapped_neighbours(layer: _Layer, geoms, changed, levels, locked) -> list:
