@@ -22,6 +22,8 @@ person IN (
 
 LIST = f"""
 SELECT n.id, n.title, n.body, n.level, n.sender, n.sent_at,
+       coalesce((SELECT u.display_name FROM users u WHERE u.username = n.sender), n.sender)
+           AS sender_name,
        bool_and(r.acknowledged_at IS NOT NULL) AS acknowledged,
        min(r.acknowledged_at) AS acknowledged_at,
        sum(r.households)::int AS households,

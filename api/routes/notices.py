@@ -82,6 +82,7 @@ class MyNoticeOut(BaseModel):
     body: str
     level: str
     sender: str
+    sender_name: str = Field(description="发送人姓名（无则为账号） / the sender's display name")
     sent_at: datetime
     acknowledged: bool
     acknowledged_at: datetime | None

@@ -86,7 +86,7 @@
     head.appendChild(document.createTextNode(" " + n.title));
     item.appendChild(head);
     item.appendChild(el("p", "notice-body", n.body));
-    item.appendChild(el("p", "notice-meta", T("from", { sender: n.sender, time: when(n.sent_at) })));
+    item.appendChild(el("p", "notice-meta", T("from", { sender: n.sender_name || n.sender, time: when(n.sent_at) })));
     item.appendChild(el("p", "notice-ask", T("yours", { n: n.households })));
     (n.areas || []).forEach(function (a) {
       if (a.note) item.appendChild(el("p", "notice-note", a.note));

@@ -49,7 +49,7 @@ def world(pg_cluster):
             )
             specs = {
                 "admin1": ("admin", {}),
-                "street1": ("street_admin", {"street_code": street}),
+                "street1": ("street_admin", {"street_code": street, "display_name": "刘主任"}),
                 "street2": ("street_admin", {"street_code": OTHER_STREET}),
                 "community1": ("community_admin", {"community_code": community}),
                 "worker1": ("grid_worker", {"worker": worker}),
@@ -185,6 +185,8 @@ def test_acknowledge_bounded_and_progress_per_grid(world):
     assert [m["level"] for m in mine][:2] == ["emergency", "routine"]
     first = mine[1]
     assert first["id"] == n and not first["acknowledged"]
+    # the phone shows who sent it by name, the account name only when there is none
+    assert (first["sender"], first["sender_name"]) == ("street1", "刘主任")
     assert [a["area_code"] for a in first["areas"]] == [world.grids[0]]
     households = first["households"]
     (delivered,) = rows(

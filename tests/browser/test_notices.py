@@ -25,7 +25,14 @@ def make_street_admin(live) -> str:
 
     with transaction(live.database_url) as session:
         street = session.execute(text("SELECT min(code) FROM streets")).scalar()
-        create_user(session, STREET_ADMIN, "street_admin", PASSWORD, street_code=street)
+        create_user(
+            session,
+            STREET_ADMIN,
+            "street_admin",
+            PASSWORD,
+            street_code=street,
+            display_name="刘主任",
+        )
     return street
 
 
@@ -118,6 +125,7 @@ def test_drawn_emergency_reaches_the_worker_and_the_map_shows_the_share(live_ser
     card = w.locator("#notices .notice-card.notice-emergency")
     card.wait_for()
     assert "暴雨红色预警" in card.inner_text() and "<b>不是标记</b>" in card.inner_text()
+    assert "发送人 刘主任" in card.inner_text()  # by name, not the account's
     everyone = w.locator("#notices .notice-pick").first
     assert everyone.inner_text() == f"全部 {households} 户"
     screenshot(w, "notices_phone")
