@@ -81,6 +81,8 @@ def compare_layers(
     name = lambda code: grid_name(community_name, code)  # noqa: E731
     old = a.drop_duplicates("code").set_index("code")
     new = b.drop_duplicates("code").set_index("code")
+    boundaries = _boundaries(old, new, a.crs, name)
+    redrawn = set(boundaries["code"])  # land changed by more than rounding
     rows = []
     for code in sorted(set(old.index) | set(new.index)):
         ha = int(old.at[code, "households"]) if code in old.index else None
@@ -89,14 +91,11 @@ def compare_layers(
         if ha is None or hb is None:
             change = "added" if ha is None else "removed"
         else:
-            same = shapely.equals_exact(old.at[code, "geometry"], new.at[code, "geometry"], 1e-9)
-            change = "same" if same and ha == hb else "changed"
+            change = "same" if code not in redrawn and ha == hb else "changed"
         delta = (hb or 0) - (ha or 0)
         values = (code, level, name(code), ha, hb, delta, change)
         rows.append(dict(zip(DELTA_KEYS, values, strict=True)))
-    return Comparison(
-        community, a, b, rows, _moved(a, b, buildings, name), _boundaries(old, new, a.crs, name)
-    )
+    return Comparison(community, a, b, rows, _moved(a, b, buildings, name), boundaries)
 
 
 def _moved(a, b, buildings, name) -> gpd.GeoDataFrame:
