@@ -14,19 +14,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import WORKER_ROLES, Principal
 from api.assessment.formula import Formula, formula
 from api.errors import ConflictError, ForbiddenError, NotFoundError
+from api.storage.map_data import building_title
 from api.storage.models import Building, HouseholdVisit, Worker
 from geo.errors import InputError
 
 FUTURE_SLACK = timedelta(minutes=2)  # phone clocks run a little ahead
 
 _BUILDING = text("""
-SELECT b.building_id, COALESCE(b.name, b.address) AS name, c.code AS community_code,
+SELECT b.building_id, b.name, b.address, b.building_type, b.households,
+       c.code AS community_code,
        ST_Distance(COALESCE(b.footprint, b.location)::geography,
                    ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m,
        (SELECT g.code FROM grids g
@@ -141,27 +143,31 @@ def record_visit(session: Session, principal: Principal, visit: VisitIn, *, now:
     )
     session.add(row)
     session.flush()
-    return as_dict(row, building_name=building["name"], rules=rules)
+    title = building_title(
+        building["name"], building["address"], building["building_type"], building["households"]
+    )
+    return as_dict(row, building_name=title, rules=rules)
 
 
-def reason_text(reason: str | None, distance: float, rules: Formula) -> str:
-    """The answer shown on the phone, Chinese first."""
+def reason_text(reason: str | None, distance: float, rules: Formula) -> tuple[str, str]:
+    """The answer shown on the phone: (Chinese, English)."""
     if reason == "too_far":
         limit = rules.visit.max_distance_m
         return (
-            f"距离楼栋 {distance:.0f} 米，超过 {limit:g} 米，已记录但不计入考核 / "
-            f"{distance:.0f} m from the building (limit {limit:g} m): kept, not counted"
+            f"距离楼栋 {distance:.0f} 米，超过 {limit:g} 米，已记录但不计入考核",
+            f"{distance:.0f} m from the building (limit {limit:g} m): kept, not counted",
         )
     if reason == "low_accuracy":
         limit = rules.visit.max_accuracy_m
         return (
-            f"定位精度差于 {limit:g} 米，已记录但不计入考核 / "
-            f"location accuracy worse than {limit:g} m: kept, not counted"
+            f"定位精度差于 {limit:g} 米，已记录但不计入考核",
+            f"location accuracy worse than {limit:g} m: kept, not counted",
         )
-    return f"已记录走访，距离楼栋 {distance:.0f} 米 / visit recorded, {distance:.0f} m away"
+    return f"已记录走访，距离楼栋 {distance:.0f} 米", f"visit recorded, {distance:.0f} m away"
 
 
 def as_dict(row: HouseholdVisit, *, building_name: str | None, rules: Formula) -> dict:
+    message, message_en = reason_text(row.flag_reason, row.distance_m, rules)
     return {
         "id": row.id,
         "building_id": row.building_id,
@@ -173,7 +179,8 @@ def as_dict(row: HouseholdVisit, *, building_name: str | None, rules: Formula) -
         "status": row.status,
         "accepted": row.status == "accepted",
         "flag_reason": row.flag_reason,
-        "message": reason_text(row.flag_reason, row.distance_m, rules),
+        "message": message,
+        "message_en": message_en,
         "households_seen": row.households_seen,
         "note": row.note,
     }
@@ -184,7 +191,13 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
     rules = formula()
     worker = _worker_id(session, principal)
     query = (
-        select(HouseholdVisit, func.coalesce(Building.name, Building.address))
+        select(
+            HouseholdVisit,
+            Building.name,
+            Building.address,
+            Building.building_type,
+            Building.households,
+        )
         .outerjoin(Building, Building.building_id == HouseholdVisit.building_id)
         .where(
             HouseholdVisit.worker_id == worker,
@@ -193,4 +206,7 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
         )
         .order_by(HouseholdVisit.visited_at.desc())
     )
-    return [as_dict(v, building_name=name, rules=rules) for v, name in session.execute(query)]
+    return [
+        as_dict(v, building_name=building_title(name, address, kind, households or 0), rules=rules)
+        for v, name, address, kind, households in session.execute(query)
+    ]

@@ -55,6 +55,7 @@ class VisitOut(BaseModel):
     accepted: bool
     flag_reason: Literal["too_far", "low_accuracy"] | None
     message: str = Field(description="给网格员看的结果 / the answer shown on the phone")
+    message_en: str = Field(description="the same answer in English")
     households_seen: int
     note: str | None
 

@@ -9,17 +9,19 @@
   var TEXT = {
     zh: {
       heading: "本月走访", record: "记录走访", households: "走访户数", note: "备注（选填）",
+      seen: "走访 {n} 户",
       cancel: "取消", locating: "正在获取手机定位…", sending: "正在提交…",
       no_location: "无法获取定位：", none: "本月还没有走访记录", accepted: "已计入",
-      flagged: "未计入", count: "共 {n} 次，计入 {ok} 次", unknown: "未找到这栋楼",
+      flagged: "未计入", unnamed: "未命名楼栋", count: "共 {n} 次，计入 {ok} 次", unknown: "未找到这栋楼",
       failed: "未记录：", sign_in: "请先登录",
       queued: "没有网络：走访已保存在手机上，联网后自动提交", pending: "待提交的走访 {n} 条",
     },
     en: {
       heading: "My visits this month", record: "Record a visit", households: "Households seen",
+      seen: "{n} households seen",
       note: "Note (optional)", cancel: "Cancel", locating: "Getting the phone's location…",
       sending: "Sending…", no_location: "No location: ", none: "No visits this month yet",
-      accepted: "counted", flagged: "not counted", count: "{n} visits, {ok} counted",
+      accepted: "counted", flagged: "not counted", unnamed: "Unnamed building", count: "{n} visits, {ok} counted",
       unknown: "Building not found", failed: "Not recorded: ", sign_in: "Sign in first",
       queued: "Offline: the visit is kept on the phone and sent when back online",
       pending: "{n} visits waiting to be sent",
@@ -103,13 +105,18 @@
     return box;
   }
 
+  function answerText(v) {
+    var english = (document.documentElement.lang || "zh").slice(0, 2) === "en";
+    return english && v.message_en ? v.message_en : v.message;
+  }
+
   function answerLine(v) {
     var li = el("li", { class: v.accepted ? "visit ok" : "visit flagged" });
     var when = new Date(v.visited_at).toLocaleString(document.documentElement.lang || "zh-CN");
-    li.appendChild(el("strong", {}, v.building_name || v.building_id));
+    li.appendChild(el("strong", {}, v.building_name || T("unnamed")));
     li.appendChild(el("span", { class: "chip" }, v.accepted ? T("accepted") : T("flagged")));
-    li.appendChild(el("span", { class: "meta" }, " " + when + " · " + v.households_seen + " " + T("households")));
-    li.appendChild(el("div", { class: "meta" }, v.message));
+    li.appendChild(el("span", { class: "meta" }, " " + when + " · " + T("seen", { n: v.households_seen })));
+    li.appendChild(el("div", { class: "meta" }, answerText(v)));
     return li;
   }
 
@@ -171,7 +178,7 @@
       var answer = document.getElementById("visit-answer");
       if (answer) {
         answer.className = r.ok ? (r.data.accepted ? "ok" : "warning") : "error";
-        answer.textContent = r.ok ? r.data.message : T("failed") + reason(r);
+        answer.textContent = r.ok ? answerText(r.data) : T("failed") + reason(r);
       }
       showPending();
       return queued().length ? flush() : loadMine();
@@ -227,7 +234,7 @@
             return;
           }
           answer.className = r.data.accepted ? "ok" : "warning";
-          answer.textContent = r.data.message;
+          answer.textContent = answerText(r.data);
           answer.scrollIntoView({ block: "nearest" });
           loadMine();
         });

@@ -251,6 +251,9 @@ def test_recording_a_visit(client):
     body = done.json()
     assert body["accepted"] and body["distance_m"] == 0 and body["grid_code"] == A
     assert "已记录" in body["message"] and body["note"] == inside["note"]
+    # one language per field: the page shows the one it speaks
+    assert "/" not in body["message"] and body["message_en"].startswith("visit recorded")
+    assert body["building_name"] == "b1号楼"
     again = client.post("/api/visits", json=inside, headers=worker)
     assert again.status_code == 409 and "分钟内" in again.json()["detail"]
     # b2's footprint ends at 118.8032; 0.0021° further east is about 198 m at this latitude
@@ -274,7 +277,17 @@ def test_recording_a_visit(client):
         answer = client.post("/api/visits", json=body, headers=client.headers_by[user])
         assert answer.status_code == status, (body, user, answer.text)
         assert any("\u4e00" <= ch <= "\u9fff" for ch in answer.text), answer.text
+    with transaction(client.db_url) as s:  # an OSM building with neither name nor address
+        s.execute(text("UPDATE buildings SET name = NULL WHERE building_id = 'b2'"))
     mine = client.get("/api/visits/mine", headers=worker).json()
+    with transaction(client.db_url) as s:
+        s.execute(text("UPDATE buildings SET name = 'b2号楼' WHERE building_id = 'b2'"))
+    # a person reads a name or 未命名楼栋（住宅）, never the id
+    assert [v["building_name"] for v in mine] == [
+        "未命名楼栋（住宅）",
+        "b1号楼",
+        "未命名楼栋（住宅）",
+    ]
     # newest first: the far one, the first, the fuzzy one half an hour ago
     assert [(v["building_id"], v["status"]) for v in mine] == [
         ("b2", "flagged"), ("b1", "accepted"), ("b2", "flagged"),

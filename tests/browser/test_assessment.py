@@ -78,7 +78,9 @@ def test_a_visit_recorded_on_the_phone_is_counted_in_the_street_table(browser, l
     )
     assert phone.page.get_attribute("#visit-answer", "class") == "ok"
     phone.page.wait_for_function("() => document.querySelectorAll('#visit-list li').length === 1")
-    assert "已计入" in phone.page.inner_text("#visit-list li")
+    line = phone.page.inner_text("#visit-list li")
+    assert "已计入" in line and "走访 3 户" in line
+    assert "visit recorded" not in line and "osm-" not in line  # Chinese only, a name not an id
     screenshot(phone.page, "worker_visit")
     # no network at the next building: the visit is kept on the phone, sent when back online
     phone.expected_errors.extend(["ERR_INTERNET_DISCONNECTED", "Failed to fetch"])
