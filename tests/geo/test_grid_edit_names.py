@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
+import pytest
+from shapely import affinity
+
 from api.grids.compare import grid_name as compared_name
+from geo.grids.edit import validate_layer
 from geo.grids.edit.messages import grid_name
+from tests.geo.demo_scene import RUIXIANG, scene
 
 
 def test_a_residents_committee_is_named_as_its_community():
@@ -20,3 +27,25 @@ def test_comparisons_and_exports_use_the_same_names():
         assert compared_name("香铺营社区居委会", code) == grid_name(
             code, "micro" if len(code) == 18 else "grid", "香铺营社区居委会"
         )
+
+
+@pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+def test_problems_of_a_broken_layer_name_grids_and_the_community_without_codes():
+    """A grid shifted over its neighbours: the gaps it leaves, the land of its grid in none of
+    its micro-grids and micro-grids outside their grid are told by name (codes in English)."""
+    area, buildings, layer = scene([RUIXIANG])
+    assert area["name"].iloc[0] == "瑞祥社区"
+    first = layer.index[layer["code"] == RUIXIANG + "001"][0]
+    layer.loc[first, "geometry"] = affinity.translate(layer.at[first, "geometry"], 0.0008, 0.0004)
+    problems = validate_layer(layer, buildings, area)
+    errors = problems[problems["severity"] == "error"]
+    kinds = set(errors["kind"])
+    assert {"gap", "micro_not_nested", "overlap"} <= kinds, kinds
+    for message in errors["message"]:
+        assert not re.search(r"\d{12}", message), message
+    gaps = errors.loc[errors["kind"] == "gap", "message"]
+    assert any(m.startswith("瑞祥社区有 ") and "，邻接瑞祥社区第" in m for m in gaps), list(gaps)
+    outside = errors.loc[errors["kind"] == "micro_not_nested", "message"]
+    assert any("超出上级网格瑞祥社区第" in m for m in outside), list(outside)
+    english = errors.loc[errors["kind"] == "gap", "message_en"]
+    assert any(f"boundary polygon {RUIXIANG}" in m for m in english)  # codes in English

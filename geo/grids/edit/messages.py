@@ -58,8 +58,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{name_en} reaches {area} m² beyond the boundary",
     ),
     "gap": (
-        "边界多边形 {where} 有 {area} 平方米不属于任何{word}{near}",
-        "{area} m² of boundary polygon {where} is in no {word_en}{near_en}",
+        "{where}有 {area} 平方米不属于任何{word}{near}",
+        "{area} m² of boundary polygon {where_en} is in no {word_en}{near_en}",
     ),
     "no_micro": ("{name}没有微网格", "{name_en} has no micro-grids"),
     "micro_gap": (
@@ -72,7 +72,7 @@ CATALOG: dict[str, tuple[str, str]] = {
         "{name_en} names parent {parent}, not in the layer",
     ),
     "micro_outside": (
-        "{name}超出上级网格 {area} 平方米（上级 {parent}）",
+        "{name}超出上级网格{parent_name} {area} 平方米",
         "{name_en} reaches {area} m² outside its parent grid {parent}",
     ),
     "micro_sum": (

@@ -16,7 +16,7 @@ from geo.grids.edit.geometry import QUAD_SEGS, _parts, _significant, reprojected
 from geo.grids.edit.holdings import _Holdings, _holdings
 from geo.grids.edit.layer import LEVELS, _Area, _bounds_of, _Buildings, _Layer, _name
 from geo.grids.edit.memo import Memo, digest, each
-from geo.grids.edit.messages import WORDS, grid_name, text
+from geo.grids.edit.messages import WORDS, grid_name, short_community, text
 from geo.grids.edit.prepare import (
     _prepare_inputs,
 )
@@ -389,11 +389,13 @@ def _simplify(geoms):
 
 def _neighbours(layer: _Layer, tree, rows, part, limit: int = 4) -> dict[str, str]:
     near = rows[tree.query(part, predicate="dwithin", distance=0.1)]
-    codes = sorted({layer.code[i] for i in near if layer.code[i]})
-    if not codes:
+    rows = sorted({layer.code[i]: int(i) for i in near if layer.code[i]}.items())
+    if not rows:
         return {"near": "", "near_en": ""}
-    listed = ", ".join(codes[:limit]) + (" …" if len(codes) > limit else "")
-    return {"near": f"，邻接 {listed}", "near_en": f", next to {listed}"}
+    more = " …" if len(rows) > limit else ""
+    names = "、".join(_zh(layer, i) for _, i in rows[:limit]) + more
+    listed = ", ".join(code for code, _ in rows[:limit]) + more
+    return {"near": f"，邻接{names}", "near_en": f", next to {listed}"}
 
 
 def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> None:
@@ -405,9 +407,12 @@ def _gap_problems(layer: _Layer, area: _Area, tol: float, out: list[dict]) -> No
     word, word_en = WORDS[top]
     for a, container in enumerate(area.geoms):
         for part in _holes(container, rows[hit_g[hit_a == a]], layer, simple, tol):
+            code = area.codes[a]
+            named = short_community(layer.names.get(code)) if code else ""
             msg = text(
-                "gap", where=area.codes[a] or a + 1, area=f"{part.area:,.1f}", word=word,
-                word_en=word_en, **_neighbours(layer, tree, rows, part),
+                "gap", where=named or f"边界多边形 {code or a + 1} ", where_en=code or a + 1,
+                area=f"{part.area:,.1f}", word=word, word_en=word_en,
+                **_neighbours(layer, tree, rows, part),
             )  # fmt: skip
             out.append(_problem("gap", "error", top, None, None, msg, part))
     micro = layer.rows("micro")
@@ -461,8 +466,9 @@ def _nesting_problems(layer: _Layer, eroded, counted, tol: float, out: list[dict
         if where is None:
             continue
         msg = text(
-            "micro_outside", area=f"{where.area:,.1f}", parent=layer.code[p], **_names(layer, m)
-        )
+            "micro_outside", area=f"{where.area:,.1f}", parent=layer.code[p],
+            parent_name=_zh(layer, p), **_names(layer, m),
+        )  # fmt: skip
         out.append(
             _problem("micro_not_nested", "error", "micro", layer.code[m], layer.code[p], msg,
                      where)
