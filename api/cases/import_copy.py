@@ -1,141 +1,139 @@
-"""Storing imported cases: status, queue and worker in the file's order, then one COPY of the
-cases and one of their events in the caller's transaction (ids drawn from the sequence first,
-so each event knows its case)."""
+"""Storing imported cases in the file's order: least-load assignment (numpy where a grid has
+one worker of its own), ids from the sequence, and the COPY lines of the cases (streamed while
+later partitions are prepared) and of their events (one COPY after), in the caller's
+transaction."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import secrets
-from collections.abc import Callable
-from datetime import datetime
 
 import numpy as np
 import pandas as pd
-import shapely
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from data.catalogs import case_categories
+from api.cases import dispatch
+from api.cases.import_rows import HEAD, TAIL, Prepared, copy_text
+from api.storage import models
 
-CHUNK = 50_000
-CASE_COLUMNS = (
-    "id", "category", "description", "address", "external_id", "status", "grid_code",
-    "micro_grid_code", "community_code", "street_code", "assignee_id", "reported_at",
-    "updated_at", "due_at", "geom", "intake", "source_lon", "source_lat", "source_crs",
-    "handling_level", "department", "priority", "queue", "routing", "route_distance_m", "receipt",
-)  # fmt: skip
 EVENT_COLUMNS = ("case_id", "actor", "from_status", "to_status", "kind", "action", "at", "data")
-NEXT_IDS = text("SELECT nextval(pg_get_serial_sequence('cases', 'id')) FROM generate_series(1, :n)")
+#: Ids for every row of the file, drawn at once before the COPY (no query can run during it);
+#: the rows left out leave a gap in the sequence, as a rolled-back intake does.
+NEXT_IDS = text(
+    "SELECT array_agg(nextval(pg_get_serial_sequence('cases', 'id')) ORDER BY g) "
+    "FROM generate_series(1, :n) g"
+)
+CASES_SQL = f"COPY cases ({', '.join((*HEAD, *TAIL))}) FROM STDIN"
+EVENTS_SQL = f"COPY case_events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
 
 
-def _decide(cat: np.ndarray, grid: np.ndarray, routing: np.ndarray, pick: Callable) -> tuple:
-    """Status, queue, assignee and department per row, as single intake decides them; in the
-    file's order, since each assignment raises the chosen worker's load for the next rows."""
-    cats = case_categories()
-    n = len(cat)
+class Assigner:
+    """Least-open-load assignment over all grids (the rule of api.cases.dispatch.choose_worker),
+    in the file's order, across partitions."""
+
+    def __init__(self, session: Session) -> None:
+        W, WG = models.Worker, models.WorkerGrid
+        rows = session.execute(
+            select(WG.grid_code, W.id, W.worker_id, W.role, dispatch.open_load())
+            .join(W, W.id == WG.worker_id)
+            .where(W.on_duty)
+        ).all()
+        by_grid: dict[str, list] = {}
+        self.load: dict[int, int] = {}
+        for grid, pk, wid, role, load in rows:
+            by_grid.setdefault(grid, []).append((pk, wid, role))
+            self.load[pk] = load
+        #: each grid's candidates, best first at equal load (doers, else its leaders)
+        self.candidates: dict[str, list[int]] = {}
+        for grid, workers in by_grid.items():
+            doers = [w for w in workers if w[2] in dispatch.WORKER_RANK]
+            if doers:
+                doers.sort(key=lambda w: (dispatch.WORKER_RANK[w[2]], w[1]))
+            else:
+                doers = sorted((w for w in workers if w[2] == "grid_leader"), key=lambda w: w[1])
+            if doers:
+                self.candidates[grid] = [w[0] for w in doers]
+        grids_of = pd.Series([pk for c in self.candidates.values() for pk in c]).value_counts()
+        #: grids whose one candidate is a candidate nowhere else: all their cases go to them
+        self.alone = {
+            g: c[0] for g, c in self.candidates.items() if len(c) == 1 and grids_of[c[0]] == 1
+        }
+
+    def assign(self, grids: np.ndarray) -> np.ndarray:
+        """The chosen worker (workers.id, or None) of each row's grid, rows in the file's
+        order; each choice raises that worker's load for the rows after it."""
+        out = np.full(len(grids), None, dtype=object)
+        if not len(grids):
+            return out
+        codes, uniques = pd.factorize(grids)
+        sole = np.array([self.alone.get(g) for g in uniques], dtype=object)
+        out[:] = sole[codes]
+        for pk, n in zip(sole, np.bincount(codes, minlength=len(uniques)), strict=True):
+            if pk is not None:
+                self.load[pk] += int(n)
+        load = self.load
+        for k in np.flatnonzero(out == None):  # noqa: E711 (elementwise)
+            workers = self.candidates.get(grids[k])
+            if workers:
+                pk = min(workers, key=lambda w: load[w])  # the first of the least loaded
+                load[pk] += 1
+                out[k] = pk
+        return out
+
+
+def decide(prepared: Prepared, keep: np.ndarray, assigner: Assigner) -> tuple:
+    """Status, queue and assignee of the kept rows, as single intake decides them."""
+    grid, routing = prepared.grid[keep], prepared.routing[keep]
+    dept = prepared.department[keep]
+    n = len(grid)
     status = np.full(n, "reported", dtype=object)
-    queue = np.full(n, None, dtype=object)
+    queue = routing.copy()
+    to_dept = dept != None  # noqa: E711 (elementwise)
+    status[to_dept], queue[to_dept] = "transferred", "department"
+    gridded = ~to_dept & (grid != None)  # noqa: E711
     assignee = np.full(n, None, dtype=object)
-    dept = np.full(n, None, dtype=object)
-    for k in range(n):
-        c = cats[cat[k]]
-        if c["to_department"]:
-            status[k], queue[k], dept[k] = "transferred", "department", c["department"]
-        elif grid[k] is not None and (pk := pick(grid[k])) is not None:
-            status[k], queue[k], assignee[k] = "dispatched", "grid", pk
-        else:
-            queue[k] = "community" if grid[k] is not None else routing[k]
-    return status, queue, assignee, dept
+    assignee[gridded] = assigner.assign(grid[gridded])
+    picked = gridded & (assignee != None)  # noqa: E711
+    status[picked], queue[picked] = "dispatched", "grid"
+    queue[gridded & ~picked] = "community"
+    return status, queue, assignee
 
 
-def _copy(session: Session, table: str, frame: pd.DataFrame, advance=None) -> None:
-    cursor = session.connection().connection.driver_connection.cursor()
-    # every value quoted (an unquoted line of backslash-dot ends the data), every empty one NULL
-    names = ", ".join(frame.columns)
-    sql = f"COPY {table} ({names}) FROM STDIN WITH (FORMAT csv, FORCE_NULL ({names}))"
-    with cursor, cursor.copy(sql) as copy:
-        for start in range(0, len(frame), CHUNK):
-            part = frame.iloc[start : start + CHUNK]
-            buffer = io.StringIO()
-            part.to_csv(buffer, header=False, index=False, quoting=csv.QUOTE_ALL)
-            copy.write(buffer.getvalue())
-            if advance is not None:
-                advance(len(part))
+def lines(prepared: Prepared, keep: np.ndarray, ids: np.ndarray, assigner: Assigner) -> tuple:
+    """The kept rows' cases and events as COPY text, and their statuses."""
+    status, queue, assignee = decide(prepared, keep, assigner)
+    case_id = ids.astype(str).tolist()
+    tail = prepared.case_tail[keep]
+    head = zip(case_id, status, copy_text(assignee), copy_text(queue), tail, strict=True)
+    cases = "".join(map("\t".join, head))
+    events = [f"{i}\t{c}" for i, c in zip(case_id, prepared.created[keep], strict=True)]
+    dept, when = prepared.department[keep], prepared.when[keep]
+    went = {
+        d: json.dumps({"assignee_id": None, "department": d}, ensure_ascii=False) for d in set(dept)
+    }
+    went = dict(zip(went, copy_text(list(went.values())), strict=True))  # as COPY text
+    for k in np.flatnonzero(status != "reported"):
+        a = assignee[k]
+        data = went[dept[k]] if a is None else f'{{"assignee_id": {a}, "department": null}}'
+        action = "dispatch_department" if status[k] == "transferred" else "dispatch"
+        events[k] += (
+            f"{case_id[k]}\tsystem\treported\t{status[k]}\ttransition\t{action}\t{when[k]}\t"
+            f"{data}\n"
+        )
+    return cases, "".join(events), status
 
 
-def _none(values: pd.Series) -> np.ndarray:
-    """The values as objects, empty text and NaN read as None."""
-    out = values.to_numpy(object, copy=True)
-    out[pd.isna(values).to_numpy() | (values == "").to_numpy()] = None
-    return out
-
-
-def copy_cases(
-    session: Session,
-    good: pd.DataFrame,
-    routes: pd.DataFrame,
-    pick: Callable[[str], int | None],
-    *,
-    now: datetime,
-    actor: str = "import",
-    advance: Callable[[int], None] | None = None,
-) -> pd.Series:
-    """Store the checked rows `good` with their `routes` (same index); `pick` chooses a grid's
-    worker. Returns each stored row's status."""
-    cats = case_categories()
-    n = len(good)
-    cat = good["category"].to_numpy(object)
-    grid, routing = _none(routes["grid_code"]), _none(routes["routing"])
-    status, queue, assignee, dept = _decide(cat, grid, routing, pick)
+def draw_ids(session: Session, n: int) -> np.ndarray:
     if n == 0:
-        return pd.Series(status, dtype=object)
-    ids = np.array(session.execute(NEXT_IDS, {"n": n}).scalars().all(), dtype=np.int64)
-    utc_now = pd.Timestamp(now).tz_convert("UTC")
-    given = good["reported_at"].where(good["reported_at"] != "", None)
-    at = pd.to_datetime(given, utc=True, format="mixed").astype("datetime64[us, UTC]")
-    at = at.fillna(utc_now)
-    hours = pd.to_timedelta([cats[c]["deadline_hours"] for c in cat], unit="h")
-    lon, lat = good["lon"].to_numpy(float), good["lat"].to_numpy(float)
-    geom = shapely.to_wkb(
-        shapely.set_srid(shapely.points(lon, lat), 4326), hex=True, include_srid=True
-    )
-    cases = pd.DataFrame({
-        "id": ids, "category": cat, "description": good["description"].to_numpy(object),
-        "address": _none(good["address"]), "external_id": _none(good["external_id"]),
-        "status": status, "grid_code": grid,
-        "micro_grid_code": _none(routes["micro_grid_code"]),
-        "community_code": _none(routes["community_code"]),
-        "street_code": _none(routes["street_code"]),
-        "assignee_id": pd.array(assignee, dtype="Int64"), "reported_at": at.to_numpy(),
-        "updated_at": utc_now, "due_at": (at + hours).to_numpy(), "geom": geom,
-        "intake": "import", "source_lon": lon, "source_lat": lat, "source_crs": "wgs84",
-        "handling_level": [cats[c]["level"] for c in cat], "department": dept,
-        "priority": [cats[c]["priority"] for c in cat], "queue": queue, "routing": routing,
-        "route_distance_m": routes["distance_m"].to_numpy(float),
-        "receipt": [secrets.token_urlsafe(16)[:22] for _ in range(n)],
-    }, columns=list(CASE_COLUMNS))  # fmt: skip
-    _copy(session, "cases", cases, advance)
-    _copy(session, "case_events", _events(ids, status, assignee, dept, routing, at, actor))
-    return pd.Series(status, dtype=object)
+        return np.zeros(0, dtype=np.int64)
+    return np.asarray(session.execute(NEXT_IDS, {"n": n}).scalar_one(), dtype=np.int64)
 
 
-def _events(ids, status, assignee, dept, routing, at, actor: str) -> pd.DataFrame:
-    """A create event per case and, unless it stays reported, its dispatch; case by case."""
-    created = pd.DataFrame({
-        "case_id": ids, "actor": actor, "from_status": None, "to_status": "reported",
-        "kind": "create", "action": "import", "at": at.to_numpy(),
-        "data": [json.dumps({"routing": r}) for r in routing], "order": 2 * np.arange(len(ids)),
-    })  # fmt: skip
-    moved = np.flatnonzero(status != "reported")
-    dispatched = pd.DataFrame({
-        "case_id": ids[moved], "actor": "system", "from_status": "reported",
-        "to_status": status[moved], "kind": "transition",
-        "action": np.where(status[moved] == "transferred", "dispatch_department", "dispatch"),
-        "at": at.to_numpy()[moved],
-        "data": [json.dumps({"assignee_id": assignee[k], "department": dept[k]}) for k in moved],
-        "order": 2 * moved + 1,
-    })  # fmt: skip
-    events = pd.concat([created, dispatched]).sort_values("order", kind="stable")
-    return events[list(EVENT_COLUMNS)]
+def raw_cursor(session: Session):
+    return session.connection().connection.driver_connection.cursor()
+
+
+def copy_events(session: Session, chunks: list[str]) -> None:
+    with raw_cursor(session) as cursor, cursor.copy(EVENTS_SQL) as copy:
+        for chunk in chunks:
+            copy.write(chunk)

@@ -1,6 +1,7 @@
-"""Bulk import of cases (CSV lon/lat or GeoJSON points): row checks and vectorised dispatch
-(geo.dispatch over the current grids) in partitions, in this process or on Dask; least-loaded
-assignment in the file's order; one COPY of the cases and their events (api.cases.import_copy).
+"""Bulk import of cases (CSV lon/lat or GeoJSON points): row checks, vectorised dispatch
+(geo.dispatch over the current grids) and the cases' COPY text in partitions, in this process or
+on Dask (api.cases.import_rows); least-loaded assignment in the file's order and the COPYs of
+the cases and their events here (api.cases.import_copy).
 
 The whole file is refused when a row is bad, unless ``skip_invalid``: then the good rows are
 loaded and the bad ones reported by row number (1 = the first data row) with a Chinese reason.
@@ -9,7 +10,6 @@ Duplicate detection is left to single intake; imported rows are not linked as du
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,24 +17,20 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.bulk.pool import Pool
 from api.cases import dispatch
-from api.cases.import_copy import copy_cases
-from api.storage import models
-from data.catalogs import case_categories
+from api.cases.import_copy import CASES_SQL, Assigner, copy_events, draw_ids, lines, raw_cursor
+from api.cases.import_rows import Part, prepare
 from geo.coords import to_wgs84
-from geo.dispatch import route_points
 from geo.errors import InputError
 
 Advance = Callable[[int], None]
 #: Rows per partition: checked and routed as one task (one Dask task with --workers).
 PART = 50_000
-ALLOWED_CONTROL = {"\n", "\r", "\t"}
-FIELD_NAMES = {"description": "描述", "address": "地址"}
+STORED_IDS = text("SELECT external_id FROM cases WHERE external_id = ANY(:ids)")
 OUTSIDE = "不在任何网格、社区或街道范围内 (outside every grid, community and street office)"
 
 
@@ -122,96 +118,16 @@ def _physical_lines(path: Path) -> int:
     return n + (last not in (b"\n", b""))
 
 
-def _text_problem(value: str, name: str, limit: int, *, required: bool) -> str | None:
-    zh = FIELD_NAMES[name]
-    if required and not value:
-        return f"{zh}为空 ({name} is empty)"
-    if any(unicodedata.category(c) == "Cc" and c not in ALLOWED_CONTROL for c in value):
-        return f"{zh}含控制字符 ({name} contains control characters)"
-    if len(value) > limit:
-        return f"{zh}超过 {limit} 个字符 ({name} longer than {limit} characters)"
-    return None
-
-
-def _row_problem(row, known: bool, timed: bool, max_chars: int) -> str | None:
-    """What is wrong with one row on its own (the first thing found), or None; `known`: its
-    category is in the catalog, `timed`: its reported_at is empty or a date and time."""
-    if not (np.isfinite(row.lon) and np.isfinite(row.lat)):
-        return (
-            "没有坐标：经纬度缺失、不是数字或不是点几何 "
-            "(no point: lon/lat missing, not numbers, or not a Point geometry)"
-        )
-    if not (abs(row.lon) <= 180 and abs(row.lat) <= 90):
-        return f"经纬度超出范围 (lon/lat out of range ({row.lon}, {row.lat}))"
-    if not known:
-        return f"未知的事件类别 {row.category!r} (unknown category {row.category!r})"
-    text = _text_problem(row.description, "description", max_chars, required=True)
-    if text or (text := _text_problem(row.address, "address", 200, required=False)):
-        return text
-    if not timed:
-        return (
-            f"上报时间 {row.reported_at!r} 不是日期和时间 "
-            f"(reported_at {row.reported_at!r} is not a date and time)"
-        )
-    return None
-
-
-def _row_problems(rows: pd.DataFrame, max_chars: int) -> dict[int, str]:
-    """Each row's problem on its own, by position in the file (dates parsed all at once)."""
-    given = rows["reported_at"].where(rows["reported_at"] != "")
-    when = pd.to_datetime(given, errors="coerce", utc=True, format="mixed")
-    timed = (given.isna() | when.notna()).to_numpy()
-    known = rows["category"].isin(list(case_categories())).to_numpy()
-    bad = {}
-    for k, (i, row) in enumerate(zip(rows.index, rows.itertuples(index=False), strict=True)):
-        if reason := _row_problem(row, known[k], timed[k], max_chars):
-            bad[int(i)] = reason
-    return bad
-
-
-@dataclass
-class Part:
-    """One partition of the file: its rows (indexed by position in the file) and the rules."""
-
-    rows: pd.DataFrame
-    max_chars: int
-    tolerance_m: float
-
-
-def check_and_route(layers: tuple, part: Part) -> tuple[dict[int, str], pd.DataFrame]:
-    """A partition's bad rows (position → reason) and the routes of the others (geo.dispatch),
-    indexed by position; a pure function of its input, so any worker gives the same."""
-    grids, communities, streets = layers
-    bad = _row_problems(part.rows, part.max_chars)
-    good = part.rows.drop(index=list(bad))
-    points = gpd.GeoDataFrame(
-        geometry=shapely.points(good["lon"].to_numpy(float), good["lat"].to_numpy(float)),
-        index=good.index,
-        crs=4326,
-    )
-    routes = route_points(
-        points, grids, communities=communities, streets=streets, tolerance_m=part.tolerance_m
-    )
-    return bad, routes
-
-
-def _parts(frame: pd.DataFrame, max_chars: int, tolerance_m: float) -> Iterator[Part]:
+def _parts(frame: pd.DataFrame, rules: dict) -> Iterator[Part]:
     for start in range(0, max(len(frame), 1), PART):  # an empty file: one empty part
-        yield Part(frame.iloc[start : start + PART], max_chars, tolerance_m)
+        yield Part(frame.iloc[start : start + PART], **rules)
 
 
 def _known_ids(session: Session, frame: pd.DataFrame) -> dict[int, str]:
-    """Rows whose external_id repeats an earlier row or is already stored."""
+    """Rows whose external_id repeats an earlier row or is already stored (one query)."""
     ids = frame["external_id"]
     given = [i for i in ids.unique() if i]
-    stored: set[str] = set()
-    for start in range(0, len(given), 10_000):
-        chunk = given[start : start + 10_000]
-        stored |= set(
-            session.execute(
-                select(models.Case.external_id).where(models.Case.external_id.in_(chunk))
-            ).scalars()
-        )
+    stored = set(session.execute(STORED_IDS, {"ids": given}).scalars()) if given else set()
     out = {}
     for i in np.flatnonzero(((ids != "") & ids.duplicated(keep="first")).to_numpy()):
         ext = ids.iat[i]
@@ -220,30 +136,6 @@ def _known_ids(session: Session, frame: pd.DataFrame) -> dict[int, str]:
         ext = ids.iat[i]
         out.setdefault(int(i), f"编号 {ext!r} 已经存在 (external_id {ext!r} is already stored)")
     return out
-
-
-class Assigner:
-    """Least-open-load assignment over all grids at once (same rule as api.cases.dispatch)."""
-
-    def __init__(self, session: Session) -> None:
-        W, WG = models.Worker, models.WorkerGrid
-        rows = session.execute(
-            select(WG.grid_code, W.id, W.worker_id, W.role, dispatch.open_load())
-            .join(W, W.id == WG.worker_id)
-            .where(W.on_duty)
-        ).all()
-        self.by_grid: dict[str, list[list]] = {}
-        self.load: dict[int, int] = {}
-        for grid, pk, wid, role, load in rows:
-            self.by_grid.setdefault(grid, []).append([pk, wid, role])
-            self.load[pk] = load
-
-    def pick(self, grid: str) -> int | None:
-        workers = [(pk, wid, role, self.load[pk]) for pk, wid, role in self.by_grid.get(grid, [])]
-        pk = dispatch.choose_worker(workers)
-        if pk is not None:
-            self.load[pk] += 1
-        return pk
 
 
 def import_cases(
@@ -258,43 +150,60 @@ def import_cases(
     pool: Pool | None = None,
 ) -> ImportReport:
     """Check, route, assign and store the rows of `frame` (see read_cases) in `session`'s
-    transaction. Checks and routing run in partitions on `pool` (this process when None), the
-    grid layers sent to each worker once; assignment follows the file's order, so the result is
-    the same for any number of workers."""
+    transaction. Checks, routing and the COPY text run in partitions on `pool` (this process
+    when None), the grid layers sent to each worker once; assignment follows the file's order,
+    so the result is the same for any number of workers. The cases' COPY takes each partition
+    as it comes, the events' COPY follows; with bad rows and not `skip_invalid` nothing is
+    written (the COPY is abandoned) and ImportRejected lists them all."""
     first = frame.attrs.get("line_of_row_1")  # the file line of row 1, when each row is one
     frame = frame.reset_index(drop=True)
     report = ImportReport(rows=len(frame))
     layers = dispatch.routing_layers(session)
-    bad: dict[int, str] = {}
-    routed = []
-    for part_bad, routes in (pool or Pool()).stream(
-        check_and_route, _parts(frame, max_chars, tolerance_m), layers
-    ):
-        bad |= part_bad
-        routed.append(routes)
-    routes = pd.concat(routed)
-    for i, reason in _known_ids(session, frame).items():
-        bad.setdefault(i, reason)
-    for i in routes.index[routes["routing"].isna()]:
-        bad.setdefault(int(i), OUTSIDE)
-    ids = frame["external_id"].to_numpy(object)
-    report.rejected = [
-        Problem(i + 1, ids[i] or None, bad[i], None if first is None else first + i)
-        for i in sorted(bad)
-    ]
-    if bad and not skip_invalid:
-        msg = (
-            f"{len(bad)} 行有误，未导入任何数据 ({len(bad)} of {len(frame)} rows are bad; "
-            "nothing was loaded; --skip-invalid loads the rest)"
-        )
-        raise ImportRejected(msg, report.rejected)
-    routes = routes.drop(index=[i for i in bad if i in routes.index])
-    good = frame.loc[routes.index]
+    known = _known_ids(session, frame)
     now = session.execute(select(func.clock_timestamp())).scalar_one()
-    statuses = copy_cases(
-        session, good, routes, Assigner(session).pick, now=now, actor=actor, advance=advance
-    )
-    report.loaded = len(good)
-    report.by_status = statuses.value_counts().to_dict()
-    report.by_routing = routes["routing"].fillna("none").value_counts().to_dict()
+    assigner = Assigner(session)
+    case_ids = draw_ids(session, len(frame))
+    known_at = np.fromiter(known, dtype=np.int64, count=len(known))
+    rules = {"max_chars": max_chars, "tolerance_m": tolerance_m, "now": now, "actor": actor}
+    bad: dict[int, str] = {}
+    events: list[str] = []
+    statuses, routings = [], []
+    with raw_cursor(session) as cursor, cursor.copy(CASES_SQL) as copy:
+        for prepared in (pool or Pool()).stream(prepare, _parts(frame, rules), layers):
+            bad |= prepared.bad
+            taken = np.isin(prepared.at, known_at)
+            outside = prepared.routing == None  # noqa: E711 (elementwise)
+            for i in prepared.at[taken | outside]:
+                bad[int(i)] = known.get(int(i), OUTSIDE)
+            keep = ~(taken | outside)
+            if bad and not skip_invalid:
+                continue  # nothing more is written; every bad row is still found
+            used = case_ids[report.loaded : report.loaded + int(keep.sum())]
+            cases, text, status = lines(prepared, keep, used, assigner)
+            copy.write(cases)
+            events.append(text)
+            report.loaded += len(used)
+            statuses.append(status)
+            routings.append(prepared.routing[keep])
+            if advance is not None:
+                advance(len(prepared.at))
+        ids = frame["external_id"].to_numpy(object)
+        report.rejected = [
+            Problem(i + 1, ids[i] or None, bad[i], None if first is None else first + i)
+            for i in sorted(bad)
+        ]
+        if bad and not skip_invalid:
+            msg = (
+                f"{len(bad)} 行有误，未导入任何数据 ({len(bad)} of {len(frame)} rows are bad; "
+                "nothing was loaded; --skip-invalid loads the rest)"
+            )
+            raise ImportRejected(msg, report.rejected)  # psycopg ends the COPY with an error
+    copy_events(session, events)
+    report.by_status = _counts(statuses)
+    report.by_routing = _counts(routings)
     return report
+
+
+def _counts(arrays: list[np.ndarray]) -> dict[str, int]:
+    values = pd.Series(np.concatenate(arrays) if arrays else [], dtype=object)
+    return values.value_counts().to_dict()
