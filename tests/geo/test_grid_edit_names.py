@@ -8,7 +8,8 @@ import pytest
 from shapely import affinity
 
 from api.grids.compare import grid_name as compared_name
-from geo.grids.edit import validate_layer
+from geo.errors import InputError
+from geo.grids.edit import boundary_handles, reshape_boundary, validate_layer
 from geo.grids.edit.messages import grid_name
 from tests.geo.demo_scene import RUIXIANG, scene
 
@@ -49,3 +50,18 @@ def test_problems_of_a_broken_layer_name_grids_and_the_community_without_codes()
     assert any("超出上级网格瑞祥社区第" in m for m in outside), list(outside)
     english = errors.loc[errors["kind"] == "gap", "message_en"]
     assert any(f"boundary polygon {RUIXIANG}" in m for m in english)  # codes in English
+
+
+@pytest.mark.filterwarnings("ignore:Geometry is in a geographic CRS")
+def test_a_refused_corner_drag_names_the_grid_not_its_code():
+    _, buildings, layer = scene([RUIXIANG])
+    handle = boundary_handles(layer, level="grid").iloc[0]
+    x, y = handle.geometry.x, handle.geometry.y
+    code = handle["codes"][0]
+    with pytest.raises(InputError) as refused:
+        reshape_boundary(
+            layer, buildings, level="grid", corner=(x, y), to=(x + 5e-5, y), locked=[code]
+        )
+    zh, en = str(refused.value).split(" (", 1)
+    assert zh == f"第{int(code[12:])}网格已锁定，请先解锁", zh
+    assert code in en

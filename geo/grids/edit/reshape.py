@@ -25,6 +25,7 @@ from geo.errors import InputError
 from geo.grids.edit.counts import _recounted
 from geo.grids.edit.geometry import _parts, _significant
 from geo.grids.edit.layer import _Layer
+from geo.grids.edit.messages import grid_name
 from geo.grids.edit.moves import SNAP_DEG
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_buildings, _prepare_layer
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
@@ -153,9 +154,10 @@ def reshape_boundary(
     rows = _level_rows(layer, level)
     start, end = _point(corner, "corner"), _point(to, "to")
     geoms = _noded(layer.frame.geometry.to_numpy())
-    invalid = [layer.code[r] for r in range(len(geoms)) if not geoms[r].is_valid]
+    invalid = [r for r in range(len(geoms)) if not geoms[r].is_valid][:3]
     if invalid:
-        msg = f"请先修复无效的多边形 {', '.join(invalid[:3])} (fix the invalid polygons first)"
+        zh, en = "、".join(_zh(layer, r) for r in invalid), ", ".join(map(str, layer.code[invalid]))
+        msg = f"请先修复无效的多边形：{zh} (fix the invalid polygons first: {en})"
         raise InputError(msg)
     arcs = _arcs(geoms, rows, _fixed_edges(layer, geoms, level))
     handle = _pick(_handles(arcs, simplify_m), start)
@@ -561,10 +563,10 @@ def _faces_into(new, rows, geoms, lines, moving, layer: _Layer, level: str, tol:
         if len(fixed) and shapely.area(shapely.intersection(old[fixed], faces[f])).max() > 0:
             owner[f] = -1
     got[~mask] = shapely.get_num_geometries(old)[~mask]
-    word = "微网格" if level == "micro" else "网格"
     if (got == 0).any():
-        gone = ", ".join(str(layer.code[rows[k]]) for k in np.flatnonzero(got == 0)[:3])
-        msg = f"这样拖动会使{word} {gone} 消失或无效 (the drag would make {gone} vanish)"
+        lost = rows[np.flatnonzero(got == 0)[:3]]
+        zh, gone = "、".join(_zh(layer, r) for r in lost), ", ".join(map(str, layer.code[lost]))
+        msg = f"这样拖动会使{zh}消失或无效 (the drag would make {gone} vanish)"
         raise InputError(msg)
     if (got != shapely.get_num_geometries(old)).any():
         raise InputError(crossing)
@@ -595,7 +597,7 @@ def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
             if len(parts) == 0:
                 gone = layer.code[m]
                 msg = (
-                    f"这样拖动会使微网格 {gone} 消失，请拖得近一些 "
+                    f"这样拖动会使{_zh(layer, m)}消失，请拖得近一些 "
                     f"(the drag would make micro-grid {gone} vanish; drag less far)"
                 )
                 raise InputError(msg)
@@ -627,6 +629,11 @@ def _clip_micro(layer: _Layer, geoms: np.ndarray, new: np.ndarray) -> None:
         rounded = shapely.set_precision(new[mine], CLIP_GRID_DEG)
         keep = shapely.get_num_geometries(rounded) <= shapely.get_num_geometries(new[mine])
         new[mine[keep]] = rounded[keep]
+
+
+def _zh(layer: _Layer, r: int) -> str:
+    """Row r as people name it (瑞祥社区第3网格第2微网格)."""
+    return grid_name(layer.code[r], layer.level[r], layer.community_name(r))
 
 
 def _micro_faults(layer: _Layer, new: np.ndarray, grids, tol: float) -> bool:
@@ -690,7 +697,7 @@ def _require_nested(layer: _Layer, new: np.ndarray) -> None:
     outside = shapely.area(shapely.difference(new[micro], new[parent]))
     for m in micro[outside * M_PER_DEG**2 > 1.0]:  # m², roughly: more than rounding
         msg = (
-            f"微网格 {layer.code[m]} 会越出所属网格，请沿网格边界拖动或拖得近一些 "
+            f"{_zh(layer, m)}会越出所属网格，请沿网格边界拖动或拖得近一些 "
             f"(micro-grid {layer.code[m]} would leave its grid; drag along the edge or "
             "a shorter way)"
         )
@@ -703,7 +710,8 @@ def _require_unlocked(layer: _Layer, changed: list[int], locked) -> None:
         {layer.code[r] if layer.code[r] in locked else layer.parent[r] for r in changed} & locked
     )
     if hit:
-        msg = f"网格 {', '.join(hit)} 已锁定，请先解锁 (grid {', '.join(hit)} is locked; unlock it)"
+        names = "、".join(grid_name(c, "grid", layer.names.get(c[:12])) for c in hit)
+        msg = f"{names}已锁定，请先解锁 (grid {', '.join(hit)} is locked; unlock it)"
         raise InputError(msg)
 
 
@@ -720,8 +728,9 @@ def _require_sums(out: gpd.GeoDataFrame, codes: set) -> None:
             micro[parent] = micro.get(parent, 0) + h
     for lvl, code, h in zip(level, out["code"].tolist(), households, strict=True):
         if lvl == "grid" and code in wanted and code in micro and int(micro[code]) != int(h):
+            name = grid_name(code, "grid")
             msg = (
-                f"这条边会穿过一栋分属几个网格的楼，网格 {code} 与其微网格的户数对不上；"
+                f"这条边会穿过一栋分属几个网格的楼，{name}与其微网格的户数对不上；"
                 "请让边绕开这栋楼 "
                 f"(the edge would cut a building shared by several grids: grid {code} and its "
                 "micro-grids would disagree; keep the edge off that building)"
