@@ -89,11 +89,14 @@ def one(session: Session, case_id: int, *, receipt: bool = False) -> dict | None
 
 
 def events(session: Session, case_id: int) -> list[dict]:
+    """The case's steps in order; `actor_name` is the actor's display name where the actor is
+    an account that has one (the timeline shows people by name), else None."""
     query = (
         select(
             Event.id,
             Event.at,
             Event.actor,
+            models.User.display_name.label("actor_name"),
             Event.kind,
             Event.action,
             Event.from_status,
@@ -101,6 +104,7 @@ def events(session: Session, case_id: int) -> list[dict]:
             Event.note,
             Event.data,
         )  # fmt: skip
+        .outerjoin(models.User, models.User.username == Event.actor)
         .where(Event.case_id == case_id)
         .order_by(Event.at, Event.id)
     )

@@ -121,6 +121,7 @@ class EventOut(BaseModel):
     id: int
     at: datetime
     actor: str | None
+    actor_name: str | None = None
     kind: str
     action: str | None
     from_status: str | None
@@ -448,7 +449,8 @@ def get_case(
     if receipt and case.receipt and receipt == case.receipt:
         out = case_out(session, case_id, cases.Actor("reporter", "resident"), full=False)
         out.events = [
-            EventOut(**{**e, "actor": None, "data": None}) for e in q.events(session, case_id)
+            EventOut(**{**e, "actor": None, "actor_name": None, "data": None})
+            for e in q.events(session, case_id)
         ]
         return out
     raise NotFoundError(f"no case {case_id}")

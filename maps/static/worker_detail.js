@@ -256,9 +256,9 @@
   }
 
   function actorName(e) {
-    if (e.actor === "system" || e.actor === "import") return T(e.actor + "_actor");
+    if (e.actor === "system" || e.actor === "import" || e.actor === "demo") return T(e.actor + "_actor");
     if (!e.actor || e.actor === "reporter" || e.actor === "anonymous") return T("reporter_actor");
-    return e.actor;
+    return e.actor_name || e.actor;
   }
 
   function timeline(c) {

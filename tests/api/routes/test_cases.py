@@ -203,6 +203,8 @@ def test_progress_note_keeps_the_status_and_needs_text(world):
     case = _step(world, case, "accept", "worker_a").json()
     empty = _step(world, case, "note", "worker_a", note="  ")
     assert empty.status_code == 422 and "needs the note text" in empty.text
+    with transaction(world.app.state.database_url) as s:
+        s.execute(text("UPDATE users SET display_name = '王芳' WHERE username = 'worker_a'"))
     noted = _step(world, case, "note", "worker_a", note="已到现场，等待物业配合")
     assert noted.status_code == 200, noted.text
     after = noted.json()
@@ -212,6 +214,8 @@ def test_progress_note_keeps_the_status_and_needs_text(world):
         "note", "accepted", "accepted",
     )  # fmt: skip
     assert last["note"] == "已到现场，等待物业配合" and last["actor"] == "worker_a"
+    assert last["actor_name"] == "王芳"  # the timeline names people, not accounts
+    assert after["events"][0]["actor_name"] is None  # the reporter: no account name shown
     assert _step(world, case, "note", "resident1", note="x").status_code == 404  # not theirs
     assert _step(world, case, "note", "dept1", note="x").status_code in (403, 404)
 
