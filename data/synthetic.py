@@ -126,7 +126,11 @@ SIZES = {  # street offices, communities per street office, households per stree
     "community": {"streets": 1, "communities": (1, 1), "households": (2_300, 3_200)},
     "street": {"streets": 1, "communities": (6, 10), "households": (24_000, 32_000)},
     "district": {"streets": 8, "communities": (7, 10), "households": (27_000, 32_000)},
-}
+    # an old town: smaller blocks, many small communities (households per community, block m)
+    "old_town": {"streets": 4, "communities": (9, 14), "households": (9_800, 10_300),
+                 "community_households": (500, 1_200), "block": (220, 320),
+                 "kind_weight": {"towers": 0, "midrise": 0.7, "courtyard": 0.2, "villas": 0.1}},
+}  # fmt: skip
 
 SETBACK = 15.0  # parcel edge to main-road centreline, m
 LOCAL_GAP = 7.0  # parcel edge to local-road centreline, m
@@ -185,9 +189,12 @@ def generate_city(*, size: str = "street", seed: int = 0) -> SyntheticCity:
 
     Parameters
     ----------
-    size : {'community', 'street', 'district'}
+    size : {'community', 'street', 'district', 'old_town'}
         One community (~2,300-3,200 households), one street office with 6-10 communities
-        (~20,000-35,000 households) or a district of 8 street offices (>= 200,000 households).
+        (~20,000-35,000 households), a district of 8 street offices (>= 200,000 households)
+        or an old town: 4 street offices of 9-14 small communities (500-1,200 households on
+        blocks of 220-320 m; mid-rise, courtyard houses and villas, no towers), ~35,000
+        households.
     seed : int
         Seed for ``numpy.random.default_rng``; the same size and seed give identical frames.
 
@@ -237,9 +244,9 @@ def _rotate(geom, theta: float):
     return shapely.transform(geom, lambda xy: xy @ matrix)
 
 
-def _split(total: float, weights: np.ndarray, high: np.ndarray) -> np.ndarray:
-    """Share ``total`` in proportion to ``weights``, each share within [COMMUNITY_MIN, high]."""
-    low = np.minimum(COMMUNITY_MIN, high)
+def _split(total: float, weights: np.ndarray, high: np.ndarray, least=COMMUNITY_MIN) -> np.ndarray:
+    """Share ``total`` in proportion to ``weights``, each share within [least, high]."""
+    low = np.minimum(least, high)
     shares = np.full(len(weights), np.nan)
     for _ in range(len(weights)):
         free = np.isnan(shares)
@@ -307,8 +314,10 @@ class _Builder:
     def build(self) -> SyntheticCity:
         tiles, nx, ny = self._tiles()
         rng = self.rng
-        xs = np.concatenate([[0.0], np.cumsum(rng.uniform(320, 520, nx))])
-        ys = np.concatenate([[0.0], np.cumsum(rng.uniform(320, 520, ny))])
+        block = self.cfg.get("block", (320, 520))
+        least, most = self.cfg.get("community_households", (COMMUNITY_MIN, COMMUNITY_MAX))
+        xs = np.concatenate([[0.0], np.cumsum(rng.uniform(*block, nx))])
+        ys = np.concatenate([[0.0], np.cumsum(rng.uniform(*block, ny))])
         nodes = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1)
         nodes += rng.uniform(-25, 25, nodes.shape)
         self.nodes = nodes
@@ -318,8 +327,8 @@ class _Builder:
             runs = self._runs(i0, j0, w, h)
             areas = np.array([sum(self._quad(*b).area for b in run) for run in runs])
             total = rng.uniform(*self.cfg["households"])
-            high = np.clip(areas * DENSITY_MAX / 1e4, COMMUNITY_MIN, COMMUNITY_MAX)
-            targets = _split(total, areas * rng.uniform(0.75, 1.25, len(runs)), high)
+            high = np.clip(areas * DENSITY_MAX / 1e4, least, most)
+            targets = _split(total, areas * rng.uniform(0.75, 1.25, len(runs)), high, least)
             streets.append({"index": s, "blocks": [b for run in runs for b in run]})
             order = np.argsort(targets / areas)  # the sparsest get courtyards and villas
             forced = {int(order[0]): ["courtyard"]}
@@ -550,10 +559,12 @@ class _Builder:
         """Compound kind for the next parcel given the households still to place per hectare."""
         if remaining < 60:
             return None
-        kinds = [k for k, cap in KIND_CAPACITY.items() if cap >= 1.15 * need] or ["towers"]
+        weight = self.cfg.get("kind_weight", KIND_WEIGHT)
+        kinds = [k for k, cap in KIND_CAPACITY.items() if cap >= 1.15 * need and weight[k]]
+        kinds = kinds or ["towers" if weight["towers"] else "midrise"]
         if remaining < 400:  # one tower may hold more
             kinds = [k for k in kinds if k != "towers"] or ["midrise"]
-        weights = np.array([KIND_WEIGHT[k] for k in kinds])
+        weights = np.array([weight[k] for k in kinds])
         return str(self.rng.choice(kinds, p=weights / weights.sum()))
 
     # -------------------------------------------------------------- buildings

@@ -425,3 +425,15 @@ def test_write_city_round_trip(small, tmp_path):
     assert back["address"].tolist() == small.buildings["address"].tolist()
     workers = pd.read_csv(paths["workers"], dtype=str)
     pd.testing.assert_frame_equal(workers, small.workers)
+
+
+def test_old_town_is_many_small_communities_without_towers():
+    city = generate_city(size="old_town", seed=1)
+    homes = city.buildings[city.buildings["households"] > 0]
+    per = homes.groupby("community_code")["households"].sum()
+    assert len(city.streets) == 4 and 36 <= len(city.communities) <= 56
+    assert per.index.nunique() == len(city.communities)
+    assert per.max() <= 1_200 and per.median() >= 500  # a compound may fall short of its target
+    assert abs(per.sum() - 35_000) <= 0.03 * 35_000
+    assert homes["households"].max() <= 84  # mid-rise at most: 6 units x 7 floors x 2
+    assert not city.compounds["kind"].eq("towers").any()
