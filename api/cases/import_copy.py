@@ -31,13 +31,8 @@ class Assigner:
     """Least-open-load assignment over all grids (the rule of api.cases.dispatch.choose_worker),
     in the file's order, across partitions."""
 
-    def __init__(self, session: Session) -> None:
-        W, WG = models.Worker, models.WorkerGrid
-        rows = session.execute(
-            select(WG.grid_code, W.id, W.worker_id, W.role, dispatch.open_load())
-            .join(W, W.id == WG.worker_id)
-            .where(W.on_duty)
-        ).all()
+    def __init__(self, rows: list[tuple[str, int, str, str, int]]) -> None:
+        """`rows`: (grid code, workers.id, worker_id, role, open cases) of on-duty workers."""
         by_grid: dict[str, list] = {}
         self.load: dict[int, int] = {}
         for grid, pk, wid, role, load in rows:
@@ -58,6 +53,18 @@ class Assigner:
         self.alone = {
             g: c[0] for g, c in self.candidates.items() if len(c) == 1 and grids_of[c[0]] == 1
         }
+
+    @classmethod
+    def of(cls, session: Session) -> Assigner:
+        """The on-duty workers of every grid with their open cases now."""
+        W, WG = models.Worker, models.WorkerGrid
+        query = select(WG.grid_code, W.id, W.worker_id, W.role, dispatch.open_load())
+        return cls(
+            [
+                tuple(r)
+                for r in session.execute(query.join(W, W.id == WG.worker_id).where(W.on_duty))
+            ]
+        )
 
     def assign(self, grids: np.ndarray) -> np.ndarray:
         """The chosen worker (workers.id, or None) of each row's grid, rows in the file's

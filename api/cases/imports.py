@@ -17,6 +17,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from psycopg.copy import QueuedLibpqWriter
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
@@ -161,14 +162,15 @@ def import_cases(
     layers = dispatch.routing_layers(session)
     known = _known_ids(session, frame)
     now = session.execute(select(func.clock_timestamp())).scalar_one()
-    assigner = Assigner(session)
+    assigner = Assigner.of(session)
     case_ids = draw_ids(session, len(frame))
     known_at = np.fromiter(known, dtype=np.int64, count=len(known))
     rules = {"max_chars": max_chars, "tolerance_m": tolerance_m, "now": now, "actor": actor}
     bad: dict[int, str] = {}
     events: list[str] = []
     statuses, routings = [], []
-    with raw_cursor(session) as cursor, cursor.copy(CASES_SQL) as copy:
+    cursor = raw_cursor(session)  # the cases' text goes out on a thread while the rest is made
+    with cursor, cursor.copy(CASES_SQL, writer=QueuedLibpqWriter(cursor)) as copy:
         for prepared in (pool or Pool()).stream(prepare, _parts(frame, rules), layers):
             bad |= prepared.bad
             taken = np.isin(prepared.at, known_at)

@@ -57,21 +57,21 @@ def import_cmd(
         raise fail(f"unknown --crs {crs!r}: expected wgs84, gcj02 or bd09")
     settings = get_settings()
     try:
-        frame = read_cases(path, lon_column=lon_column, lat_column=lat_column, crs=crs)
-        with (
-            bulk_pool(workers, scheduler) as pool,
-            progress_bars() as progress_for,
-            transaction(database_url()) as session,
-        ):
-            report = import_cases(
-                session,
-                frame,
-                skip_invalid=skip_invalid,
-                tolerance_m=settings.case_nearest_m,
-                max_chars=settings.case_text_max_chars,
-                advance=progress_for("cases", len(frame)),
-                pool=pool,
-            )
+        with bulk_pool(workers, scheduler) as pool:  # local workers forked before the file is read
+            frame = read_cases(path, lon_column=lon_column, lat_column=lat_column, crs=crs)
+            with (
+                progress_bars() as progress_for,
+                transaction(database_url()) as session,
+            ):
+                report = import_cases(
+                    session,
+                    frame,
+                    skip_invalid=skip_invalid,
+                    tolerance_m=settings.case_nearest_m,
+                    max_chars=settings.case_text_max_chars,
+                    advance=progress_for("cases", len(frame)),
+                    pool=pool,
+                )
     except ImportRejected as exc:
         for p in exc.problems[:50]:
             err.print(f"  {_row(p)}: {p.reason}", highlight=False)

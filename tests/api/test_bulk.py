@@ -191,3 +191,29 @@ def test_bad_rows_are_reported_in_chinese_and_nothing_is_stored(
     assert got == ["B1", "B7"]
     empty = _cases_csv(tmp_path / "empty.csv", [])
     assert (done := runner.invoke(app, ["cases", "import", str(empty)])).exit_code == 0, done.output
+
+
+@pytest.mark.parametrize("on_dask", [False, True])
+def test_a_bad_last_row_leaves_nothing_though_earlier_parts_were_sent(
+    use_database, scheduler, tmp_path, monkeypatch, on_dask
+):
+    """The cases' COPY takes each partition as it comes: a bad row in the last one still
+    refuses the whole file, in Chinese, and nothing of the earlier partitions is stored."""
+    w.build(use_database)
+    monkeypatch.setattr(imports, "PART", 7)
+    rows = [(f"G{i}", 118.805, 32.0025, "dispute", f"第{i}件", "") for i in range(40)]
+    rows.append(("G40", 118.805, 32.0025, "dispute", "时间错", "下周二"))
+    path = _cases_csv(tmp_path / "late.csv", rows)
+    args = ["cases", "import", str(path)] + (["--scheduler", scheduler] if on_dask else [])
+    done = runner.invoke(app, args)
+    assert done.exit_code == 1
+    where = "文件第 42 行，第 41 条 (line 42, row 41, G40)"
+    assert f"{where}: 上报时间 '下周二' 不是日期和时间" in done.output
+    assert "1 行有误，未导入任何数据 (1 of 41 rows are bad" in done.output
+    with transaction(use_database) as s:
+        assert s.execute(text("SELECT count(*) FROM cases")).scalar() == 0
+        assert s.execute(text("SELECT count(*) FROM case_events")).scalar() == 0
+    assert (done := runner.invoke(app, [*args, "--skip-invalid"])).exit_code == 0, done.output
+    with transaction(use_database) as s:
+        assert s.execute(text("SELECT count(*) FROM cases")).scalar() == 40
+        assert s.execute(text("SELECT count(*) FROM case_events")).scalar() == 80

@@ -101,3 +101,37 @@ def test_import_geojson(use_database, tmp_path):
     assert result.exit_code == 1 and "not a Point" in result.output
     result = runner.invoke(app, ["cases", "import", str(path), "--skip-invalid"])
     assert result.exit_code == 0 and _count(use_database) == 5
+
+
+def test_awkward_text_is_stored_as_written(use_database, tmp_path):
+    """Tabs, newlines, backslashes, quotes and a line of backslash-dot reach the database as
+    they were in the file (the COPY text escapes them); control characters are refused."""
+    import csv
+
+    w.build(use_database)
+    texts = {
+        "T1": ("制表\t符", "路\\号"),
+        "T2": ("换行\n第二行\r\n第三行", '引号"和,逗号'),
+        "T3": ("\\.", "\\N"),
+        "T4": ("反斜杠结尾\\", ""),
+    }
+    path = tmp_path / "awkward.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["case_id", "lon", "lat", "category", "description", "address"])
+        for ext, (description, address) in texts.items():
+            out.writerow([ext, 118.805, 32.0025, "dispute", description, address])
+    result = runner.invoke(app, ["cases", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    with transaction(use_database) as s:
+        got = {
+            r.external_id: (r.description, r.address)
+            for r in s.execute(text("SELECT external_id, description, address FROM cases"))
+        }
+    assert got == {k: (d, a or None) for k, (d, a) in texts.items()}
+    path.write_text(
+        "case_id,lon,lat,category,description\nC1,118.805,32.0025,dispute,铃\x07声\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["cases", "import", str(path)])
+    assert result.exit_code == 1 and "描述含控制字符 (description contains control" in result.output
