@@ -152,11 +152,10 @@ def _hand_over_strays(layer: _Layer, new, top, free, b, crs, tol: float) -> set[
         for k, part in enumerate(parts):
             if k == main:
                 continue
-            home = _best_neighbour(part, new, [g for g in free if g != r], crs)
+            home = _join(part, new, [g for g in free if g != r], crs)
             if home is None:
                 kept.append(part)
                 continue
-            new[home] = polygonal(shapely.union(new[home], part))
             changed.add(int(home))
         new[r] = kept[0] if len(kept) == 1 else shapely.MultiPolygon(kept)
         changed.add(int(r))
@@ -170,24 +169,38 @@ def _fill_gaps(new, top, free, area, crs, tol: float) -> set[int]:
     for part in _parts(shapely.difference(whole, shapely.union_all(new[top]))):
         if not _significant(_to_metric([part], crs), tol)[0]:
             continue
-        home = _best_neighbour(part, new, list(free), crs)
+        home = _join(part, new, list(free), crs)
         if home is not None:
-            new[home] = polygonal(shapely.union(new[home], part))
             changed.add(int(home))
     return changed
 
 
-def _best_neighbour(part, new, candidates, crs) -> int | None:
-    """The candidate sharing most edge with `part` (metres), None when none touches it."""
-    if not len(candidates):
+def _join(part, new, candidates, crs) -> int | None:
+    """Add `part` to the candidate sharing most edge with it whose polygon stays in as many
+    pieces (else to the one sharing most edge); the candidate, None when none touches it."""
+    ranked = _neighbours_by_edge(part, new, candidates, crs)
+    if not ranked:
         return None
+    unions = {}
+    for home in ranked:
+        unions[home] = polygonal(shapely.union(new[home], part))
+        if len(_parts(unions[home])) <= len(_parts(new[home])):
+            break
+    else:
+        home = ranked[0]
+    new[home] = unions[home]
+    return home
+
+
+def _neighbours_by_edge(part, new, candidates, crs) -> list[int]:
+    """The candidates touching `part`, most shared edge (metres) first."""
     near = [c for c in candidates if shapely.dwithin(part, new[c], 1e-7)]
     if not near:
-        return None
+        return []
     metric = _to_metric([part, *[new[c] for c in near]], crs)
     edge = shapely.buffer(metric[0].boundary, 0.05)
     shared = [shapely.length(shapely.intersection(edge, g.boundary)) for g in metric[1:]]
-    return int(near[int(np.argmax(shared))])
+    return [int(near[k]) for k in np.argsort(-np.asarray(shared), kind="stable")]
 
 
 def _grids_with_micro_errors(frame, buildings, boundary, grid_bounds, micro_bounds, tol):
