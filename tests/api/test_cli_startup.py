@@ -23,6 +23,12 @@ DATABASE_AND_WEB = {
     "fastapi", "starlette", "uvicorn", "sqlalchemy", "geoalchemy2", "psycopg", "alembic",
     "pydantic_settings",
 }  # fmt: skip
+# what a file-mode grid job never uses: morphology, graphs, Dask (only for --workers > 1),
+# address parsing, plotting
+UNUSED_BY_GRIDS = {
+    "momepy", "networkx", "dask", "distributed", "sklearn", "sklearn_crfsuite", "pycrfsuite",
+    "matplotlib", "libpysal", "spopt",
+}  # fmt: skip
 
 
 def imported(*args: str, cwd: Path | None = None) -> set[str]:
@@ -101,6 +107,7 @@ def test_grids_generate_file_job_needs_no_database_or_web_stack(tmp_path):
         "--level", "grid", "--out", "out.geojson", cwd=tmp_path,
     )  # fmt: skip
     assert names & DATABASE_AND_WEB == set()
+    assert names & UNUSED_BY_GRIDS == set()
     assert "geopandas" in names  # the job itself ran
     layer = json.loads((tmp_path / "out.geojson").read_text(encoding="utf-8"))
     assert [f["properties"]["households"] for f in layer["features"]] == [400]
