@@ -12,10 +12,11 @@ buildings that are really reachable in time, and few others. It is computed on a
    straight walk; built once per network, in tiles, on first use; the nearest edge is that of
    the nearest of points every ``cell_m / 4`` along the edges), so its walking time is
    ``min(d(u) + s, d(v) + L - s) + walk`` (direct along the point's own edge);
-3. each cell's rank (the first minute value within which it is reached) goes to
-   :func:`geo.outlines.nested_outlines`, which draws the outlines of all points and minute
-   values together, halfway between reached and unreached cell centres, with holes under
-   ``_HOLE_CELLS`` cells filled; a point's window of cells is cut to what its search reached.
+3. the cells' times go to :func:`geo.outlines.nested_outlines`, which draws the outlines of
+   all points and minute values together; an outline crosses each face between a reached and
+   an unreached cell where the walk, interpolated between the two centres (each clipped to
+   ``_CLIP`` cells about the limit), meets the limit; holes under ``_HOLE_M2`` are filled; a
+   point's window of cells is cut to what its search reached.
 
 The straight walk from the network is capped at ``width_m`` (default: the network's
 ``max_snap_m``, as for buildings), and it tapers with the time left. Polygons are nested by
@@ -54,15 +55,16 @@ __all__ = ["DEFAULT_CELL_M", "DEFAULT_MINUTES", "DEFAULT_WIDTH_M", "isochrones",
 
 DEFAULT_MINUTES = (5, 10, 15)
 DEFAULT_WIDTH_M = 200.0  # longest straight walk from the network (the default max_snap_m)
-DEFAULT_CELL_M = 10.0
+DEFAULT_CELL_M = 17.5  # with interpolated outlines, as close to the walk as 10 m cells halfway
 COLUMNS = ("id", "minutes", "method", "snap_m")
 
 _TILE = 128  # cells per tile side
 _STEP = 0.25  # spacing of the points that find each cell's nearest edge, in cells
-_HOLE_CELLS = 10  # holes smaller than this many cells are filled
+_HOLE_M2 = 1000.0  # holes smaller than this are filled (ten 10 m cells)
 _GAP_M = 0.05  # a shorter minute value's outline keeps this far inside a longer one's
 _BATCH = 64  # outlines drawn together (a few MB of lookup per batch)
 _FIT_DEG = 1e-9  # about 0.1 mm: the projection's quadratic fit within a window, at most
+_CLIP = 1.0  # outline points placed by the walk within this many cells of the limit
 _HAIR_DEG = 3e-7  # about 3 cm: more than rounding to 7 decimals moves an edge
 
 _rasters: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -243,8 +245,7 @@ class _ToWgs84:
             (boxes[:, :2] + boxes[:, 2:]) / 2,
             (boxes[:, 2:] - boxes[:, :2]) / 2,
         )
-        fit = np.linalg.pinv(self._basis(self._GRID[:, 0], self._GRID[:, 1]).T)  # 6 × 9
-        self.coef = np.einsum("ij,kjl->kli", fit, self._sample(self._GRID))  # windows × 2 × 6
+        self.coef = np.einsum("ij,kjl->kli", self._FIT, self._sample(self._GRID))  # k × 2 × 6
         u, v = self._CHECK[:, 0], self._CHECK[:, 1]
         guess = np.einsum("kli,in->knl", self.coef, self._basis(u, v))
         self.ok = np.abs(guess - self._sample(self._CHECK)).max(axis=(1, 2)) < _FIT_DEG
@@ -254,28 +255,34 @@ class _ToWgs84:
     def _basis(u, v) -> np.ndarray:
         return np.stack([np.ones_like(u), u, v, u * u, u * v, v * v])
 
+    _FIT = np.linalg.pinv(_basis(_GRID[:, 0], _GRID[:, 1]).T)  # 6 × 9, least squares
+
     def _sample(self, uv: np.ndarray) -> np.ndarray:
         """Exact lon/lat of the points ``uv`` (in half-windows) of every window: k × n × 2."""
         xy = self.centre[:, None, :] + uv[None] * self.half[:, None, :]
         return np.stack(self.exact.transform(xy[..., 0], xy[..., 1]), axis=-1)
 
     def __call__(self, window: np.ndarray, x: np.ndarray, y: np.ndarray):
-        box = self.box[window]  # centre x, y, half width, half height
-        u, v = (x - box[:, 0]) / box[:, 2], (y - box[:, 1]) / box[:, 3]
-        coef = self.coef[window]
-        lon = coef[:, 0, 0] + coef[:, 0, 1] * u + coef[:, 0, 2] * v
-        lat = coef[:, 1, 0] + coef[:, 1, 1] * u + coef[:, 1, 2] * v
-        uu, uv, vv = u * u, u * v, v * v
-        lon += coef[:, 0, 3] * uu + coef[:, 0, 4] * uv + coef[:, 0, 5] * vv
-        lat += coef[:, 1, 3] * uu + coef[:, 1, 4] * uv + coef[:, 1, 5] * vv
+        if len(window) and (np.diff(window) < 0).any():  # the points go window by window
+            order = np.argsort(window, kind="stable")
+            lon, lat = np.empty_like(x), np.empty_like(y)
+            lon[order], lat[order] = self(window[order], x[order], y[order])
+            return lon, lat
+        count = np.bincount(window, minlength=len(self.box))
+        cx, cy, hx, hy = (np.repeat(self.box[:, j], count) for j in range(4))
+        u, v = (x - cx) / hx, (y - cy) / hy
+        lon, lat = (
+            c[0] + u * (c[1] + c[3] * u + c[4] * v) + v * (c[2] + c[5] * v)
+            for c in ([np.repeat(self.coef[:, i, j], count) for j in range(6)] for i in (0, 1))
+        )
         bad = ~self.ok[window]
         if bad.any():
             lon[bad], lat[bad] = self.exact.transform(x[bad], y[bad])
         return lon, lat
 
 
-def _ranks(cells: _Cells, ends: np.ndarray, snap, radii, cap: float | None) -> np.ndarray:
-    """The first minute value within which each cell is reached (``len(radii)``: none).
+def _times(cells: _Cells, ends: np.ndarray, snap, cap: float | None) -> np.ndarray:
+    """The walking metres to each cell's centre (float32; inf: not reached).
 
     A cell's walk: along the network to where it joins it, then straight to its centre. With
     ``a``/``b`` the walks to an edge's u and v ends, the walk to the point ``s`` along it is
@@ -293,28 +300,23 @@ def _ranks(cells: _Cells, ends: np.ndarray, snap, radii, cap: float | None) -> n
     t += cells.snap
     if cap is not None:
         t[cells.snap > cap] = np.inf
-    rank = (t > radii[0]).view(np.uint8) if len(radii) < 255 else (t > radii[0]).astype(int)
-    for r in radii[1:]:
-        rank += t > r
-    return rank
+    return t
 
 
-def _box(raster: _Raster, d: np.ndarray, edges: np.ndarray, own: int, radius: float, walk: float):
-    """A box holding every place reached within ``radius``: places joining the point's own
-    edge, and others within what is left of the walk of a node reached and within the longest
-    straight walk of an edge reached."""
-    hit = d < radius
-    left = radius - d[hit]
-    xy = raster.node_xy[hit]
-    bounds = raster.edge_bounds[edges]
-    lo = bounds[:, :2].min(axis=0, initial=np.inf) - walk
-    hi = bounds[:, 2:].max(axis=0, initial=-np.inf) + walk
-    if len(xy):
-        lo = np.maximum(lo, (xy - left[:, None]).min(axis=0))
-        hi = np.minimum(hi, (xy + left[:, None]).max(axis=0))
-    mine = raster.edge_bounds[own]
-    lo, hi = np.minimum(lo, mine[:2] - walk), np.maximum(hi, mine[2:] + walk)
-    return (*lo.tolist(), *hi.tolist())
+def _boxes(raster: _Raster, d, du, dv, own: np.ndarray, radius: float, walk: float):
+    """Per search (rows of ``d``), a box holding every place reached within ``radius``: places
+    joining the point's own edge, and others within what is left of the walk of a node
+    reached and within the longest straight walk of an edge reached."""
+    edges = np.minimum(du, dv) < radius
+    eb, xy = raster.edge_bounds, raster.node_xy
+    left = radius - d  # negative (or -inf) where not reached
+    box = np.empty((len(d), 4))
+    for k, sign in enumerate((1, 1, -1, -1)):  # x0, y0 (minima), x1, y1 (maxima)
+        span = np.where(edges, sign * eb[:, k], np.inf).min(axis=1) - walk
+        reach = np.where(left > 0, sign * xy[:, k % 2] - left, np.inf).min(axis=1)
+        mine = sign * eb[own, k] - walk
+        box[:, k] = sign * np.minimum(np.maximum(span, reach), mine)
+    return box
 
 
 def _circles(net, raster, snaps, radii, cap):
@@ -323,43 +325,49 @@ def _circles(net, raster, snaps, radii, cap):
     geoms = np.full((len(snaps), len(radii)), None, dtype=object)
     u, v, length = (net.edges[c].to_numpy() for c in ("u", "v", "length_m"))
     table = list(snaps.itertuples(index=False))
+    own_edge = snaps["edge"].to_numpy()
     reach = radii[-1] + 2 * raster.cell
     walk = (net.max_snap_m if cap is None else cap) + 2 * raster.cell
     radii32 = radii.astype(np.float32)
-    ends = np.full(len(u) + 1, complex(0, np.inf), np.complex64)  # h + i·m (see _ranks)
+    ends = np.full(len(u) + 1, complex(0, np.inf), np.complex64)  # h + i·m (see _times)
     far = 2 * (radii[-1] + length.max(initial=0.0)) + 1.0  # "not reached", finite for m - |h - s|
-    ranks, corners, done = [], [], []
+    times, corners, done = [], [], []
+    rows_at_once = max(1, 2_000_000 // max(len(u), len(raster.node_xy), 1))
 
     def flush() -> None:
         low = np.array(corners)
-        high = low + np.array([g.shape[::-1] for g in ranks]) * raster.cell
+        high = low + np.array([g.shape[::-1] for g in times]) * raster.cell
         polys = nested_outlines(
-            ranks,
+            times,
             low,
             cell=raster.cell,
-            levels=len(radii),
-            hole_cells=_HOLE_CELLS,
+            thresholds=radii32,
+            clip=_CLIP * raster.cell,
+            hole_cells=_HOLE_M2 / raster.cell**2,
             gap=_GAP_M / raster.cell,
             project=_ToWgs84(raster.to_wgs84, np.c_[low, high]),
         )
         geoms[done] = np.where(shapely.is_empty(polys), None, polys)
-        ranks.clear(), corners.clear(), done.clear()
+        times.clear(), corners.clear(), done.clear()
 
     for positions, dist in source_distances(net, snaps, limit_m=float(radii[-1])):
-        for row, d in zip(positions, dist, strict=True):
-            du, dv = d[u], d[v]
-            edges = np.flatnonzero(np.minimum(du, dv) < reach)
-            cells = raster.window(*_box(raster, d, edges, table[row].edge, reach, walk))
-            if cells is None:
-                continue
+        for lo in range(0, len(positions), rows_at_once):
+            rows, d = positions[lo : lo + rows_at_once], dist[lo : lo + rows_at_once]
+            du, dv = d[:, u], d[:, v]
+            boxes = _boxes(raster, d, du, dv, own_edge[rows], reach, walk)
             a, b = np.minimum(du, far), np.minimum(dv + length, far)
-            ends.real[1:], ends.imag[1:] = (b - a) / 2, (a + b) / 2
-            ranks.append(_ranks(cells, ends, table[row], radii32, cap))
-            corners.append(cells.corner)
-            done.append(row)
-            if len(ranks) == _BATCH:
-                flush()
-    if ranks:
+            half, mid = (b - a) / 2, (a + b) / 2
+            for k, row in enumerate(rows.tolist()):
+                cells = raster.window(*boxes[k].tolist())
+                if cells is None:
+                    continue
+                ends.real[1:], ends.imag[1:] = half[k], mid[k]
+                times.append(_times(cells, ends, table[row], cap))
+                corners.append(cells.corner)
+                done.append(row)
+                if len(times) == _BATCH:
+                    flush()
+    if times:
         flush()
     return geoms
 
@@ -388,8 +396,9 @@ def isochrones(
     width_m : float, default 200
         Longest straight walk between the network and a place counted as reached (the
         network's ``max_snap_m`` applies too).
-    cell_m : float, default 10
-        Raster cell; the boundary lies within about half a cell of the exact one.
+    cell_m : float, default 17.5
+        Raster cell; the boundary lies within about half a cell of the exact one (closer
+        where the walk changes smoothly: it is interpolated between cell centres).
 
     Returns
     -------

@@ -6,7 +6,11 @@ the middle of each face between a cell in the set and one outside (halfway betwe
 centres, corners cut at 45 degrees; cells that touch only at a corner stay apart), pulled
 ``gap × (levels - 1 - j)`` cells towards the inside, so that where two levels share a face
 the shorter one's outline keeps clear of the longer one's: the polygons are nested with room
-to spare, also after projection and rounding. Points in a straight line are dropped and holes
+to spare, also after projection and rounding. With a grid of *values* and a threshold per
+level instead, each outline point moves along the line between the two cell centres to where
+the values (clipped to ``± clip`` about the threshold) cross it linearly; the order of the
+levels along each such line, and so the nesting, is kept. Points in a straight line are
+dropped and holes
 smaller than ``hole_cells`` cells are filled (which keeps the nesting: a longer level's holes
 lie inside the shorter one's).
 """
@@ -43,32 +47,40 @@ _HEADING = np.array([0, 2, 3, 1], dtype=np.int32)
 _TURN = np.array([0, 3, 1, 1], dtype=np.int32)
 
 
-def _flat(grids: Sequence[np.ndarray], levels: int) -> tuple[np.ndarray, np.ndarray, int]:
+def _flat(grids: Sequence[np.ndarray], levels: int, thresholds=None):
     """All grids' ranks in one flat array of rows of one width (the widest grid's; border
-    cells and the padding set to outside), where each grid starts, and the width."""
+    cells and the padding set to outside), where each grid starts, the width, and the values
+    laid out the same way (None for rank grids)."""
     width = max(g.shape[1] for g in grids)
     rows = np.r_[0, np.cumsum([g.shape[0] for g in grids])]
-    rank = np.full((rows[-1], width), levels, dtype=np.uint8 if levels < 255 else np.int32)
+    rtype = np.uint8 if levels < 255 else np.int32
+    ranked = thresholds is None
+    fill, dtype = (levels, rtype) if ranked else (np.inf, np.result_type(np.float32, *grids))
+    flat = np.full((rows[-1], width), fill, dtype=dtype)
     for k, grid in enumerate(grids):
         h, w = grid.shape
-        rank[rows[k] + 1 : rows[k] + h - 1, 1 : w - 1] = grid[1:-1, 1:-1]
-    return rank.ravel(), rows * width, width
+        flat[rows[k] + 1 : rows[k] + h - 1, 1 : w - 1] = grid[1:-1, 1:-1]
+    flat = flat.ravel()
+    if thresholds is None:
+        return flat, rows * width, width, None
+    rank = np.zeros(len(flat), dtype=rtype)
+    for t in np.asarray(thresholds, dtype=flat.dtype):
+        rank += flat > t
+    return rank, rows * width, width, flat
 
 
-def _edges(rank: np.ndarray, offset: np.ndarray, width: int, levels: int, gap: float):
+def _edges(rank, offset, width, val, levels: int, gap: float, thresholds=None, clip=1.0):
     """Directed faces (inside on the left), one per face and level it bounds, with the next
     one along the outline: (grid, level, x, y in cells, successor)."""
     # faces between cells of different rank: x = c + 1 (upright) or y = r + 1, with the
     # flat number of the cell west or south of them (borders are outside: nothing wraps)
-    across = np.flatnonzero(rank[:-1] != rank[1:]).astype(np.int32)
-    up = np.flatnonzero(rank[:-width] != rank[width:]).astype(np.int32)
-    first = np.concatenate([across, up])
-    upright = np.arange(len(first)) < len(across)
-    key = 2 * first + upright
-    order = np.argsort(key, kind="stable")  # two sorted runs: grid by grid
-    first, upright, key = first[order], upright[order], key[order]
-    ra = rank[first].astype(np.int32)
-    rb = rank[first + np.where(upright, 1, width).astype(np.int32)].astype(np.int32)
+    change = np.zeros((len(rank), 2), dtype=bool)  # (north face, east face) of each cell
+    np.not_equal(rank[:-width], rank[width:], out=change[:-width, 0])
+    np.not_equal(rank[:-1], rank[1:], out=change[:-1, 1])
+    key = np.flatnonzero(change.ravel()).astype(np.int32)  # 2 × cell + upright, grid by grid
+    first, upright = key >> 1, (key & 1).astype(bool)
+    second = first + np.where(upright, np.int32(1), np.int32(width))  # east or north
+    ra, rb = rank[first].astype(np.int32), rank[second].astype(np.int32)
     lo, count = np.minimum(ra, rb), np.abs(ra - rb)
     start = np.cumsum(count, dtype=np.int32) - count
     face = np.repeat(np.arange(len(first), dtype=np.int32), count)
@@ -81,8 +93,22 @@ def _edges(rank: np.ndarray, offset: np.ndarray, width: int, levels: int, gap: f
     r, c = np.divmod(cell, np.int32(width))
     r -= (offset // width).astype(np.int32)[grid]  # row within its grid
     shift = np.where(inner, -gap, gap) * (levels - 1 - level)
-    x = np.where(up, c + 1 + shift, c + 0.5)
-    y = np.where(up, r + 0.5, r + 1 + shift)
+    shift += 0.5  # the first cell's centre, from its lower-left corner
+    if val is None:
+        shift += 0.5  # halfway to the next centre
+    else:  # where the walk, clipped to ± clip about the limit, crosses it between the centres
+        limit = np.asarray(thresholds, dtype=val.dtype)[level]
+        fa = val[cell] - limit
+        fb = val[second[face]] - limit
+        for f in (fa, fb):
+            np.minimum(np.maximum(f, -clip, out=f), clip, out=f)
+        fb -= fa
+        np.divide(fa, fb, out=fa)  # minus the crossing's distance from the first centre
+        edge = 0.02 + gap * (levels - 1)
+        np.minimum(np.maximum(fa, edge - 1, out=fa), -edge, out=fa)
+        shift -= fa
+    x = c + np.where(up, shift, 0.5)
+    y = r + np.where(up, 0.5, shift)
     step = np.array([1, width], dtype=np.int32)
     corner = cell + (_END @ step)[heading]
     # at the corner: turn left round an outside cell ahead-left, go on along an inside one,
@@ -124,22 +150,27 @@ def _rings(succ: np.ndarray):
     return order, np.repeat(np.arange(count), sizes), np.r_[0, np.cumsum(sizes)]
 
 
+def _shifted(a: np.ndarray, starts: np.ndarray, step: int) -> np.ndarray:
+    """Each ring's points one ahead (``step`` 1) or one back (-1), the ring taken as cyclic."""
+    out = np.empty_like(a)
+    first, last = starts[:-1], starts[1:] - 1
+    if step > 0:
+        out[:-1], out[last] = a[1:], a[first]
+    else:
+        out[1:], out[first] = a[:-1], a[last]
+    return out
+
+
 def _corners(x, y, starts):
     """Mask of the points where the outline turns (each ring cyclic)."""
-    ring_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    k = np.arange(len(x))
-    first, last = starts[:-1][ring_of], starts[1:][ring_of] - 1
-    prev, nxt = np.where(k == first, last, k - 1), np.where(k == last, first, k + 1)
-    cross = (x - x[prev]) * (y[nxt] - y) - (y - y[prev]) * (x[nxt] - x)
-    return np.abs(cross) > 1e-9
+    dx, dy = x - _shifted(x, starts, -1), y - _shifted(y, starts, -1)
+    return np.abs(dx * _shifted(dy, starts, 1) - dy * _shifted(dx, starts, 1)) > 1e-9
 
 
-def _area(x, y, starts):
+def _area(x, y, starts, ring_of):
     """Signed area of each ring (positive: counter-clockwise, an outer ring)."""
-    ring_of = np.repeat(np.arange(len(starts) - 1), np.diff(starts))
-    k = np.arange(len(x))
-    nxt = np.where(k == starts[1:][ring_of] - 1, starts[:-1][ring_of], k + 1)
-    return 0.5 * np.bincount(ring_of, x * y[nxt] - x[nxt] * y, minlength=len(starts) - 1)
+    cross = x * _shifted(y, starts, 1) - _shifted(x, starts, 1) * y
+    return 0.5 * np.bincount(ring_of, cross, minlength=len(starts) - 1)
 
 
 def _in_filled(x, y, starts, area, group, hole_cells) -> np.ndarray:
@@ -182,46 +213,59 @@ def _owners(group, outer, rings, x, y, starts):
 
 
 def nested_outlines(
-    ranks: Sequence[np.ndarray],
+    grids: Sequence[np.ndarray],
     origins: np.ndarray,
     *,
     cell: float,
-    levels: int,
+    levels: int | None = None,
+    thresholds: Sequence[float] | None = None,
+    clip: float = 1.0,
     gap: float = 0.005,
     hole_cells: float = 10.0,
     project: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple] | None = None,
 ) -> np.ndarray:
-    """Polygons of the nested cell sets of each rank grid.
+    """Polygons of the nested cell sets of each grid of ranks or of values.
 
     Parameters
     ----------
-    ranks : sequence of 2-D integer arrays
-        Per grid (rows = y up), the first level holding each cell, ``levels`` for none.
-        Cells on the grid's border are taken as outside.
-    origins : array of shape (len(ranks), 2)
+    grids : sequence of 2-D arrays
+        Per grid (rows = y up), the first level holding each cell (``levels`` for none), or
+        with ``thresholds`` a value per cell. Cells on the grid's border are taken as outside.
+    origins : array of shape (len(grids), 2)
         The lower-left corner of each grid's first cell, in the output's units.
     cell : float
         Cell size.
-    levels : int
+    levels : int, optional
+        Number of levels of rank grids.
+    thresholds : sequence of float, optional
+        Ascending: level ``j`` holds the cells whose value is at most ``thresholds[j]``, and
+        its outline crosses each face where the values of the two cells, each clipped to
+        ``± clip`` about the threshold, cross it linearly (instead of halfway).
+    clip : float, default 1
+        See ``thresholds`` (in the values' units).
     gap : float, default 0.005
         Cells between the outlines of consecutive levels where they share a face.
     hole_cells : float, default 10
         Holes of smaller area (in cells) are filled.
     project : callable, optional
         ``project(grid, x, y) -> (x, y)`` maps the outlines' points (with the grid each
-        belongs to) to the output CRS.
+        belongs to, in ascending order) to the output CRS.
 
     Returns
     -------
     numpy.ndarray
-        ``len(ranks) × levels`` Polygon/MultiPolygon objects; an empty Polygon for a level
+        ``len(grids) × levels`` Polygon/MultiPolygon objects; an empty Polygon for a level
         holding no cell.
     """
-    out = np.full((len(ranks), levels), None, dtype=object)
+    if thresholds is not None:
+        levels = len(thresholds)
+    out = np.full((len(grids), levels), None, dtype=object)
     out[:] = shapely.Polygon()
-    if not len(ranks):
+    if not len(grids):
         return out
-    grid, level, x, y, succ = _edges(*_flat(ranks, levels), levels, gap)
+    grid, level, x, y, succ = _edges(
+        *_flat(grids, levels, thresholds), levels, gap, thresholds, clip
+    )
     if not len(succ):
         return out
     group = grid * levels + level
@@ -229,7 +273,7 @@ def nested_outlines(
     group, grid = group[order][starts[:-1]], grid[order]
     x = x[order] * cell + origins[grid, 0]
     y = y[order] * cell + origins[grid, 1]
-    area = _area(x, y, starts) / (cell * cell)
+    area = _area(x, y, starts, ring_of) / (cell * cell)
     keep = (area > 0) | (area <= -hole_cells)
     keep[_in_filled(x, y, starts, area, group, hole_cells)] = False
     turn = _corners(x, y, starts) & keep[ring_of]

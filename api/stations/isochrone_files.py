@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # the CLI starts without loading geopandas
 OUTPUT_COLUMNS = ["id", "minutes", "method", "snap_m"]
 # the defaults of geo.network / geo.isochrones, repeated for the CLI's help text (tests keep them
 # equal) so that the CLI starts without loading geopandas
-DEFAULT_SPEED_KMH, DEFAULT_WIDTH_M, DEFAULT_CELL_M, DEFAULT_MAX_SNAP_M = 4.5, 200.0, 10.0, 200.0
+DEFAULT_SPEED_KMH, DEFAULT_WIDTH_M, DEFAULT_CELL_M, DEFAULT_MAX_SNAP_M = 4.5, 200.0, 17.5, 200.0
 
 
 def read_points(path: Path, *, id_column: str = "id") -> gpd.GeoDataFrame:

@@ -107,3 +107,44 @@ def test_a_level_with_no_cell_is_empty():
     polys = outline(rank)
     assert polys[0].is_empty and polys[1].is_empty and not polys[2].is_empty
     assert nested_outlines([], np.zeros((0, 2)), cell=CELL, levels=K).shape == (0, K)
+
+
+def test_values_put_the_outline_where_the_value_crosses_the_threshold():
+    """A value rising 1 per unit eastwards: each outline's east side stands at its threshold
+    (less the gaps of the levels after it), not halfway between centres."""
+    x, _ = centres((6, 12))
+    thresholds = (27.0, 47.0, 83.0)
+    gap = 0.005
+    polys = nested_outlines(
+        [x.astype(np.float32)],
+        np.zeros((1, 2)),
+        cell=CELL,
+        thresholds=thresholds,
+        clip=CELL,
+        gap=gap,
+        hole_cells=0.0,
+    )[0]
+    for j, (poly, limit) in enumerate(zip(polys, thresholds, strict=True)):
+        pulled = gap * CELL * (len(thresholds) - 1 - j)
+        assert poly.bounds[2] == pytest.approx(limit - pulled, abs=1e-4)
+        # the border cell is outside (infinite, clipped): halfway to it
+        assert poly.bounds[0] == pytest.approx(CELL + pulled)
+
+
+def test_random_values_hold_exactly_their_cells_nested_and_valid():
+    rng = np.random.default_rng(7)
+    thresholds = (3.0, 6.0, 9.0)
+    for _ in range(20):
+        values = rng.uniform(0, 12, size=(30, 40)).astype(np.float32)
+        values[rng.random(values.shape) < 0.2] = np.inf  # unreached cells
+        polys = nested_outlines(
+            [values], np.zeros((1, 2)), cell=CELL, thresholds=thresholds, clip=2.0, hole_cells=0
+        )[0]
+        x, y = centres(values.shape)
+        inner = np.ones(values.shape, bool)
+        inner[[0, -1], :] = inner[:, [0, -1]] = False
+        for level, poly in enumerate(polys):
+            assert shapely.is_valid(poly)
+            inside = shapely.contains_xy(poly, x, y)
+            assert (inside == ((values <= thresholds[level]) & inner)).all(), level
+        assert polys[1].contains(polys[0]) and polys[2].contains(polys[1])
