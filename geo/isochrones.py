@@ -29,6 +29,7 @@ instead, with ``method = "buffer"``.
 
 from __future__ import annotations
 
+import math
 import threading
 import weakref
 from collections.abc import Sequence
@@ -157,18 +158,17 @@ class _Raster:
 
     def window(self, x0: float, y0: float, x1: float, y1: float) -> _Cells | None:
         """The cells whose centres may lie in the box (views; None outside the cells)."""
-        lo = np.floor((np.array([x0, y0]) - self.origin) / self.cell).astype(int)
-        hi = np.ceil((np.array([x1, y1]) - self.origin) / self.cell).astype(int)
-        c0, r0 = np.maximum(lo, 0)
-        c1, r1 = np.minimum(hi, self.edge.shape[::-1])
+        (ox, oy), cell, (rows, cols) = self.origin.tolist(), self.cell, self.edge.shape
+        c0, r0 = max(math.floor((x0 - ox) / cell), 0), max(math.floor((y0 - oy) / cell), 0)
+        c1, r1 = min(math.ceil((x1 - ox) / cell), cols), min(math.ceil((y1 - oy) / cell), rows)
         if c1 - c0 < 3 or r1 - r0 < 3:
             return None
-        for ty in range(r0 // _TILE, (r1 - 1) // _TILE + 1):
-            for tx in range(c0 // _TILE, (c1 - 1) // _TILE + 1):
-                if not self.built[ty, tx]:
-                    self._build(ty, tx)
+        tiles = self.built[r0 // _TILE : (r1 - 1) // _TILE + 1, c0 // _TILE : (c1 - 1) // _TILE + 1]
+        if not tiles.all():
+            for ty, tx in np.argwhere(~tiles).tolist():
+                self._build(r0 // _TILE + ty, c0 // _TILE + tx)
         box = (slice(r0, r1), slice(c0, c1))
-        corner = self.origin + np.array([c0, r0]) * self.cell
+        corner = np.array([ox + c0 * cell, oy + r0 * cell])
         return _Cells(
             self.edge[box], self.along[box], self.snap[box], corner, self.cell, self.edge_boxes
         )

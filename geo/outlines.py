@@ -289,12 +289,14 @@ def nested_outlines(
     # by grid and level, then each outer ring followed by its holes
     members = members[np.lexsort((~outer[members], owner[members], group[members]))]
     polys = shapely.polygons(rings[members], indices=_runs(owner[members]))
-    shell_group = group[members][outer[members]]
-    multi = shapely.multipolygons(polys, indices=_runs(shell_group))
-    single = shapely.get_num_geometries(multi) == 1
-    multi[single] = shapely.get_geometry(multi[single], 0)
+    shell_group = group[members][outer[members]]  # one per polygon, grouped
+    groups, first, count = np.unique(shell_group, return_index=True, return_counts=True)
     flat = out.reshape(-1)
-    flat[np.unique(shell_group)] = multi
+    flat[groups] = polys[first]
+    if (count > 1).any():  # several polygons: a MultiPolygon
+        parts = np.isin(shell_group, groups[count > 1])
+        multi = shapely.multipolygons(polys[parts], indices=_runs(shell_group[parts]))
+        flat[groups[count > 1]] = multi
     return out
 
 
