@@ -1058,7 +1058,8 @@
       if (!state.fc) return W.status(T(redo ? "nothing_to_redo" : "nothing_to_undo"));
       var snap = redo ? state.session.redo(snapshot()) : state.session.undo(snapshot());
       if (!snap) return W.status(T(redo ? "nothing_to_redo" : "nothing_to_undo"));
-      restore(snap, T(redo ? "redone" : "undone"));
+      // back at the saved layer: nothing to save, as the edit line then says
+      restore(snap, snap.dirty ? T(redo ? "redone" : "undone") : null);
     }
     on("btn-session-undo", function () {
       sessionStep(false);

@@ -122,6 +122,28 @@ def test_a_sequence_of_brush_strokes_with_live_tallies_undo_and_redo(live_server
     assert p.locator("#status").inner_text() == ""
 
 
+def test_undoing_every_stroke_says_there_is_nothing_to_save(live_server, page):
+    """Back at the saved layer by undo, the edit line says so (it said 已撤销一步（未保存）
+    while there was nothing left to save); a redo makes it unsaved again."""
+    p = page.page
+    open_planner(p, live_server)
+    target = sorted(grid_layer(live_server))[0]
+    pick_row(p, target)
+    p.click("#btn-brush")
+    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
+    p.evaluate("document.getElementById('brush-size').value = 8")
+    start = p.evaluate(HOUSEHOLDS)
+    brush_stroke(p, target)
+    assert p.evaluate("wangge.planner.state.dirty") is True
+    p.click("#btn-session-undo")
+    assert p.evaluate(HOUSEHOLDS) == start
+    assert p.evaluate("wangge.planner.state.dirty") is False
+    assert p.locator("#edit-state").inner_text() == "没有未保存的修改"
+    p.click("#btn-session-redo")
+    assert p.evaluate("wangge.planner.state.dirty") is True
+    assert p.locator("#edit-state").inner_text() == "已重做一步（未保存）"
+
+
 def test_lasso_and_shift_click_choose_buildings_and_the_move_matches_the_tallies(live_server, page):
     p = page.page
     open_planner(p, live_server)
