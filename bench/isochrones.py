@@ -13,8 +13,9 @@ Inputs
 Engines, all on the same noded network (``geo.network.walk_network``), 5/10/15 minutes at
 4.5 km/h:
     * wangge: ``geo.isochrones.isochrones`` (limited Dijkstra searches from all stations in
-      batches, then the outlines of the 10 m cells whose walk, along the network and straight
-      from where the cell joins it, fits in each time, traced for all stations together by
+      batches, then the outlines of the cells (``DEFAULT_CELL_M``, 17.5 m) whose walk, along
+      the network and straight from where the cell joins it, fits in each time, placed where
+      the walk meets the limit between cell centres and traced for all stations together by
       ``geo.outlines``; EPSG:4326 output). Its time is split into the reach (snapping +
       Dijkstra, ``geo.network.source_distances``) and the polygons (the rest); the cell
       raster is built once per network, like pandana's contraction hierarchy, and timed apart;
@@ -51,7 +52,7 @@ import networkx as nx
 import numpy as np
 import shapely
 
-from geo.isochrones import isochrones
+from geo.isochrones import DEFAULT_CELL_M, isochrones
 from geo.network import (
     WalkNetwork,
     reach_matrix,
@@ -241,7 +242,7 @@ def run_case(
     print(
         f"\n== {case.name}: {info['edges']:,} edges, {info['nodes']:,} nodes, "
         f"{info['components']} components, {len(stations)} stations; network built in "
-        f"{case.load_s:.1f} s"
+        f"{case.load_s:.1f} s; wangge cells {DEFAULT_CELL_M:g} m"
     )
     before = load()
     print(f"load average before: {before}")
@@ -300,6 +301,7 @@ def run_case(
         "network": info,
         "network_build_s": case.load_s,
         "stations": len(stations),
+        "cell_m": DEFAULT_CELL_M,
         "load_before": before,
         "wangge_prepare_wall_s": prep_wall,
         "wangge_prepare_cpu_s": prep_cpu,

@@ -80,7 +80,7 @@ def _edges(rank, offset, width, val, levels: int, gap: float, thresholds=None, c
     key = np.flatnonzero(change.ravel()).astype(np.int32)  # 2 × cell + upright, grid by grid
     first, upright = key >> 1, (key & 1).astype(bool)
     second = first + np.where(upright, np.int32(1), np.int32(width))  # east or north
-    ra, rb = rank[first].astype(np.int32), rank[second].astype(np.int32)
+    ra, rb = np.take(rank, first).astype(np.int32), np.take(rank, second).astype(np.int32)
     lo, count = np.minimum(ra, rb), np.abs(ra - rb)
     start = np.cumsum(count, dtype=np.int32) - count
     face = np.repeat(np.arange(len(first), dtype=np.int32), count)
@@ -98,8 +98,8 @@ def _edges(rank, offset, width, val, levels: int, gap: float, thresholds=None, c
         shift += 0.5  # halfway to the next centre
     else:  # where the walk, clipped to ± clip about the limit, crosses it between the centres
         limit = np.asarray(thresholds, dtype=val.dtype)[level]
-        fa = val[cell] - limit
-        fb = val[second[face]] - limit
+        fa = np.take(val, cell) - limit
+        fb = np.take(val, np.take(second, face)) - limit
         for f in (fa, fb):
             np.minimum(np.maximum(f, -clip, out=f), clip, out=f)
         fb -= fa
@@ -113,8 +113,8 @@ def _edges(rank, offset, width, val, levels: int, gap: float, thresholds=None, c
     corner = cell + (_END @ step)[heading]
     # at the corner: turn left round an outside cell ahead-left, go on along an inside one,
     # else turn right (cells touching at a corner stay apart)
-    left = rank[corner + (_AHEAD_LEFT @ step)[heading]]
-    right = rank[corner + (_AHEAD_RIGHT @ step)[heading]]
+    left = np.take(rank, corner + (_AHEAD_LEFT @ step)[heading])
+    right = np.take(rank, corner + (_AHEAD_RIGHT @ step)[heading])
     after = (heading + _TURN[2 * (left > level).view(np.int8) + (right <= level).view(np.int8)]) & 3
     nxt = corner + (_NEXT_FIRST @ step)[after]
     # where each face is in the list, by (first cell, upright): one slot per cell and kind,
