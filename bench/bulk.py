@@ -17,8 +17,9 @@ file reading or writing.
 100 grids a community, one leader and one full-time worker a grid) in a private PostGIS
 cluster; ``--points`` random points over it with a 0.005° margin (so some lie outside every
 street office) written as a CSV with seeded categories. Each worker count is a fresh ``wangge
-cases import FILE --skip-invalid`` (rows checked and routed in partitions, workers assigned in
-order, two COPYs in one transaction), the tables emptied between runs; the stored cases are
+cases import FILE --skip-invalid`` (rows checked, routed and their COPY text rendered in
+partitions, workers assigned in order, the cases' COPY fed as partitions come and the events'
+COPY after, in one transaction), the tables emptied between runs; the stored cases are
 compared (digest of every routed and assigned column, ordered by id). Baselines: the same
 routing rule in one warm process (``geo.dispatch.route_points`` over all points, layers
 loaded), and PostGIS set-based (bench.cases' ``set_based``: the points copied into an indexed
@@ -27,8 +28,10 @@ table, one ``INSERT … SELECT … JOIN grids ON ST_Contains``; containing grid 
 **Measured.** Wall time; CPU time of the command and every process it started and waited for
 (Dask's worker processes included; PostgreSQL's own server processes are not); peak summed
 resident memory of the command's process tree, sampled every 0.2 s; the load average before and
-after each run; ``uptime`` before and after the whole run. Prints every number as one JSON line
-(the figures in bench/RESULTS.md, "Bulk jobs on Dask", are copied from it).
+after each run; ``uptime`` before and after the whole run; for the imports also the CPU of the
+PostgreSQL server over the run (``server_cpu_s``: it is not in the command's tree). Prints
+every number as one JSON line (the figures in bench/RESULTS.md, "Bulk jobs on Dask", are copied
+from it).
 """
 
 from __future__ import annotations
@@ -187,7 +190,20 @@ STORED = (
 )
 
 
-def dispatch_runs(url: str, csv: Path, xy: np.ndarray) -> dict:
+def server_cpu(data_dir: Path) -> float:
+    """CPU seconds of the PostgreSQL server at `data_dir` so far: the postmaster, its running
+    children and the ones it has reaped (a connection's backend ends with its command)."""
+    postmaster = psutil.Process(int((data_dir / "postmaster.pid").read_text().split()[0]))
+    t = postmaster.cpu_times()
+    total = t.user + t.system + t.children_user + t.children_system
+    for child in postmaster.children():
+        with contextlib.suppress(psutil.Error):
+            c = child.cpu_times()
+            total += c.user + c.system
+    return total
+
+
+def dispatch_runs(url: str, csv: Path, xy: np.ndarray, data_dir: Path) -> dict:
     from sqlalchemy import text
 
     from api.db import transaction
@@ -198,7 +214,9 @@ def dispatch_runs(url: str, csv: Path, xy: np.ndarray) -> dict:
             s.execute(text("TRUNCATE cases, case_events RESTART IDENTITY CASCADE"))
         env = {"WANGGE_DATABASE_URL": url}
         args = ["cases", "import", csv, "--skip-invalid", "--workers", workers]
+        server = server_cpu(data_dir)
         out[workers] = measure(args, env)
+        out[workers]["server_cpu_s"] = round(server_cpu(data_dir) - server, 1)
         with transaction(url) as s:
             digest, count = s.execute(text(STORED)).one()
             events = s.execute(text("SELECT count(*) FROM case_events")).scalar()
@@ -261,7 +279,7 @@ def run(addresses: int, points: int, *, cities: int, grids: int, seed: int) -> d
                 xy = make_points(folder / "cases.csv", points, seed)
                 numbers["layer"] = {"grids": len(layer["grids"][0]),
                                     "micro": len(layer["micro"][0])}  # fmt: skip
-                numbers["dispatch"] = dispatch_runs(url, folder / "cases.csv", xy)
+                numbers["dispatch"] = dispatch_runs(url, folder / "cases.csv", xy, cluster.data_dir)
             finally:
                 cluster.destroy()
     numbers["uptime_after"] = _uptime()
