@@ -98,10 +98,22 @@ def redivide_micro(
         if new is None:
             keep[intact[code]] = False
             new = divide(none)
+        if not len(new) and not (keep & micro & (layer.parent == code)).any():
+            new = _whole(layer, g, own)  # a grid left without buildings: one micro-grid
         out.append(new)
     out.insert(0, layer.frame[keep])
     frame = gpd.GeoDataFrame(pd.concat(out, ignore_index=True), geometry="geometry", crs=WGS84)
     return frame.sort_values("code", kind="stable").reset_index(drop=True)
+
+
+def _whole(layer: _Layer, g: int, own: str | None) -> gpd.GeoDataFrame:
+    """One micro-grid of no households covering grid `g`."""
+    code = str(layer.code[g])
+    row = {"level": "micro", "households": 0, "members": [[]], "parts": [[]],
+           "within_bounds": False, "code": code + "001", "parent_code": code,
+           "area_code": own or code[:12]}  # fmt: skip
+    frame = pd.DataFrame({k: [v] if k not in ("members", "parts") else v for k, v in row.items()})
+    return gpd.GeoDataFrame(frame, geometry=[layer.frame.geometry.iloc[g]], crs=WGS84)
 
 
 def _adds_up(layer: _Layer, g: int, kept: np.ndarray, new: gpd.GeoDataFrame) -> bool:
