@@ -60,13 +60,7 @@ def _grid_layer(frame: gpd.GeoDataFrame, level: str, lang: str) -> folium.GeoJso
         style_function=lambda f: grid_style(
             f["properties"]["level"], f["properties"]["status"], locked=f["properties"]["locked"]
         ),
-        # folium refuses tooltip fields of an empty layer (nothing loaded yet)
-        tooltip=folium.GeoJsonTooltip(
-            fields=["code", "households"], aliases=[text("code", lang), text("households", lang)]
-        )
-        if len(frame)
-        else None,
-        show=True,
+        show=True,  # tooltips (name and households, as text) bound by planner.js
     )
 
 

@@ -222,7 +222,16 @@
       return p;
     }
 
+    // a grid's name and households on hover (the code stays in the details), as a text node
+    function tipGrid(l) {
+      var p = l.feature && l.feature.properties;
+      if (!p || !p.code) return;
+      var text = name(p.code) + " · " + T("n_households", { n: p.households });
+      l.bindTooltip(W.el("span", { text: text }), { sticky: true });
+    }
+
     function bindFeature(feature, layer) {
+      tipGrid(layer);
       layer.on("click", function (e) {
         L.DomEvent.stopPropagation(e);
         if (tools.mode()) return;
@@ -234,6 +243,7 @@
     ["grids", "micro_grids"].forEach(function (k) {
       var layer = layers[k];
       if (!layer) return;
+      if (layer.eachLayer) layer.eachLayer(tipGrid);
       layer.on("click", function (e) {
         var p = e.layer && (e.layer.feature ? e.layer.feature.properties : e.layer.properties);
         if (!p || tools.mode()) return;

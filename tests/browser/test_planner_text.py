@@ -160,3 +160,34 @@ def _open_micro_spot(p, live, codes) -> tuple[str, tuple[float, float]]:
             point = free.representative_point()
             return f["properties"]["code"], (point.y, point.x)
     raise AssertionError("no micro-grid with open land in view")
+
+
+# every grid and micro-grid polygon on the map: [code, its tooltip's text or null]
+GRID_TIPS = """() => { const out = [];
+  wangge.map.eachLayer(l => { const p = l.feature && l.feature.properties;
+    if (!p || !p.code || !['grid', 'micro'].includes(p.level) || !l.getTooltip) return;
+    const t = l.getTooltip(), c = t && t.getContent();
+    out.push([p.code, c ? (typeof c === 'string' ? c : c.textContent) : null]); });
+  return out; }"""
+
+
+def test_grid_tooltips_name_the_grid_and_its_households_without_the_code(live_server, page):
+    """Hovering a grid or micro-grid (drawn with the page or loaded for editing) shows
+    瑞祥社区第3网格第2微网格 · 46 户; it showed 编码 990101001001003002 / 户数 46."""
+    p = page.page
+    open_planner(p, live_server)
+    layer = grid_layer(live_server) | grid_layer(live_server, "micro")
+    # no tooltip of a whole layer that would show codes
+    assert p.evaluate("!wangge.layers.grids.getTooltip()")
+    assert p.evaluate("!wangge.layers.micro_grids.getTooltip()")
+    for step in ("page", "editing"):
+        tips = p.evaluate(GRID_TIPS)
+        assert {code for code, _ in tips} >= set(layer), step
+        for code, tip in tips:
+            households = layer[code]["properties"]["households"]
+            assert tip is not None and code not in tip, (step, code, tip)
+            assert re.fullmatch(r"瑞祥社区第\d+网格(第\d+微网格)? · \d+ 户", tip), tip
+            assert tip.endswith(f" · {households} 户")
+        pick_row(p, sorted(grid_layer(live_server))[0])
+        p.click("#btn-validate")
+        p.wait_for_function("wangge.planner.state.fc !== null", timeout=20_000)
