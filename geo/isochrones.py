@@ -138,6 +138,11 @@ class _Raster:
         self.node_xy = shapely.get_coordinates(net.nodes.geometry.to_numpy())
         self.edge_bounds = shapely.bounds(net.edges.geometry.to_numpy())
         self.edge_boxes = self.edge_bounds + np.array([-1, -1, 1, 1]) * (net.max_snap_m + cell)
+        self.node_box = np.full((len(self.node_xy), 4), np.inf)  # bounds of the edges at a node
+        self.node_box[:, 2:] = -np.inf
+        for end in (net.edges["u"].to_numpy(), net.edges["v"].to_numpy()):
+            np.minimum.at(self.node_box[:, :2], end, self.edge_bounds[:, :2])
+            np.maximum.at(self.node_box[:, 2:], end, self.edge_bounds[:, 2:])
         self.to_wgs84 = Transformer.from_crs(net.crs, WGS84, always_xy=True)
         self.points: _EdgePoints | None = None
         self.lock = threading.Lock()
@@ -303,19 +308,23 @@ def _times(cells: _Cells, ends: np.ndarray, snap, cap: float | None) -> np.ndarr
     return t
 
 
-def _boxes(raster: _Raster, d, du, dv, own: np.ndarray, radius: float, walk: float):
+def _boxes(raster: _Raster, d: np.ndarray, own: np.ndarray, radius: float, walk: float):
     """Per search (rows of ``d``), a box holding every place reached within ``radius``: places
     joining the point's own edge, and others within what is left of the walk of a node
-    reached and within the longest straight walk of an edge reached."""
-    edges = np.minimum(du, dv) < radius
-    eb, xy = raster.edge_bounds, raster.node_xy
-    left = radius - d  # negative (or -inf) where not reached
+    reached and within the longest straight walk of an edge reached (one with an end
+    reached: the bounds of the edges at each node reached)."""
+    rows, nodes = np.nonzero(d < radius)
+    left = radius - d[rows, nodes]
+    hit = np.flatnonzero(np.bincount(rows, minlength=len(d)))
+    at = np.searchsorted(rows, hit)
     box = np.empty((len(d), 4))
     for k, sign in enumerate((1, 1, -1, -1)):  # x0, y0 (minima), x1, y1 (maxima)
-        span = np.where(edges, sign * eb[:, k], np.inf).min(axis=1) - walk
-        reach = np.where(left > 0, sign * xy[:, k % 2] - left, np.inf).min(axis=1)
-        mine = sign * eb[own, k] - walk
-        box[:, k] = sign * np.minimum(np.maximum(span, reach), mine)
+        best = np.full(len(d), np.inf)
+        if len(hit):
+            span = np.minimum.reduceat(sign * raster.node_box[nodes, k], at) - walk
+            near = np.minimum.reduceat(sign * raster.node_xy[nodes, k % 2] - left, at)
+            best[hit] = np.maximum(span, near)
+        box[:, k] = sign * np.minimum(best, sign * raster.edge_bounds[own, k] - walk)
     return box
 
 
@@ -354,7 +363,7 @@ def _circles(net, raster, snaps, radii, cap):
         for lo in range(0, len(positions), rows_at_once):
             rows, d = positions[lo : lo + rows_at_once], dist[lo : lo + rows_at_once]
             du, dv = d[:, u], d[:, v]
-            boxes = _boxes(raster, d, du, dv, own_edge[rows], reach, walk)
+            boxes = _boxes(raster, d, own_edge[rows], reach, walk)
             a, b = np.minimum(du, far), np.minimum(dv + length, far)
             half, mid = (b - a) / 2, (a + b) / 2
             for k, row in enumerate(rows.tolist()):
