@@ -9,7 +9,7 @@ from shapely import affinity
 
 from api.grids.compare import grid_name as compared_name
 from geo.errors import InputError
-from geo.grids.edit import boundary_handles, reshape_boundary, validate_layer
+from geo.grids.edit import boundary_handles, merge_grids, reshape_boundary, validate_layer
 from geo.grids.edit.messages import grid_name
 from tests.geo.demo_scene import RUIXIANG, scene
 
@@ -65,3 +65,16 @@ def test_a_refused_corner_drag_names_the_grid_not_its_code():
     zh, en = str(refused.value).split(" (", 1)
     assert zh == f"第{int(code[12:])}网格已锁定，请先解锁", zh
     assert code in en
+
+
+def test_a_refused_merge_names_the_grids_not_their_codes():
+    _, _, layer = scene([RUIXIANG])
+    grids = layer[layer["level"] == "grid"]
+    codes = list(grids["code"])
+    first = grids.geometry.iloc[0]
+    apart = next(c for c, g in zip(codes, grids.geometry, strict=True) if not g.intersects(first))
+    with pytest.raises(InputError) as refused:
+        merge_grids(layer, [codes[0], apart])
+    zh, en = str(refused.value).split(" (", 1)
+    assert zh == f"第{int(apart[12:])}网格与第{int(codes[0][12:])}网格没有共同边界，不能合并", zh
+    assert apart in en and codes[0] in en

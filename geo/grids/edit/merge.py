@@ -16,7 +16,7 @@ from geo.grids.edit.counts import _column, _polsby
 from geo.grids.edit.geometry import _geoms84, _to_metric
 from geo.grids.edit.holdings import _entries
 from geo.grids.edit.layer import _bounds_of, _Layer
-from geo.grids.edit.messages import refusal
+from geo.grids.edit.messages import grid_name, refusal
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_layer
 from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
 from geo.grids.graph import build_graph, components, shared_edges
@@ -59,8 +59,13 @@ def merge_grids(
     i, j, _ = shared_edges(layer.geom[rows])
     label = components(build_graph(len(rows), i, j, np.ones(len(i)), np.ones(len(i))))
     if label.max() > 0:
-        apart = [codes[k] for k in range(len(rows)) if label[k] != label[0]]
-        raise InputError(refusal("merge_apart", apart=", ".join(apart), first=codes[0]))
+        apart = [k for k in range(len(rows)) if label[k] != label[0]]
+        zh = {k: grid_name(codes[k], level, layer.community_name(rows[k])) for k in [0, *apart]}
+        msg = refusal(
+            "merge_apart", apart="、".join(zh[k] for k in apart), first=zh[0],
+            apart_en=", ".join(codes[k] for k in apart), first_en=codes[0],
+        )  # fmt: skip
+        raise InputError(msg)
     keep = int(rows[np.argmin(layer.code[rows])])
     others = [int(r) for r in rows if r != keep]
 

@@ -171,8 +171,8 @@ CATALOG: dict[str, tuple[str, str]] = {
         "micro-grids of different grids cannot be merged; merge the grids first",
     ),
     "merge_apart": (
-        "{apart} 与 {first} 没有共同边界，不能合并",
-        "not adjacent: {apart} share no edge with {first}",
+        "{apart}与{first}没有共同边界，不能合并",
+        "not adjacent: {apart_en} share no edge with {first_en}",
     ),
     "no_code_column": (
         "网格图层须有 code 列；现有列为 {columns}",
