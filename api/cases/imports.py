@@ -179,17 +179,17 @@ def import_cases(
             for i in prepared.at[taken | outside]:
                 bad[int(i)] = known.get(int(i), OUTSIDE)
             keep = ~(taken | outside)
+            if advance is not None:
+                advance(len(prepared.at) + len(prepared.bad))  # the partition's rows
             if bad and not skip_invalid:
                 continue  # nothing more is written; every bad row is still found
             used = case_ids[report.loaded : report.loaded + int(keep.sum())]
-            cases, text, status = lines(prepared, keep, used, assigner)
+            cases, history, status = lines(prepared, keep, used, assigner)
             copy.write(cases)
-            events.append(text)
+            events.append(history)
             report.loaded += len(used)
             statuses.append(status)
             routings.append(prepared.routing[keep])
-            if advance is not None:
-                advance(len(prepared.at))
         ids = frame["external_id"].to_numpy(object)
         report.rejected = [
             Problem(i + 1, ids[i] or None, bad[i], None if first is None else first + i)
