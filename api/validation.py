@@ -353,10 +353,15 @@ def require_in_service_area(
             continue
         name = f"{what} {number}"
         if area.contains(xy[:, ::-1]).all():
-            msg = f"{name} has [latitude, longitude] positions: swap them to [longitude, latitude]"
+            msg = (
+                f"第 {number} 个图形的坐标是 [纬度, 经度]，请换成 [经度, 纬度] / "
+                f"{name} has [latitude, longitude] positions: swap them to [longitude, latitude]"
+            )
         else:
             k = int(np.flatnonzero(~area.contains(xy))[0])
             msg = (
+                f"第 {number} 个图形的位置 {xy[k].tolist()} 超出服务范围，"
+                f"坐标应为 WGS-84 [经度, 纬度] / "
                 f"{name}: position {xy[k].tolist()} is outside the service area "
                 f"{area.describe()}; is it in WGS-84 [longitude, latitude]?"
             )
@@ -393,10 +398,17 @@ def _printable(value: Any, depth: int = 0) -> Any:
 
 
 async def request_validation_handler(request: Any, exc: Any) -> Any:
-    """FastAPI's 422 for invalid requests, safe for any input (binary bodies included)."""
+    """FastAPI's 422 for invalid requests, safe for any input (binary bodies included); each
+    error's `msg` in Chinese naming the field, the framework's English in `msg_en`."""
     from fastapi.responses import JSONResponse
 
-    errors = [{k: _printable(v) for k, v in error.items() if k != "url"} for error in exc.errors()]
+    from api.request_errors import chinese
+
+    errors = [
+        {k: _printable(v) for k, v in error.items() if k != "url"}
+        | {"msg": _printable(chinese(error)), "msg_en": _printable(error.get("msg", ""))}
+        for error in exc.errors()
+    ]
     return JSONResponse(status_code=422, content={"detail": errors})
 
 

@@ -21,16 +21,16 @@ from api.storage import models
 
 DEMO_PASSWORD = "Wangge-demo-2026"
 FALLBACK_DEPARTMENT = "城市管理局"
-# what the pages show for "已登录：…", senders and assignees; a worker account linked to the
-# dataset's own worker shows that worker's name instead
+# what the pages show for "已登录：…", senders and assignees (pages add the role themselves);
+# a worker account linked to the dataset's own worker shows that worker's name instead
 DISPLAY_NAMES = {
     "admin": "系统管理员",
-    "planner": "张敏（规划）",
-    "street_admin": "刘建华（街道办）",
-    "community_admin": "陈静（社区）",
-    "department": "周涛（职能部门）",
-    "grid_leader": "赵强（网格长）",
-    "grid_worker": "王芳（网格员）",
+    "planner": "张敏",
+    "street_admin": "刘建华",
+    "community_admin": "陈静",
+    "department": "周涛",
+    "grid_leader": "赵强",
+    "grid_worker": "王芳",
     "resident": "李桂英",
     "public": "访客",
 }

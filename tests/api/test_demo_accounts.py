@@ -64,5 +64,5 @@ def test_demo_accounts_sign_in_and_cover_the_sample_cases(use_database):
     assert audited == len(Role)
     # pages greet people by name ("已登录：…"), never by the role's account name
     assert worker["display_name"] == worker_name
-    assert me[Role.planner]["display_name"] == "张敏（规划）"
+    assert me[Role.planner]["display_name"] == "张敏"
     assert all(me[r]["display_name"] and me[r]["display_name"] != r.value for r in Role)

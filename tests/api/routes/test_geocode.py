@@ -337,3 +337,13 @@ def test_cli_db_mode_writes_the_contract_lines(city_url, building, tmp_path, mon
     assert lines[0]["matched_id"] == f"building:{building['id']}"
     assert metres(lines[0]["lon"], lines[0]["lat"], building["lon"], building["lat"]) < 50
     assert both.exit_code != 0 and "not both" in both.output
+
+
+def test_a_bad_request_reads_in_chinese_with_the_english_beside_it(api):
+    far = api.get("/api/reverse", params={"lon": 200, "lat": 30}).json()["detail"][0]
+    assert far["msg"] == "lon：应不大于 180"
+    assert far["msg_en"] == "Input should be less than or equal to 180"
+    empty = api.post("/api/geocode/batch", json={"addresses": []}).json()["detail"][0]
+    assert empty["msg"] == "addresses：至少 1 项" and "at least 1" in empty["msg_en"]
+    missing = api.get("/api/geocode").json()["detail"][0]
+    assert (missing["msg"], missing["msg_en"]) == ("q：缺少必填项", "Field required")
