@@ -16,7 +16,7 @@
   };
   var STYLE = {
     a: { color: "#555", weight: 2, fill: false, dashArray: "5 4" },
-    b: { color: "#7b2cbf", weight: 2.5, fillColor: "#7b2cbf", fillOpacity: 0.05 },
+    b: { color: "#212529", weight: 2.5, fillColor: "#212529", fillOpacity: 0.04 },  // not the purple of 户数超出
     // cyan and magenta: apart from the households scale and the problems' red and amber
     boundary: { color: "#0b7285", weight: 1, fillColor: "#22b8cf", fillOpacity: 0.55 },
     building: { color: "#555", weight: 0.6, fillColor: "#9a9a9a", fillOpacity: 0.6 },
