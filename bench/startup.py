@@ -26,8 +26,8 @@ register lists them. Only buildings with households are kept, as in a register: 
 annealing moves a building of 0 households between two regions back and forth without end
 (each move "improves" by its own measure), so with schools and shops in the input some
 communities of ~600 households never finish. Even so max-p is much slower here than on the
-held-out city (20 s there): a community of 600-900 households in 10-17 buildings takes 4 s to
-over 25 s, and the whole city had not finished after 16 CPU minutes (bench/RESULTS.md). Its
+held-out city (20 s there): a community of 600-900 households in 12-17 buildings takes 4 s to
+over 25 s, and the whole city had not finished after 27 CPU minutes (bench/RESULTS.md). Its
 ratio is therefore no stand-in for the held-out city's: compare the whole process with 20 s too.
 """
 
