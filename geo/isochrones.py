@@ -301,7 +301,9 @@ def _times(cells: _Cells, ends: np.ndarray, snap, cap: float | None) -> np.ndarr
     np.subtract(mh.imag, t, out=t)
     near = cells.near(snap.edge)  # the source's own edge: the direct walk along it
     own = e[near] == snap.edge + 1
-    t[near][own] = np.minimum(t[near][own], snap.snap_m + np.abs(along[near][own] - snap.along_m))
+    if own.any():
+        t_own = t[near]
+        t_own[own] = np.minimum(t_own[own], snap.snap_m + np.abs(along[near][own] - snap.along_m))
     t += cells.snap
     if cap is not None:
         t[cells.snap > cap] = np.inf
@@ -310,9 +312,9 @@ def _times(cells: _Cells, ends: np.ndarray, snap, cap: float | None) -> np.ndarr
 
 def _boxes(raster: _Raster, d: np.ndarray, own: np.ndarray, radius: float, walk: float):
     """Per search (rows of ``d``), a box holding every place reached within ``radius``: places
-    joining the point's own edge, and others within what is left of the walk of a node
-    reached and within the longest straight walk of an edge reached (one with an end
-    reached: the bounds of the edges at each node reached)."""
+    joining the point's own edge, and, for each node reached, those within what is left of
+    the walk from it and within the longest straight walk of its edges (the box of each
+    node's edges widened): the union of the nodes' boxes, not the meet of two unions."""
     rows, nodes = np.nonzero(d < radius)
     left = radius - d[rows, nodes]
     hit = np.flatnonzero(np.bincount(rows, minlength=len(d)))
@@ -320,10 +322,10 @@ def _boxes(raster: _Raster, d: np.ndarray, own: np.ndarray, radius: float, walk:
     box = np.empty((len(d), 4))
     for k, sign in enumerate((1, 1, -1, -1)):  # x0, y0 (minima), x1, y1 (maxima)
         best = np.full(len(d), np.inf)
-        if len(hit):
-            span = np.minimum.reduceat(sign * raster.node_box[nodes, k], at) - walk
-            near = np.minimum.reduceat(sign * raster.node_xy[nodes, k % 2] - left, at)
-            best[hit] = np.maximum(span, near)
+        if len(hit):  # per node: within its edges' reach and within the walk left from it
+            span = sign * raster.node_box[nodes, k] - walk
+            near = sign * raster.node_xy[nodes, k % 2] - left
+            best[hit] = np.minimum.reduceat(np.maximum(span, near), at)
         box[:, k] = sign * np.minimum(best, sign * raster.edge_bounds[own, k] - walk)
     return box
 

@@ -74,16 +74,16 @@ def _edges(rank, offset, width, val, levels: int, gap: float, thresholds=None, c
     one along the outline: (grid, level, x, y in cells, successor)."""
     # faces between cells of different rank: x = c + 1 (upright) or y = r + 1, with the
     # flat number of the cell west or south of them (borders are outside: nothing wraps)
-    change = np.zeros((len(rank), 2), dtype=bool)  # (north face, east face) of each cell
-    np.not_equal(rank[:-width], rank[width:], out=change[:-width, 0])
-    np.not_equal(rank[:-1], rank[1:], out=change[:-1, 1])
-    key = np.flatnonzero(change.ravel()).astype(np.int32)  # 2 × cell + upright, grid by grid
+    north = np.flatnonzero(rank[:-width] != rank[width:]).astype(np.int32)
+    east = np.flatnonzero(rank[:-1] != rank[1:]).astype(np.int32)
+    key = np.concatenate([2 * north, 2 * east + 1])  # 2 × cell + upright, grid by grid
+    key.sort(kind="stable")  # two sorted runs: one merge
     first, upright = key >> 1, (key & 1).astype(bool)
     second = first + np.where(upright, np.int32(1), np.int32(width))  # east or north
     ra, rb = np.take(rank, first).astype(np.int32), np.take(rank, second).astype(np.int32)
     lo, count = np.minimum(ra, rb), np.abs(ra - rb)
     start = np.cumsum(count, dtype=np.int32) - count
-    face = np.repeat(np.arange(len(first), dtype=np.int32), count)
+    face = np.repeat(np.arange(len(first)), count)  # intp: the gathers below need no cast
     level = lo[face] + np.arange(len(face), dtype=np.int32) - start[face]
     inner, up, cell = (ra < rb)[face], upright[face], first[face]
     # along x = c + 1: north (first cell inside) or south; along y = r + 1: west or east
