@@ -708,14 +708,13 @@ def _levels(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) 
     levels = [_groups(cells, nodes, hi, keep_compounds=keep_compounds)]
     if keep_compounds:  # coarsest: blocks between barriers that fit in one grid stay whole
         enclosure = cells.enclosure[nodes]
-        e_total = pd.Series(cells.households[nodes]).groupby(enclosure).transform("sum")
-        whole = (e_total <= hi).to_numpy()
+        whole = _group_sums(cells.households[nodes], enclosure) <= hi
         blocks = levels[0].copy()
         blocks[whole] = enclosure[whole] + int(blocks.max()) + 1
         levels.insert(0, blocks)
         compound = cells.compound[nodes]
         h = cells.households[nodes]
-        c_total = pd.Series(h).groupby(compound).transform("sum").to_numpy()
+        c_total = _group_sums(h, compound)
         only = np.where((compound >= 0) & (c_total <= hi), compound, -1)
         levels.append(only)
     return levels
@@ -727,16 +726,22 @@ def _groups(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) 
     h = cells.households[nodes]
     groups = cells.part[nodes].copy()
     offset = int(groups.max()) + 1 if len(groups) else 0
-    b_total = pd.Series(h).groupby(building).transform("sum").to_numpy()
+    b_total = _group_sums(h, building)
     whole = (building >= 0) & (b_total <= hi)
     groups[whole] = building[whole] + offset
     if keep_compounds:
         offset += int(building.max()) + 1 if len(building) else 0
         compound = cells.compound[nodes]
-        c_total = pd.Series(h).groupby(compound).transform("sum").to_numpy()
+        c_total = _group_sums(h, compound)
         small = (compound >= 0) & (c_total <= hi)
         groups[small] = compound[small] + offset
     return groups
+
+
+def _group_sums(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
+    """For each element, the sum of `values` over the elements with the same key."""
+    _, at = np.unique(keys, return_inverse=True)
+    return np.bincount(at, weights=values).astype(np.int64)[at]
 
 
 def _weighted_xy(xy: np.ndarray, w: np.ndarray, new: np.ndarray) -> np.ndarray:
