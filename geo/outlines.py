@@ -138,16 +138,18 @@ def _rings(succ: np.ndarray):
     count, ring = csgraph.connected_components(graph, directed=True, connection="weak")
     lead = np.full(count, n, dtype=np.int64)
     np.minimum.at(lead, ring, np.arange(n))
-    before = np.empty(n, dtype=np.int64)
-    before[succ] = np.arange(n)
+    is_lead = np.zeros(n, dtype=bool)
+    is_lead[lead] = True
+    last = np.flatnonzero(is_lead[succ])  # the faces that lead back to their ring's first
+    tail = np.empty(count, dtype=np.int64)
+    tail[ring[last]] = last
     chain = succ.copy()  # one path through all rings: each ring's last face leads to the next
-    tail = before[lead]
     chain[tail[:-1]] = lead[1:]
     chain[tail[-1]] = tail[-1]
     path = sparse.csr_matrix((np.ones(n), chain, np.arange(n + 1)), shape=(n, n))
     order = csgraph.depth_first_order(path, int(lead[0]), directed=True)[0]
-    sizes = np.bincount(ring, minlength=count)
-    return order, np.repeat(np.arange(count), sizes), np.r_[0, np.cumsum(sizes)]
+    ring_of = ring[order]  # the path takes the rings in turn
+    return order, ring_of, np.r_[np.flatnonzero(np.r_[True, ring_of[1:] != ring_of[:-1]]), n]
 
 
 def _shifted(a: np.ndarray, starts: np.ndarray, step: int) -> np.ndarray:
