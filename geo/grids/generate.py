@@ -173,6 +173,10 @@ def generate_grids(
         at = (frame["level"] == lvl).to_numpy()
         if at.any():
             frame.loc[at, "geometry"] = fill_pinholes(frame.geometry.to_numpy()[at])
+    if len(frame):  # the score of the polygon as stored: filled cracks no longer count
+        area, perimeter = frame.geometry.area.to_numpy(), frame.geometry.length.to_numpy()
+        safe = np.where(perimeter > 0, perimeter, 1.0)
+        frame["polsby_popper"] = np.where(perimeter > 0, 4 * math.pi * area / safe**2, 0.0)
     frame = frame.to_crs(4326)
     compound_households = np.bincount(
         compounds[compounds >= 0], weights=b_m["households"].to_numpy()[compounds >= 0]
