@@ -104,12 +104,14 @@ def _kill_and_recover(cluster: Cluster) -> None:
 
 def test_moves_to_another_port_when_taken(cluster):
     cluster.start()
-    port = cluster.status().port
     cluster.stop()
+    # hold a port of our own and make it the cluster's remembered one: binding the cluster's
+    # old port could fail when a parallel test's server took it right after the stop
     with socket.socket() as squatter:
-        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        squatter.bind(("127.0.0.1", port))
+        squatter.bind(("127.0.0.1", 0))
         squatter.listen()
+        port = squatter.getsockname()[1]
+        cluster._save_config(cluster._config() | {"port": port})
         url = cluster.start()
     new_port = cluster.status().port
     assert new_port != port
