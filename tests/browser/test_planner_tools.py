@@ -43,6 +43,18 @@ def pick_row(p, code: str) -> None:
     )
 
 
+def brush_on_first_grid(p, live) -> str:
+    """Open the planner, select the first grid and turn the brush on, one building a stroke;
+    returns the grid's code."""
+    open_planner(p, live)
+    target = sorted(grid_layer(live))[0]
+    pick_row(p, target)
+    p.click("#btn-brush")
+    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
+    p.evaluate("document.getElementById('brush-size').value = 8")
+    return target
+
+
 def wait_answer(p) -> str:
     p.wait_for_function(
         "['ok', 'warning', 'error'].includes(document.getElementById('status').className)",
@@ -73,13 +85,8 @@ def brush_stroke(p, target: str) -> tuple[str, str, int]:
 
 def test_a_sequence_of_brush_strokes_with_live_tallies_undo_and_redo(live_server, page):
     p = page.page
-    open_planner(p, live_server)
-    target = sorted(grid_layer(live_server))[0]
-    pick_row(p, target)
-    p.click("#btn-brush")
-    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
+    target = brush_on_first_grid(p, live_server)
     assert "涂抹" in p.locator("#status").inner_text()
-    p.evaluate("document.getElementById('brush-size').value = 8")  # one building a stroke
     # labels of the households on the map at close zoom, the table sortable
     labels = p.locator(".grid-label").all_inner_texts()
     assert labels and all(re.fullmatch(r"\d+", t) for t in labels)
@@ -126,12 +133,7 @@ def test_undoing_every_stroke_says_there_is_nothing_to_save(live_server, page):
     """Back at the saved layer by undo, the edit line says so (it said 已撤销一步（未保存）
     while there was nothing left to save); a redo makes it unsaved again."""
     p = page.page
-    open_planner(p, live_server)
-    target = sorted(grid_layer(live_server))[0]
-    pick_row(p, target)
-    p.click("#btn-brush")
-    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
-    p.evaluate("document.getElementById('brush-size').value = 8")
+    target = brush_on_first_grid(p, live_server)
     start = p.evaluate(HOUSEHOLDS)
     brush_stroke(p, target)
     assert p.evaluate("wangge.planner.state.dirty") is True
@@ -185,12 +187,7 @@ def test_lasso_and_shift_click_choose_buildings_and_the_move_matches_the_tallies
 
 def test_a_finger_paints_with_the_brush_on_a_phone(live_server, phone):
     p = phone.page
-    open_planner(p, live_server)
-    target = sorted(grid_layer(live_server))[0]
-    pick_row(p, target)
-    p.click("#btn-brush")
-    p.wait_for_function("wangge.planner.tools.mode() === 'brush'", timeout=10_000)
-    p.evaluate("document.getElementById('brush-size').value = 8")
+    target = brush_on_first_grid(p, live_server)
     bid, x, y, _source, households = p.evaluate(NEAREST)[0]
     before = p.evaluate(HOUSEHOLDS)[target]
     cdp = p.context.new_cdp_session(p)
