@@ -25,10 +25,15 @@
     return s;
   };
 
+  /* the page's language: "en" or "zh" (the default) */
+  W.lang = function () {
+    return (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
+  };
+
   /* T for a script's own text table {zh: {...}, en: {...}}, in the page's language */
   W.localText = function (table) {
     return function (key, values) {
-      var lang = (document.documentElement.lang || "zh").slice(0, 2) === "en" ? "en" : "zh";
+      var lang = W.lang();
       return Object.keys(values || {}).reduce(function (s, k) {
         return s.replace("{" + k + "}", values[k]);
       }, table[lang][key] || table.zh[key] || key);

@@ -106,8 +106,7 @@
   }
 
   function answerText(v) {
-    var english = (document.documentElement.lang || "zh").slice(0, 2) === "en";
-    return english && v.message_en ? v.message_en : v.message;
+    return window.wangge.lang() === "en" && v.message_en ? v.message_en : v.message;
   }
 
   function answerLine(v) {
