@@ -231,14 +231,15 @@ def validate_features(
 
     coords, owner = shapely.get_coordinates(geoms, return_index=True, include_z=False)
     starts = np.searchsorted(owner, np.arange(n + 1))
+    counts = _count_reasons(frame) if kind == "buildings" else [None] * n
     for i in range(n):
         if ids[i] is None:
             reasons[i] = f"missing id in column {id_column!r}"
             continue
         vertices = coords[starts[i] : starts[i + 1]]
         reasons[i], notes[i], fixed[i] = _check_geometry(geoms[i], vertices, kind, bounds)
-        if reasons[i] is None and kind == "buildings":
-            reasons[i] = _building_reason(frame, i)
+        if reasons[i] is None:
+            reasons[i] = counts[i]
 
     first_seen: dict[str, int] = {}
     for i, key in enumerate(ids):
@@ -285,13 +286,32 @@ def _check_geometry(geom, vertices: np.ndarray, kind: str, bounds) -> tuple:
     return None, f"repaired invalid geometry: {why}", repaired
 
 
-def _building_reason(frame: gpd.GeoDataFrame, i: int) -> str | None:
+def _count_reasons(frame: gpd.GeoDataFrame) -> list[str | None]:
+    """Per row, the first reason its households, floors or units are unusable (or None).
+
+    Only the rows a numeric column flags (and every row of a text column) are worded."""
+    reasons: list[str | None] = [None] * len(frame)
     for name, whole in (("households", True), ("floors", False), ("units", True)):
-        if name in frame.columns:
-            reason = _count_reason(name, frame[name].iloc[i], whole=whole)
-            if reason:
-                return reason
-    return None
+        if name not in frame.columns:
+            continue
+        column = frame[name]
+        values = column.array
+        for i in _count_suspects(column, whole=whole):
+            if reasons[i] is None:
+                reasons[i] = _count_reason(name, values[i], whole=whole)
+    return reasons
+
+
+def _count_suspects(column: pd.Series, *, whole: bool) -> np.ndarray:
+    """Rows of a count column that may be unusable: all rows unless the column is numeric."""
+    if not (pd.api.types.is_integer_dtype(column) or pd.api.types.is_float_dtype(column)):
+        return np.arange(len(column))
+    number = column.to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(number) | (number < 0)
+        if whole:
+            bad |= number != np.floor(number)
+    return np.flatnonzero(bad & ~np.isnan(number))
 
 
 def _clean(frame, good, fixed, ids, id_column, kind) -> gpd.GeoDataFrame:

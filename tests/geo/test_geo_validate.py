@@ -105,6 +105,22 @@ def test_attribute_checks_for_buildings():
     }
 
 
+def test_numeric_count_columns_are_checked_as_columns():
+    rows = [(c, SQUARE) for c in "abcdef"]
+    frame = _frame(
+        rows,
+        households=pd.array([1, None, 3, 4, 5, 6], dtype="Int64"),
+        floors=[np.inf, 2.0, np.nan, 1e20, 3.5, 2.0],
+        units=[1.0, 2.5, -0.0, 1.0, 1.0, -2.0],
+    )
+    reasons = _by_row(validate_features(frame, kind="buildings"))
+    assert reasons == {
+        2: "floors is not a finite number: inf",
+        3: "units is not a whole number: 2.5",
+        7: "units is negative: -2",
+    }
+
+
 def test_rows_numbered_from_a_file(tmp_path):
     def feature(fid, geom):
         return {"type": "Feature", "properties": {"road_id": fid}, "geometry": geom}
