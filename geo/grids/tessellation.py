@@ -52,17 +52,17 @@ def polygonal(geom: Geometry) -> Geometry:
 
 
 def clip(geoms: np.ndarray, face: Geometry) -> np.ndarray:
-    """Polygonal intersections of `geoms` with `face`, snapped to the precision grid."""
+    """Polygonal intersections of `geoms` with `face`."""
     try:
-        out = shapely.intersection(geoms, face, grid_size=PRECISION_M)
+        out = shapely.intersection(geoms, face)
     except shapely.errors.GEOSException:
         out = np.empty(len(geoms), dtype=object)
         for i, g in enumerate(geoms):
             try:
-                out[i] = shapely.intersection(g, face, grid_size=PRECISION_M)
+                out[i] = shapely.intersection(g, face)
             except shapely.errors.GEOSException:  # a degenerate cell: repair, then clip
                 fixed = polygonal(shapely.make_valid(g))
-                out[i] = shapely.intersection(fixed, face, grid_size=PRECISION_M)
+                out[i] = shapely.intersection(fixed, face)
     odd = ~np.isin(shapely.get_type_id(out), (3, 6))
     out[odd] = [polygonal(g) for g in out[odd]]
     return out
@@ -184,7 +184,7 @@ def _near_cell(footprints: np.ndarray, face: Geometry, k: int, reach: float) -> 
 
 def _cell(points: np.ndarray, which: np.ndarray, face: Geometry, k: int) -> Geometry:
     """Building k's cell in the Voronoi diagram of `points`, cut to `face`."""
-    parts = _regions(points, face)[which == k]
+    parts = _at_corners(_regions(points, face)[which == k], face)
     outside = ~shapely.within(parts, face)
     parts[outside] = clip(parts[outside], face)
     return _dissolve(parts[~shapely.is_empty(parts)])
@@ -204,7 +204,7 @@ def _voronoi_cells(footprints: np.ndarray, face: Geometry) -> np.ndarray:
     if sites is None:
         return _fallback_cells(footprints, face)
     points, which = sites
-    parts = _regions(points, face)
+    parts = _at_corners(_regions(points, face), face)
     outside = ~shapely.within(parts, face)
     parts[outside] = clip(parts[outside], face)
     out = np.empty(len(footprints), dtype=object)
@@ -250,6 +250,31 @@ def _regions(points: np.ndarray, face: Geometry) -> np.ndarray:
     """Voronoi regions of `points` in their order, reaching over `face`."""
     regions = shapely.voronoi_polygons(shapely.multipoints(points), extend_to=face, ordered=True)
     return _valid_regions(regions)
+
+
+def _at_corners(parts: np.ndarray, face: Geometry) -> np.ndarray:
+    """`parts` with each corner of `face` put on the edges that pass within half a centimetre
+    of it.
+
+    Cut to the face as they are, the parts on both sides of such an edge would meet the corner
+    with one vertex less on one side, and the centimetre grid the cells are rounded to later
+    would leave a hairline between them where the other's vertex was.
+    """
+    corners = shapely.points(shapely.get_coordinates(face))
+    hit, part = shapely.STRtree(parts).query(corners, predicate="dwithin", distance=PRECISION_M / 2)
+    near = shapely.dwithin(corners[hit], shapely.boundary(parts[part]), PRECISION_M / 2)
+    if not near.any():
+        return parts
+    order = np.argsort(part[near], kind="stable")
+    hit, part = hit[near][order], part[near][order]
+    touched, at = np.unique(part, return_inverse=True)
+    near_corners = shapely.multipoints(corners[hit], indices=at)
+    snapped = shapely.snap(parts[touched], near_corners, PRECISION_M / 2)
+    bad = ~shapely.is_valid(snapped)
+    snapped[bad] = [polygonal(shapely.make_valid(g)) for g in snapped[bad]]
+    parts = parts.copy()
+    parts[touched] = snapped
+    return parts
 
 
 def _dissolve(group: np.ndarray) -> Geometry:
