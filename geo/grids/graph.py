@@ -1,4 +1,10 @@
-"""Adjacency of polygons that share an edge, with the shared length (metres)."""
+"""Adjacency of polygons that share an edge, with the shared length (metres).
+
+A community's graph has tens to thousands of nodes, so it is kept as plain CSR arrays and
+handled with numpy: a grid job then starts without importing scipy (about 0.17 s of CPU).
+Sums of merged edges are added in the order scipy's sparse product added them, so the costs
+are the same to the bit.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +12,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from scipy import sparse
 
 TOUCH_M = 0.05  # cells closer than this are taken to touch
 MIN_SHARED_M = 0.5  # a shared boundary shorter than this (a corner) is no adjacency
@@ -67,56 +72,90 @@ def build_graph(
 
 
 def components(graph: Graph, nodes: np.ndarray | None = None) -> np.ndarray:
-    """Connected-component label of each node (restricted to `nodes` if given; others -1)."""
-    n = graph.n
-    data = np.ones(len(graph.indices))
-    matrix = sparse.csr_matrix((data, graph.indices, graph.indptr), shape=(n, n))
+    """Connected-component label of each node (restricted to `nodes` if given; others -1).
+
+    Components are numbered in the order of their lowest node."""
     if nodes is None:
-        return sparse.csgraph.connected_components(matrix, directed=False)[1]
-    sub = matrix[nodes][:, nodes]
-    labels = np.full(n, -1)
-    labels[nodes] = sparse.csgraph.connected_components(sub, directed=False)[1]
+        return _component_labels(graph.n, *_edges(graph))
+    labels = np.full(graph.n, -1)
+    labels[nodes] = components(subgraph(graph, nodes))
     return labels
 
 
-def _matrix(g: Graph) -> sparse.csr_matrix:
-    # cost and shared length travel together as one complex matrix: cost + i·shared
-    data = g.cost + 1j * g.shared
-    return sparse.csr_matrix((data, g.indices, g.indptr), shape=(g.n, g.n))
+def _component_labels(n: int, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Label per node of the undirected graph of edges (rows, cols), numbered in the order of
+    each component's lowest node (as scipy.sparse.csgraph numbers them)."""
+    label = np.arange(n)
+    while True:  # every label is a node of the same component, never above the node itself
+        low = label.copy()
+        np.minimum.at(low, rows, label[cols])
+        np.minimum.at(low, cols, label[rows])
+        low = low[low]
+        if np.array_equal(low, label):
+            break
+        label = low
+    return np.unique(label, return_inverse=True)[1].astype(np.int32)
 
 
-def _from_matrix(matrix: sparse.spmatrix) -> Graph:
-    matrix = sparse.csr_matrix(matrix)
-    matrix.sum_duplicates()
-    matrix.setdiag(0)
-    matrix.eliminate_zeros()
-    matrix.sort_indices()
-    data = matrix.data
+def _edges(g: Graph) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of every stored edge, in CSR order."""
+    return np.repeat(np.arange(g.n), np.diff(g.indptr)), g.indices
+
+
+def _canonical(n: int, rows, cols, cost, shared) -> Graph:
+    """CSR graph of `n` nodes from edge lists: columns sorted within each row, repeated edges
+    added up (in the given order), then self-loops and zero edges dropped."""
+    order = np.lexsort((cols, rows))
+    rows, cols, cost, shared = rows[order], cols[order], cost[order], shared[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    if not first.all():
+        at = np.cumsum(first) - 1
+        cost, shared = np.bincount(at, weights=cost), np.bincount(at, weights=shared)
+        rows, cols = rows[first], cols[first]
+    keep = (rows != cols) & ((cost != 0) | (shared != 0))
+    rows, cols, cost, shared = rows[keep], cols[keep], cost[keep], shared[keep]
+    indptr = np.searchsorted(rows, np.arange(n + 1))
     return Graph(
-        matrix.indptr.astype(np.int64),
-        matrix.indices.astype(np.int64),
-        data.real.copy(),
-        data.imag.copy(),
+        indptr.astype(np.int64), cols.astype(np.int64), cost.astype(float), shared.astype(float)
     )
 
 
 def subgraph(g: Graph, nodes: np.ndarray) -> Graph:
     """The graph induced by `nodes`, renumbered 0..len(nodes)-1 in the given order."""
-    return _from_matrix(_matrix(g)[nodes][:, nodes])
+    nodes = np.asarray(nodes, dtype=np.int64)
+    place = np.full(g.n, -1, dtype=np.int64)
+    place[nodes] = np.arange(len(nodes))
+    rows, cols = _edges(g)
+    rows, cols = place[rows], place[cols]
+    inside = (rows >= 0) & (cols >= 0)
+    return _canonical(len(nodes), rows[inside], cols[inside], g.cost[inside], g.shared[inside])
 
 
 def contract(g: Graph, groups: np.ndarray) -> tuple[Graph, np.ndarray]:
     """Merge nodes with the same group id (>= 0); -1 nodes stay alone.
 
     Returns the contracted graph and, for each original node, its new node number. Edge costs
-    and shared lengths between merged nodes add up.
+    and shared lengths between merged nodes add up: for groups a and b, first over the nodes
+    u of a (ascending) for each node v of b, then over v (ascending), as the sparse product
+    Pᵀ·A·P computed them.
     """
     groups = np.asarray(groups)
     key = np.where(groups >= 0, groups, -1 - np.arange(g.n))
     _, new = np.unique(key, return_inverse=True)
     m = int(new.max()) + 1 if g.n else 0
-    p = sparse.csr_matrix((np.ones(g.n), (np.arange(g.n), new)), shape=(g.n, m))
-    return _from_matrix(p.T @ _matrix(g) @ p), new
+    rows, cols = _edges(g)
+    # (group of u, v): bincount adds in array order, and CSR order has u ascending
+    pair, at = np.unique(new[rows] * g.n + cols, return_inverse=True)
+    cost = np.bincount(at, weights=g.cost, minlength=len(pair))
+    shared = np.bincount(at, weights=g.shared, minlength=len(pair))
+    # (group of u, group of v): `pair` is sorted, so v comes ascending within each group
+    a, v = pair // max(g.n, 1), pair % max(g.n, 1)
+    merged, at = np.unique(a * m + new[v], return_inverse=True)
+    cost = np.bincount(at, weights=cost, minlength=len(merged))
+    shared = np.bincount(at, weights=shared, minlength=len(merged))
+    a, b = merged // max(m, 1), merged % max(m, 1)
+    return _canonical(m, a, b, cost, shared), new
 
 
 def connected_groups(g: Graph, groups: np.ndarray) -> np.ndarray:
@@ -126,10 +165,7 @@ def connected_groups(g: Graph, groups: np.ndarray) -> np.ndarray:
     through it while its land is in separate pieces.
     """
     groups = np.asarray(groups)
-    rows = np.repeat(np.arange(g.n), np.diff(g.indptr))
-    same = (groups[rows] >= 0) & (groups[rows] == groups[g.indices])
-    matrix = sparse.csr_matrix(
-        (np.ones(int(same.sum())), (rows[same], g.indices[same])), shape=(g.n, g.n)
-    )
-    _, piece = sparse.csgraph.connected_components(matrix, directed=False)
+    rows, cols = _edges(g)
+    same = (groups[rows] >= 0) & (groups[rows] == groups[cols])
+    piece = _component_labels(g.n, rows[same], cols[same])
     return np.where(groups >= 0, piece, -1)

@@ -23,11 +23,11 @@ DATABASE_AND_WEB = {
     "fastapi", "starlette", "uvicorn", "sqlalchemy", "geoalchemy2", "psycopg", "alembic",
     "pydantic_settings",
 }  # fmt: skip
-# what a file-mode grid job never uses: morphology, graphs, Dask (only for --workers > 1),
-# address parsing, plotting
+# what a file-mode grid job never uses: morphology, graphs (the engine's are numpy arrays, not
+# scipy's), Dask (only for --workers > 1), address parsing, plotting
 UNUSED_BY_GRIDS = {
-    "momepy", "networkx", "dask", "distributed", "sklearn", "sklearn_crfsuite", "pycrfsuite",
-    "matplotlib", "libpysal", "spopt",
+    "momepy", "networkx", "scipy", "dask", "distributed", "sklearn", "sklearn_crfsuite",
+    "pycrfsuite", "matplotlib", "libpysal", "spopt",
 }  # fmt: skip
 
 
