@@ -232,12 +232,15 @@ def validate_features(
     coords, owner = shapely.get_coordinates(geoms, return_index=True, include_z=False)
     starts = np.searchsorted(owner, np.arange(n + 1))
     counts = _count_reasons(frame) if kind == "buildings" else [None] * n
+    valid = shapely.is_valid(geoms)  # one call for all rows (None and empty rows are caught first)
     for i in range(n):
         if ids[i] is None:
             reasons[i] = f"missing id in column {id_column!r}"
             continue
         vertices = coords[starts[i] : starts[i + 1]]
-        reasons[i], notes[i], fixed[i] = _check_geometry(geoms[i], vertices, kind, bounds)
+        reasons[i], notes[i], fixed[i] = _check_geometry(
+            geoms[i], vertices, kind, bounds, valid=bool(valid[i])
+        )
         if reasons[i] is None:
             reasons[i] = counts[i]
 
@@ -263,7 +266,7 @@ def validate_features(
     return Validated(_clean(frame, good, fixed, ids, id_column, kind), problems, repaired)
 
 
-def _check_geometry(geom, vertices: np.ndarray, kind: str, bounds) -> tuple:
+def _check_geometry(geom, vertices: np.ndarray, kind: str, bounds, *, valid: bool) -> tuple:
     """(rejecting reason or None, repair note or None, geometry to keep) for one feature."""
     if geom is None:
         return "missing geometry", None, geom
@@ -276,7 +279,7 @@ def _check_geometry(geom, vertices: np.ndarray, kind: str, bounds) -> tuple:
         *head, last = types
         expected = f"{', '.join(head)} or {last}" if head else last
         return f"wrong geometry type {geom.geom_type} for {kind}; expected {expected}", None, geom
-    if shapely.is_valid(geom):
+    if valid:
         return None, None, geom
     why = shapely.is_valid_reason(geom)
     dimension = 2 if geom.geom_type in _POLYGONS else int(shapely.get_dimensions(geom))
