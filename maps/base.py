@@ -52,7 +52,10 @@ def base_map(
             max_zoom=20,
             max_native_zoom=19,
         ).add_to(m)
-    m.fit_bounds([list(box[0]), list(box[1])])
+    fit = folium.FitBounds([list(box[0]), list(box[1])])
+    # at once, not animated: a popup opened during the load's zoom was placed for the old view
+    fit.options["animate"] = False
+    m.add_child(fit)
     return m
 
 

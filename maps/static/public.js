@@ -10,6 +10,7 @@
   W.register("public", function (map, layers, config) {
     var markers = {};
     var phoneScreen = window.matchMedia("(max-width: 700px)").matches;
+    var foldLegend = legendFolding(); // before the popups are bound: they leave room below it
     layers.stations.eachLayer(function (marker) {
       markers[marker.options.alt] = marker;
       marker.bindPopup(popup(config.stations[marker.options.alt]), popupFit());
@@ -35,32 +36,68 @@
       return box;
     }
 
-    /* popups that fit the map: narrower than a phone, scrolling when taller than the map */
+    /* popups that fit the map now: narrower than the screen, scrolling when taller than the
+       room left between the buttons above and the scale bar and legend below (Leaflet draws
+       controls over popups) */
     function popupFit() {
       var size = map.getSize();
+      var below = bottomControls() + 8;
       return {
         maxWidth: Math.min(280, size.x - 60),
-        maxHeight: phoneScreen ? Math.max(120, size.y - 90) : null,
+        maxHeight: phoneScreen ? Math.max(120, size.y - 56 - below - 30) : null,
         autoPanPaddingTopLeft: [12, 56], // clear of the zoom and layer buttons
-        autoPanPaddingBottomRight: [12, 12],
+        autoPanPaddingBottomRight: [12, below],
       };
     }
 
-    foldLegend();
-    function foldLegend() { // on a phone the legend folds to its title, opened by a tap
+    function bottomControls() { // px the bottom corners' controls take up from the map's foot
+      var foot = map.getContainer().getBoundingClientRect().bottom;
+      var tops = Array.prototype.map.call(
+        map.getContainer().querySelectorAll(".leaflet-bottom .leaflet-control"),
+        function (control) {
+          return control.getBoundingClientRect().top;
+        });
+      return tops.length ? Math.max(0, foot - Math.min.apply(null, tops)) : 0;
+    }
+
+    /* Leaflet pans a popup into view once, as it opens. Opened while the map was zooming or
+       before its own layout settled, it stayed partly off the screen: it is fitted again, to
+       the map's size and controls at that time, once both have settled. */
+    map.on("popupopen", function (e) {
+      var popup = e.popup;
+      if (foldLegend) foldLegend(true); // on a phone the open legend would leave it no room
+      function refit() {
+        if (!popup.isOpen()) return;
+        L.setOptions(popup, popupFit());
+        popup.update(); // lays it out again and pans it into view
+      }
+      function whenStill() { // after a zoom that was under way or was about to start
+        if (map._animatingZoom) map.once("zoomend", whenStill); // Leaflet's flag: no event
+        else refit();
+      }
+      (document.fonts ? document.fonts.ready : Promise.resolve()).then(function () {
+        requestAnimationFrame(whenStill); // laid out, the fonts loaded
+      });
+    });
+
+    function legendFolding() { // on a phone the legend folds to its title, opened by a tap
       var legend = document.querySelector(".wangge-legend");
-      if (!legend || !phoneScreen) return;
+      if (!legend || !phoneScreen) return null;
       var title = legend.querySelector("b");
       var toggle = W.el("button", { type: "button", class: "legend-toggle",
         "aria-expanded": "false", text: title ? title.textContent : T("legend") });
       if (title) legend.replaceChild(toggle, title);
       else legend.insertBefore(toggle, legend.firstChild);
-      legend.classList.add("folded");
       L.DomEvent.disableClickPropagation(legend);
-      toggle.addEventListener("click", function () {
-        var folded = legend.classList.toggle("folded");
+      function fold(folded) {
+        legend.classList.toggle("folded", folded);
         toggle.setAttribute("aria-expanded", folded ? "false" : "true");
+      }
+      fold(true);
+      toggle.addEventListener("click", function () {
+        fold(!legend.classList.contains("folded"));
       });
+      return fold;
     }
 
     // -- filters by the six functions ---------------------------------------------------------

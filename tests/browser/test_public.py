@@ -243,3 +243,78 @@ def test_a_hostile_station_phone_is_text_and_its_link_dials_digits_only(live_ser
     assert link.inner_text() == evil  # shown as text, dialled as digits only
     assert link.get_attribute("href") == "tel:" + "".join(c for c in evil if c.isdigit())
     assert p.evaluate("typeof a") == "undefined" and p.locator("img[src=x]").count() == 0
+
+
+# -- U19: popups on a phone: fitted after the map's zoom, clear of the scale bar and legend ------
+
+# the popup's box and the bottom controls' tops, once the popup has stopped moving (no pan for
+# 10 frames after the page's re-fit)
+SETTLED_POPUP = """async () => {
+  const box = () => document.querySelector('.leaflet-popup-content-wrapper')
+    .getBoundingClientRect().toJSON();
+  let last = null, still = 0;
+  for (let frame = 0; frame < 600 && still < 10; frame++) {
+    await new Promise(requestAnimationFrame);
+    const now = JSON.stringify(box());
+    still = now === last ? still + 1 : 0;
+    last = now;
+  }
+  const map = document.querySelector('.folium-map').getBoundingClientRect().toJSON();
+  const controls = [...document.querySelectorAll('.leaflet-bottom .leaflet-control')]
+    .map(c => c.getBoundingClientRect().top);
+  return {popup: box(), map, controlsTop: Math.min(...controls), still};
+}"""
+
+# Leaflet's zoom animations, counted from the moment the page creates its map
+COUNT_ZOOM_ANIMATIONS = """Object.defineProperty(window, 'L', {configurable: true,
+  get() { return undefined; },
+  set(leaflet) {
+    Object.defineProperty(window, 'L', {value: leaflet, writable: true, configurable: true});
+    window.zoomAnimations = 0;
+    leaflet.Map.addInitHook(function () {
+      this.on('zoomanim', () => { window.zoomAnimations += 1; });
+    });
+  }});"""
+
+
+def _assert_fits(settled: dict, where: str) -> None:
+    box, area = settled["popup"], settled["map"]
+    assert settled["still"] >= 10, f"{where}: the popup never stopped moving"
+    assert box["left"] >= 0 and box["right"] <= 390, (where, box)
+    assert area["top"] <= box["top"], (where, box)
+    assert box["bottom"] <= settled["controlsTop"], f"{where}: over the scale bar or legend"
+
+
+def test_the_map_opens_on_its_fitted_view_without_a_zoom_animation(live_server, phone):
+    p = phone.page
+    p.add_init_script(COUNT_ZOOM_ANIMATIONS)
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    assert p.evaluate("window.zoomAnimations") == 0
+
+
+def test_a_popup_opened_while_the_map_zooms_is_fitted_once_the_zoom_ends(live_server, phone):
+    p = phone.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    for station in p.evaluate("Object.keys(wangge.publicPage.markers)"):
+        p.evaluate(
+            "id => { const map = wangge.map, marker = wangge.publicPage.markers[id];"
+            " map.closePopup(); map.setView(map.getCenter(), 15, {animate: false});"
+            " map.setZoom(16); marker.openPopup(); }",  # during the zoom's animation
+            station,
+        )
+        _assert_fits(p.evaluate(SETTLED_POPUP), station)
+
+
+def test_on_a_phone_a_popup_stays_clear_of_the_scale_bar_and_legend(live_server, phone):
+    p = phone.page
+    p.goto(f"{live_server.url}/map/public")
+    wait_drawn(p)
+    p.locator(".wangge-legend .legend-toggle").tap()  # the open legend folds for a popup
+    assert p.locator(".wangge-legend > div").first.is_visible()
+    for station in p.evaluate("Object.keys(wangge.publicPage.markers)"):
+        p.evaluate(f"wangge.map.closePopup(); wangge.publicPage.markers[{station!r}].openPopup()")
+        _assert_fits(p.evaluate(SETTLED_POPUP), station)
+        assert p.locator(".wangge-legend > div").first.is_hidden()
+    screenshot(p, "public-phone-popup-clear")
