@@ -111,7 +111,6 @@ def _sweep(
     p: Problem, nodes: np.ndarray, direction: np.ndarray, a_lo: float, a_hi: float, target: float
 ):
     """Grow side A along `direction`; return (score, nodes of A) for the best valid stop."""
-    g = p.graph
     token = p.mark(nodes)
     proj = p.xy[nodes] @ direction
     projection = dict(zip(nodes.tolist(), proj.tolist(), strict=True))
@@ -123,20 +122,19 @@ def _sweep(
     weights: list[int] = []
     cuts: list[float] = []
     w, cut = 0, 0.0
-    member, indices, cost, indptr = p.member, g.indices, g.cost, g.indptr
+    member, nbrs, costs = p.member, p.adjacency, p.costs
     while heap:
         _, v = heapq.heappop(heap)
         in_a.add(v)
         order.append(v)
         w += int(p.weight[v])
-        for e in range(indptr[v], indptr[v + 1]):
-            u = int(indices[e])
+        for u, c in zip(nbrs[v], costs[v], strict=True):
             if member[u] != token:
                 continue
             if u in in_a:
-                cut -= cost[e]
+                cut -= c
             else:
-                cut += cost[e]
+                cut += c
                 if u not in queued:
                     queued.add(u)
                     heapq.heappush(heap, (projection[u], u))
@@ -183,10 +181,10 @@ def _absorb_islands(p: Problem, nodes: np.ndarray, side_a: np.ndarray) -> np.nda
 
 def _labels(p: Problem, nodes: np.ndarray) -> np.ndarray:
     """Connected-component number of each of `nodes` within the graph they induce."""
-    g = p.graph
     token = p.mark(nodes)
-    index = {int(v): i for i, v in enumerate(nodes)}
-    labels = np.full(len(nodes), -1, dtype=np.int64)
+    member, nbrs = p.member, p.adjacency
+    index = {v: i for i, v in enumerate(nodes.tolist())}
+    labels = [-1] * len(nodes)
     current = 0
     for start in range(len(nodes)):
         if labels[start] >= 0:
@@ -195,13 +193,12 @@ def _labels(p: Problem, nodes: np.ndarray) -> np.ndarray:
         stack = [int(nodes[start])]
         while stack:
             v = stack.pop()
-            for u in g.indices[g.indptr[v] : g.indptr[v + 1]]:
-                u = int(u)
-                if p.member[u] == token and labels[index[u]] < 0:
+            for u in nbrs[v]:
+                if member[u] == token and labels[index[u]] < 0:
                     labels[index[u]] = current
                     stack.append(u)
         current += 1
-    return labels
+    return np.asarray(labels, dtype=np.int64)
 
 
 def _cut_cost(p: Problem, nodes: np.ndarray, side_a: np.ndarray) -> float:
