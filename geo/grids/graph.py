@@ -46,15 +46,30 @@ def shared_edges(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     geoms = np.asarray(geoms, dtype=object)
     if len(geoms) < 2:
         return np.empty(0, int), np.empty(0, int), np.empty(0)
-    tree = shapely.STRtree(geoms)
-    i, j = tree.query(geoms, predicate="dwithin", distance=TOUCH_M)
-    keep = i < j
-    i, j = i[keep], j[keep]
+    i, j = near_pairs(geoms, TOUCH_M)
     boundaries = shapely.boundary(geoms)
     grown = shapely.buffer(geoms, TOUCH_M, quad_segs=1)
     length = shapely.length(shapely.intersection(boundaries[i], grown[j]))
     keep = length >= MIN_SHARED_M
     return i[keep], j[keep], length[keep]
+
+
+def near_pairs(geoms: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of geometries within `distance`, as STRtree's "dwithin" query lists them,
+    with the distance tested once per pair instead of once each way."""
+    tree = shapely.STRtree(geoms)
+    x0, y0, x1, y1 = shapely.bounds(geoms).T
+    boxes = shapely.box(x0 - distance, y0 - distance, x1 + distance, y1 + distance)
+    i, j = tree.query(boxes)  # the candidates the dwithin query tests, in the same order
+    keep = i < j
+    i, j = i[keep], j[keep]
+    fresh = geoms[~shapely.is_prepared(geoms)]  # prepared for the test only, as the query does
+    shapely.prepare(fresh)
+    try:
+        near = shapely.dwithin(geoms[i], geoms[j], distance)
+    finally:
+        shapely.destroy_prepared(fresh)
+    return i[near], j[near]
 
 
 def build_graph(

@@ -5,10 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from geo.grids.graph import Graph, build_graph, components, connected_groups, contract, subgraph
+from geo.grids.graph import (
+    Graph,
+    build_graph,
+    components,
+    connected_groups,
+    contract,
+    near_pairs,
+    subgraph,
+)
 
 
 def _random_graph(rng, n: int) -> Graph:
@@ -98,3 +107,27 @@ def test_empty_graph():
     assert components(g).tolist() == []
     assert contract(g, np.empty(0, int))[0].n == 0
     assert subgraph(g, np.empty(0, int)).n == 0
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_near_pairs_are_the_dwithin_querys(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 120))
+    points = rng.random((n, 2)) * 200
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points)))
+    cells = shapely.set_precision(shapely.intersection(cells, shapely.box(0, 0, 200, 200)), 0.01)
+    # apart by a gap of 4 to 6 cm, lines, points, an empty and a missing geometry
+    shifted = shapely.transform(cells[: n // 3], lambda xy: xy + rng.uniform(0.04, 0.06))
+    others = [shapely.LineString([(0, -0.03), (50, -0.03)]), shapely.Point(100, 200.05)]
+    geoms = np.array([*cells, *shifted, *others, shapely.Polygon(), None], dtype=object)
+    geoms = geoms[rng.permutation(len(geoms))]
+    shapely.prepare(geoms[:3])  # geometries prepared before stay prepared; the others do not
+
+    i, j = near_pairs(geoms, 0.05)
+
+    a, b = shapely.STRtree(geoms).query(geoms, predicate="dwithin", distance=0.05)
+    assert (i.tolist(), j.tolist()) == (a[a < b].tolist(), b[a < b].tolist())
+    assert len(i) > len(cells)  # neighbours were found
+    assert shapely.is_prepared(geoms).tolist() == [g is not None for g in geoms[:3]] + [False] * (
+        len(geoms) - 3
+    )
