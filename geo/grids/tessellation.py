@@ -120,10 +120,7 @@ def tessellate(
     owner = np.concatenate([np.arange(len(footprints)), np.full(len(empty_faces), -1)])
     cells = np.concatenate([cells, faces[empty_faces]]) if empty_faces else cells
     enclosure = np.concatenate([face_of, np.asarray(empty_faces, dtype=int)])
-    cells = shapely.set_precision(cells, PRECISION_M)
-    odd = ~np.isin(shapely.get_type_id(cells), (3, 6))
-    cells[odd] = [polygonal(c) for c in cells[odd]]
-    return cells, owner, enclosure
+    return _on_grid(cells), owner, enclosure
 
 
 def building_cells(
@@ -155,7 +152,15 @@ def building_cells(
             continue
         k = int(np.searchsorted(members, i))
         out[n] = _near_cell(footprints[members], faces[f], k, reach_m)
-    out = shapely.set_precision(out, PRECISION_M)
+    return _on_grid(out)
+
+
+def _on_grid(cells: np.ndarray) -> np.ndarray:
+    """`cells` rounded to the centimetre grid vertex by vertex, so vertices that neighbours
+    share stay shared; a cell that this makes invalid is snap-rounded as a whole instead."""
+    out = shapely.set_precision(cells, PRECISION_M, mode="pointwise")
+    bad = ~shapely.is_valid(out)
+    out[bad] = shapely.set_precision(cells[bad], PRECISION_M)
     odd = ~np.isin(shapely.get_type_id(out), (3, 6))
     out[odd] = [polygonal(c) for c in out[odd]]
     return out
@@ -184,9 +189,7 @@ def _near_cell(footprints: np.ndarray, face: Geometry, k: int, reach: float) -> 
 
 def _cell(points: np.ndarray, which: np.ndarray, face: Geometry, k: int) -> Geometry:
     """Building k's cell in the Voronoi diagram of `points`, cut to `face`."""
-    parts = _at_corners(_regions(points, face)[which == k], face)
-    outside = ~shapely.within(parts, face)
-    parts[outside] = clip(parts[outside], face)
+    parts = _cut(_regions(points, face)[which == k], face)
     return _dissolve(parts[~shapely.is_empty(parts)])
 
 
@@ -204,23 +207,23 @@ def _voronoi_cells(footprints: np.ndarray, face: Geometry) -> np.ndarray:
     if sites is None:
         return _fallback_cells(footprints, face)
     points, which = sites
-    parts = _at_corners(_regions(points, face), face)
-    outside = ~shapely.within(parts, face)
+    parts = _cut(_regions(points, face), face)
+    keep = ~shapely.is_empty(parts)
+    return _dissolve_all(parts[keep], which[keep], len(footprints))
+
+
+def _cut(parts: np.ndarray, face: Geometry) -> np.ndarray:
+    """Voronoi `parts` cut to `face` (which _sites prepared)."""
+    parts = _at_corners(parts, face)
+    outside = ~shapely.contains(face, parts)
     parts[outside] = clip(parts[outside], face)
-    out = np.empty(len(footprints), dtype=object)
-    order = np.argsort(which, kind="stable")
-    bounds = np.searchsorted(which[order], np.arange(len(footprints) + 1))
-    for i in range(len(footprints)):
-        group = parts[order[bounds[i] : bounds[i + 1]]]
-        group = group[~shapely.is_empty(group)]
-        out[i] = _dissolve(group)
-    return out
+    return parts
 
 
 def _sites(footprints: np.ndarray, face: Geometry) -> tuple[np.ndarray, np.ndarray] | None:
     """Voronoi sites of `footprints` in `face` and the building of each; None when degenerate."""
     shapely.prepare(face)
-    inside = np.where(shapely.within(footprints, face), footprints, None)
+    inside = np.where(shapely.contains(face, footprints), footprints, None)
     crossing = inside == None  # noqa: E711 - elementwise test on an object array
     if crossing.any():
         cut = shapely.intersection(footprints[crossing], face)
@@ -275,6 +278,35 @@ def _at_corners(parts: np.ndarray, face: Geometry) -> np.ndarray:
     parts = parts.copy()
     parts[touched] = snapped
     return parts
+
+
+def _dissolve_all(parts: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
+    """_dissolve of the parts of each of `n` buildings (`which`), the coverage unions in one
+    call: a table of one row per building of several parts, its gaps None."""
+    order = np.argsort(which, kind="stable")
+    parts, which = parts[order], which[order]
+    count = np.bincount(which, minlength=n)
+    start = np.cumsum(count) - count
+    out = np.array([shapely.Polygon()] * n, dtype=object)
+    single = np.flatnonzero(count == 1)
+    out[single] = parts[start[single]]
+    many = np.flatnonzero(count > 1)
+    if len(many) == 0:
+        return out
+    table = np.full((len(many), count.max()), None, dtype=object)
+    mine = count[which] > 1
+    table[np.searchsorted(many, which[mine]), (np.arange(len(which)) - start[which])[mine]] = parts[
+        mine
+    ]
+    try:
+        merged = shapely.coverage_union_all(table, axis=1)
+        done = (shapely.get_type_id(merged) == 3) & shapely.is_valid(merged)
+    except shapely.errors.GEOSException:  # one failed: each on its own
+        merged, done = table[:, 0], np.zeros(len(many), dtype=bool)
+    out[many[done]] = merged[done]
+    for k in np.flatnonzero(~done):
+        out[many[k]] = _dissolve(parts[start[many[k]] : start[many[k]] + count[many[k]]])
+    return out
 
 
 def _dissolve(group: np.ndarray) -> Geometry:
