@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import WORKER_ROLES, Principal
+from api.assessment.building_hints import find_places, told_apart
 from api.assessment.formula import Formula, formula
 from api.errors import ConflictError, ForbiddenError, NotFoundError
 from api.storage.map_data import building_title
@@ -146,6 +147,9 @@ def record_visit(session: Session, principal: Principal, visit: VisitIn, *, now:
     title = building_title(
         building["name"], building["address"], building["building_type"], building["households"]
     )
+    if _unnamed(building["name"], building["address"]):
+        key = (visit.building_id, building["grid_code"])
+        title = told_apart({key: title}, find_places(session, [key]))[key]
     return as_dict(row, building_name=title, rules=rules)
 
 
@@ -206,7 +210,19 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
         )
         .order_by(HouseholdVisit.visited_at.desc())
     )
-    return [
-        as_dict(v, building_name=building_title(name, address, kind, households or 0), rules=rules)
-        for v, name, address, kind, households in session.execute(query)
+    rows = session.execute(query).all()
+    titles = {
+        (v.building_id, v.grid_code): building_title(name, address, kind, households or 0)
+        for v, name, address, kind, households in rows
+    }
+    unnamed = [
+        (v.building_id, v.grid_code) for v, name, address, *_ in rows if _unnamed(name, address)
     ]
+    titles = told_apart(titles, find_places(session, sorted(set(unnamed))))
+    return [
+        as_dict(v, building_name=titles[v.building_id, v.grid_code], rules=rules) for v, *_ in rows
+    ]
+
+
+def _unnamed(name: str | None, address: str | None) -> bool:
+    return not any(isinstance(t, str) and t.strip() for t in (name, address))
