@@ -251,7 +251,9 @@ def _sites(footprints: np.ndarray, face: Geometry) -> tuple[np.ndarray, np.ndarr
 
 def _regions(points: np.ndarray, face: Geometry) -> np.ndarray:
     """Voronoi regions of `points` in their order, reaching over `face`."""
-    regions = shapely.voronoi_polygons(shapely.multipoints(points), extend_to=face, ordered=True)
+    # the sites as the vertices of one line: the same regions as from a MultiPoint, without
+    # making a Point of each
+    regions = shapely.voronoi_polygons(shapely.linestrings(points), extend_to=face, ordered=True)
     return _valid_regions(regions)
 
 
