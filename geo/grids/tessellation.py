@@ -283,8 +283,8 @@ def _at_corners(parts: np.ndarray, face: Geometry) -> np.ndarray:
 
 
 def _dissolve_all(parts: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
-    """_dissolve of the parts of each of `n` buildings (`which`), the coverage unions in one
-    call: a table of one row per building of several parts, its gaps None."""
+    """_dissolve of the parts of each of `n` buildings (`which`), the coverage unions a call
+    per table of buildings with up to 2, 4, 8, … parts (one row each, its gaps None)."""
     order = np.argsort(which, kind="stable")
     parts, which = parts[order], which[order]
     count = np.bincount(which, minlength=n)
@@ -292,22 +292,21 @@ def _dissolve_all(parts: np.ndarray, which: np.ndarray, n: int) -> np.ndarray:
     out = np.array([shapely.Polygon()] * n, dtype=object)
     single = np.flatnonzero(count == 1)
     out[single] = parts[start[single]]
-    many = np.flatnonzero(count > 1)
-    if len(many) == 0:
-        return out
-    table = np.full((len(many), count.max()), None, dtype=object)
-    mine = count[which] > 1
-    table[np.searchsorted(many, which[mine]), (np.arange(len(which)) - start[which])[mine]] = parts[
-        mine
-    ]
-    try:
-        merged = shapely.coverage_union_all(table, axis=1)
-        done = (shapely.get_type_id(merged) == 3) & shapely.is_valid(merged)
-    except shapely.errors.GEOSException:  # one failed: each on its own
-        merged, done = table[:, 0], np.zeros(len(many), dtype=bool)
-    out[many[done]] = merged[done]
-    for k in np.flatnonzero(~done):
-        out[many[k]] = _dissolve(parts[start[many[k]] : start[many[k]] + count[many[k]]])
+    width = 2 ** np.ceil(np.log2(np.maximum(count, 1))).astype(np.int64)
+    for w in np.unique(width[count > 1]):
+        rows = np.flatnonzero((count > 1) & (width == w))
+        table = np.full((len(rows), w), None, dtype=object)
+        mine = np.isin(which, rows)
+        rank = np.arange(len(which))[mine] - start[which[mine]]
+        table[np.searchsorted(rows, which[mine]), rank] = parts[mine]
+        try:
+            merged = shapely.coverage_union_all(table, axis=1)
+            done = (shapely.get_type_id(merged) == 3) & shapely.is_valid(merged)
+        except shapely.errors.GEOSException:  # one failed: each on its own
+            merged, done = table[:, 0], np.zeros(len(rows), dtype=bool)
+        out[rows[done]] = merged[done]
+        for r in rows[~done]:
+            out[r] = _dissolve(parts[start[r] : start[r] + count[r]])
     return out
 
 
