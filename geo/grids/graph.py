@@ -63,12 +63,11 @@ def near_pairs(geoms: np.ndarray, distance: float) -> tuple[np.ndarray, np.ndarr
     i, j = tree.query(boxes)  # the candidates the dwithin query tests, in the same order
     keep = i < j
     i, j = i[keep], j[keep]
-    fresh = geoms[~shapely.is_prepared(geoms)]  # prepared for the test only, as the query does
-    shapely.prepare(fresh)
-    try:
-        near = shapely.dwithin(geoms[i], geoms[j], distance)
-    finally:
-        shapely.destroy_prepared(fresh)
+    # tested prepared, as the query tests them, but on private copies: the caller's geometries
+    # may be in use by another thread (the editor's caches)
+    private = shapely.from_wkb(shapely.to_wkb(geoms))
+    shapely.prepare(private)
+    near = shapely.dwithin(private[i], geoms[j], distance)
     return i[near], j[near]
 
 

@@ -121,7 +121,7 @@ def test_near_pairs_are_the_dwithin_querys(seed):
     others = [shapely.LineString([(0, -0.03), (50, -0.03)]), shapely.Point(100, 200.05)]
     geoms = np.array([*cells, *shifted, *others, shapely.Polygon(), None], dtype=object)
     geoms = geoms[rng.permutation(len(geoms))]
-    shapely.prepare(geoms[:3])  # geometries prepared before stay prepared; the others do not
+    shapely.prepare(geoms[:3])  # the caller's geometries are left as they were
 
     i, j = near_pairs(geoms, 0.05)
 
