@@ -33,7 +33,10 @@ OUTLINE_STYLE = {
 APPROXIMATE_LEGEND = "border:2px dashed #6a3d9a;background:none"
 BUILDING_STYLE = {"color": "#555", "weight": 0.6, "fillColor": "#9a9a9a", "fillOpacity": 0.6}
 BARRIER_STYLE = {"color": "#333", "weight": 4, "opacity": 0.7}
-GRID_COLUMNS = ("code", "level", "parent_code", "households", "community_code", "locked", "status")
+GRID_COLUMNS = (
+    "code", "level", "parent_code", "households", "community_code", "locked", "status",
+    "building_count",
+)  # fmt: skip
 TILE_LAYERS = ("grids", "micro_grids", "buildings")
 #: planner.js's helpers: grid names, tallies and labels; brush, lasso and session undo.
 PLANNER_SCRIPTS = ("planner_tally.js", "planner_tools.js", "planner_compare.js")

@@ -104,9 +104,16 @@ def count_grids(session: Session, communities: Sequence[str], level: str) -> int
 
 
 def grids(session: Session, communities: Sequence[str], level: str | None = None):
-    """The current layer of the communities (both levels unless `level`), GeoDataFrame."""
-    columns = ["code", "level", "parent_code", "households", "community_code", "locked", "version"]
-    query = _grids_query(communities, level).add_columns(func.ST_AsBinary(G.geom)).order_by(G.code)
+    """The current layer of the communities (both levels unless `level`), GeoDataFrame; with
+    building_count, the buildings among each grid's members (a split one counts in each)."""
+    columns = ["code", "level", "parent_code", "households", "community_code", "locked"]
+    columns += ["version", "building_count"]
+    count = func.coalesce(func.jsonb_array_length(G.members), 0)
+    query = (
+        _grids_query(communities, level)
+        .add_columns(count, func.ST_AsBinary(G.geom))
+        .order_by(G.code)
+    )
     return _frame(session.execute(query).all(), columns)
 
 

@@ -52,6 +52,7 @@ def _columns(layer: str) -> tuple[list[ColumnElement], list]:
             G.households,
             G.locked,
             community.label("community_code"),
+            func.coalesce(func.jsonb_array_length(G.members), 0).label("building_count"),
         ]
         return columns, [G.valid_to.is_(None), G.level == level]
     if layer == "buildings":

@@ -198,7 +198,7 @@
         [T("level"), T(p.level === "grid" ? "grids" : "micro_grids")],
         [T("households"), p.households + " (" + T(status) + ")"],
         [T("bounds"), b[0] + "–" + b[1]],
-        [T("members"), (p.members || []).length || "–"],
+        [T("members"), buildingCount(p)],
       ];
       if (p.level === "grid") rows.push([T("micro_grids"), micro]);
       if (p.locked) rows.push([T("locked"), "✓"]);
@@ -214,6 +214,11 @@
       });
       if (!workers.length) list.appendChild(W.el("li", { text: T("no_workers") }));
       box.appendChild(list);
+    }
+
+    function buildingCount(p) { // the edited layer's members, else the count the server sent
+      if (p.members) return p.members.length;
+      return p.building_count === undefined ? "–" : p.building_count;
     }
 
     function levelOf(p) {
