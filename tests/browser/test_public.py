@@ -247,22 +247,24 @@ def test_a_hostile_station_phone_is_text_and_its_link_dials_digits_only(live_ser
 
 # -- U19: popups on a phone: fitted after the map's zoom, clear of the scale bar and legend ------
 
-# the popup's box and the bottom controls' tops, once the popup has stopped moving (no pan for
-# 10 frames after the page's re-fit)
+# the popup's box and the bottom controls' tops, once the map is neither zooming nor panning
+# and the popup has not moved for 10 frames (the page's re-fit is done)
 SETTLED_POPUP = """async () => {
+  const map = wangge.map;
   const box = () => document.querySelector('.leaflet-popup-content-wrapper')
     .getBoundingClientRect().toJSON();
+  const idle = () => !map._animatingZoom && !(map._panAnim && map._panAnim._inProgress);
   let last = null, still = 0;
   for (let frame = 0; frame < 600 && still < 10; frame++) {
     await new Promise(requestAnimationFrame);
     const now = JSON.stringify(box());
-    still = now === last ? still + 1 : 0;
+    still = now === last && idle() ? still + 1 : 0;
     last = now;
   }
-  const map = document.querySelector('.folium-map').getBoundingClientRect().toJSON();
+  const area = document.querySelector('.folium-map').getBoundingClientRect().toJSON();
   const controls = [...document.querySelectorAll('.leaflet-bottom .leaflet-control')]
     .map(c => c.getBoundingClientRect().top);
-  return {popup: box(), map, controlsTop: Math.min(...controls), still};
+  return {popup: box(), map: area, controlsTop: Math.min(...controls), still};
 }"""
 
 # Leaflet's zoom animations, counted from the moment the page creates its map
