@@ -1,6 +1,7 @@
 """Telling a worker's unnamed buildings apart: the nearest named road or POI within 150 m
 (杨将军巷旁, 近南京市第九初级中学), and where two buildings still read the same, each one's
-number in its grid (网格内第 12 栋, counted from north to south, then west to east)."""
+number in its grid (网格内第 12 栋, counted from north to south, then west to east); in
+Chinese and English ("by 杨将军巷", "building 12 in the grid")."""
 
 from __future__ import annotations
 
@@ -49,10 +50,11 @@ class Place:
     number: int | None
 
     @property
-    def near(self) -> str:
+    def near(self) -> tuple[str, str]:
+        """(Chinese, English): 杨将军巷旁 / by 杨将军巷, 近… / near …, or empty."""
         if self.road:
-            return f"{self.road.strip()}旁"
-        return f"近{self.poi.strip()}" if self.poi else ""
+            return f"{self.road.strip()}旁", f"by {self.road.strip()}"
+        return (f"近{self.poi.strip()}", f"near {self.poi.strip()}") if self.poi else ("", "")
 
 
 def find_places(
@@ -68,28 +70,30 @@ def find_places(
 
 
 def told_apart(
-    titles: Mapping[tuple[str, str | None], str],
+    titles: Mapping[tuple[str, str | None], tuple[str, str]],
     places: Mapping[tuple[str, str | None], Place],
-) -> dict[tuple[str, str | None], str]:
-    """Each (building_id, grid_code)'s title, with its place's road or POI where it has one,
-    and its number in the grid where another building would still read the same.
+) -> dict[tuple[str, str | None], tuple[str, str]]:
+    """Each (building_id, grid_code)'s (Chinese, English) title, with its place's road or POI
+    where it has one, and its number in the grid where another building would still read the
+    same in Chinese.
 
     Examples
     --------
-    >>> told_apart({("a", "g"): "未命名楼栋（住宅）"}, {("a", "g"): Place("杨将军巷", None, 3)})
-    {('a', 'g'): '未命名楼栋（住宅），杨将军巷旁'}
+    >>> told_apart({("a", "g"): ("未命名楼栋（住宅）", "Unnamed building (residential)")},
+    ...            {("a", "g"): Place("杨将军巷", None, 3)})
+    {('a', 'g'): ('未命名楼栋（住宅），杨将军巷旁', 'Unnamed building (residential), by 杨将军巷')}
     """
-    near = {
-        key: "，".join(filter(None, [title, places[key].near])) if key in places else title
-        for key, title in titles.items()
-    }
+    near = {}
+    for key, (zh, en) in titles.items():
+        near_zh, near_en = places[key].near if key in places else ("", "")
+        near[key] = "，".join(filter(None, [zh, near_zh])), ", ".join(filter(None, [en, near_en]))
     buildings_by_text = defaultdict(set)
-    for (building, _), title in near.items():
-        buildings_by_text[title].add(building)
+    for (building, _), (zh, _) in near.items():
+        buildings_by_text[zh].add(building)
     told = {}
-    for key, title in near.items():
+    for key, (zh, en) in near.items():
         number = places[key].number if key in places else None
-        if len(buildings_by_text[title]) > 1 and number:
-            title = f"{title}，网格内第 {number} 栋"
-        told[key] = title
+        if len(buildings_by_text[zh]) > 1 and number:
+            zh, en = f"{zh}，网格内第 {number} 栋", f"{en}, building {number} in the grid"
+        told[key] = zh, en
     return told

@@ -11,10 +11,11 @@ minutes, a building outside the worker's grids, an account without a worker.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from api.accounts.roles import WORKER_ROLES, Principal
@@ -25,11 +26,13 @@ from api.storage.map_data import building_title
 from api.storage.models import Building, HouseholdVisit, Worker
 from geo.errors import InputError
 
+LANGS = ("zh", "en")
 FUTURE_SLACK = timedelta(minutes=2)  # phone clocks run a little ahead
 
 _BUILDING = text("""
 SELECT b.building_id, b.name, b.address, b.building_type, b.households,
-       c.code AS community_code,
+       c.code AS community_code, ST_X(b.location) AS lon, ST_Y(b.location) AS lat,
+       ST_AsGeoJSON(COALESCE(b.footprint, b.location), 6) AS outline,
        ST_Distance(COALESCE(b.footprint, b.location)::geography,
                    ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography) AS distance_m,
        (SELECT g.code FROM grids g
@@ -144,13 +147,12 @@ def record_visit(session: Session, principal: Principal, visit: VisitIn, *, now:
     )
     session.add(row)
     session.flush()
-    title = building_title(
-        building["name"], building["address"], building["building_type"], building["households"]
-    )
-    if _unnamed(building["name"], building["address"]):
-        key = (visit.building_id, building["grid_code"])
-        title = told_apart({key: title}, find_places(session, [key]))[key]
-    return as_dict(row, building_name=title, rules=rules)
+    key = (visit.building_id, building["grid_code"])
+    named = building["name"], building["address"], building["building_type"], building["households"]
+    unnamed = [key] if _unnamed(*named[:2]) else []
+    title = told_apart({key: _titles(*named)}, find_places(session, unnamed))[key]
+    where = building["lon"], building["lat"], building["outline"]
+    return as_dict(row, building=_building(title, *where), rules=rules)
 
 
 def reason_text(reason: str | None, distance: float, rules: Formula) -> tuple[str, str]:
@@ -170,12 +172,28 @@ def reason_text(reason: str | None, distance: float, rules: Formula) -> tuple[st
     return f"已记录走访，距离楼栋 {distance:.0f} 米", f"visit recorded, {distance:.0f} m away"
 
 
-def as_dict(row: HouseholdVisit, *, building_name: str | None, rules: Formula) -> dict:
-    message, message_en = reason_text(row.flag_reason, row.distance_m, rules)
+def _titles(name, address, kind, households) -> tuple[str, str]:
+    """The building's title in Chinese and in English."""
+    return tuple(building_title(name, address, kind, households or 0, lang=la) for la in LANGS)
+
+
+def _building(titles: tuple[str, str], lon, lat, outline: str | None) -> dict:
+    """The building's part of a visit: its title in Chinese and English, where it stands (a
+    building no longer stored has none)."""
     return {
+        "building_name": titles[0],
+        "building_name_en": titles[1],
+        "building_lon": lon,
+        "building_lat": lat,
+        "building_outline": json.loads(outline) if outline else None,
+    }
+
+
+def as_dict(row: HouseholdVisit, *, building: dict, rules: Formula) -> dict:
+    message, message_en = reason_text(row.flag_reason, row.distance_m, rules)
+    return building | {
         "id": row.id,
         "building_id": row.building_id,
-        "building_name": building_name,
         "grid_code": row.grid_code,
         "visited_at": row.visited_at,
         "distance_m": row.distance_m,
@@ -201,6 +219,9 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
             Building.address,
             Building.building_type,
             Building.households,
+            func.ST_X(Building.location),
+            func.ST_Y(Building.location),
+            func.ST_AsGeoJSON(func.coalesce(Building.footprint, Building.location), 6),
         )
         .outerjoin(Building, Building.building_id == HouseholdVisit.building_id)
         .where(
@@ -211,16 +232,14 @@ def my_visits(session: Session, principal: Principal, *, start: datetime, end: d
         .order_by(HouseholdVisit.visited_at.desc())
     )
     rows = session.execute(query).all()
-    titles = {
-        (v.building_id, v.grid_code): building_title(name, address, kind, households or 0)
-        for v, name, address, kind, households in rows
-    }
+    titles = {(v.building_id, v.grid_code): _titles(*row[:4]) for v, *row in rows}
     unnamed = [
         (v.building_id, v.grid_code) for v, name, address, *_ in rows if _unnamed(name, address)
     ]
     titles = told_apart(titles, find_places(session, sorted(set(unnamed))))
     return [
-        as_dict(v, building_name=titles[v.building_id, v.grid_code], rules=rules) for v, *_ in rows
+        as_dict(v, building=_building(titles[v.building_id, v.grid_code], *row[4:]), rules=rules)
+        for v, *row in rows
     ]
 
 

@@ -46,7 +46,16 @@ class VisitIn(BaseModel):
 class VisitOut(BaseModel):
     id: int
     building_id: str
-    building_name: str | None
+    building_name: str | None = Field(
+        description="楼栋名称（无名楼栋附近路名、网格内序号） / "
+        "the building's title, with a hint for an unnamed one"
+    )
+    building_name_en: str | None = Field(description="the same title in English")
+    building_lon: float | None = Field(description="楼栋位置经度 / the building's longitude")
+    building_lat: float | None = Field(description="楼栋位置纬度 / the building's latitude")
+    building_outline: dict | None = Field(
+        description="楼栋轮廓（GeoJSON，无轮廓时为点） / outline (GeoJSON; a point without one)"
+    )
     grid_code: str | None
     visited_at: datetime
     distance_m: float = Field(description="到楼栋轮廓的距离（米） / metres to the footprint")

@@ -144,16 +144,33 @@ BUILDING_KINDS = {
 }  # fmt: skip
 
 
+#: The kinds in English, for the English page.
+KINDS_EN = {
+    "住宅": "residential", "宿舍": "dormitory", "商业": "commercial", "办公": "office",
+    "学校": "school", "幼儿园": "kindergarten", "医院": "hospital", "酒店": "hotel",
+    "工业": "industrial", "仓库": "warehouse", "公共建筑": "public", "机关": "government",
+    "宗教建筑": "religious", "车站": "station", "车库": "garage", "停车楼": "car park",
+}  # fmt: skip
+
+
 def building_title(
-    name: str | None, address: str | None, building_type: str | None, households: int = 0
+    name: str | None,
+    address: str | None,
+    building_type: str | None,
+    households: int = 0,
+    *,
+    lang: str = "zh",
 ) -> str:
     """What a person reads for a building: its name, else its address, else 未命名楼栋（住宅）
-    (the kind from the OSM building value, else 住宅 where it has households); never its id."""
+    (the kind from the OSM building value, else 住宅 where it has households); never its id.
+    With lang="en", "Unnamed building (residential)" instead."""
     for text in (name, address):
         if isinstance(text, str) and text.strip():  # frames hold NaN for missing text
             return text
     kind = BUILDING_KINDS.get(building_type.lower() if isinstance(building_type, str) else "")
     kind = kind or ("住宅" if households and households > 0 else None)
+    if lang == "en":
+        return f"Unnamed building ({KINDS_EN[kind]})" if kind else "Unnamed building"
     return f"未命名楼栋（{kind}）" if kind else "未命名楼栋"
 
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import text
 
 from api.db import transaction
+from api.storage.map_data import BUILDING_KINDS, building_title
 from tests.api.cases_world import C1, A, served
 from tests.conftest import own_database
 
@@ -37,6 +38,7 @@ ROADS = [  # (id, name, WKT line)
 ]
 SCHOOL = "第九中学<img src=x onerror=alert(1)>"
 UNNAMED = "未命名楼栋（住宅）"
+UNNAMED_EN = "Unnamed building (residential)"
 
 
 def _world(url: str) -> None:
@@ -83,16 +85,23 @@ def _visit(client, building: str, minutes_ago: int) -> dict:
     return answer.json()
 
 
-def test_unnamed_buildings_are_told_apart_by_road_poi_and_grid_number(client):
-    # each answer at once names the nearest road or POI (no number: one building alone)
-    assert _visit(client, "u1", 50)["building_name"] == f"{UNNAMED}，杨将军巷旁"
-    assert _visit(client, "u3", 40)["building_name"] == f"{UNNAMED}，近{SCHOOL}"
-    assert _visit(client, "u4", 30)["building_name"] == UNNAMED  # 远路 is 200 m away
-    _visit(client, "u4", 15)
-    _visit(client, "u2", 10)
-    _visit(client, "n1", 5)
+@pytest.fixture(scope="module")
+def answers(client) -> dict:
+    """The answers to worker_a's visits (u1, u3, u4 twice, u2, n1), and then their list."""
+    order = [("u1", 50), ("u3", 40), ("u4", 30), ("u4", 15), ("u2", 10), ("n1", 5)]
+    told = [_visit(client, building, minutes_ago) for building, minutes_ago in order]
     mine = client.get("/api/visits/mine", headers=client.headers_by["worker_a"]).json()
-    assert [(v["building_id"], v["building_name"], v["grid_code"]) for v in mine] == [
+    return {"told": told, "mine": mine}
+
+
+def test_unnamed_buildings_are_told_apart_by_road_poi_and_grid_number(answers):
+    # each answer at once names the nearest road or POI (no number: one building alone)
+    assert [a["building_name"] for a in answers["told"][:3]] == [
+        f"{UNNAMED}，杨将军巷旁",
+        f"{UNNAMED}，近{SCHOOL}",
+        UNNAMED,  # 远路 is 200 m away
+    ]
+    assert [(v["building_id"], v["building_name"], v["grid_code"]) for v in answers["mine"]] == [
         ("n1", "一号楼", A),
         ("u2", f"{UNNAMED}，杨将军巷旁，网格内第 3 栋", A),  # both by 杨将军巷: numbered
         ("u4", UNNAMED, A),  # the same building twice reads the same
@@ -100,3 +109,35 @@ def test_unnamed_buildings_are_told_apart_by_road_poi_and_grid_number(client):
         ("u3", f"{UNNAMED}，近{SCHOOL}", A),  # as text: the page shows it with textContent
         ("u1", f"{UNNAMED}，杨将军巷旁，网格内第 2 栋", A),
     ]
+
+
+def test_the_english_title_reads_by_near_and_building_n_in_the_grid(answers):
+    assert [a["building_name_en"] for a in answers["told"][:3]] == [
+        f"{UNNAMED_EN}, by 杨将军巷",
+        f"{UNNAMED_EN}, near {SCHOOL}",
+        UNNAMED_EN,
+    ]
+    assert [v["building_name_en"] for v in answers["mine"]] == [
+        "一号楼",  # a name is a name in either language
+        f"{UNNAMED_EN}, by 杨将军巷, building 3 in the grid",
+        UNNAMED_EN,
+        UNNAMED_EN,
+        f"{UNNAMED_EN}, near {SCHOOL}",
+        f"{UNNAMED_EN}, by 杨将军巷, building 2 in the grid",
+    ]
+
+
+def test_each_visit_says_where_its_building_stands(answers):
+    for v in answers["told"] + answers["mine"]:
+        _, lon, lat = BUILDINGS[v["building_id"]]
+        assert (v["building_lon"], v["building_lat"]) == pytest.approx((lon, lat), abs=1e-9)
+        # no footprint in this world: the outline is the building's point
+        assert v["building_outline"]["type"] == "Point", v
+        assert v["building_outline"]["coordinates"] == pytest.approx([lon, lat], abs=1e-6)
+
+
+@pytest.mark.parametrize("kind", [*sorted(BUILDING_KINDS), "yes", None])
+def test_every_kind_has_an_english_title(kind):
+    zh, en = (building_title(None, None, kind, 5, lang=lang) for lang in ("zh", "en"))
+    assert zh.startswith("未命名楼栋"), zh
+    assert en.startswith("Unnamed building (") and en.isascii(), en
