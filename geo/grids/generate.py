@@ -690,7 +690,7 @@ def _best_partition(
         level = Problem(coarse, cw, cxy, lo, hi)
         if candidates:  # start from the best so far, moved at this finer level
             start = best()
-            if all(len(np.unique(start[new == g])) == 1 for g in range(coarse.n)):
+            if _whole(start, new, coarse.n):
                 candidates.append(refine(level, start[np.unique(new, return_index=True)[1]])[new])
         else:
             candidates.append(partition(coarse, cw, cxy, lo=lo, hi=hi, k=k)[new])
@@ -704,6 +704,13 @@ def _best_partition(
     if score(graph, weight, result, lo, hi)[0] > floor:
         result = refine(fine, repair(fine, result))
     return result
+
+
+def _whole(labels: np.ndarray, new: np.ndarray, m: int) -> bool:
+    """Whether every one of the `m` groups (`new`: group of each node) lies in one region."""
+    first = np.empty(m, dtype=labels.dtype)
+    first[new] = labels
+    return bool((labels == first[new]).all())
 
 
 def _levels(cells: _Cells, nodes: np.ndarray, hi: int, *, keep_compounds: bool) -> list:
