@@ -105,6 +105,7 @@
       });
       $("case-list").textContent = "";
       $("my-grids").textContent = "";
+      App.buildingMarkers = {};
     }
 
     /* the page reloaded without a network: the tab's profile and last list, until online */
@@ -186,10 +187,23 @@
         var p = f.properties;
         if (!members[p.building_id]) return;
         var c = f.geometry.coordinates;
-        L.circleMarker([c[1], c[0]], { radius: 4, color: "#555", weight: 1, fillOpacity: 0.7 })
-          .bindTooltip(W.el("span", { text: (p.title || T("unnamed_building")) + " · " + p.households + " " + T("households") }))
+        var label = W.el("span");
+        var named = function () {
+          label.textContent = buildingTitle(p) + " · " + p.households + " " + T("households");
+        };
+        named(); // and again when shown: the visit list may have told it apart since
+        var dot = L.circleMarker([c[1], c[0]], { radius: 4, color: "#555", weight: 1, fillOpacity: 0.7 })
+          .bindTooltip(label)
+          .on("tooltipopen", named)
           .addTo(layers.buildings);
+        dot.building = p;
+        App.buildingMarkers[p.building_id] = dot;
       });
+    }
+
+    /* as the visit list reads it (worker_visits.js: with the road beside it, its number) */
+    function buildingTitle(p) {
+      return (App.visitTitle && App.visitTitle(p.building_id)) || p.title || T("unnamed_building");
     }
 
     function loadCases() {

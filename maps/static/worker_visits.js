@@ -2,7 +2,9 @@
    households seen and a note; the location comes from the phone and the answer (accepted, or
    too far and how far) shows at once. Below the case list: my visits this month. Every value
    from data goes in as text. Without network a visit is kept in this tab (with the time of
-   the tap) and sent when the phone is back online. Loaded in the head; starts after the page
+   the tap) and sent when the phone is back online. A visit's building name is a button: it
+   flies the map to the building, rings its outline and opens a popup that reads as the line
+   does (so do the building's tooltip and form). Loaded in the head; starts after the page
    (window load). */
 (function () {
   "use strict";
@@ -15,6 +17,7 @@
       flagged: "未计入", unnamed: "未命名楼栋", count: "共 {n} 次，计入 {ok} 次", unknown: "未找到这栋楼",
       failed: "未记录：", sign_in: "请先登录",
       queued: "没有网络：走访已保存在手机上，联网后自动提交", pending: "待提交的走访 {n} 条",
+      on_map: "在地图上查看", no_place: "这栋楼已不在地图数据中",
     },
     en: {
       heading: "My visits this month", record: "Record a visit", households: "Households seen",
@@ -25,12 +28,16 @@
       unknown: "Building not found", failed: "Not recorded: ", sign_in: "Sign in first",
       queued: "Offline: the visit is kept on the phone and sent when back online",
       pending: "{n} visits waiting to be sent",
+      on_map: "Show on the map", no_place: "This building is no longer in the map data",
     },
   };
   var TOKEN = "wangge.token";
   var WORKERS = ["grid_worker", "grid_leader"];
   var QUEUE = "wangge.visits.outbox"; // visits recorded offline, for this tab's session
   var buildings = null; // "lon,lat" → building properties, from /api/buildings
+  var App = (window.wanggeWorker = window.wanggeWorker || {});
+  var titles = {}; // building_id → its title as the visit list reads it
+  var ring = null; // the layer that rings the building shown from the list
 
   var T; // wangge.localText, set on load: this script may load before wangge.js
 
@@ -109,10 +116,65 @@
     return window.wangge.lang() === "en" && v.message_en ? v.message_en : v.message;
   }
 
+  function titleOf(v) {
+    return (window.wangge.lang() === "en" && v.building_name_en) || v.building_name || T("unnamed");
+  }
+
+  App.visitTitle = function (buildingId) {
+    return titles[buildingId];
+  };
+
+  /* the building on the map: flown to, its outline ringed, a popup reading as the line does */
+  function showOnMap(v) {
+    var W = window.wangge;
+    var map = W.map;
+    var dot = (App.buildingMarkers || {})[v.building_id];
+    var placed = typeof v.building_lat === "number";
+    var at = dot ? dot.getLatLng() : placed ? L.latLng(v.building_lat, v.building_lon) : null;
+    if (!at) return W.status(T("no_place"), "warning");
+    if (!ring) ring = L.layerGroup().addTo(map);
+    ring.clearLayers();
+    var style = { color: "#e8590c", weight: 4, fillOpacity: 0.15, interactive: false };
+    if (v.building_outline) {
+      L.geoJSON(v.building_outline, {
+        style: function () { return style; },
+        pointToLayer: function (f, point) { return L.circleMarker(point, L.extend({ radius: 12 }, style)); },
+      }).addTo(ring);
+    }
+    var content = el("div", { class: "visit-popup" });
+    content.appendChild(el("strong", {}, titleOf(v)));
+    if (dot) {
+      content.appendChild(el("div", { class: "meta" }, T("seen", { n: v.households_seen })));
+      var record = el("button", { type: "button" }, T("record"));
+      record.addEventListener("click", function () {
+        map.closePopup();
+        openForm(dot.building);
+      });
+      content.appendChild(record);
+    }
+    var popup = L.popup({ autoPanPaddingTopLeft: [16, 64], autoPanPaddingBottomRight: [16, 16], maxWidth: 260 }).setLatLng(at).setContent(content);
+    var zoom = Math.max(map.getZoom(), 18);
+    var tries = 3; // a move still under way (the first fit's zoom) may end before the flight
+    function arrived() {
+      var off = map.latLngToContainerPoint(at).distanceTo(map.getSize().divideBy(2));
+      if ((off > 2 || map.getZoom() !== zoom) && --tries) return map.once("moveend", arrived);
+      popup.openOn(map);
+    }
+    map.getContainer().scrollIntoView({ block: "nearest" });
+    map.once("moveend", arrived);
+    map.flyTo(at, zoom, { duration: 0.5 });
+  }
+
   function answerLine(v) {
     var li = el("li", { class: v.accepted ? "visit ok" : "visit flagged" });
     var when = new Date(v.visited_at).toLocaleString(document.documentElement.lang || "zh-CN");
-    li.appendChild(el("strong", {}, v.building_name || T("unnamed")));
+    var place = el("button", { type: "button", class: "visit-place", "aria-label": titleOf(v) + " · " + T("on_map") });
+    place.appendChild(el("strong", {}, titleOf(v)));
+    place.appendChild(el("span", { class: "go" }, T("on_map") + " ›"));
+    place.addEventListener("click", function () {
+      showOnMap(v);
+    });
+    li.appendChild(place);
     li.appendChild(el("span", { class: "chip" }, v.accepted ? T("accepted") : T("flagged")));
     li.appendChild(el("span", { class: "meta" }, " " + when + " · " + T("seen", { n: v.households_seen })));
     li.appendChild(el("div", { class: "meta" }, answerText(v)));
@@ -131,7 +193,9 @@
       showPending();
       var list = document.getElementById("visit-list");
       list.replaceChildren();
+      titles = {};
       r.data.forEach(function (v) {
+        if (!titles[v.building_id]) titles[v.building_id] = titleOf(v); // the newest
         list.appendChild(answerLine(v));
       });
       var ok = r.data.filter(function (v) { return v.accepted; }).length;
@@ -188,7 +252,8 @@
     section();
     var slot = document.getElementById("visit-form-slot");
     var form = el("form", { id: "visit-form", class: "dialog visit-form" });
-    form.appendChild(el("h3", {}, T("record") + " · " + (building.title || building.name || building.building_id)));
+    var title = titles[building.building_id] || building.title || building.name || T("unnamed");
+    form.appendChild(el("h3", {}, T("record") + " · " + title));
     var seen = el("input", { type: "number", name: "households_seen", min: "0", max: "500",
       value: "1", inputmode: "numeric", "aria-label": T("households") });
     var note = el("textarea", { name: "note", maxlength: "200", rows: "2", placeholder: T("note"),
@@ -270,6 +335,8 @@
     if (who) {
       new MutationObserver(function () {
         buildings = null;
+        titles = {};
+        if (ring) ring.clearLayers();
         if (!who.hidden) flush().then(loadMine);
       }).observe(who, { attributes: true, attributeFilter: ["hidden"] });
     }
