@@ -335,6 +335,7 @@ def _divide_area(
     codes = sequence_codes(top_prefix, np.array([r["_xy"] for r in rows]).reshape(-1, 2))
     for row, code in zip(rows, codes, strict=True):
         row.update(code=code, parent_code=None, area_code=prefix)
+    rows.sort(key=lambda r: r["code"])  # code order, not the partition's numbering
     if level != "both":
         return [_public(r) for r in rows]
     out = []
@@ -351,6 +352,7 @@ def _divide_area(
         )
         for m, code in zip(micro, micro_codes, strict=True):
             m.update(code=code, parent_code=row["code"], area_code=prefix)
+        micro.sort(key=lambda m: m["code"])
         out.append(_public(row))
         out += [_public(m) for m in micro]
     return out

@@ -32,6 +32,8 @@ def check_layer(layer, buildings, boundary, *, level: str) -> None:
         buildings = merge_stacked(clean_footprints(buildings.to_crs(utm)))[0].to_crs(4326)
     inside = shapely.intersects(area, shapely.point_on_surface(buildings.to_crs(utm).geometry))
     total = int(buildings.loc[np.asarray(inside), "households"].sum())
+    for _, rows in grids.groupby("area_code", sort=False):  # code order, grid then its micro
+        assert rows["code"].tolist() == sorted(rows["code"])
     levels = ("grid", "micro") if level == "both" else (level,)
     for lvl in levels:
         part = grids[grids["level"] == lvl].to_crs(utm)
