@@ -193,7 +193,7 @@
         };
         named(); // and again when shown: the visit list may have told it apart since
         var dot = L.circleMarker([c[1], c[0]], { radius: 4, color: "#555", weight: 1, fillOpacity: 0.7 })
-          .bindTooltip(label)
+          .bindTooltip(label, { direction: "top" }) // above: a long title fits a phone's width
           .on("tooltipopen", named)
           .addTo(layers.buildings);
         dot.building = p;

@@ -145,10 +145,13 @@ def test_a_tapped_visit_shows_its_building_on_the_phone_map(live_server, phone):
         # the building's tooltip on the map reads as the line does
         tip = p.evaluate(
             """(id) => { const dot = window.wanggeWorker.buildingMarkers[id];
-                dot.openTooltip(); return dot.getTooltip().getElement().textContent; }""",
+                dot.openTooltip(); const tip = dot.getTooltip().getElement();
+                const box = tip.getBoundingClientRect();
+                return [tip.textContent, box.left >= 0 && box.right <= window.innerWidth]; }""",
             building,
         )
-        assert tip.startswith(lines[index] + " · "), tip
+        assert tip[0].startswith(lines[index] + " · "), tip
+        assert tip[1], "the tooltip runs past the phone's screen"
         screenshot(p, f"worker-visit-on-map-{index}")
     assert p.evaluate("window.hit") is None
 
