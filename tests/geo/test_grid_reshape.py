@@ -183,7 +183,14 @@ def test_micro_level_drag_keeps_the_grids(city, layer):
 
 def test_refusals_say_why_in_chinese_first(city, layer):
     found = boundary_handles(layer, level="grid")
-    inner = found[found["kind"] == "junction"].iloc[0]
+    outline = shapely.Polygon(_outline(layer))
+    # a junction whose drag far across its neighbours stays inside the community, so that
+    # the crossing edges (not the boundary) are what refuses it
+    inner = next(
+        row
+        for row in found[found["kind"] == "junction"].itertuples()
+        if outline.contains(shapely.Point(_offset(row.geometry.x, row.geometry.y, 250, (1, 0))))
+    )
     x, y = inner.geometry.x, inner.geometry.y
     drag = {"level": "grid", "corner": (x, y)}
     with pytest.raises(InputError, match="不是可拖动的角点"):
@@ -197,7 +204,6 @@ def test_refusals_say_why_in_chinese_first(city, layer):
         reshape_boundary(layer, city.buildings, **drag, to=(x + 0.05, y))
     edge = found[found["kind"] == "boundary"].iloc[0]
     ex, ey = edge.geometry.x, edge.geometry.y
-    outline = shapely.Polygon(_outline(layer))
     away = next(
         _offset(ex, ey, 60, d)
         for d in DIRECTIONS
