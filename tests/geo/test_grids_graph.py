@@ -16,6 +16,7 @@ from geo.grids.graph import (
     connected_groups,
     contract,
     near_pairs,
+    shared_edges,
     subgraph,
 )
 
@@ -131,3 +132,24 @@ def test_near_pairs_are_the_dwithin_querys(seed):
     assert shapely.is_prepared(geoms).tolist() == [g is not None for g in geoms[:3]] + [False] * (
         len(geoms) - 3
     )
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_shared_lengths_are_exact_whatever_grid_the_cells_carry(seed):
+    """The cells carry the 1 cm grid of set_precision; the shared lengths are those of the
+    exact overlay (the same as of the plain cells), not rounded to that grid."""
+    rng = np.random.default_rng(seed)
+    points = rng.random((150, 2)) * 300
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(points)))
+    gridded = shapely.set_precision(shapely.intersection(cells, shapely.box(0, 0, 300, 300)), 0.01)
+    plain = shapely.from_wkb(shapely.to_wkb(gridded))  # same coordinates, no grid attached
+
+    i, j, length = shared_edges(gridded)
+
+    a, b, expected = shared_edges(plain)
+    assert (i.tolist(), j.tolist()) == (a.tolist(), b.tolist())
+    assert length.tolist() == expected.tolist()
+    grown = shapely.buffer(plain[j], 0.05, quad_segs=1)
+    exact = shapely.length(shapely.intersection(shapely.boundary(plain[i]), grown))
+    assert length.tolist() == exact.tolist()
+    assert shapely.get_precision(gridded).tolist() == [0.01] * len(gridded)  # left as they were
