@@ -794,8 +794,7 @@ def _regions(cells, columns: _Columns, labels, reasons, *, level, bounds) -> lis
         nodes = np.flatnonzero(labels == r)
         if len(nodes) == 0:
             continue
-        polygon = shapely.union_all(cells.geom[nodes], grid_size=PRECISION_M)
-        polygon = _one_polygon(polygon)
+        polygon = _one_polygon(_union(cells.geom[nodes]))
         households = int(cells.households[nodes].sum())
         members: dict[int, int] = {}
         slots: dict[int, list[int]] = {}
@@ -856,6 +855,14 @@ def _narrow_reason(cells, nodes, ids, units, floors, hi) -> str | None:
         f"{h} households, above {hi}: its footprint is too short for strips of at least "
         f"{MIN_STRIP_M:g} m, and floors are not drawn apart on a map)"
     )
+
+
+def _union(cells: np.ndarray) -> shapely.Geometry:
+    """A region's cells merged on the 1 cm grid: a coverage union where they are a clean
+    coverage (most regions; far cheaper), else the snap-rounding union."""
+    if shapely.coverage_is_valid(cells):
+        return shapely.set_precision(shapely.coverage_union_all(cells), PRECISION_M)
+    return shapely.union_all(cells, grid_size=PRECISION_M)
 
 
 def _one_polygon(geom: shapely.Geometry) -> shapely.Geometry:

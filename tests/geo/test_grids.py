@@ -367,3 +367,19 @@ def test_slicing_a_concave_cell_keeps_all_its_land():
         assert len(strips) == parts
         assert sum(s.area for s in strips) == pytest.approx(cell.area, abs=0.05)
         assert shapely.union_all(strips).area == pytest.approx(cell.area, abs=0.05)
+
+
+def test_a_regions_polygon_is_the_union_of_its_cells():
+    """A clean coverage is merged by coverage union, anything else by the snap-rounding union:
+    the same polygon either way (up to where its rings start)."""
+    from geo.grids.generate import _union
+
+    rng = np.random.default_rng(3)
+    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(rng.random((40, 2)))))
+    cells = shapely.set_precision(shapely.intersection(cells, box(0.1, 0.1, 0.9, 0.9)), 0.01)
+    overlapping = np.array([box(0, 0, 2, 1), box(1, 0, 3, 1), box(2.5, 0.5, 4, 2)])
+    for geoms in (cells, overlapping):
+        expected = shapely.union_all(geoms, grid_size=PRECISION_M)
+        got = _union(geoms)
+        assert got.is_valid
+        assert shapely.equals_exact(shapely.normalize(got), shapely.normalize(expected), 0)
