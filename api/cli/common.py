@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Annotated, Any
@@ -13,6 +14,13 @@ from rich.console import Console
 # a script or a test reads does not depend on where the command runs
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
+
+
+def settle_imports() -> None:
+    """What was imported so far lives as long as the process: the collector stops walking it,
+    in the run's collections and at exit (0.1-0.2 s of a grid job). Later objects are
+    collected as usual, so their finalisers still run; forked workers share more pages."""
+    gc.freeze()
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:

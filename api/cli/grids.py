@@ -11,7 +11,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli.common import console, database_url, err, fail, print_problems, progress_bars
+from api.cli.common import (
+    console,
+    database_url,
+    err,
+    fail,
+    print_problems,
+    progress_bars,
+    settle_imports,
+)
 
 app = typer.Typer(help="Grid (网格) and micro-grid (微网格) layers.", no_args_is_help=True)
 
@@ -154,6 +162,8 @@ def grids_generate(
     import api.grids.generation  # noqa: F401  the engine, imported before local workers fork
     from api.bulk.pool import open_pool
     from geo.errors import InputError
+
+    settle_imports()
 
     with ExitStack() as stack:
         try:  # Dask is imported only for --workers > 1 or --scheduler
