@@ -6,6 +6,7 @@ Grid generation, batch geocoding and case import share it (``--workers`` / ``--s
 from __future__ import annotations
 
 import logging
+import pickle
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -44,15 +45,23 @@ class Pool:
             return Later(fn, args, kwargs)
         return self.client.submit(fn, *args, pure=False, **kwargs)
 
-    def map(self, fn: Callable, items: Iterable) -> Iterator:
-        """fn of each item, in order (all submitted first on Dask); stops at the first error."""
+    def map(self, fn: Callable, items: Iterable, *, name: str | None = None) -> Iterator:
+        """fn of each item, in order (all submitted first on Dask, their keys starting with
+        `name`, else fn's name); stops at the first error. On Dask each item and each result
+        crosses as one pickle (bytes): Dask would send each array of a frame as a message part
+        of its own, through the scheduler (0.6 against 0.25 s of this process's CPU for the
+        144 areas of bench.city)."""
         if self.client is None:
             yield from map(fn, items)
             return
-        futures = self.client.map(fn, list(items), pure=False)
+        from dask.utils import funcname
+
+        packed = [pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL) for item in items]
+        key = name or funcname(fn)
+        futures = self.client.map(_packed_call, packed, fn=fn, key=key, pure=False)
         try:
             for future in futures:
-                yield future.result()
+                yield pickle.loads(future.result())
         finally:
             self.client.cancel(futures)
 
@@ -76,6 +85,11 @@ class Pool:
                 yield pending.popleft().result()
         finally:
             self.client.cancel([*pending, *held])
+
+
+def _packed_call(item: bytes, fn: Callable) -> bytes:
+    """fn of a pickled item, pickled (Pool.map's task on a Dask worker)."""
+    return pickle.dumps(fn(pickle.loads(item)), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 # Dask's housekeeping runs by the wall clock (a stack sample every 10 ms in each busy worker, a
