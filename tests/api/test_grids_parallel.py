@@ -163,3 +163,18 @@ def test_db_mode_reports_a_community_past_a_limit_and_stores_the_others(street_d
     assert "给出社区边界" in done.stderr
     stored = {c for (c,) in rows(street_db, "SELECT DISTINCT left(code, 12) FROM grids")}
     assert stored == set(others)
+
+
+def test_small_areas_go_a_few_to_a_task_and_the_last_tasks_are_single():
+    from api.grids.parallel import batch_areas
+
+    sizes = [100 + i % 7 for i in range(40)] + [10] * 10 + [1000]
+    batches = batch_areas(sizes, 2)
+    assert sorted(i for b in batches for i in b) == list(range(len(sizes)))
+    order = [i for b in batches for i in b]
+    assert [sizes[i] for i in order] == sorted(sizes, reverse=True)  # largest first
+    assert batches[0] == [50]  # the largest alone
+    held = [sum(sizes[i] for i in b) for b in batches]
+    assert max(held) < 2 * max(sizes) and len(batches) < len(sizes)
+    assert all(len(b) == 1 for b in batches[-3:])  # the smallest close the run alone
+    assert batch_areas([], 2) == [] and batch_areas([5], 3) == [[0]]
