@@ -268,7 +268,7 @@ def bench(
                     f"  {level} × {n} {r['shape']}: {r['wall_s']:.1f} s wall, "
                     f"{r['cpu_s']:.1f} s CPU (driver {r['cpu_driver_s']:.1f}, workers "
                     f"{r['cpu_workers_s']:.1f}, of which areas {r['cpu_tasks_s']:.1f} in "
-                    f"{r['tasks']} tasks), {r['peak_mb']:.0f} MB, load {r['load']}",
+                    f"{r['tasks']} areas), {r['peak_mb']:.0f} MB, load {r['load']}",
                     file=sys.stderr,
                     flush=True,
                 )
