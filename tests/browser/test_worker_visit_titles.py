@@ -46,7 +46,9 @@ def _unnamed_pair(live, grid: dict) -> list[tuple[str, float, float]]:
     return [tuple(r) for r in rows]
 
 
-def test_unnamed_buildings_read_apart_in_the_phone_visit_list(live_server, phone):
+def _visited(live_server) -> list[tuple[str, float, float]]:
+    """The worker's visits to the unnamed pair, 40 and 20 minutes ago; newest first, as the
+    list reads."""
     grid, _ = make_worker(live_server)
     pair = _unnamed_pair(live_server, grid)
     headers = token(live_server, WORKER, PASSWORD)
@@ -55,6 +57,11 @@ def test_unnamed_buildings_read_apart_in_the_phone_visit_list(live_server, phone
         body = {"building_id": building, "lon": lon, "lat": lat, "visited_at": at}
         r = httpx.post(f"{live_server.url}/api/visits", json=body, headers=headers)
         assert r.status_code == 201, r.text
+    return pair[::-1]
+
+
+def test_unnamed_buildings_read_apart_in_the_phone_visit_list(live_server, phone):
+    _visited(live_server)
     p = phone.page
     sign_in(p, live_server)
     p.wait_for_function("() => document.querySelectorAll('#visit-list li').length === 2")
@@ -87,18 +94,6 @@ SETTLED = """async () => {
 
 # the worker's buildings are on the map (the building `id` among them)
 DRAWN = "(id) => !!(window.wanggeWorker.buildingMarkers || {})[id]"
-
-
-def _visited(live_server) -> list[tuple[str, float, float]]:
-    grid, _ = make_worker(live_server)
-    pair = _unnamed_pair(live_server, grid)
-    headers = token(live_server, WORKER, PASSWORD)
-    for minutes_ago, (building, lon, lat) in zip((40, 20), pair, strict=True):
-        at = (datetime.now(UTC) - timedelta(minutes=minutes_ago)).isoformat()
-        body = {"building_id": building, "lon": lon, "lat": lat, "visited_at": at}
-        r = httpx.post(f"{live_server.url}/api/visits", json=body, headers=headers)
-        assert r.status_code == 201, r.text
-    return pair[::-1]  # newest first, as the list reads
 
 
 def _shown(p, line) -> dict:
@@ -159,10 +154,7 @@ def test_a_tapped_visit_shows_its_building_on_the_phone_map(live_server, phone):
 def test_the_english_page_gives_the_hint_in_english(live_server, phone):
     _visited(live_server)
     p = phone.page
-    p.goto(f"{live_server.url}/map/worker?lang=en")
-    p.fill("#signin [name=username]", WORKER)
-    p.fill("#signin [name=password]", PASSWORD)
-    p.click("#signin button")
+    sign_in(p, live_server, lang="en")
     p.wait_for_function("() => document.querySelectorAll('#visit-list li').length === 2")
     lines = p.locator("#visit-list li strong").all_inner_texts()
     assert len(set(lines)) == 2, lines

@@ -59,8 +59,8 @@ def jpeg(width: int, height: int) -> bytes:
     return out.getvalue()
 
 
-def sign_in(page, live, username: str = WORKER) -> None:
-    page.goto(f"{live.url}/map/worker")
+def sign_in(page, live, username: str = WORKER, *, lang: str = "zh") -> None:
+    page.goto(f"{live.url}/map/worker" + ("?lang=en" if lang == "en" else ""))
     wait_drawn(page)
     page.fill("#signin [name=username]", username)
     page.fill("#signin [name=password]", PASSWORD)
