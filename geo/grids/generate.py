@@ -174,9 +174,7 @@ def generate_grids(
         if at.any():
             frame.loc[at, "geometry"] = fill_pinholes(frame.geometry.to_numpy()[at])
     if len(frame):  # the score of the polygon as stored: filled cracks no longer count
-        area, perimeter = frame.geometry.area.to_numpy(), frame.geometry.length.to_numpy()
-        safe = np.where(perimeter > 0, perimeter, 1.0)
-        frame["polsby_popper"] = np.where(perimeter > 0, 4 * math.pi * area / safe**2, 0.0)
+        frame["polsby_popper"] = polsby_popper(frame.geometry.to_numpy())
     frame = frame.to_crs(4326)
     compound_households = np.bincount(
         compounds[compounds >= 0], weights=b_m["households"].to_numpy()[compounds >= 0]
@@ -811,8 +809,6 @@ def _regions(cells, columns: _Columns, labels, reasons, *, level, bounds) -> lis
             for bi, share in members.items()
             if bi in slots and share < totals[bi]
         ]
-        area = polygon.area
-        perimeter = polygon.length
         reason = reasons.get(r)
         if reason is None and violation(households, lo, hi) > 0:
             reason = _narrow_reason(cells, nodes, ids, units, floors, hi) or (
@@ -826,7 +822,7 @@ def _regions(cells, columns: _Columns, labels, reasons, *, level, bounds) -> lis
                 "members": [[ids[bi], share] for bi, share in members.items()],
                 "parts": parts,
                 "within_bounds": lo <= households <= hi,
-                "polsby_popper": 4 * math.pi * area / perimeter**2 if perimeter else 0.0,
+                "polsby_popper": None,  # scored by generate_grids, after fill_pinholes
                 "reason": reason,
                 "geometry": polygon,
                 "_nodes": nodes,
@@ -863,6 +859,13 @@ def _union(cells: np.ndarray) -> shapely.Geometry:
     if shapely.coverage_is_valid(cells):
         return shapely.set_precision(shapely.coverage_union_all(cells), PRECISION_M)
     return shapely.union_all(cells, grid_size=PRECISION_M)
+
+
+def polsby_popper(geoms) -> np.ndarray:
+    """Compactness 4πA/P² of each polygon (of one, as a 0-d array); 0 without a perimeter."""
+    area, perimeter = shapely.area(geoms), shapely.length(geoms)
+    safe = np.where(perimeter > 0, perimeter, 1.0)
+    return np.where(perimeter > 0, 4 * math.pi * area / safe**2, 0.0)
 
 
 def _one_polygon(geom: shapely.Geometry) -> shapely.Geometry:

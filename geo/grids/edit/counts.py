@@ -7,13 +7,12 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
 from geo.crs import require_crs
 from geo.grids.edit.holdings import _entries, _holdings, _member_lists
 from geo.grids.edit.layer import LEVELS, _bounds_of, _Buildings, _Layer
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_buildings, _prepare_layer
-from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
+from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, polsby_popper
 
 
 def recount(
@@ -113,7 +112,7 @@ def _recounted(
             parts[i] = _kept_parts(parts[i], lists[k], hold.split, b)
             within[i] = bool(lo <= h <= hi)
             reason[i] = _reason(h, lo, hi, reason[i], old)
-            polsby[i] = _polsby(layer.geom[i])
+            polsby[i] = float(polsby_popper(layer.geom[i]))
     frame["households"] = pd.array(households, dtype="int64")
     frame["members"] = pd.Series(members, index=frame.index, dtype=object)
     frame["parts"] = pd.Series(
@@ -172,8 +171,3 @@ def _reason(h: int, lo: int, hi: int, old_reason, old_h) -> str | None:
     if isinstance(old_reason, str) and old_h == h:
         return old_reason
     return f"{h} households, outside {lo}–{hi}"
-
-
-def _polsby(geom) -> float:
-    perimeter = shapely.length(geom)
-    return float(4 * math.pi * shapely.area(geom) / perimeter**2) if perimeter else 0.0

@@ -12,13 +12,13 @@ import shapely
 from geo.crs import WGS84, require_crs
 from geo.errors import InputError
 from geo.grids.codes import reading_order
-from geo.grids.edit.counts import _column, _polsby
+from geo.grids.edit.counts import _column
 from geo.grids.edit.geometry import _geoms84, _to_metric
 from geo.grids.edit.holdings import _entries
 from geo.grids.edit.layer import _bounds_of, _Layer
 from geo.grids.edit.messages import grid_name, refusal
 from geo.grids.edit.prepare import _check_bounds, _metric_crs, _prepare_layer
-from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS
+from geo.grids.generate import GRID_BOUNDS, MICRO_BOUNDS, polsby_popper
 from geo.grids.graph import build_graph, components, shared_edges
 from geo.grids.tessellation import polygonal
 
@@ -99,7 +99,7 @@ def merge_grids(
         "members": [[bid, s] for bid, s in members.items()],
         "parts": [p for bid, p in parts.items() if bid in elsewhere],
         "within_bounds": bool(lo <= households <= hi),
-        "polsby_popper": _polsby(merged_m),
+        "polsby_popper": float(polsby_popper(merged_m)),
         "reason": None if lo <= households <= hi else f"{households} households, outside {lo}–{hi}",
     }
     frame = frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=WGS84))

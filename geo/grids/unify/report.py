@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import math
-
 import geopandas as gpd
 import numpy as np
 import shapely
 
 from geo.grids.codes import sequence_codes
-from geo.grids.generate import NO_PARENT
+from geo.grids.generate import NO_PARENT, polsby_popper
 from geo.grids.unify.candidates import _Candidate, _Kept
 from geo.grids.unify.layers import _Layer, _nones
 from geo.lookup import first_containing
@@ -51,8 +49,7 @@ def _finish_rows(rows: list[dict], bounds, prefix: str) -> None:
         row.pop("_piece", None)
         row.pop("within_bounds_generated", None)
         row["within_bounds"] = lo <= row["households"] <= hi
-        perimeter = geom.length
-        row["polsby_popper"] = 4 * math.pi * geom.area / perimeter**2 if perimeter else 0.0
+        row["polsby_popper"] = float(polsby_popper(geom))
         if row["reason"] is None and not row["within_bounds"]:
             row["reason"] = f"{row['households']} households, outside {lo}–{hi}"
         row["parent_code"] = None
